@@ -1,0 +1,2 @@
+//! Bare-metal runtime (being written).
+#![no_std]

@@ -1,0 +1,22 @@
+//! Intel VT-x (VMX) definitions as pure data.
+//!
+//! Everything here follows the Intel® 64 and IA-32 Architectures Software Developer's
+//! Manual (SDM), Volume 3C, chapters 25-29 and appendices A-C. The crate has no `unsafe`,
+//! no `asm!` and no allocation: it describes the architecture; the `vmx-insn` crate executes it.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod capabilities;
+pub mod controls;
+pub mod ept;
+pub mod exception;
+pub mod exit_reason;
+pub mod guest_state;
+pub mod instruction_error;
+pub mod instruction_info;
+pub mod interruption;
+pub mod invalidation;
+pub mod memory_type;
+pub mod msr_entry;
+pub mod qualification;
+pub mod vmcs;
