@@ -3,25 +3,8 @@
 
 use core::fmt;
 
-use bitflags::Flags;
-
+use super::control_bits::ControlBits;
 use super::control_kind::ControlKind;
-
-/// A bitflags type for one VMX control field that has a capability MSR.
-///
-/// Implemented for the seven types of [`crate::controls`]; [`ControlBits::KIND`] tells which
-/// field, and so how the capability MSR is laid out.
-pub trait ControlBits: Flags + Copy + fmt::Debug {
-    /// The control field this type describes.
-    const KIND: ControlKind;
-
-    /// The value as a 64-bit integer (zero-extended for the 32-bit fields).
-    fn to_raw(self) -> u64;
-
-    /// The value from a 64-bit integer, keeping unknown bits; for the 32-bit fields bits
-    /// 63:32 are dropped.
-    fn from_raw(raw: u64) -> Self;
-}
 
 /// The bits of `T` that have a name (the controls software knows); unnamed bits of a
 /// catch-all `const _` are excluded.
@@ -49,20 +32,32 @@ impl<T: ControlBits> AllowedSettings<T> {
     /// Decodes a raw capability MSR value for `T`'s field (total: any value decodes).
     pub fn from_msr(raw: u64) -> Self {
         if T::KIND.is_64_bit() {
-            Self { allowed0: T::from_raw(0), allowed1: T::from_raw(raw) }
+            Self {
+                allowed0: T::from_raw(0),
+                allowed1: T::from_raw(raw),
+            }
         } else {
-            Self { allowed0: T::from_raw(raw & 0xffff_ffff), allowed1: T::from_raw(raw >> 32) }
+            Self {
+                allowed0: T::from_raw(raw & 0xffff_ffff),
+                allowed1: T::from_raw(raw >> 32),
+            }
         }
     }
 
     /// Settings from explicit allowed-0 (must be 1) and allowed-1 (may be 1) sets.
     pub fn new(must_be_one: T, may_be_one: T) -> Self {
-        Self { allowed0: must_be_one, allowed1: may_be_one }
+        Self {
+            allowed0: must_be_one,
+            allowed1: may_be_one,
+        }
     }
 
     /// The settings of a field whose capability MSR does not exist: no control may be 1.
     pub fn unsupported() -> Self {
-        Self { allowed0: T::from_raw(0), allowed1: T::from_raw(0) }
+        Self {
+            allowed0: T::from_raw(0),
+            allowed1: T::from_raw(0),
+        }
     }
 
     /// The raw MSR encoding of these settings (inverse of [`AllowedSettings::from_msr`]).
@@ -242,7 +237,9 @@ impl fmt::Display for ControlAdjustError {
         }
         if self.contradictory != 0 {
             (self.describe)(self.contradictory, f)?;
-            f.write_str(" reported as must-be-1 but not allowed to be 1 (inconsistent capability MSR)")?;
+            f.write_str(
+                " reported as must-be-1 but not allowed to be 1 (inconsistent capability MSR)",
+            )?;
         }
         Ok(())
     }
@@ -328,7 +325,10 @@ mod tests {
             Secondary::from_bits_retain(1 << 9) | Secondary::ENABLE_EPT | Secondary::ENABLE_VPID,
         );
         let got = s
-            .adjust(Secondary::ENABLE_EPT, Secondary::ENABLE_VPID | Secondary::UNRESTRICTED_GUEST)
+            .adjust(
+                Secondary::ENABLE_EPT,
+                Secondary::ENABLE_VPID | Secondary::UNRESTRICTED_GUEST,
+            )
             .unwrap();
         assert_eq!(got.bits(), 1 << 9 | 1 << 1 | 1 << 5);
         assert!(s.permits(got));
@@ -339,20 +339,28 @@ mod tests {
         let s = AllowedSettings::<Secondary>::from_msr(0x0000_0041_0000_0000);
         let err = s
             .adjust(
-                Secondary::ENABLE_EPT | Secondary::UNRESTRICTED_GUEST | Secondary::VIRTUALIZE_APIC_ACCESSES,
+                Secondary::ENABLE_EPT
+                    | Secondary::UNRESTRICTED_GUEST
+                    | Secondary::VIRTUALIZE_APIC_ACCESSES,
                 Secondary::empty(),
             )
             .unwrap_err();
         assert_eq!(err.kind(), ControlKind::SecondaryProcBased);
         assert_eq!(err.unsupported(), 1 << 1 | 1 << 7);
         assert_eq!(err.contradictory(), 0);
-        assert_eq!(err.unsupported_as::<Secondary>().unwrap().bits(), 1 << 1 | 1 << 7);
+        assert_eq!(
+            err.unsupported_as::<Secondary>().unwrap().bits(),
+            1 << 1 | 1 << 7
+        );
         assert!(err.unsupported_as::<Primary>().is_none());
         assert_eq!(
             err.to_string(),
             "secondary processor-based controls: ENABLE_EPT, UNRESTRICTED_GUEST not supported"
         );
-        let err = s.adjust(Secondary::from_bits_retain(1 << 30 | 1 << 5), Secondary::empty());
+        let err = s.adjust(
+            Secondary::from_bits_retain(1 << 30 | 1 << 5),
+            Secondary::empty(),
+        );
         assert_eq!(
             err.unwrap_err().to_string(),
             "secondary processor-based controls: ENABLE_VPID, bit 30 not supported"
@@ -362,7 +370,9 @@ mod tests {
     #[test]
     fn contradictory_capability_is_an_error() {
         let s = AllowedSettings::<Secondary>::from_msr(0x0000_0001_0000_0003);
-        let err = s.adjust(Secondary::empty(), Secondary::empty()).unwrap_err();
+        let err = s
+            .adjust(Secondary::empty(), Secondary::empty())
+            .unwrap_err();
         assert_eq!(err.contradictory(), 0x2);
         assert_eq!(
             err.to_string(),
@@ -377,12 +387,21 @@ mod tests {
         let plain = AllowedSettings::<Primary>::from_msr(0xfff9_fffe_0401_e172);
         let truem = AllowedSettings::<Primary>::from_msr(0xfff9_fffe_0400_6172);
         let want = Primary::HLT_EXITING;
-        assert_eq!(plain.adjust(want, Primary::empty()).unwrap().bits(), 0x0401_e1f2);
+        assert_eq!(
+            plain.adjust(want, Primary::empty()).unwrap().bits(),
+            0x0401_e1f2
+        );
         // CR3 exiting is named, not requested, and may be 0: dropped.
-        assert_eq!(truem.adjust(want, Primary::empty()).unwrap().bits(), 0x0400_61f2);
+        assert_eq!(
+            truem.adjust(want, Primary::empty()).unwrap().bits(),
+            0x0400_61f2
+        );
         // Requesting it keeps it.
         assert_eq!(
-            truem.adjust(want, Primary::CR3_LOAD_EXITING).unwrap().bits(),
+            truem
+                .adjust(want, Primary::CR3_LOAD_EXITING)
+                .unwrap()
+                .bits(),
             0x0400_e1f2
         );
     }
@@ -392,6 +411,12 @@ mod tests {
         // A TRUE MSR that lets default1 bit 26 (unnamed by `Primary`) be 0: the SDM's
         // algorithm keeps an unknown default1 control at 1.
         let truem = AllowedSettings::<Primary>::from_msr(0xffff_ffff_0000_6172);
-        assert_eq!(truem.adjust(Primary::empty(), Primary::empty()).unwrap().bits(), 0x0400_6172);
+        assert_eq!(
+            truem
+                .adjust(Primary::empty(), Primary::empty())
+                .unwrap()
+                .bits(),
+            0x0400_6172
+        );
     }
 }

@@ -54,7 +54,11 @@ impl VmxBasic {
     /// The highest physical address the VMX structures may use given bit 48: `u32::MAX` when
     /// it is set, `u64::MAX` otherwise (the processor's physical-address width still applies).
     pub const fn max_structure_address(self) -> u64 {
-        if self.addresses_limited_to_32_bits() { u32::MAX as u64 } else { u64::MAX }
+        if self.addresses_limited_to_32_bits() {
+            u32::MAX as u64
+        } else {
+            u64::MAX
+        }
     }
 
     /// Bit 49: the dual-monitor treatment of SMIs and SMM is supported (SDM Vol. 3C §33.15).
@@ -162,7 +166,10 @@ mod tests {
     #[test]
     fn malformed_values_are_reported() {
         let good = 0x00d8_1000_0000_002b_u64;
-        assert_eq!(VmxBasic(good | 1 << 31).check(), Err(VmxBasicError::Bit31Set));
+        assert_eq!(
+            VmxBasic(good | 1 << 31).check(),
+            Err(VmxBasicError::Bit31Set)
+        );
         let no_size = good & !(0x1fff << 32);
         assert_eq!(
             VmxBasic(no_size).check(),

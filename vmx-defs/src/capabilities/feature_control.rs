@@ -36,7 +36,11 @@ impl FeatureControl {
     /// The enable bit that VMXON checks in the given mode: [`Self::VMX_INSIDE_SMX`] when the
     /// processor is in SMX operation, [`Self::VMX_OUTSIDE_SMX`] otherwise.
     pub const fn vmx_enable_bit(in_smx: bool) -> Self {
-        if in_smx { Self::VMX_INSIDE_SMX } else { Self::VMX_OUTSIDE_SMX }
+        if in_smx {
+            Self::VMX_INSIDE_SMX
+        } else {
+            Self::VMX_OUTSIDE_SMX
+        }
     }
 
     /// Whether the lock bit (bit 0) is set.

@@ -100,7 +100,11 @@ pub struct FixedBits {
 impl FixedBits {
     /// The pair for `register` from the raw FIXED0 and FIXED1 MSR values.
     pub const fn new(register: FixedRegister, fixed0: u64, fixed1: u64) -> Self {
-        Self { register, fixed0, fixed1 }
+        Self {
+            register,
+            fixed0,
+            fixed1,
+        }
     }
 
     /// The register these bits constrain.
@@ -148,7 +152,11 @@ impl FixedBits {
         if missing_ones == 0 && forbidden_ones == 0 {
             Ok(())
         } else {
-            Err(FixedBitsError { register: self.register, missing_ones, forbidden_ones })
+            Err(FixedBitsError {
+                register: self.register,
+                missing_ones,
+                forbidden_ones,
+            })
         }
     }
 
@@ -158,7 +166,10 @@ impl FixedBits {
     /// expressible as fixed bits. A CR4 pair is returned unchanged.
     pub const fn for_unrestricted_guest(self) -> Self {
         match self.register {
-            FixedRegister::Cr0 => Self { fixed0: self.fixed0 & !(CR0_PE | CR0_PG), ..self },
+            FixedRegister::Cr0 => Self {
+                fixed0: self.fixed0 & !(CR0_PE | CR0_PG),
+                ..self
+            },
             FixedRegister::Cr4 => self,
         }
     }

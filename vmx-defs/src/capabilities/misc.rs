@@ -145,7 +145,9 @@ mod tests {
 
     #[test]
     fn every_field_at_its_bits() {
-        let m = VmxMisc(0x1234_5678_0000_0000 | 7 << 25 | 0x1ff << 16 | 1 << 14 | 1 << 15 | 1 << 28 | 0x1f);
+        let m = VmxMisc(
+            0x1234_5678_0000_0000 | 7 << 25 | 0x1ff << 16 | 1 << 14 | 1 << 15 | 1 << 28 | 0x1f,
+        );
         assert_eq!(m.mseg_revision_id(), 0x1234_5678);
         assert_eq!(m.max_msr_list_entries(), 4096);
         assert_eq!(m.cr3_target_count(), 511);
