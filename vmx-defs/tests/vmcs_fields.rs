@@ -4,10 +4,14 @@
 use std::collections::HashSet;
 
 use proptest::prelude::*;
-use vmx_defs::controls::{EntryControls, PrimaryExitControls, SecondaryProcBasedControls};
+use vmx_defs::capabilities::{VmxCapabilities, VmxMisc};
+use vmx_defs::controls::{
+    EntryControls, PrimaryExitControls, PrimaryProcBasedControls, SecondaryProcBasedControls,
+};
 use vmx_defs::vmcs::{
-    self, ALL_FIELDS, AccessType, ComposeError, EncodingError, Field, FieldRequirement, FieldType,
-    FieldWidth, ReadOnly, ReadWrite, VmcsEncoding, W16, W32, W64, WNat, Width, fields, lookup,
+    self, ALL_FIELDS, AccessType, ComposeError, CpuidFeature, EncodingError, Field,
+    FieldRequirement, FieldType, FieldWidth, ReadOnly, ReadWrite, VmcsEncoding, W16, W32, W64,
+    WNat, Width, fields, lookup,
 };
 
 const TSV: &str = include_str!("data/vmcs-fields.tsv");
@@ -262,8 +266,13 @@ fn typed_constants_agree_with_table() {
     assert_eq!(high.raw(), 0x2807);
 
     // The IA32_VMX_MISC[29] escape hatch.
-    assert!(fields::EXIT_REASON.as_writable_if_misc29(false).is_none());
-    let writable: Option<Field<W32, ReadWrite>> = fields::EXIT_REASON.as_writable_if_misc29(true);
+    assert!(
+        fields::EXIT_REASON
+            .as_writable_if_misc29(VmxMisc(!(1 << 29)))
+            .is_none()
+    );
+    let writable: Option<Field<W32, ReadWrite>> =
+        fields::EXIT_REASON.as_writable_if_misc29(VmxMisc(1 << 29));
     assert_eq!(writable.map(Field::raw), Some(0x4402));
 }
 
@@ -381,4 +390,117 @@ proptest! {
         let linear = ALL_FIELDS.iter().find(|i| i.encoding.raw() == raw);
         prop_assert_eq!(lookup(raw).map(|i| i.name), linear.map(|i| i.name));
     }
+}
+
+/// Capabilities of a made-up processor: each control MSR reports `default1` as allowed-0
+/// and `default1 | allowed1` as allowed-1 (SDM Vol. 3D §A.3-§A.5).
+fn processor(
+    proc_allowed1: u32,
+    secondary_allowed1: u32,
+    everything_else: bool,
+) -> VmxCapabilities {
+    let ctls =
+        |default1: u32, allowed1: u32| u64::from(default1 | allowed1) << 32 | u64::from(default1);
+    let all = if everything_else { u32::MAX } else { 0 };
+    VmxCapabilities::from_msrs(|msr| match msr {
+        0x3A => 0x5,
+        0x480 => 0x0018_1000_0000_0001, // revision 1, 4 KiB region, WB; no TRUE MSRs
+        0x481 => ctls(0x16, all),
+        0x482 => ctls(0x0401_E172, proc_allowed1),
+        0x483 => ctls(0x0003_6DFF, all),
+        0x484 => ctls(0x0000_11FF, all),
+        0x485 => 0,
+        0x48B => ctls(0, secondary_allowed1),
+        0x491 => u64::from(all),
+        0x492 | 0x493 => u64::from(all) << 32 | u64::from(all),
+        _ => 0,
+    })
+}
+
+#[test]
+fn minimal_processor_has_only_unconditional_fields() {
+    let caps = processor(0, 0, false);
+    for info in ALL_FIELDS {
+        assert_eq!(
+            info.exists_on(&caps),
+            info.requirement == FieldRequirement::Always,
+            "{}: {}",
+            info.name,
+            info.requirement
+        );
+    }
+}
+
+#[test]
+fn maximal_processor_has_every_non_seam_field() {
+    let caps = processor(u32::MAX, u32::MAX, true);
+    for info in ALL_FIELDS {
+        let expected = !matches!(
+            info.name,
+            "CTRL_SHARED_EPT_POINTER" | "CTRL_SEAM_GUEST_KEYID" | "EXIT_EXTENDED_INSTRUCTION_INFO"
+        );
+        assert_eq!(
+            info.exists_on(&caps),
+            expected,
+            "{}: {}",
+            info.name,
+            info.requirement
+        );
+    }
+    // APX is a CPUID feature no capability MSR reports.
+    let apx = lookup(fields::EXIT_EXTENDED_INSTRUCTION_INFO.raw()).expect("known");
+    assert!(
+        apx.requirement
+            .is_met_with_cpuid(&caps, &|f| f == CpuidFeature::APX)
+    );
+    assert!(
+        !apx.requirement
+            .is_met_with_cpuid(&caps, &|f| f == CpuidFeature::FRED)
+    );
+    // SEAM-only fields never exist outside the TDX module.
+    let seam = lookup(fields::CTRL_SHARED_EPT_POINTER.raw()).expect("known");
+    assert!(!seam.requirement.is_met_with_cpuid(&caps, &|_| true));
+}
+
+#[test]
+fn ept_without_vpid() {
+    let activate_secondary = PrimaryProcBasedControls::ACTIVATE_SECONDARY_CONTROLS.bits();
+    let ept = SecondaryProcBasedControls::ENABLE_EPT.bits();
+    let caps = processor(activate_secondary, ept, false);
+    let exists = |field: u32| lookup(field).expect("known").exists_on(&caps);
+    assert!(exists(fields::CTRL_EPT_POINTER.raw()));
+    assert!(exists(fields::GUEST_PDPTE3.raw()));
+    assert!(exists(fields::EXIT_GUEST_PHYSICAL_ADDRESS.raw()));
+    assert!(exists(
+        fields::CTRL_SECONDARY_PROC_BASED_EXEC_CONTROLS.raw()
+    ));
+    assert!(!exists(fields::CTRL_VPID.raw()));
+    assert!(!exists(fields::CTRL_MSR_BITMAP_ADDRESS.raw()));
+    assert!(!exists(fields::CTRL_EPTP_LIST_ADDRESS.raw()));
+    // The same secondary MSR is ignored when "activate secondary controls" cannot be 1.
+    let caps = processor(0, ept, false);
+    assert!(
+        !lookup(fields::CTRL_EPT_POINTER.raw())
+            .expect("known")
+            .exists_on(&caps)
+    );
+}
+
+#[test]
+fn requirement_of_either_control() {
+    // GUEST_IA32_PAT exists with "save IA32_PAT" alone.
+    let caps = VmxCapabilities::from_msrs(|msr| match msr {
+        0x483 => {
+            (u64::from(0x0003_6DFFu32 | PrimaryExitControls::SAVE_IA32_PAT.bits()) << 32)
+                | 0x0003_6DFF
+        }
+        _ => 0,
+    });
+    let pat = lookup(fields::GUEST_IA32_PAT.raw()).expect("known");
+    assert!(pat.exists_on(&caps));
+    assert!(
+        !lookup(fields::HOST_IA32_PAT.raw())
+            .expect("known")
+            .exists_on(&caps)
+    );
 }

@@ -7,6 +7,7 @@ use core::hash::{Hash, Hasher};
 use core::marker::PhantomData;
 
 use super::encoding::{AccessType, FieldType, FieldWidth, VmcsEncoding};
+use crate::capabilities::VmxMisc;
 
 mod sealed {
     /// Keeps [`super::Width`] and [`super::Access`] to the marker types of this module.
@@ -152,19 +153,19 @@ impl<A: Access> Field<W64, A> {
 }
 
 impl<W: Width> Field<W, ReadOnly> {
-    /// Escape hatch: the same VM-exit information field, typed as writable.
+    /// Escape hatch: the same VM-exit information field, typed as writable, if the
+    /// processor allows it.
     ///
     /// VMWRITE to a VM-exit information field fails (VM-instruction error 13, "VMWRITE to
-    /// read-only VMCS component") unless IA32_VMX_MISC bit 29 is 1, "VMWRITE can be used
-    /// to write any supported field" (SDM Vol. 3D §A.6; SDM Vol. 3C §25.11.2). Pass that
-    /// bit as read from IA32_VMX_MISC (`VmxMisc` in [`capabilities`](crate::capabilities));
-    /// the result is `None` when it is 0. Nested hypervisors use this to emulate a VM exit
-    /// into a shadow or nested VMCS.
-    pub const fn as_writable_if_misc29(
-        self,
-        vmwrite_any_field: bool,
-    ) -> Option<Field<W, ReadWrite>> {
-        if vmwrite_any_field {
+    /// read-only VMCS component") unless IA32_VMX_MISC bit 29 is 1: "software can use
+    /// VMWRITE to write to any supported field in the VMCS" (SDM Vol. 3D §A.6; SDM Vol. 3C
+    /// §25.11.2). Pass IA32_VMX_MISC as read on this processor
+    /// ([`VmxCapabilities::misc`](crate::capabilities::VmxCapabilities::misc)); the result is
+    /// `None` when bit 29 is 0. Nested hypervisors use this to write VM-exit information
+    /// into a shadow VMCS. Without the capability value at hand, `vmx-insn`'s raw
+    /// `vmwrite_raw` takes any encoding and reports the processor's VMfail.
+    pub const fn as_writable_if_misc29(self, misc: VmxMisc) -> Option<Field<W, ReadWrite>> {
+        if misc.vmwrite_any_field() {
             Some(Field {
                 encoding: self.encoding,
                 marker: PhantomData,

@@ -3,6 +3,7 @@
 
 use super::encoding::{FieldType, FieldWidth, VmcsEncoding};
 use super::requirement::FieldRequirement;
+use crate::capabilities::VmxCapabilities;
 
 /// One VMCS field: encoding, name and when it exists (SDM Vol. 3C Appendix B).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,12 @@ impl FieldInfo {
     /// bit 29 is 1).
     pub const fn is_read_only(&self) -> bool {
         self.encoding.is_read_only()
+    }
+
+    /// Whether a processor with these capabilities supports the field
+    /// ([`FieldRequirement::is_met`]).
+    pub fn exists_on(&self, caps: &VmxCapabilities) -> bool {
+        self.requirement.is_met(caps)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use core::fmt;
 
-use crate::capabilities::VmFuncControls;
+use crate::capabilities::{VmFuncControls, VmxCapabilities};
 use crate::controls::{
     EntryControls, PinBasedControls, PrimaryExitControls, PrimaryProcBasedControls,
     SecondaryExitControls, SecondaryProcBasedControls, TertiaryProcBasedControls,
@@ -47,7 +47,7 @@ pub enum FieldRequirement {
     /// "VM-Function Controls").
     VmFunction(VmFuncControls),
     /// Exists if the processor enumerates a CPUID feature. The VMX capability MSRs do not
-    /// report these.
+    /// report these; see [`FieldRequirement::is_met_with_cpuid`].
     Cpuid(CpuidFeature),
     /// Exists only in VMCSs managed by the Intel TDX module in SEAM VMX root operation;
     /// never on an ordinary VMX processor.
@@ -109,6 +109,60 @@ impl CpuidFeature {
     /// flag set (bits above 31 of `bit` are never set).
     pub const fn is_set_in(self, value: u32) -> bool {
         self.bit < 32 && value & (1 << self.bit) != 0
+    }
+}
+
+impl FieldRequirement {
+    /// Whether a processor with these VMX capabilities supports the field, judged from
+    /// the capability MSRs alone (SDM Vol. 3D Appendix A).
+    ///
+    /// A control requirement is met if the allowed-1 setting of one of its controls is 1
+    /// (a capability MSR that does not exist reads as all-zero allowed-1 settings, see
+    /// [`VmxCapabilities`]). [`FieldRequirement::SeamOnly`] is never met. A
+    /// [`FieldRequirement::Cpuid`] requirement is met only where the capability MSRs
+    /// imply the feature: FRED, if one of the VMX FRED controls ("load FRED" VM-entry
+    /// control, "save FRED"/"load FRED" secondary VM-exit controls) may be 1, since the
+    /// FRED event-data fields are part of VMX support for FRED; APX, never (no capability
+    /// MSR reports it). Use [`FieldRequirement::is_met_with_cpuid`] to decide those
+    /// from CPUID.
+    pub fn is_met(&self, caps: &VmxCapabilities) -> bool {
+        self.is_met_with_cpuid(caps, &|feature| match feature {
+            CpuidFeature::FRED => {
+                caps.entry()
+                    .may_be_one()
+                    .intersects(EntryControls::LOAD_FRED)
+                    || caps.secondary_exit().may_be_one().intersects(
+                        SecondaryExitControls::SAVE_FRED | SecondaryExitControls::LOAD_FRED,
+                    )
+            }
+            _ => false,
+        })
+    }
+
+    /// Like [`FieldRequirement::is_met`], with `has_cpuid_feature` deciding the
+    /// [`FieldRequirement::Cpuid`] requirements (for instance from the CPUID instruction,
+    /// see [`CpuidFeature::is_set_in`]).
+    pub fn is_met_with_cpuid(
+        &self,
+        caps: &VmxCapabilities,
+        has_cpuid_feature: &dyn Fn(CpuidFeature) -> bool,
+    ) -> bool {
+        match self {
+            Self::Always => true,
+            Self::Pin(c) => caps.pin_based().may_be_one().intersects(*c),
+            Self::Primary(c) => caps.primary_proc().may_be_one().intersects(*c),
+            Self::Secondary(c) => caps.secondary_proc().may_be_one().intersects(*c),
+            Self::Tertiary(c) => caps.tertiary_proc().may_be_one().intersects(*c),
+            Self::Exit(c) => caps.exit().may_be_one().intersects(*c),
+            Self::SecondaryExit(c) => caps.secondary_exit().may_be_one().intersects(*c),
+            Self::Entry(c) => caps.entry().may_be_one().intersects(*c),
+            Self::VmFunction(f) => caps.vmfunc().intersects(*f),
+            Self::Cpuid(feature) => has_cpuid_feature(*feature),
+            Self::SeamOnly => false,
+            Self::AnyOf(list) => list
+                .iter()
+                .any(|r| r.is_met_with_cpuid(caps, has_cpuid_feature)),
+        }
     }
 }
 
