@@ -38,6 +38,8 @@ pub use size::{AddressSize, OperandSize};
 pub use vmread_vmwrite::VmreadVmwriteInfo;
 pub use vmx_memory::VmxMemoryInfo;
 
+use crate::exit_reason::BasicExitReason;
+
 /// Bits `high:low` (inclusive, `low <= high <= 31`) of `raw`, shifted down.
 pub(crate) const fn bits32(raw: u32, low: u32, high: u32) -> u32 {
     (raw >> low) & (u32::MAX >> (31 - (high - low)))
@@ -74,16 +76,30 @@ impl ExitInstructionInfo {
     /// Decodes `raw` in the format used for `basic_exit_reason` (bits 15:0 of the exit-reason
     /// field). Reasons without a defined format give [`ExitInstructionInfo::Raw`]. Total.
     pub const fn decode(basic_exit_reason: u16, raw: u32) -> ExitInstructionInfo {
-        match basic_exit_reason {
-            30 => Self::InsOuts(InsOutsInfo::from_raw(raw)),
-            50 | 53 | 58 => Self::Invalidation(InvalidationInfo::from_raw(raw)),
-            46 => Self::DescriptorTable(DescriptorTableInfo::from_raw(raw)),
-            47 => Self::LdtrTr(LdtrTrInfo::from_raw(raw)),
-            57 | 61 | 67 | 68 => Self::RdrandRdseed(RdrandRdseedInfo::from_raw(raw)),
-            19 | 21 | 22 | 27 | 63 | 64 => Self::VmxMemory(VmxMemoryInfo::from_raw(raw)),
-            23 | 25 => Self::VmreadVmwrite(VmreadVmwriteInfo::from_raw(raw)),
-            84 | 85 => Self::MsrImmediate(MsrImmediateInfo::from_raw(raw)),
-            69 => Self::Loadiwkey(LoadiwkeyInfo::from_raw(raw)),
+        Self::decode_reason(BasicExitReason(basic_exit_reason), raw)
+    }
+
+    /// [`decode`](Self::decode) for a typed [`BasicExitReason`]. Total.
+    pub const fn decode_reason(reason: BasicExitReason, raw: u32) -> ExitInstructionInfo {
+        type R = BasicExitReason;
+        match reason {
+            R::IO_INSTRUCTION => Self::InsOuts(InsOutsInfo::from_raw(raw)),
+            R::INVEPT | R::INVVPID | R::INVPCID => {
+                Self::Invalidation(InvalidationInfo::from_raw(raw))
+            }
+            R::GDTR_IDTR_ACCESS => Self::DescriptorTable(DescriptorTableInfo::from_raw(raw)),
+            R::LDTR_TR_ACCESS => Self::LdtrTr(LdtrTrInfo::from_raw(raw)),
+            R::RDRAND | R::RDSEED | R::UMWAIT | R::TPAUSE => {
+                Self::RdrandRdseed(RdrandRdseedInfo::from_raw(raw))
+            }
+            R::VMCLEAR | R::VMPTRLD | R::VMPTRST | R::VMXON | R::XSAVES | R::XRSTORS => {
+                Self::VmxMemory(VmxMemoryInfo::from_raw(raw))
+            }
+            R::VMREAD | R::VMWRITE => Self::VmreadVmwrite(VmreadVmwriteInfo::from_raw(raw)),
+            R::RDMSR_IMMEDIATE | R::WRMSRNS_IMMEDIATE => {
+                Self::MsrImmediate(MsrImmediateInfo::from_raw(raw))
+            }
+            R::LOADIWKEY => Self::Loadiwkey(LoadiwkeyInfo::from_raw(raw)),
             _ => Self::Raw(raw),
         }
     }

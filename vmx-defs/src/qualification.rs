@@ -57,7 +57,6 @@ mod sipi;
 mod spp;
 mod task_switch;
 mod virtualized_eoi;
-mod wbinvd;
 mod wrmsr;
 
 pub use apic_access::{ApicAccessQualification, ApicAccessType};
@@ -79,8 +78,9 @@ pub use sipi::SipiQualification;
 pub use spp::{SppEvent, SppQualification};
 pub use task_switch::{TaskSwitchQualification, TaskSwitchSource};
 pub use virtualized_eoi::VirtualizedEoiQualification;
-pub use wbinvd::{WbinvdInstruction, WbinvdQualification};
 pub use wrmsr::{WrmsrInstruction, WrmsrQualification};
+
+use crate::exit_reason::BasicExitReason;
 
 /// Bits `high:low` (inclusive, `low <= high <= 63`) of `raw`, shifted down.
 pub(crate) const fn bits(raw: u64, low: u32, high: u32) -> u64 {
@@ -136,8 +136,6 @@ pub enum ExitQualification {
     VirtualizedEoi(VirtualizedEoiQualification),
     /// EPT violation (reason 48), Table 28-7.
     EptViolation(EptViolationQualification),
-    /// WBINVD / WBNOINVD (reason 54).
-    Wbinvd(WbinvdQualification),
     /// APIC write (reason 56).
     ApicWrite(ApicWriteQualification),
     /// Page-modification log full (reason 62).
@@ -159,30 +157,53 @@ impl ExitQualification {
     /// function does not know: it gives [`Raw`](Self::Raw); use
     /// [`decode_exception`](Self::decode_exception) instead. Total.
     pub const fn decode(basic_exit_reason: u16, raw: u64) -> ExitQualification {
-        match basic_exit_reason {
-            4 => Self::Sipi(SipiQualification::from_raw(raw)),
-            5 => Self::IoSmi(IoQualification::from_raw(raw)),
-            9 => Self::TaskSwitch(TaskSwitchQualification::from_raw(raw)),
-            14 => Self::Invlpg(LinearAddressQualification::from_raw(raw)),
-            19 | 21 | 22 | 23 | 25 | 27 | 46 | 47 | 50 | 53 | 58 | 63 | 64 => {
-                Self::Displacement(DisplacementQualification::from_raw(raw))
+        Self::decode_reason(BasicExitReason(basic_exit_reason), raw)
+    }
+
+    /// [`decode`](Self::decode) for a typed [`BasicExitReason`]. Total.
+    pub const fn decode_reason(reason: BasicExitReason, raw: u64) -> ExitQualification {
+        type R = BasicExitReason;
+        match reason {
+            R::STARTUP_IPI => Self::Sipi(SipiQualification::from_raw(raw)),
+            R::IO_SMI => Self::IoSmi(IoQualification::from_raw(raw)),
+            R::TASK_SWITCH => Self::TaskSwitch(TaskSwitchQualification::from_raw(raw)),
+            R::INVLPG => Self::Invlpg(LinearAddressQualification::from_raw(raw)),
+            R::VMCLEAR
+            | R::VMPTRLD
+            | R::VMPTRST
+            | R::VMREAD
+            | R::VMWRITE
+            | R::VMXON
+            | R::GDTR_IDTR_ACCESS
+            | R::LDTR_TR_ACCESS
+            | R::INVEPT
+            | R::INVVPID
+            | R::INVPCID
+            | R::XSAVES
+            | R::XRSTORS => Self::Displacement(DisplacementQualification::from_raw(raw)),
+            R::CONTROL_REGISTER_ACCESS => Self::CrAccess(CrAccessQualification::from_raw(raw)),
+            R::MOV_DR => Self::MovDr(MovDrQualification::from_raw(raw)),
+            R::IO_INSTRUCTION => Self::Io(IoQualification::from_raw(raw)),
+            R::WRMSR => Self::Wrmsr(WrmsrQualification::from_raw(raw)),
+            R::VM_ENTRY_FAILURE_INVALID_GUEST_STATE => {
+                Self::EntryFailure(EntryFailureQualification::from_raw(raw))
             }
-            28 => Self::CrAccess(CrAccessQualification::from_raw(raw)),
-            29 => Self::MovDr(MovDrQualification::from_raw(raw)),
-            30 => Self::Io(IoQualification::from_raw(raw)),
-            32 => Self::Wrmsr(WrmsrQualification::from_raw(raw)),
-            33 => Self::EntryFailure(EntryFailureQualification::from_raw(raw)),
-            34 => Self::MsrLoadFailure(MsrLoadFailureQualification::from_raw(raw)),
-            36 => Self::Mwait(MwaitQualification::from_raw(raw)),
-            44 => Self::ApicAccess(ApicAccessQualification::from_raw(raw)),
-            45 => Self::VirtualizedEoi(VirtualizedEoiQualification::from_raw(raw)),
-            48 => Self::EptViolation(EptViolationQualification::from_raw(raw)),
-            54 => Self::Wbinvd(WbinvdQualification::from_raw(raw)),
-            56 => Self::ApicWrite(ApicWriteQualification::from_raw(raw)),
-            62 => Self::PmlFull(PmlFullQualification::from_raw(raw)),
-            66 => Self::Spp(SppQualification::from_raw(raw)),
-            75 => Self::InstructionTimeout(InstructionTimeoutQualification::from_raw(raw)),
-            84 | 85 => Self::MsrImmediate(MsrImmediateQualification::from_raw(raw)),
+            R::VM_ENTRY_FAILURE_MSR_LOADING => {
+                Self::MsrLoadFailure(MsrLoadFailureQualification::from_raw(raw))
+            }
+            R::MWAIT => Self::Mwait(MwaitQualification::from_raw(raw)),
+            R::APIC_ACCESS => Self::ApicAccess(ApicAccessQualification::from_raw(raw)),
+            R::VIRTUALIZED_EOI => Self::VirtualizedEoi(VirtualizedEoiQualification::from_raw(raw)),
+            R::EPT_VIOLATION => Self::EptViolation(EptViolationQualification::from_raw(raw)),
+            R::APIC_WRITE => Self::ApicWrite(ApicWriteQualification::from_raw(raw)),
+            R::PAGE_MODIFICATION_LOG_FULL => Self::PmlFull(PmlFullQualification::from_raw(raw)),
+            R::SPP_RELATED_EVENT => Self::Spp(SppQualification::from_raw(raw)),
+            R::INSTRUCTION_TIMEOUT => {
+                Self::InstructionTimeout(InstructionTimeoutQualification::from_raw(raw))
+            }
+            R::RDMSR_IMMEDIATE | R::WRMSRNS_IMMEDIATE => {
+                Self::MsrImmediate(MsrImmediateQualification::from_raw(raw))
+            }
             _ => Self::Raw(raw),
         }
     }
@@ -217,7 +238,6 @@ impl ExitQualification {
             Self::ApicAccess(q) => q.raw(),
             Self::VirtualizedEoi(q) => q.raw(),
             Self::EptViolation(q) => q.raw(),
-            Self::Wbinvd(q) => q.raw(),
             Self::ApicWrite(q) => q.raw(),
             Self::PmlFull(q) => q.raw(),
             Self::Spp(q) => q.raw(),

@@ -395,3 +395,19 @@ proptest! {
         prop_assert_eq!(VmxMemoryInfo::from_raw(raw).memory_operand(), m);
     }
 }
+
+#[test]
+fn typed_and_numeric_decode_agree() {
+    use vmx_defs::exit_reason::BasicExitReason;
+    for n in 0..=200u16 {
+        let raw = 0x8000_0000 | u32::from(n);
+        assert_eq!(
+            ExitInstructionInfo::decode_reason(BasicExitReason(n), raw),
+            ExitInstructionInfo::decode(n, raw)
+        );
+    }
+    assert!(matches!(
+        ExitInstructionInfo::decode_reason(BasicExitReason::VMREAD, 1 << 10),
+        ExitInstructionInfo::VmreadVmwrite(i) if i.operand() == Operand::Register(Gpr::Rax)
+    ));
+}

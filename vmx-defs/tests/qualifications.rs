@@ -476,14 +476,6 @@ fn small_qualifications() {
     assert!(MwaitQualification::from_raw(1).monitor_armed());
     assert!(!MwaitQualification::from_raw(0).monitor_armed());
     assert_eq!(
-        WbinvdQualification::from_raw(1).instruction(),
-        WbinvdInstruction::Wbnoinvd
-    );
-    assert_eq!(
-        WbinvdQualification::from_raw(0).instruction(),
-        WbinvdInstruction::Wbinvd
-    );
-    assert_eq!(
         WrmsrQualification::from_raw(1).instruction(),
         WrmsrInstruction::Wrmsrns
     );
@@ -552,10 +544,9 @@ fn decode_everything(raw: u64) -> String {
         a.access_type().is_linear()
     ));
     out.push_str(&format!(
-        "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
+        "{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
         SipiQualification::from_raw(raw).start_address(),
         MwaitQualification::from_raw(raw).monitor_armed(),
-        WbinvdQualification::from_raw(raw).instruction(),
         SppQualification::from_raw(raw).event(),
         SppQualification::from_raw(raw).nmi_unblocking(),
         MsrLoadFailureQualification::from_raw(raw).entry_index(),
@@ -588,7 +579,6 @@ proptest! {
         prop_assert_eq!(PmlFullQualification::from_raw(raw).raw(), raw);
         prop_assert_eq!(InstructionTimeoutQualification::from_raw(raw).raw(), raw);
         prop_assert_eq!(MwaitQualification::from_raw(raw).raw(), raw);
-        prop_assert_eq!(WbinvdQualification::from_raw(raw).raw(), raw);
         prop_assert_eq!(SppQualification::from_raw(raw).raw(), raw);
     }
 
@@ -611,4 +601,24 @@ proptest! {
         let ts = TaskSwitchQualification::from_raw(raw);
         prop_assert_eq!(u64::from(ts.tss_selector()), raw & 0xFFFF);
     }
+}
+
+#[test]
+fn typed_and_numeric_decode_agree() {
+    use vmx_defs::exit_reason::BasicExitReason;
+    for n in 0..=200u16 {
+        let raw = 0xDEAD_BEEF_0000_0000 | u64::from(n);
+        assert_eq!(
+            ExitQualification::decode_reason(BasicExitReason(n), raw),
+            ExitQualification::decode(n, raw)
+        );
+    }
+    assert!(matches!(
+        ExitQualification::decode_reason(BasicExitReason::CONTROL_REGISTER_ACCESS, 3),
+        ExitQualification::CrAccess(q) if q.cr_number() == 3
+    ));
+    assert_eq!(
+        ExitQualification::decode_reason(BasicExitReason::CPUID, 9),
+        ExitQualification::Raw(9)
+    );
 }

@@ -7,10 +7,10 @@
 /// operand); with RIP-relative addressing, the displacement plus the RIP of the next
 /// instruction.
 ///
-/// Outside 64-bit mode implementations differ in how the bits above the address size are
-/// filled (Bochs zero-extends, KVM sign-extends when consuming the value); use
-/// [`displacement_for`](Self::displacement_for) to reduce it to the instruction's address
-/// size. The other operand parts are in the instruction-information field
+/// The SDM sign-extends the displacement to 64 bits but leaves the bits beyond the
+/// instruction's address size undefined (Bochs zero-extends them); use
+/// [`displacement_for`](Self::displacement_for) to reduce it to the address size reported
+/// in the instruction-information field. The other operand parts are in the instruction-information field
 /// ([`crate::instruction_info`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DisplacementQualification(u64);
