@@ -9,8 +9,8 @@
 //! | VMCLEAR | [`vmclear`] ([`vmclear_unchecked`]) | `unsafe`: the processor writes the region |
 //! | VMPTRLD | [`vmptrld`] ([`vmptrld_unchecked`]) | `unsafe`: the processor owns the region while active |
 //! | VMPTRST | [`vmptrst`] | safe: writes only a local |
-//! | VMREAD | [`vmread_raw`] | safe: reads processor state into a register |
-//! | VMWRITE | [`vmwrite_raw`] | `unsafe`: host state and pointers steer later VM exits |
+//! | VMREAD | [`vmread`] (typed by `vmx_defs::vmcs::Field`), [`vmread_raw`] | safe: reads processor state into a register |
+//! | VMWRITE | [`vmwrite`] (writable fields only), [`vmwrite_raw`] | `unsafe`: host state and pointers steer later VM exits |
 //! | VMCALL | [`vmcall`] | `unsafe`: the hypervisor's ABI may touch memory |
 //! | VMFUNC | [`vmfunc`] | `unsafe`: EPTP switching remaps the running guest |
 //!
@@ -50,6 +50,7 @@
 
 mod address;
 mod error;
+mod field_value;
 mod status;
 
 #[cfg(target_arch = "x86_64")]
@@ -68,14 +69,15 @@ pub use address::{
 #[cfg(target_arch = "x86_64")]
 pub use address::{linear_address_width, physical_address_width};
 pub use error::{InsnError, VmFail, instruction_error_kind};
+pub use field_value::FieldValue;
 pub use status::{RFLAGS_CF, RFLAGS_ZF, VmFailKind, decode_rflags};
 
 #[cfg(target_arch = "x86_64")]
 pub use guest::{VMFUNC_EPTP_SWITCHING, VmcallRegs, vmcall, vmfunc};
 #[cfg(target_arch = "x86_64")]
 pub use vmcs_access::{
-    VM_INSTRUCTION_ERROR_ENCODING, vm_instruction_error, vmfail_from_rflags, vmread_raw,
-    vmwrite_raw,
+    VM_INSTRUCTION_ERROR_ENCODING, vm_instruction_error, vmfail_from_rflags, vmread, vmread_raw,
+    vmwrite, vmwrite_raw,
 };
 #[cfg(target_arch = "x86_64")]
 pub use vmcs_pointer::{

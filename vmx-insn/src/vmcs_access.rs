@@ -4,13 +4,15 @@
 use core::arch::asm;
 
 use vmx_defs::instruction_error::VmInstructionError;
+use vmx_defs::vmcs::{Access, Field, ReadWrite, Width, fields};
 
 use crate::error::{InsnError, VmFail};
+use crate::field_value::FieldValue;
 use crate::status::{VmFailKind, decode_rflags};
 
 /// Encoding of the VM-instruction error field, a read-only 32-bit data field
 /// (SDM Vol. 3C §25.9.5, Appendix B.3.3).
-pub const VM_INSTRUCTION_ERROR_ENCODING: u32 = 0x4400;
+pub const VM_INSTRUCTION_ERROR_ENCODING: u32 = fields::EXIT_VM_INSTRUCTION_ERROR.raw();
 
 /// Executes VMREAD with no status interpretation; returns (value, RFLAGS).
 #[inline]
@@ -130,4 +132,65 @@ pub unsafe fn vmwrite_raw(encoding: u32, value: u64) -> Result<(), InsnError> {
     }
     vmfail_from_rflags(rflags)?;
     Ok(())
+}
+
+/// VMREAD of a typed field: reads `field` from the current VMCS as its width's value type
+/// (`u16`, `u32` or `u64`) (SDM Vol. 3C §25.11.2, §31.3 "VMREAD").
+///
+/// ```no_run
+/// use vmx_defs::vmcs::fields;
+/// let rip: u64 = vmx_insn::vmread(fields::GUEST_RIP)?;
+/// let reason: u32 = vmx_insn::vmread(fields::EXIT_REASON)?;
+/// # Ok::<(), vmx_insn::InsnError>(())
+/// ```
+///
+/// # Errors
+/// As [`vmread_raw`]: VMfailInvalid without a current VMCS, VMfailValid 12 when this
+/// processor does not support the field.
+///
+/// # Safety model
+/// Safe, for the reasons given on [`vmread_raw`].
+pub fn vmread<W: Width, A: Access>(field: Field<W, A>) -> Result<W::Value, InsnError>
+where
+    W::Value: FieldValue,
+{
+    vmread_raw(field.raw()).map(W::Value::from_register)
+}
+
+/// VMWRITE of a typed, writable field (SDM Vol. 3C §25.11.2, §31.3 "VMWRITE").
+///
+/// Read-only (VM-exit information) fields have type `Field<_, ReadOnly>` and are refused
+/// at compile time; on a processor with IA32_VMX_MISC\[29\] = 1 they can be written
+/// through `Field::as_writable_if_misc29` or [`vmwrite_raw`].
+///
+/// ```no_run
+/// use vmx_defs::vmcs::fields;
+/// // SAFETY: VMX root operation with a current VMCS that is not used for a VM entry.
+/// unsafe { vmx_insn::vmwrite(fields::CTRL_CR3_TARGET_COUNT, 0u32)? };
+/// # Ok::<(), vmx_insn::InsnError>(())
+/// ```
+///
+/// A read-only field does not compile:
+///
+/// ```compile_fail
+/// use vmx_defs::vmcs::fields;
+/// unsafe { vmx_insn::vmwrite(fields::EXIT_REASON, 0u32) };
+/// ```
+///
+/// # Errors
+/// As [`vmwrite_raw`]: VMfailInvalid without a current VMCS, VMfailValid 12 when this
+/// processor does not support the field.
+///
+/// # Safety
+/// As [`vmwrite_raw`]: VMX root operation at CPL 0 with a current VMCS, and host-state
+/// values and physical addresses that keep later VM entries and exits memory-safe.
+pub unsafe fn vmwrite<W: Width>(
+    field: Field<W, ReadWrite>,
+    value: W::Value,
+) -> Result<(), InsnError>
+where
+    W::Value: FieldValue,
+{
+    // SAFETY: the caller upholds the contract of `vmwrite_raw`.
+    unsafe { vmwrite_raw(field.raw(), value.into_register()) }
 }
