@@ -15,7 +15,7 @@ use crate::controls::{
 ///
 /// Implemented for the seven types of [`crate::controls`]; [`ControlBits::KIND`] tells which
 /// field, and so how the capability MSR is laid out.
-pub trait ControlBits: Flags + Copy + fmt::Debug {
+pub trait ControlBits: Flags + Copy + Eq + fmt::Debug {
     /// The control field this type describes.
     const KIND: ControlKind;
 
