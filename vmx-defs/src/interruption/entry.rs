@@ -191,7 +191,7 @@ impl core::error::Error for EntryInterruptionError {}
 /// §27.2.1.3) under the given [`InjectionRules`]; [`EntryInterruptionInfo::from_raw`]
 /// keeps any value, and [`EntryInterruptionInfo::check`] says whether VM entry would
 /// accept it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct EntryInterruptionInfo(u32);
 
 impl EntryInterruptionInfo {
@@ -461,5 +461,18 @@ impl EntryInterruptionInfo {
 impl From<EntryInterruptionInfo> for u32 {
     fn from(info: EntryInterruptionInfo) -> Self {
         info.0
+    }
+}
+
+impl fmt::Debug for EntryInterruptionInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EntryInterruptionInfo")
+            .field("valid", &self.is_valid())
+            .field("vector", &self.vector())
+            .field("type", &self.interruption_type())
+            .field("deliver_error_code", &self.deliver_error_code())
+            .field("nested_exception", &self.nested_exception())
+            .field("reserved", &format_args!("{:#x}", self.reserved_bits()))
+            .finish()
     }
 }
