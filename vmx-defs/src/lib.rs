@@ -20,3 +20,8 @@ pub mod memory_type;
 pub mod msr_entry;
 pub mod qualification;
 pub mod vmcs;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
