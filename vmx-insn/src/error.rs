@@ -4,6 +4,7 @@
 use core::fmt;
 
 use axerrno::AxErrorKind;
+use vmx_defs::ept::EptpError;
 use vmx_defs::instruction_error::VmInstructionError;
 
 use crate::status::VmFailKind;
@@ -78,29 +79,33 @@ pub enum InsnError {
         /// The rejected width in bits.
         width: u8,
     },
-    /// An INVEPT type the architecture does not define (SDM Vol. 3C §31.3 "INVEPT": 1 is
-    /// single-context, 2 is global; others are reserved).
+    /// An INVEPT type this processor does not report in IA32_VMX_EPT_VPID_CAP (bit 20
+    /// INVEPT, bits 25/26 the types; SDM Vol. 3D §A.10). The processor would answer
+    /// VMfailValid 28 (SDM Vol. 3C §31.3 "INVEPT").
     UnsupportedInveptType {
-        /// The rejected type value.
+        /// The rejected type value (1 single-context, 2 all-context).
         ty: u64,
     },
-    /// An INVVPID type the architecture does not define (SDM Vol. 3C §31.3 "INVVPID": 0 to
-    /// 3; others are reserved).
+    /// An INVVPID type this processor does not report in IA32_VMX_EPT_VPID_CAP (bit 32
+    /// INVVPID, bits 40-43 the types; SDM Vol. 3D §A.10). The processor would answer
+    /// VMfailValid 28 (SDM Vol. 3C §31.3 "INVVPID").
     UnsupportedInvvpidType {
-        /// The rejected type value.
+        /// The rejected type value (0 to 3).
         ty: u64,
+    },
+    /// A single-context INVEPT whose EPTP fails the EPTP checks (SDM Vol. 3C §27.2.1.1;
+    /// the processor would answer VMfailValid 28, §31.3 "INVEPT").
+    InvalidEptp {
+        /// The rejected EPTP.
+        eptp: u64,
+        /// What is wrong with it.
+        reason: EptpError,
     },
     /// An INVVPID descriptor with VPID 0 for a type other than all-context (SDM Vol. 3C
     /// §31.3 "INVVPID": VMfailValid 28 on the processor).
     ZeroVpid {
         /// The INVVPID type that was requested.
         ty: u64,
-    },
-    /// An INVVPID descriptor whose reserved bits 63:16 are not zero (SDM Vol. 3C §31.3
-    /// "INVVPID", Figure 31-1).
-    InvvpidReservedBits {
-        /// The first quadword of the descriptor (bits 63:0).
-        low: u64,
     },
     /// An individual-address INVVPID with a non-canonical linear address (SDM Vol. 3C
     /// §31.3 "INVVPID").
@@ -147,15 +152,15 @@ impl fmt::Display for InsnError {
                 "physical-address width of {width} bits is outside 1..=52"
             ),
             Self::UnsupportedInveptType { ty } => {
-                write!(f, "INVEPT type {ty} is not defined (1 or 2)")
+                write!(f, "INVEPT type {ty} is not supported by this processor")
             }
             Self::UnsupportedInvvpidType { ty } => {
-                write!(f, "INVVPID type {ty} is not defined (0 to 3)")
+                write!(f, "INVVPID type {ty} is not supported by this processor")
+            }
+            Self::InvalidEptp { eptp, reason } => {
+                write!(f, "EPTP {eptp:#x} is invalid: {reason}")
             }
             Self::ZeroVpid { ty } => write!(f, "INVVPID type {ty} needs a VPID other than 0"),
-            Self::InvvpidReservedBits { low } => {
-                write!(f, "INVVPID descriptor {low:#x} sets reserved bits 63:16")
-            }
             Self::NonCanonicalAddress { addr } => {
                 write!(f, "linear address {addr:#x} is not canonical")
             }
@@ -201,7 +206,7 @@ impl From<VmFail> for AxErrorKind {
 impl From<InsnError> for AxErrorKind {
     /// [`InsnError::VmFail`] follows `From<VmFail>`; an address beyond the
     /// physical-address width is `BadAddress`; every other software check (alignment,
-    /// width, undefined type, VPID 0, reserved bits, non-canonical address) is
+    /// width, unsupported type, invalid EPTP, VPID 0, non-canonical address) is
     /// `InvalidInput`.
     ///
     /// `axerrno::AxError` gets `From<InsnError>` and `From<VmFail>` through this impl.
@@ -214,7 +219,7 @@ impl From<InsnError> for AxErrorKind {
             | InsnError::UnsupportedInveptType { .. }
             | InsnError::UnsupportedInvvpidType { .. }
             | InsnError::ZeroVpid { .. }
-            | InsnError::InvvpidReservedBits { .. }
+            | InsnError::InvalidEptp { .. }
             | InsnError::NonCanonicalAddress { .. } => AxErrorKind::InvalidInput,
         }
     }
@@ -267,19 +272,22 @@ mod tests {
             ),
             (
                 InsnError::UnsupportedInveptType { ty: 3 },
-                "INVEPT type 3 is not defined (1 or 2)",
+                "INVEPT type 3 is not supported by this processor",
             ),
             (
                 InsnError::UnsupportedInvvpidType { ty: 4 },
-                "INVVPID type 4 is not defined (0 to 3)",
+                "INVVPID type 4 is not supported by this processor",
             ),
             (
                 InsnError::ZeroVpid { ty: 1 },
                 "INVVPID type 1 needs a VPID other than 0",
             ),
             (
-                InsnError::InvvpidReservedBits { low: 0x1_0001 },
-                "INVVPID descriptor 0x10001 sets reserved bits 63:16",
+                InsnError::InvalidEptp {
+                    eptp: 0x1e,
+                    reason: EptpError::AccessedDirtyUnsupported,
+                },
+                "EPTP 0x1e is invalid: EPT accessed/dirty flags are not supported",
             ),
             (
                 InsnError::NonCanonicalAddress {
@@ -348,7 +356,10 @@ mod tests {
             (InsnError::UnsupportedInvvpidType { ty: 4 }, InvalidInput),
             (InsnError::ZeroVpid { ty: 0 }, InvalidInput),
             (
-                InsnError::InvvpidReservedBits { low: 1 << 16 },
+                InsnError::InvalidEptp {
+                    eptp: 0,
+                    reason: EptpError::AccessedDirtyUnsupported,
+                },
                 InvalidInput,
             ),
             (

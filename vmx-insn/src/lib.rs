@@ -11,6 +11,8 @@
 //! | VMPTRST | [`vmptrst`] | safe: writes only a local |
 //! | VMREAD | [`vmread`] (typed by `vmx_defs::vmcs::Field`), [`vmread_raw`] | safe: reads processor state into a register |
 //! | VMWRITE | [`vmwrite`] (writable fields only), [`vmwrite_raw`] | `unsafe`: host state and pointers steer later VM exits |
+//! | INVEPT | [`invept`] ([`invept_raw`]) | safe: only drops cached translations |
+//! | INVVPID | [`invvpid`] ([`invvpid_raw`]) | safe: only drops cached translations |
 //! | VMCALL | [`vmcall`] | `unsafe`: the hypervisor's ABI may touch memory |
 //! | VMFUNC | [`vmfunc`] | `unsafe`: EPTP switching remaps the running guest |
 //!
@@ -29,16 +31,19 @@
 //! Cheap preconditions are checked in software before the processor is touched:
 //! 4-KByte alignment and physical-address width of VMXON/VMCLEAR/VMPTRLD operands
 //! ([`check_region_address`]), the width read once from CPUID.80000008H
-//! ([`physical_address_width`]). The `*_unchecked` forms skip those checks so a test can
-//! observe the processor's own answer.
+//! ([`physical_address_width`]); INVEPT/INVVPID types against IA32_VMX_EPT_VPID_CAP (read
+//! once, [`ept_vpid_capabilities`]), the single-context EPTP, VPID 0 and canonical
+//! addresses ([`check_invept`], [`check_invvpid`]). The `*_unchecked` and `*_raw` forms
+//! skip those checks so a test can observe the processor's own answer.
 //!
 //! # Safety model
 //! A wrapper is `unsafe` when a wrong call can break memory safety: when it hands memory
 //! to the processor (VMXON, VMCLEAR, VMPTRLD), writes state that a later VM exit or entry
 //! uses as pointers (VMWRITE), or lets another party touch memory (VMCALL, VMFUNC). It is
 //! safe when the instruction only reads processor state or writes a local (VMREAD,
-//! VMPTRST): called in the wrong mode those fault (#UD, #GP) or cause a VM exit, which
-//! ends the operation without touching memory.
+//! VMPTRST) or only drops cached translations (INVEPT, INVVPID): called in the wrong mode
+//! those fault (#UD, #GP) or cause a VM exit, which ends the operation without touching
+//! memory.
 //!
 //! This crate only builds for `x86_64` (its instructions are 64-bit-mode forms); the pure
 //! decoding and checks are available on every target.
@@ -51,10 +56,13 @@
 mod address;
 mod error;
 mod field_value;
+mod invalidation_check;
 mod status;
 
 #[cfg(target_arch = "x86_64")]
 mod guest;
+#[cfg(target_arch = "x86_64")]
+mod invalidation;
 #[cfg(target_arch = "x86_64")]
 mod vmcs_access;
 #[cfg(target_arch = "x86_64")]
@@ -70,10 +78,13 @@ pub use address::{
 pub use address::{linear_address_width, physical_address_width};
 pub use error::{InsnError, VmFail, instruction_error_kind};
 pub use field_value::FieldValue;
+pub use invalidation_check::{check_invept, check_invvpid};
 pub use status::{RFLAGS_CF, RFLAGS_ZF, VmFailKind, decode_rflags};
 
 #[cfg(target_arch = "x86_64")]
 pub use guest::{VMFUNC_EPTP_SWITCHING, VmcallRegs, vmcall, vmfunc};
+#[cfg(target_arch = "x86_64")]
+pub use invalidation::{ept_vpid_capabilities, invept, invept_raw, invvpid, invvpid_raw};
 #[cfg(target_arch = "x86_64")]
 pub use vmcs_access::{
     VM_INSTRUCTION_ERROR_ENCODING, vm_instruction_error, vmfail_from_rflags, vmread, vmread_raw,
