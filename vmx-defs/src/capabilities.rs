@@ -28,7 +28,7 @@ pub use control_kind::ControlKind;
 pub use ept_vpid::EptVpidCap;
 pub use feature_control::FeatureControl;
 pub use fixed::{CR0_NE, CR0_PE, CR0_PG, CR4_VMXE, FixedBits, FixedBitsError, FixedRegister};
-pub use misc::VmxMisc;
+pub use misc::{VmxMisc, VmxMiscError};
 pub use raw::RawVmxMsrs;
 pub use vmcs_enum::VmcsEnum;
 pub use vmfunc::VmFuncControls;

@@ -457,7 +457,7 @@ fn skylake_full_capabilities() {
     assert_eq!(caps.tertiary_proc(), AllowedSettings::unsupported());
     assert_eq!(caps.secondary_exit(), AllowedSettings::unsupported());
 
-    // A typical EPT guest configuration (SDM Vol. 3C §27.5.1).
+    // A typical EPT guest configuration (SDM Vol. 3C §32.5.1).
     type P = PrimaryProcBasedControls;
     type S = SecondaryProcBasedControls;
     let primary = caps
@@ -661,6 +661,58 @@ fn tertiary_and_secondary_exit_msrs_use_the_64_bit_layout() {
 }
 
 #[test]
+fn check_reports_values_that_break_the_sdm() {
+    use vmx_defs::capabilities::{CapabilityError, VmxBasicError, VmxMiscError};
+    let m = model("corei7_skylake_x");
+    let good = *read_strictly(&msr_map(&m, &m)).raw();
+    let bad = |raw: RawVmxMsrs| {
+        VmxCapabilities::from_raw(raw)
+            .check()
+            .expect_err("malformed")
+    };
+    assert_eq!(
+        bad(RawVmxMsrs {
+            basic: good.basic & !(0x1fff << 32),
+            ..good
+        }),
+        CapabilityError::Basic(VmxBasicError::InvalidRegionSize(0))
+    );
+    assert_eq!(
+        bad(RawVmxMsrs {
+            misc: good.misc | 0x1ff << 16,
+            ..good
+        }),
+        CapabilityError::Misc(VmxMiscError::TooManyCr3Targets(511))
+    );
+    let e = bad(RawVmxMsrs {
+        true_entry_ctls: Some(0x0000_ffff_0001_11fb),
+        ..good
+    });
+    assert_eq!(
+        e,
+        CapabilityError::ContradictoryControls {
+            kind: ControlKind::Entry,
+            bits: 1 << 16
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "VM-entry controls: bits 0x10000 reported as must-be-1 but not allowed to be 1"
+    );
+    let e = bad(RawVmxMsrs {
+        cr4_fixed0: good.cr4_fixed0 | 1 << 40,
+        ..good
+    });
+    assert_eq!(
+        e,
+        CapabilityError::ContradictoryFixedBits {
+            register: FixedRegister::Cr4,
+            bits: 1 << 40
+        }
+    );
+}
+
+#[test]
 fn default1_classes_match_the_control_types() {
     fn check<T: ControlBits>(default1: T) {
         assert_eq!(T::KIND.default1(), default1.to_raw(), "{}", T::KIND);
@@ -685,7 +737,7 @@ mod properties {
     use proptest::prelude::*;
     use vmx_defs::capabilities::{FeatureControl, FixedBits, VmcsEnum, VmxMisc};
 
-    /// The SDM's adjust contract for one field (Vol. 3C §27.5.1): Err iff a required
+    /// The SDM's adjust contract for one field (Vol. 3C §32.5.1): Err iff a required
     /// control may not be 1 or the MSR is contradictory; when Ok the result lies between
     /// allowed-0 and allowed-1, holds every required control, every allowed optional one,
     /// and nothing else except must-be-1 and unknown default1 controls.

@@ -1,5 +1,7 @@
 //! Allowed settings of a VMX control field and the SDM's algorithm for choosing a setting
-//! (SDM Vol. 3D §A.2-§A.5; Vol. 3C §27.5.1, "Algorithms for Determining VMX Capabilities").
+//! (SDM Vol. 3D §A.2-§A.5; Vol. 3C §32.5.1, "Algorithms for Determining VMX Capabilities",
+//! in chapter 32 "Virtual-Machine Monitor Programming Considerations"; §31.5.1 in editions
+//! whose VM-entry chapter is 26).
 
 use core::fmt;
 
@@ -107,7 +109,7 @@ impl<T: ControlBits> AllowedSettings<T> {
         self.allowed0.to_raw() & !v == 0 && v & !self.allowed1.to_raw() == 0
     }
 
-    /// Chooses a setting of the field as SDM Vol. 3C §27.5.1 (Vol. 3D §A.2) describes.
+    /// Chooses a setting of the field as SDM Vol. 3C §32.5.1 (Vol. 3D §A.2) describes.
     ///
     /// `required` are controls the caller needs; `optional` are controls it wants when the
     /// processor allows them. The result is
@@ -168,7 +170,7 @@ fn describe_bits<T: ControlBits>(bits: u64, f: &mut fmt::Formatter<'_>) -> fmt::
     Ok(())
 }
 
-/// A control setting the processor cannot provide (SDM Vol. 3C §27.5.1), as returned by
+/// A control setting the processor cannot provide (SDM Vol. 3C §32.5.1), as returned by
 /// [`AllowedSettings::adjust`] and the `adjust_*` methods of
 /// [`VmxCapabilities`](super::VmxCapabilities).
 ///

@@ -61,7 +61,7 @@ impl VmxBasic {
         }
     }
 
-    /// Bit 49: the dual-monitor treatment of SMIs and SMM is supported (SDM Vol. 3C §33.15).
+    /// Bit 49: the dual-monitor treatment of SMIs and SMM is supported (SDM Vol. 3C, "Dual-Monitor Treatment of SMIs and SMM").
     pub const fn dual_monitor_smm(self) -> bool {
         self.bit(49)
     }

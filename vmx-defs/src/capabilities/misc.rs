@@ -34,8 +34,8 @@ impl VmxMisc {
     }
 
     /// Bit 5: VM exits store the value of IA32_EFER.LMA into the "IA-32e mode guest"
-    /// VM-entry control (SDM Vol. 3C §28.2); required for processors that support the
-    /// "unrestricted guest" control.
+    /// VM-entry control (SDM Vol. 3C §28.2); read as 1 on every processor that supports the
+    /// 1-setting of the "unrestricted guest" control.
     pub const fn stores_efer_lma(self) -> bool {
         self.bit(5)
     }
@@ -74,13 +74,14 @@ impl VmxMisc {
         self.bit(14)
     }
 
-    /// Bit 15: RDMSR in SMM may read IA32_SMBASE (MSR 0x9E) (SDM Vol. 3C §33.15.6).
+    /// Bit 15: RDMSR in SMM may read IA32_SMBASE (MSR 0x9E) (SDM Vol. 3C, "Dual-Monitor Treatment of SMIs and SMM").
     pub const fn rdmsr_smbase_in_smm(self) -> bool {
         self.bit(15)
     }
 
     /// Bits 24:16: the number of CR3-target values supported (SDM Vol. 3C §25.6.7). The SDM
-    /// bounds it by 256; the raw 9-bit value is returned.
+    /// bounds it by 256 (bit 24 set only if bits 23:16 are clear); the raw 9-bit value is
+    /// returned and [`VmxMisc::check`] reports a larger one.
     pub const fn cr3_target_count(self) -> u16 {
         ((self.0 >> 16) & 0x1ff) as u16
     }
@@ -98,7 +99,7 @@ impl VmxMisc {
     }
 
     /// Bit 28: bit 2 of IA32_SMM_MONITOR_CTL may be set, so that VMXOFF unblocks SMIs unless
-    /// that bit is 1 (SDM Vol. 3C §33.14.4).
+    /// that bit is 1 (SDM Vol. 3C, "VMX Operation and SMM", VMXOFF and SMI blocking).
     pub const fn smm_monitor_ctl_vmxoff_bit(self) -> bool {
         self.bit(28)
     }
@@ -115,11 +116,47 @@ impl VmxMisc {
         self.bit(30)
     }
 
-    /// Bits 63:32: the MSEG revision identifier used by the processor (SDM Vol. 3C §33.15.5).
+    /// The most CR3-target values the SDM allows a processor to report (Vol. 3D §A.6).
+    pub const MAX_CR3_TARGETS: u16 = 256;
+
+    /// Checks this value against the SDM's contract (Vol. 3D §A.6): the CR3-target count is
+    /// at most 256.
+    pub const fn check(self) -> Result<(), VmxMiscError> {
+        let n = self.cr3_target_count();
+        if n > Self::MAX_CR3_TARGETS {
+            Err(VmxMiscError::TooManyCr3Targets(n))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Bits 63:32: the MSEG revision identifier used by the processor (SDM Vol. 3C, "Dual-Monitor Treatment of SMIs and SMM", MSEG header).
     pub const fn mseg_revision_id(self) -> u32 {
         (self.0 >> 32) as u32
     }
 }
+
+/// A malformed IA32_VMX_MISC value (SDM Vol. 3D §A.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VmxMiscError {
+    /// Bits 24:16 report more than 256 CR3-target values.
+    TooManyCr3Targets(u16),
+}
+
+impl core::fmt::Display for VmxMiscError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::TooManyCr3Targets(n) => {
+                write!(
+                    f,
+                    "IA32_VMX_MISC: {n} CR3-target values reported (at most 256)"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for VmxMiscError {}
 
 #[cfg(test)]
 mod tests {
@@ -141,6 +178,7 @@ mod tests {
         assert!(m.vmwrite_any_field() && m.zero_length_injection());
         assert!(!m.intel_pt_in_vmx() && !m.rdmsr_smbase_in_smm());
         assert_eq!(m.mseg_revision_id(), 0);
+        assert_eq!(m.check(), Ok(()));
     }
 
     #[test]
@@ -151,6 +189,8 @@ mod tests {
         assert_eq!(m.mseg_revision_id(), 0x1234_5678);
         assert_eq!(m.max_msr_list_entries(), 4096);
         assert_eq!(m.cr3_target_count(), 511);
+        assert_eq!(m.check(), Err(VmxMiscError::TooManyCr3Targets(511)));
+        assert_eq!(VmxMisc(1 << 24).check(), Ok(()));
         assert!(m.intel_pt_in_vmx() && m.rdmsr_smbase_in_smm() && m.smm_monitor_ctl_vmxoff_bit());
         assert_eq!(m.preemption_timer_rate(), 31);
         assert!(!m.activity_hlt() && !m.supports_activity_state(1));

@@ -7,7 +7,7 @@ bitflags::bitflags! {
     /// secondary control may be 1. Unknown bits are kept.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub struct VmFuncControls: u64 {
-        /// Bit 0: EPTP switching (VM function 0, SDM Vol. 3C §26.5.6.3).
+        /// Bit 0: EPTP switching (VM function 0; SDM Vol. 3C, "VM Functions", "EPTP Switching").
         const EPTP_SWITCHING = 1 << 0;
         // Keep reserved and future bits as read.
         const _ = !0;

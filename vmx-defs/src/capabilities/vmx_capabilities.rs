@@ -1,13 +1,13 @@
 //! [`VmxCapabilities`]: every VMX capability MSR of one processor, read following the
 //! existence rules of SDM Vol. 3D Appendix A, with accessors and `adjust_*` helpers
-//! (Vol. 3C §27.5.1).
+//! (Vol. 3C §32.5.1).
 
 use core::fmt;
 
 use super::{
     AllowedSettings, ControlAdjustError, ControlBits, ControlKind, EptVpidCap, FeatureControl,
     FixedBits, FixedRegister, RawVmxMsrs, VmFuncControls, VmcsEnum, VmxBasic, VmxBasicError,
-    VmxMisc, msr,
+    VmxMisc, VmxMiscError, msr,
 };
 use crate::controls::{
     EntryControls, PinBasedControls, PrimaryExitControls, PrimaryProcBasedControls,
@@ -224,7 +224,7 @@ impl VmxCapabilities {
     }
 
     /// Pin-based controls for `required` and, where allowed, `optional`
-    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §27.5.1).
+    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §32.5.1).
     pub fn adjust_pin_based(
         &self,
         required: PinBasedControls,
@@ -234,7 +234,7 @@ impl VmxCapabilities {
     }
 
     /// Primary processor-based controls for `required` and, where allowed, `optional`
-    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §27.5.1).
+    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §32.5.1).
     pub fn adjust_primary_proc(
         &self,
         required: PrimaryProcBasedControls,
@@ -244,7 +244,7 @@ impl VmxCapabilities {
     }
 
     /// Secondary processor-based controls for `required` and, where allowed, `optional`
-    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §27.5.1). They take effect only if the
+    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §32.5.1). They take effect only if the
     /// primary "activate secondary controls" is 1.
     pub fn adjust_secondary_proc(
         &self,
@@ -255,7 +255,7 @@ impl VmxCapabilities {
     }
 
     /// Tertiary processor-based controls for `required` and, where allowed, `optional`
-    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §27.5.1). They take effect only if the
+    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §32.5.1). They take effect only if the
     /// primary "activate tertiary controls" is 1.
     pub fn adjust_tertiary_proc(
         &self,
@@ -266,7 +266,7 @@ impl VmxCapabilities {
     }
 
     /// Primary VM-exit controls for `required` and, where allowed, `optional`
-    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §27.5.1).
+    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §32.5.1).
     pub fn adjust_exit(
         &self,
         required: PrimaryExitControls,
@@ -276,7 +276,7 @@ impl VmxCapabilities {
     }
 
     /// Secondary VM-exit controls for `required` and, where allowed, `optional`
-    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §27.5.1). They take effect only if the
+    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §32.5.1). They take effect only if the
     /// primary VM-exit control "activate secondary controls" is 1.
     pub fn adjust_secondary_exit(
         &self,
@@ -287,7 +287,7 @@ impl VmxCapabilities {
     }
 
     /// VM-entry controls for `required` and, where allowed, `optional`
-    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §27.5.1).
+    /// ([`AllowedSettings::adjust`], SDM Vol. 3C §32.5.1).
     pub fn adjust_entry(
         &self,
         required: EntryControls,
@@ -297,10 +297,11 @@ impl VmxCapabilities {
     }
 
     /// Checks the values against the SDM's guarantees (Vol. 3D Appendix A): a well-formed
-    /// IA32_VMX_BASIC, no control reported as must-be-1 and not-allowed-1, no CR0/CR4 bit
-    /// fixed to 1 and to 0 at once. The first problem found is returned.
+    /// IA32_VMX_BASIC and IA32_VMX_MISC, no control reported as must-be-1 and not-allowed-1,
+    /// no CR0/CR4 bit fixed to 1 and to 0 at once. The first problem found is returned.
     pub fn check(&self) -> Result<(), CapabilityError> {
         self.basic().check().map_err(CapabilityError::Basic)?;
+        self.misc().check().map_err(CapabilityError::Misc)?;
         let contradictions = [
             (
                 ControlKind::PinBased,
@@ -354,6 +355,8 @@ impl VmxCapabilities {
 pub enum CapabilityError {
     /// IA32_VMX_BASIC is malformed.
     Basic(VmxBasicError),
+    /// IA32_VMX_MISC is malformed.
+    Misc(VmxMiscError),
     /// Controls of `kind` reported as must-be-1 (allowed-0) but not allowed to be 1.
     ContradictoryControls {
         /// The control field.
@@ -374,6 +377,7 @@ impl fmt::Display for CapabilityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Basic(e) => e.fmt(f),
+            Self::Misc(e) => e.fmt(f),
             Self::ContradictoryControls { kind, bits } => write!(
                 f,
                 "{kind}: bits {bits:#x} reported as must-be-1 but not allowed to be 1"
