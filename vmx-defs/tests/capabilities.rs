@@ -713,6 +713,32 @@ fn check_reports_values_that_break_the_sdm() {
 }
 
 #[test]
+fn has_field_follows_the_field_requirements() {
+    let skylake = model("corei7_skylake_x");
+    let penryn = read_strictly(&msr_map(&model("core2_penryn_t9600"), &skylake));
+    let skylake = read_strictly(&msr_map(&skylake, &skylake));
+    let field = |raw: u32| vmx_defs::vmcs::lookup(raw).expect("known field");
+    // CTRL_VPID (0x0000) exists with "enable VPID"; the EPT pointer (0x201A) with EPT;
+    // the preemption timer value (0x482E) with the pin-based control; GUEST_RIP always.
+    for (raw, on_skylake, on_penryn) in [
+        (0x0000, true, false),
+        (0x201a, true, false),
+        (0x482e, true, false),
+        (0x681e, true, true),
+    ] {
+        let f = field(raw);
+        assert_eq!(skylake.has_field(f), on_skylake, "{}", f.name);
+        assert_eq!(penryn.has_field(f), on_penryn, "{}", f.name);
+        assert_eq!(skylake.has_field(f), f.requirement.is_met(&skylake));
+    }
+    assert!(
+        vmx_defs::vmcs::ALL_FIELDS
+            .iter()
+            .any(|f| !skylake.has_field(f))
+    );
+}
+
+#[test]
 fn default1_classes_match_the_control_types() {
     fn check<T: ControlBits>(default1: T) {
         assert_eq!(T::KIND.default1(), default1.to_raw(), "{}", T::KIND);

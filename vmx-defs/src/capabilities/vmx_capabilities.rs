@@ -296,6 +296,13 @@ impl VmxCapabilities {
         self.entry().adjust(required, optional)
     }
 
+    /// Whether this processor supports the VMCS field `field` (SDM Vol. 3C §25.11.2: a field
+    /// tied to a control exists only if that control may be 1), judged from the capability
+    /// MSRs alone: [`FieldRequirement::is_met`](crate::vmcs::FieldRequirement::is_met).
+    pub fn has_field(&self, field: &crate::vmcs::FieldInfo) -> bool {
+        field.requirement.is_met(self)
+    }
+
     /// Checks the values against the SDM's guarantees (Vol. 3D Appendix A): a well-formed
     /// IA32_VMX_BASIC and IA32_VMX_MISC, no control reported as must-be-1 and not-allowed-1,
     /// no CR0/CR4 bit fixed to 1 and to 0 at once. The first problem found is returned.
