@@ -1,5 +1,7 @@
 //! IA32_VMX_EPT_VPID_CAP (MSR 0x48C), SDM Vol. 3D §A.10.
 
+use crate::memory_type::MemoryType;
+
 bitflags::bitflags! {
     /// IA32_VMX_EPT_VPID_CAP (MSR 0x48C): EPT and VPID capabilities (SDM Vol. 3D §A.10).
     ///
@@ -50,6 +52,26 @@ bitflags::bitflags! {
 }
 
 impl EptVpidCap {
+    /// Whether the EPT paging structures (EPTP bits 2:0) may use memory type `mt`: UC if
+    /// bit 8, WB if bit 14; no other type is ever allowed (SDM Vol. 3D §A.10).
+    pub const fn supports_memory_type(self, mt: MemoryType) -> bool {
+        match mt.0 {
+            0 => self.contains(Self::MEMORY_TYPE_UC),
+            6 => self.contains(Self::MEMORY_TYPE_WB),
+            _ => false,
+        }
+    }
+
+    /// Whether an EPT page-walk length of `levels` (EPTP bits 5:3 plus 1) is supported:
+    /// 4 if bit 6, 5 if bit 7; no other length is ever allowed (SDM Vol. 3D §A.10).
+    pub const fn supports_page_walk_length(self, levels: u8) -> bool {
+        match levels {
+            4 => self.contains(Self::PAGE_WALK_4),
+            5 => self.contains(Self::PAGE_WALK_5),
+            _ => false,
+        }
+    }
+
     /// Bits 53:48: the maximum HLAT prefix size.
     pub const fn max_hlat_prefix_size(self) -> u8 {
         ((self.bits() >> 48) & 0x3f) as u8
@@ -70,5 +92,10 @@ mod tests {
         assert!(cap.contains(EptVpidCap::INVEPT_SINGLE_CONTEXT | EptVpidCap::INVEPT_ALL_CONTEXT));
         assert!(cap.contains(EptVpidCap::INVVPID_INDIVIDUAL_ADDRESS));
         assert_eq!(cap.max_hlat_prefix_size(), 0);
+        assert!(cap.supports_memory_type(MemoryType::WRITE_BACK));
+        assert!(cap.supports_memory_type(MemoryType::UNCACHEABLE));
+        assert!(!cap.supports_memory_type(MemoryType::WRITE_THROUGH));
+        assert!(cap.supports_page_walk_length(4));
+        assert!(!cap.supports_page_walk_length(5) && !cap.supports_page_walk_length(3));
     }
 }
