@@ -1,0 +1,128 @@
+//! The kernel's GDT and TSS (SDM Vol. 3A §3.4.5, §8.2.3 "TSS in 64-bit mode").
+//!
+//! | selector | descriptor |
+//! |---|---|
+//! | 0x00 | null |
+//! | [`KERNEL_CS`] 0x08 | 64-bit code, DPL 0 |
+//! | [`KERNEL_DS`] 0x10 | data, DPL 0 (also SS) |
+//! | [`TSS_SELECTOR`] 0x18 | 64-bit available TSS (16-byte descriptor) |
+//!
+//! The TSS has an IST stack each for #DF ([`IST_DOUBLE_FAULT`]), NMI ([`IST_NMI`]) and #MC
+//! ([`IST_MACHINE_CHECK`]); TR is loaded, so it is a valid VMCS host TR (non-null).
+
+use core::arch::asm;
+use core::cell::UnsafeCell;
+
+/// Kernel code segment selector.
+pub const KERNEL_CS: u16 = 0x08;
+/// Kernel data/stack segment selector.
+pub const KERNEL_DS: u16 = 0x10;
+/// Task-state segment selector.
+pub const TSS_SELECTOR: u16 = 0x18;
+/// IST index used for #DF.
+pub const IST_DOUBLE_FAULT: u8 = 1;
+/// IST index used for NMI.
+pub const IST_NMI: u8 = 2;
+/// IST index used for #MC.
+pub const IST_MACHINE_CHECK: u8 = 3;
+
+const IST_STACK_SIZE: usize = 16 * 1024;
+
+/// The 64-bit TSS layout (SDM Vol. 3A Figure 8-11).
+#[repr(C, packed(4))]
+struct Tss {
+    reserved0: u32,
+    rsp: [u64; 3],
+    reserved1: u64,
+    ist: [u64; 7],
+    reserved2: u64,
+    reserved3: u16,
+    iomap_base: u16,
+}
+
+#[repr(C, align(16))]
+struct IstStacks([[u8; IST_STACK_SIZE]; 3]);
+
+#[repr(C, align(16))]
+struct Gdt([u64; GDT_ENTRIES]);
+
+const GDT_ENTRIES: usize = 5;
+
+/// Interior-mutable static storage written once during [`init`].
+struct Static<T>(UnsafeCell<T>);
+// SAFETY: written only by `init` on the single boot CPU before anything reads it.
+unsafe impl<T> Sync for Static<T> {}
+
+static TSS: Static<Tss> = Static(UnsafeCell::new(Tss {
+    reserved0: 0,
+    rsp: [0; 3],
+    reserved1: 0,
+    ist: [0; 7],
+    reserved2: 0,
+    reserved3: 0,
+    iomap_base: core::mem::size_of::<Tss>() as u16,
+}));
+static IST_STACKS: Static<IstStacks> = Static(UnsafeCell::new(IstStacks([[0; IST_STACK_SIZE]; 3])));
+static GDT: Static<Gdt> = Static(UnsafeCell::new(Gdt([0; GDT_ENTRIES])));
+
+/// Builds and loads the GDT, reloads every segment register and loads TR.
+///
+/// # Safety
+/// Call once, at boot, on the boot CPU, before interrupts are enabled.
+pub unsafe fn init() {
+    let stacks = IST_STACKS.0.get() as u64;
+    let tss = TSS.0.get();
+    // SAFETY: single-threaded boot; nothing else references the TSS yet.
+    unsafe {
+        for i in 0..3 {
+            (*tss).ist[i] = stacks + ((i as u64 + 1) * IST_STACK_SIZE as u64);
+        }
+    }
+    let base = tss as u64;
+    let limit = (core::mem::size_of::<Tss>() - 1) as u64;
+    let tss_low = (limit & 0xFFFF)
+        | ((base & 0xFF_FFFF) << 16)
+        | (0x89 << 40) // present, DPL 0, type 9 (available 64-bit TSS)
+        | (((limit >> 16) & 0xF) << 48)
+        | (((base >> 24) & 0xFF) << 56);
+    let tss_high = base >> 32;
+    let gdt = GDT.0.get();
+    // SAFETY: single-threaded boot; the GDT is not loaded yet.
+    unsafe {
+        (*gdt).0 = [
+            0,
+            0x00AF_9B00_0000_FFFF, // code: present, DPL 0, L=1, accessed
+            0x00CF_9300_0000_FFFF, // data: present, DPL 0, writable, accessed
+            tss_low,
+            tss_high,
+        ];
+    }
+    let ptr = crate::cpu::DescriptorTablePointer {
+        limit: (GDT_ENTRIES * 8 - 1) as u16,
+        base: gdt as u64,
+    };
+    // SAFETY: the GDT above is valid and static; CS is reloaded by a far return to the
+    // next instruction, the data segments with KERNEL_DS, TR with the TSS descriptor.
+    unsafe {
+        asm!(
+            "lgdt [{ptr}]",
+            "push {cs}",
+            "lea {tmp}, [rip + 2f]",
+            "push {tmp}",
+            "retfq",
+            "2:",
+            "mov ds, {ds:x}",
+            "mov es, {ds:x}",
+            "mov ss, {ds:x}",
+            "mov fs, {zero:x}",
+            "mov gs, {zero:x}",
+            "ltr {tr:x}",
+            ptr = in(reg) &raw const ptr,
+            cs = const KERNEL_CS as u64,
+            tmp = out(reg) _,
+            ds = in(reg) u64::from(KERNEL_DS),
+            zero = in(reg) 0u64,
+            tr = in(reg) u64::from(TSS_SELECTOR),
+        );
+    }
+}

@@ -1,0 +1,102 @@
+//! Building bare-metal packages with cargo for `x86_64-unknown-none`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The bare-metal target triple.
+pub const TARGET: &str = "x86_64-unknown-none";
+/// The cargo profile for bare-metal images (root Cargo.toml `[profile.kernel]`).
+pub const PROFILE: &str = "kernel";
+
+/// The workspace root (the parent of this package's directory).
+pub fn workspace_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(PathBuf::from).unwrap_or(here)
+}
+
+/// The cargo target directory (`CARGO_TARGET_DIR` or `<root>/target`).
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => {
+            let p = PathBuf::from(d);
+            if p.is_absolute() {
+                p
+            } else {
+                workspace_root().join(p)
+            }
+        }
+        None => workspace_root().join("target"),
+    }
+}
+
+/// Where `cargo ci` keeps the artifacts of one run kind (`target/ci/<name>`).
+pub fn artifact_dir(name: &str) -> PathBuf {
+    target_dir().join("ci").join(name)
+}
+
+/// A `cargo` command (the one running us, if known) in the workspace root.
+pub fn cargo() -> Command {
+    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut c = Command::new(program);
+    c.current_dir(workspace_root());
+    c
+}
+
+/// Makes sure the bare-metal target's standard library is installed (`rustup target add`).
+pub fn ensure_target() -> Result<(), String> {
+    let Ok(out) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(workspace_root())
+        .output()
+    else {
+        // No rustup: the toolchain is managed otherwise; the build will tell.
+        return Ok(());
+    };
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == TARGET)
+    {
+        return Ok(());
+    }
+    eprintln!("ci: rustup target add {TARGET}");
+    let ok = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .current_dir(workspace_root())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`rustup target add {TARGET}` failed"))
+    }
+}
+
+/// Builds binary `bin` of package `package` for the bare-metal target with the kernel
+/// profile; returns the ELF's path.
+pub fn build_baremetal(package: &str, bin: &str) -> Result<PathBuf, String> {
+    ensure_target()?;
+    let status = cargo()
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            package,
+            "--bin",
+            bin,
+            "--target",
+            TARGET,
+            "--profile",
+            PROFILE,
+        ])
+        .status()
+        .map_err(|e| format!("running cargo build: {e}"))?;
+    if !status.success() {
+        return Err(format!("building {package} for {TARGET} failed"));
+    }
+    let elf = target_dir().join(TARGET).join(PROFILE).join(bin);
+    if elf.is_file() {
+        Ok(elf)
+    } else {
+        Err(format!("{} missing after the build", elf.display()))
+    }
+}

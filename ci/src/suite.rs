@@ -1,0 +1,205 @@
+//! Booting a bare-metal ELF in Bochs and running the test kernel's scenario suite.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::bochs::{self, BochsConfig, RunResult};
+use crate::elf::Elf;
+use crate::image::DiskImage;
+use crate::report::SuiteReport;
+
+/// Emulated instructions per emulated second: low, so the BIOS's timed waits pass quickly.
+pub const DEFAULT_IPS: u64 = 4_000_000;
+/// Guest RAM.
+pub const DEFAULT_MEMORY_MIB: u32 = 256;
+
+/// How to boot an image.
+#[derive(Debug, Clone)]
+pub struct BootOptions {
+    /// Bochs CPU model.
+    pub model: String,
+    /// Wall-clock limit for the whole Bochs run.
+    pub timeout: Duration,
+    /// `cpu: ips=`.
+    pub ips: u64,
+    /// Guest RAM in MiB.
+    pub memory_mib: u32,
+    /// Artifact directory (image, bochsrc, logs).
+    pub dir: PathBuf,
+}
+
+impl BootOptions {
+    /// Defaults for `model`, artifacts under `target/ci/<model>`.
+    pub fn new(model: &str, timeout: Duration) -> Self {
+        Self {
+            model: model.to_string(),
+            timeout,
+            ips: DEFAULT_IPS,
+            memory_mib: DEFAULT_MEMORY_MIB,
+            dir: crate::builder::artifact_dir(model),
+        }
+    }
+}
+
+/// Makes the disk image and bochsrc for `elf` in `opts.dir` and runs Bochs, passing each
+/// output line to `on_line`. Reusable for any `baremetal` binary.
+pub fn boot_elf(
+    elf_path: &Path,
+    opts: &BootOptions,
+    on_line: impl FnMut(&str),
+) -> Result<RunResult, String> {
+    let bytes =
+        std::fs::read(elf_path).map_err(|e| format!("reading {}: {e}", elf_path.display()))?;
+    let elf = Elf::parse(&bytes).map_err(|e| format!("{}: {e}", elf_path.display()))?;
+    let image = DiskImage::from_elf(&elf, &opts.model)
+        .map_err(|e| format!("{}: {e}", elf_path.display()))?;
+    std::fs::create_dir_all(&opts.dir)
+        .map_err(|e| format!("creating {}: {e}", opts.dir.display()))?;
+    let dir = opts
+        .dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", opts.dir.display()))?;
+    let disk = dir.join("disk.img");
+    let log = dir.join("bochs.log");
+    let serial = dir.join("serial.txt");
+    for stale in [&log, &serial] {
+        let _ = std::fs::remove_file(stale);
+    }
+    std::fs::write(&disk, &image.bytes).map_err(|e| format!("writing {}: {e}", disk.display()))?;
+    let config = BochsConfig {
+        model: opts.model.clone(),
+        ips: opts.ips,
+        memory_mib: opts.memory_mib,
+        disk,
+        cylinders: image.cylinders,
+        log,
+        serial,
+    };
+    let rc_path = dir.join("bochsrc.txt");
+    std::fs::write(&rc_path, config.render())
+        .map_err(|e| format!("writing {}: {e}", rc_path.display()))?;
+    let dbg_path = dir.join("debugger.rc");
+    std::fs::write(&dbg_path, bochs::DEBUGGER_RC)
+        .map_err(|e| format!("writing {}: {e}", dbg_path.display()))?;
+    let result = bochs::run(&dir, &rc_path, &dbg_path, opts.timeout, on_line)?;
+    let _ = std::fs::write(dir.join("stdout.txt"), result.lines.join("\n"));
+    Ok(result)
+}
+
+/// A finished suite run on one model.
+#[derive(Debug, Clone)]
+pub struct SuiteRun {
+    /// The model.
+    pub model: String,
+    /// What Bochs did.
+    pub run: RunResult,
+    /// What the kernel reported.
+    pub report: SuiteReport,
+    /// Artifact directory.
+    pub dir: PathBuf,
+}
+
+impl SuiteRun {
+    /// Whether every scenario passed or was skipped and the run completed.
+    pub fn success(&self) -> bool {
+        !self.run.timed_out && self.report.complete() && self.report.counted.failed == 0
+    }
+
+    /// Explains a failed run: failures, the unfinished scenario, the Bochs log lines
+    /// naming failed VMX checks or panics, and the tail of the log.
+    pub fn diagnosis(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let m = &self.model;
+        for (n, d) in &self.report.failures {
+            out.push(format!("[{m}] FAIL {n}: {d}"));
+        }
+        for f in &self.report.fatal {
+            out.push(format!("[{m}] FATAL: {f}"));
+        }
+        if self.run.timed_out {
+            out.push(format!(
+                "[{m}] bochs killed after the {} s limit",
+                self.run.wall.as_secs()
+            ));
+        }
+        if let Some(n) = &self.report.unfinished {
+            out.push(format!(
+                "[{m}] scenario {n} started and never reported (hang, reset or crash)"
+            ));
+        }
+        if self.report.summary.is_none() {
+            out.push(format!(
+                "[{m}] no summary line from the kernel (bochs exit code {:?})",
+                self.run.exit_code
+            ));
+        } else if !self.report.complete() && self.report.fatal.is_empty() {
+            out.push(format!(
+                "[{m}] the kernel's summary disagrees with its result lines"
+            ));
+        }
+        let log_path = self.dir.join("bochs.log");
+        if let Ok(log) = std::fs::read_to_string(&log_path) {
+            let lines = bochs::interesting_log_lines(&log);
+            if !lines.is_empty() {
+                out.push(format!(
+                    "[{m}] bochs log lines about VMX checks / panics ({}):",
+                    log_path.display()
+                ));
+                out.extend(lines.iter().map(|l| format!("[{m}]   {l}")));
+            }
+            let all: Vec<&str> = log.lines().collect();
+            let tail = &all[all.len().saturating_sub(15)..];
+            out.push(format!("[{m}] tail of {}:", log_path.display()));
+            out.extend(tail.iter().map(|l| format!("[{m}]   {l}")));
+        }
+        out
+    }
+}
+
+/// Runs the suite kernel `elf` on `opts.model`; `label` prefixes the streamed lines.
+pub fn run_suite(elf: &Path, opts: &BootOptions, label: bool) -> Result<SuiteRun, String> {
+    let model = opts.model.clone();
+    let run = boot_elf(elf, opts, |line| {
+        if line.is_empty() || is_bochs_noise(line) {
+            return;
+        }
+        if label {
+            println!("[{model}] {line}");
+        } else {
+            println!("{line}");
+        }
+    })?;
+    let report = SuiteReport::from_lines(run.lines.iter().map(String::as_str));
+    Ok(SuiteRun {
+        model: opts.model.clone(),
+        run,
+        report,
+        dir: opts.dir.clone(),
+    })
+}
+
+/// Bochs's banner and the debugger's own lines (kept in `stdout.txt`, not echoed).
+pub fn is_bochs_noise(line: &str) -> bool {
+    line.starts_with("=====")
+        || line.starts_with("Next at t=")
+        || line.starts_with("(0)")
+        || ["Bochs x86 Emulator", "Built from SVN", "Timestamp:"]
+            .iter()
+            .any(|p| line.trim_start().starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn noise_filter() {
+        assert!(is_bochs_noise("Next at t=0"));
+        assert!(is_bochs_noise("(0) Magic breakpoint"));
+        assert!(is_bochs_noise(
+            "                        Bochs x86 Emulator 2.7"
+        ));
+        assert!(!is_bochs_noise("ok smoke_a"));
+        assert!(!is_bochs_noise("FAIL x: y"));
+    }
+}
