@@ -204,6 +204,10 @@ mod tests {
         assert_eq!(w(1).bits(), 1);
         assert_eq!(w(52), PhysAddrWidth::MAX);
         assert_eq!(PhysAddrWidth::DEFAULT.bits(), 36);
+        extern crate std;
+        assert_eq!(std::format!("{:?}", w(39)), "PhysAddrWidth(39)");
+        assert!(w(39).contains((1 << 39) - 1));
+        assert!(!w(39).contains(1 << 39));
     }
 
     #[test]

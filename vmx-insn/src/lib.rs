@@ -97,5 +97,9 @@ pub use vmcs_pointer::{
 #[cfg(target_arch = "x86_64")]
 pub use vmx_operation::{vmxoff, vmxon, vmxon_unchecked};
 
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// `Result` with this crate's error type.
 pub type Result<T, E = InsnError> = core::result::Result<T, E>;

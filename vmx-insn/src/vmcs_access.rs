@@ -71,6 +71,7 @@ fn read_error_number() -> VmInstructionError {
 /// touches the current VMCS; it is meant for instructions this crate does not wrap
 /// (VMLAUNCH/VMRESUME in a vCPU run loop). The flag decoding itself is the pure
 /// [`decode_rflags`].
+#[inline]
 pub fn vmfail_from_rflags(rflags: u64) -> Result<(), VmFail> {
     match decode_rflags(rflags) {
         Ok(()) => Ok(()),
@@ -94,6 +95,7 @@ pub fn vmfail_from_rflags(rflags: u64) -> Result<(), VmFail> {
 /// outside VMX operation it raises #UD, at CPL > 0 #GP(0), and in VMX non-root operation
 /// it causes a VM exit (or reads the shadow VMCS); none of these writes memory. The caller
 /// must be in VMX root operation at CPL 0 for a meaningful result.
+#[inline]
 pub fn vmread_raw(encoding: u32) -> Result<u64, InsnError> {
     let (value, rflags) = vmread_flags(encoding);
     vmfail_from_rflags(rflags)?;
@@ -115,6 +117,7 @@ pub fn vmread_raw(encoding: u32) -> Result<u64, InsnError> {
 /// every physical address written (I/O and MSR bitmaps, MSR load/store areas, EPTP,
 /// virtual-APIC page, VMCS link pointer, PML address...) must name memory that stays
 /// reserved for the processor for as long as this VMCS may use it.
+#[inline]
 pub unsafe fn vmwrite_raw(encoding: u32, value: u64) -> Result<(), InsnError> {
     let rflags: u64;
     // SAFETY: the caller upholds the contract above; VMWRITE itself only updates the
@@ -150,6 +153,7 @@ pub unsafe fn vmwrite_raw(encoding: u32, value: u64) -> Result<(), InsnError> {
 ///
 /// # Safety model
 /// Safe, for the reasons given on [`vmread_raw`].
+#[inline]
 pub fn vmread<W: Width, A: Access>(field: Field<W, A>) -> Result<W::Value, InsnError>
 where
     W::Value: FieldValue,
@@ -184,6 +188,7 @@ where
 /// # Safety
 /// As [`vmwrite_raw`]: VMX root operation at CPL 0 with a current VMCS, and host-state
 /// values and physical addresses that keep later VM entries and exits memory-safe.
+#[inline]
 pub unsafe fn vmwrite<W: Width>(
     field: Field<W, ReadWrite>,
     value: W::Value,
@@ -193,4 +198,27 @@ where
 {
     // SAFETY: the caller upholds the contract of `vmwrite_raw`.
     unsafe { vmwrite_raw(field.raw(), value.into_register()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::{RFLAGS_CF, RFLAGS_ZF};
+
+    // Success and VMfailInvalid are decided from the flags alone; only VMfailValid reads
+    // the VMCS (which needs VMX root operation), so these run on any host.
+    #[test]
+    fn success_and_invalid_need_no_vmcs() {
+        assert_eq!(vmfail_from_rflags(0x2), Ok(()));
+        assert_eq!(vmfail_from_rflags(0x2 | RFLAGS_CF), Err(VmFail::Invalid));
+        assert_eq!(
+            vmfail_from_rflags(0x2 | RFLAGS_CF | RFLAGS_ZF),
+            Err(VmFail::Invalid)
+        );
+    }
+
+    #[test]
+    fn instruction_error_encoding() {
+        assert_eq!(VM_INSTRUCTION_ERROR_ENCODING, 0x4400);
+    }
 }

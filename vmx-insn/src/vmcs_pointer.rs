@@ -127,3 +127,32 @@ pub fn vmptrst() -> Option<PhysAddr> {
     }
     (addr != NO_CURRENT_VMCS).then_some(PhysAddr::from_usize(addr as usize))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vmx_operation::vmxon;
+
+    /// On the host (CPL 3) each of these instructions would raise #UD or #GP and kill the
+    /// test process: getting the error back proves the check runs before the instruction.
+    #[test]
+    fn bad_addresses_refused_before_executing() {
+        let width = physical_address_width().bits();
+        let misaligned = PhysAddr::from_usize(0x1234);
+        let too_wide = PhysAddr::from_usize((1usize << width) | 0x5000);
+        let is_misaligned = Err(InsnError::Misaligned { addr: 0x1234 });
+        let is_too_wide = Err(InsnError::AddressTooWide {
+            addr: (1 << width) | 0x5000,
+            width,
+        });
+        // SAFETY: every call is refused in software; nothing executes.
+        unsafe {
+            assert_eq!(vmxon(misaligned), is_misaligned);
+            assert_eq!(vmclear(misaligned), is_misaligned);
+            assert_eq!(vmptrld(misaligned), is_misaligned);
+            assert_eq!(vmxon(too_wide), is_too_wide);
+            assert_eq!(vmclear(too_wide), is_too_wide);
+            assert_eq!(vmptrld(too_wide), is_too_wide);
+        }
+    }
+}
