@@ -62,7 +62,9 @@ pub fn boot_elf(
     let disk = dir.join("disk.img");
     let log = dir.join("bochs.log");
     let serial = dir.join("serial.txt");
-    for stale in [&log, &serial] {
+    // Bochs locks the image with `<image>.lock`; a killed run leaves it behind.
+    let lock = dir.join("disk.img.lock");
+    for stale in [&log, &serial, &lock] {
         let _ = std::fs::remove_file(stale);
     }
     std::fs::write(&disk, &image.bytes).map_err(|e| format!("writing {}: {e}", disk.display()))?;

@@ -10,7 +10,8 @@
 //!    the first code at 1 MiB.
 //! 3. `_start32` zeroes `.bss`, builds identity-mapped page tables for the first 4 GiB with
 //!    2 MiB pages (the top GiB uncached: local APIC, I/O APIC and other MMIO), enables PAE,
-//!    sets IA32_EFER.LME and NXE, enables paging (SDM Vol. 3A §10.8.5 "Initializing IA-32e
+//!    sets IA32_EFER.LME and NXE, enables paging with CR0.WP and CR0.NE set and
+//!    CR0.CD/NW clear (SDM Vol. 3A §10.8.5 "Initializing IA-32e
 //!    mode") and far-returns to 64-bit code, which loads a stack and calls
 //!    `baremetal_rust_entry` (in `entry.rs`), which calls the binary's `entry!` main.
 
@@ -216,8 +217,10 @@ _start32:
     rdmsr
     or eax, 0x900
     wrmsr
+    /* CR0: PG, WP, NE set; CD, NW clear (caches on) */
     mov eax, cr0
-    or eax, 0x80010000
+    and eax, 0x9FFFFFFF
+    or eax, 0x80010020
     mov cr0, eax
     push 0x18
     mov eax, offset _start64

@@ -21,6 +21,7 @@ extern "C" fn baremetal_rust_entry() -> ! {
         crate::gdt::init();
         crate::interrupts::init();
     }
+    crate::pic::init();
     let kernel_end = &raw const __kernel_end as u64;
     let top = crate::memory::ram_top()
         .min(4 << 30)

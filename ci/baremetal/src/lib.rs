@@ -5,7 +5,8 @@
 //! ([`console`]) and a `log` backend, the kernel's GDT and TSS ([`gdt`]), an IDT with
 //! installable handlers ([`interrupts`]), exception and panic catching ([`catch`]), a
 //! physical frame allocator ([`frames`]) and a heap for `alloc` ([`heap`]), CPU
-//! instruction wrappers ([`cpu`]) and a way to end the emulator run ([`exit`]).
+//! instruction wrappers ([`cpu`]), the legacy PICs remapped and masked ([`pic`]) and a way
+//! to end the emulator run ([`exit`]).
 //!
 //! Everything that only makes sense on the bare-metal target (`target_os = "none"`) is
 //! compiled only there; the pure bookkeeping (frame bitmap, free-list heap, types) also
@@ -25,6 +26,7 @@ pub mod gdt;
 pub mod heap;
 pub mod interrupts;
 pub mod memory;
+pub mod pic;
 pub mod sync;
 
 #[cfg(target_os = "none")]

@@ -35,6 +35,7 @@ impl Baseline {
     /// when something had to be repaired that the scenario should have cleaned up itself.
     fn restore(&self) -> Option<String> {
         cpu::cli();
+        baremetal::pic::mask_all();
         baremetal::interrupts::clear_interrupt_handlers();
         let mut note = None;
         if cpu::read_cr4() & CR4_VMXE != 0 {

@@ -20,6 +20,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario { name: "runtime_nested_catch_innermost_wins", run: nested_catch },
     Scenario { name: "runtime_panic_caught_by_catch_fault", run: panic_caught },
     Scenario { name: "runtime_interrupt_handler_edits_frame", run: interrupt_handler },
+    Scenario { name: "runtime_pit_irq0_on_remapped_vector", run: pit_irq0 },
     Scenario { name: "runtime_frames_zeroed_aligned", run: frames_zeroed_aligned },
     Scenario { name: "runtime_heap_collections", run: heap_collections },
 ];
@@ -31,6 +32,8 @@ fn long_mode_state(_env: &mut Env) -> Outcome {
     // SAFETY: IA32_EFER exists on every x86-64 CPU.
     let efer = unsafe { cpu::rdmsr(0xC000_0080) };
     check!(cr0 & 0x8000_0001 == 0x8000_0001, "CR0 = {cr0:#x}: PG/PE clear");
+    check!(cr0 & 0x20 != 0, "CR0 = {cr0:#x}: NE clear");
+    check!(cr0 & 0x6000_0000 == 0, "CR0 = {cr0:#x}: CD/NW set (caches off)");
     check!(cr4 & (1 << 5) != 0, "CR4 = {cr4:#x}: PAE clear");
     check!(efer & 0x500 == 0x500, "EFER = {efer:#x}: LME/LMA clear");
     check!(cpu::rflags() & (1 << 9) == 0, "RFLAGS.IF set while scenarios run");
@@ -160,6 +163,30 @@ fn interrupt_handler(_env: &mut Env) -> Outcome {
     // SAFETY: without handler INT 0x80 reaches the catch as vector 0x80.
     let r = catch_exception(|| unsafe { core::arch::asm!("int 0x80", options(nostack)) });
     check_eq!(r.map_err(|e| e.vector), Err(0x80));
+    Outcome::Pass
+}
+
+static TICKS: AtomicU64 = AtomicU64::new(0);
+
+fn irq0(_frame: &mut InterruptFrame) {
+    TICKS.fetch_add(1, Ordering::SeqCst);
+    baremetal::pic::end_of_interrupt(0);
+}
+
+/// With the PICs remapped at boot, the PIT's IRQ 0 arrives on vector 0x20 (not 8, #DF)
+/// once unmasked and with RFLAGS.IF set; HLT wakes up for it.
+fn pit_irq0(_env: &mut Env) -> Outcome {
+    TICKS.store(0, Ordering::SeqCst);
+    set_interrupt_handler(baremetal::pic::PIC1_VECTOR_BASE, Some(irq0));
+    baremetal::pic::set_masked(0, false);
+    for _ in 0..3 {
+        // SAFETY: vector 0x20 has a handler; every other line is masked. STI; HLT waits
+        // for the next interrupt (the STI shadow makes the pair atomic).
+        unsafe { core::arch::asm!("sti", "hlt", "cli", options(nomem, nostack)) };
+    }
+    baremetal::pic::set_masked(0, true);
+    set_interrupt_handler(baremetal::pic::PIC1_VECTOR_BASE, None);
+    check_eq!(TICKS.load(Ordering::SeqCst), 3);
     Outcome::Pass
 }
 
