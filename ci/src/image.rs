@@ -1,8 +1,9 @@
 //! Turns a `baremetal` kernel ELF into a bootable raw disk image (see ci/baremetal/README.md).
 //!
 //! Sector 0 is the boot sector (the 512-byte `PT_LOAD` segment at 0x7C00, ending in
-//! 0x55AA); the `ci` tool writes into it the kernel's sector count (`u32` at 0x1F8) and the
-//! CPU model name (64 bytes at 0x1B8). From sector 1 on come the kernel's bytes, from its
+//! 0x55AA); the `ci` tool writes into it the kernel's sector count (`u32` at 0x1F8), the
+//! CPU model name (32 bytes at 0x1D8) and the scenario filter (96 bytes at 0x178), both
+//! NUL padded. From sector 1 on come the kernel's bytes, from its
 //! lowest load address (1 MiB) to the end of the last segment's file bytes, with gaps
 //! zero-filled. The image is padded to whole cylinders of 16 heads x 63 sectors, the
 //! geometry the bochsrc declares.
@@ -15,10 +16,14 @@ use crate::elf::Elf;
 pub const BOOT_SECTOR_ADDR: u64 = 0x7C00;
 /// Where the boot sector loads the kernel.
 pub const KERNEL_LOAD_ADDR: u64 = 0x10_0000;
+/// Offset of the scenario-filter parameter in the boot sector.
+pub const PARAM_FILTER: usize = 0x178;
+/// Length of the scenario-filter parameter.
+pub const PARAM_FILTER_LEN: usize = 96;
 /// Offset of the model-name parameter in the boot sector.
-pub const PARAM_MODEL: usize = 0x1B8;
+pub const PARAM_MODEL: usize = 0x1D8;
 /// Length of the model-name parameter.
-pub const PARAM_MODEL_LEN: usize = 64;
+pub const PARAM_MODEL_LEN: usize = 32;
 /// Offset of the sector-count parameter in the boot sector.
 pub const PARAM_SECTORS: usize = 0x1F8;
 /// Sector size.
@@ -55,8 +60,10 @@ pub enum ImageError {
         /// `e_entry`.
         entry: u64,
     },
-    /// The model name does not fit (64 bytes, NUL padded) or contains a NUL.
+    /// The model name does not fit (31 bytes + NUL) or contains a NUL.
     BadModelName(String),
+    /// The filter does not fit (95 bytes + NUL) or contains a NUL.
+    BadFilter(String),
 }
 
 impl fmt::Display for ImageError {
@@ -79,7 +86,15 @@ impl fmt::Display for ImageError {
                 "entry point {entry:#x} is outside the kernel's loaded bytes"
             ),
             ImageError::BadModelName(m) => {
-                write!(f, "model name {m:?} longer than 63 bytes or contains NUL")
+                let max = PARAM_MODEL_LEN - 1;
+                write!(
+                    f,
+                    "model name {m:?} longer than {max} bytes or contains NUL"
+                )
+            }
+            ImageError::BadFilter(m) => {
+                let max = PARAM_FILTER_LEN - 1;
+                write!(f, "filter {m:?} longer than {max} bytes or contains NUL")
             }
         }
     }
@@ -99,10 +114,13 @@ pub struct DiskImage {
 }
 
 impl DiskImage {
-    /// Builds the image for `elf`, with `model` written into the boot sector.
-    pub fn from_elf(elf: &Elf<'_>, model: &str) -> Result<Self, ImageError> {
+    /// Builds the image for `elf`, with `model` and `filter` written into the boot sector.
+    pub fn from_elf(elf: &Elf<'_>, model: &str, filter: &str) -> Result<Self, ImageError> {
         if model.len() >= PARAM_MODEL_LEN || model.contains('\0') {
             return Err(ImageError::BadModelName(model.to_string()));
+        }
+        if filter.len() >= PARAM_FILTER_LEN || filter.contains('\0') {
+            return Err(ImageError::BadFilter(filter.to_string()));
         }
         let mut boot: Option<Vec<u8>> = None;
         let mut kernel = Vec::new();
@@ -152,6 +170,8 @@ impl DiskImage {
         boot[PARAM_SECTORS..PARAM_SECTORS + 4].copy_from_slice(&kernel_sectors.to_le_bytes());
         boot[PARAM_MODEL..PARAM_MODEL + PARAM_MODEL_LEN].fill(0);
         boot[PARAM_MODEL..PARAM_MODEL + model.len()].copy_from_slice(model.as_bytes());
+        boot[PARAM_FILTER..PARAM_FILTER + PARAM_FILTER_LEN].fill(0);
+        boot[PARAM_FILTER..PARAM_FILTER + filter.len()].copy_from_slice(filter.as_bytes());
 
         let total_sectors = 1 + sectors as u64;
         let per_cylinder = HEADS * SPT;
@@ -193,7 +213,7 @@ mod tests {
             ],
         );
         let elf = Elf::parse(&f).unwrap();
-        let img = DiskImage::from_elf(&elf, "corei7_icelake_u").unwrap();
+        let img = DiskImage::from_elf(&elf, "corei7_icelake_u", "smoke,insn_").unwrap();
         // payload: 0x2000 + 10 bytes -> 17 sectors
         assert_eq!(img.kernel_sectors, 17);
         assert_eq!(
@@ -205,6 +225,10 @@ mod tests {
             b"corei7_icelake_u"
         );
         assert_eq!(img.bytes[PARAM_MODEL + 16], 0);
+        assert_eq!(
+            &img.bytes[PARAM_FILTER..PARAM_FILTER + 12],
+            b"smoke,insn_\0"
+        );
         assert_eq!(&img.bytes[510..512], &[0x55, 0xAA]);
         assert_eq!(img.bytes[512], 0xAB);
         assert_eq!(img.bytes[512 + 999], 0xAB);
@@ -222,7 +246,7 @@ mod tests {
             0x10_0000,
             &[(0x7C00, &boot, 512), (0x10_0000, &text, 2 << 20)],
         );
-        let img = DiskImage::from_elf(&Elf::parse(&f).unwrap(), "x").unwrap();
+        let img = DiskImage::from_elf(&Elf::parse(&f).unwrap(), "x", "").unwrap();
         assert_eq!(img.kernel_sectors, 4096);
         assert_eq!(img.cylinders, 5);
         assert_eq!(img.bytes.len() as u64, 5 * 16 * 63 * 512);
@@ -233,19 +257,19 @@ mod tests {
         let boot = boot_sector();
         let f = build(0x10_0000, &[(0x10_0000, &[1; 4], 4)]);
         assert_eq!(
-            DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m"),
+            DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m", ""),
             Err(ImageError::NoBootSector)
         );
         let mut nosig = boot.clone();
         nosig[511] = 0;
         let f = build(0x10_0000, &[(0x7C00, &nosig, 512), (0x10_0000, &[1; 4], 4)]);
         assert_eq!(
-            DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m"),
+            DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m", ""),
             Err(ImageError::NoBootSignature)
         );
         let f = build(0x10_0000, &[(0x7C00, &boot, 512)]);
         assert_eq!(
-            DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m"),
+            DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m", ""),
             Err(ImageError::NoKernel)
         );
         let f = build(
@@ -257,12 +281,12 @@ mod tests {
             ],
         );
         assert_eq!(
-            DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m"),
+            DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m", ""),
             Err(ImageError::StraySegment { vaddr: 0x9000 })
         );
         let f = build(0x20_0000, &[(0x7C00, &boot, 512), (0x10_0000, &[1; 4], 4)]);
         assert_eq!(
-            DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m"),
+            DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m", ""),
             Err(ImageError::BadEntry { entry: 0x20_0000 })
         );
         let f = build(
@@ -270,14 +294,20 @@ mod tests {
             &[(0x7C00, &boot, 512), (0x10_0000, &[1; 4], 65 << 20)],
         );
         assert!(matches!(
-            DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m"),
+            DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m", ""),
             Err(ImageError::TooLarge { .. })
         ));
         let f = build(0x10_0000, &[(0x7C00, &boot, 512), (0x10_0000, &[1; 4], 4)]);
-        let long = "m".repeat(64);
+        let long = "m".repeat(32);
         assert_eq!(
-            DiskImage::from_elf(&Elf::parse(&f).unwrap(), &long),
+            DiskImage::from_elf(&Elf::parse(&f).unwrap(), &long, ""),
             Err(ImageError::BadModelName(long.clone()))
         );
+        let long = "f".repeat(96);
+        assert_eq!(
+            DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m", &long),
+            Err(ImageError::BadFilter(long.clone()))
+        );
+        assert!(DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m", &long[..95]).is_ok());
     }
 }

@@ -1,8 +1,9 @@
 //! `cargo ci`: builds the bare-metal test kernel, boots it in Bochs and reports.
 //!
 //! Commands (run through the `.cargo/config.toml` alias `ci = "run --quiet -p ci --"`):
-//! - `cargo ci suite --model M [--timeout S]`: the in-emulator scenario suite on one
-//!   Bochs CPU model; ends with `N passed, N failed, N skipped`.
+//! - `cargo ci suite --model M [--filter A,B] [--timeout S]`: the in-emulator scenario
+//!   suite on one Bochs CPU model (only scenarios whose name contains A or B with
+//!   `--filter`); ends with `N passed, N failed, N skipped`.
 //! - `cargo ci test [--timeout S] [--jobs N]`: host tests (`cargo test --workspace`),
 //!   clippy of the bare-metal packages for `x86_64-unknown-none`, then the suite on
 //!   [`MODELS`] in parallel; ends with one line summing everything.
@@ -34,13 +35,16 @@ const DEFAULT_TIMEOUT_S: u64 = 300;
 const SUITE_PACKAGE: &str = "test-kernel";
 
 const USAGE: &str = "usage:
-  cargo ci suite --model MODEL [--timeout SECONDS]
-  cargo ci test [--timeout SECONDS] [--jobs N]";
+  cargo ci suite --model MODEL [--filter NAME,NAME...] [--timeout SECONDS]
+  cargo ci test [--timeout SECONDS] [--jobs N]
+
+--filter runs only the scenarios whose name contains one of the comma-separated strings.";
 
 /// Parsed command-line options.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Options {
     model: Option<String>,
+    filter: Option<String>,
     timeout: Option<u64>,
     jobs: Option<usize>,
 }
@@ -61,6 +65,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         };
         match key {
             "--model" => o.model = Some(value()?),
+            "--filter" => o.filter = Some(value()?),
             "--timeout" => {
                 o.timeout = Some(
                     value()?
@@ -139,7 +144,9 @@ fn print_run(run: &suite::SuiteRun) {
 fn cmd_suite(opts: &Options) -> Result<bool, String> {
     let model = opts.model.clone().ok_or("suite needs --model MODEL")?;
     let elf = prepare_suite()?;
-    let run = suite::run_suite(&elf, &suite::BootOptions::new(&model, timeout(opts)), false)?;
+    let mut boot = suite::BootOptions::new(&model, timeout(opts));
+    boot.filter = opts.filter.clone().unwrap_or_default();
+    let run = suite::run_suite(&elf, &boot, false)?;
     print_run(&run);
     let t = run.report.tally();
     println!("{t}");
@@ -276,11 +283,19 @@ mod tests {
             parse_options(&s(&["--model", "m", "--timeout=9"])).unwrap(),
             Options {
                 model: Some("m".into()),
+                filter: None,
                 timeout: Some(9),
                 jobs: None
             }
         );
         assert_eq!(parse_options(&s(&["--jobs", "0"])).unwrap().jobs, Some(1));
+        assert_eq!(
+            parse_options(&s(&["--filter", "smoke,insn"]))
+                .unwrap()
+                .filter
+                .as_deref(),
+            Some("smoke,insn")
+        );
         assert!(parse_options(&s(&["--model"])).is_err());
         assert!(parse_options(&s(&["--timeout", "x"])).is_err());
         assert!(parse_options(&s(&["--bogus"])).is_err());

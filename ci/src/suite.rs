@@ -26,6 +26,8 @@ pub struct BootOptions {
     pub memory_mib: u32,
     /// Artifact directory (image, bochsrc, logs).
     pub dir: PathBuf,
+    /// Scenario filter passed to the kernel (comma-separated name substrings; "" = all).
+    pub filter: String,
 }
 
 impl BootOptions {
@@ -37,6 +39,7 @@ impl BootOptions {
             ips: DEFAULT_IPS,
             memory_mib: DEFAULT_MEMORY_MIB,
             dir: crate::builder::artifact_dir(model),
+            filter: String::new(),
         }
     }
 }
@@ -51,7 +54,7 @@ pub fn boot_elf(
     let bytes =
         std::fs::read(elf_path).map_err(|e| format!("reading {}: {e}", elf_path.display()))?;
     let elf = Elf::parse(&bytes).map_err(|e| format!("{}: {e}", elf_path.display()))?;
-    let image = DiskImage::from_elf(&elf, &opts.model)
+    let image = DiskImage::from_elf(&elf, &opts.model, &opts.filter)
         .map_err(|e| format!("{}: {e}", elf_path.display()))?;
     std::fs::create_dir_all(&opts.dir)
         .map_err(|e| format!("creating {}: {e}", opts.dir.display()))?;

@@ -17,11 +17,16 @@
 
 /// Physical address of the boot sector.
 pub const BOOT_SECTOR_ADDR: u64 = 0x7C00;
-/// Offset in the boot sector of the model-name parameter (64 bytes, NUL padded),
-/// written by the `ci` tool.
-pub const BOOT_PARAM_MODEL: usize = 0x1B8;
+/// Offset in the boot sector of the scenario-filter parameter (NUL padded), written by
+/// the `ci` tool (`--filter`).
+pub const BOOT_PARAM_FILTER: usize = 0x178;
+/// Length of the scenario-filter parameter.
+pub const BOOT_PARAM_FILTER_LEN: usize = 96;
+/// Offset in the boot sector of the model-name parameter (NUL padded), written by the
+/// `ci` tool.
+pub const BOOT_PARAM_MODEL: usize = 0x1D8;
 /// Length of the model-name parameter.
-pub const BOOT_PARAM_MODEL_LEN: usize = 64;
+pub const BOOT_PARAM_MODEL_LEN: usize = 32;
 /// Offset in the boot sector of the `u32` kernel sector count, written by the `ci` tool.
 pub const BOOT_PARAM_SECTORS: usize = 0x1F8;
 /// Sectors read per INT 13h call.
@@ -154,6 +159,9 @@ boot_err_msg:
 boot_shutdown:
     .ascii "Shutdown"
 
+.org {filter}
+boot_param_filter:
+    .fill {filter_len}, 1, 0
 .org {model}
 boot_param_model:
     .fill {model_len}, 1, 0
@@ -252,12 +260,17 @@ boot_pdpt:
 .global boot_pd
 boot_pd:
     .skip 4096 * 4
-.align 16
+.align 4096
+.global boot_stack_guard
+boot_stack_guard:
+    .skip 4096
 boot_stack:
     .skip {stack}
 boot_stack_top:
 "#,
     chunk = const CHUNK_SECTORS,
+    filter = const BOOT_PARAM_FILTER,
+    filter_len = const BOOT_PARAM_FILTER_LEN,
     model = const BOOT_PARAM_MODEL,
     model_len = const BOOT_PARAM_MODEL_LEN,
     sectors = const BOOT_PARAM_SECTORS,
@@ -267,20 +280,30 @@ boot_stack_top:
 /// Size of the stack the kernel's Rust code starts on.
 pub const BOOT_STACK_SIZE: usize = 256 * 1024;
 
-/// The model name the `ci` tool wrote into the boot sector (empty if none).
+/// A NUL-padded string parameter of the boot sector ("" if absent or not UTF-8).
 #[cfg(target_os = "none")]
-pub fn model_name() -> &'static str {
+fn boot_param(offset: usize, len: usize) -> &'static str {
     // SAFETY: the boot sector stays mapped (identity map of the first 4 GiB) and nothing
-    // writes below 0x8000 after boot; the bytes are plain data.
-    let bytes: &'static [u8; BOOT_PARAM_MODEL_LEN] = unsafe {
-        &*((BOOT_SECTOR_ADDR as usize + BOOT_PARAM_MODEL) as *const [u8; BOOT_PARAM_MODEL_LEN])
+    // writes to 0x7C00..0x7E00 after boot; the bytes are plain data inside the sector.
+    let bytes: &'static [u8] = unsafe {
+        core::slice::from_raw_parts((BOOT_SECTOR_ADDR as usize + offset) as *const u8, len)
     };
-    let len = bytes
-        .iter()
-        .position(|&b| b == 0)
-        .unwrap_or(BOOT_PARAM_MODEL_LEN);
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(len);
     bytes
-        .get(..len)
+        .get(..end)
         .and_then(|b| core::str::from_utf8(b).ok())
         .unwrap_or("")
+}
+
+/// The Bochs CPU model the `ci` tool wrote into the boot sector ("" if none).
+#[cfg(target_os = "none")]
+pub fn model_name() -> &'static str {
+    boot_param(BOOT_PARAM_MODEL, BOOT_PARAM_MODEL_LEN)
+}
+
+/// The scenario filter the `ci` tool wrote into the boot sector ("" if none): a
+/// comma-separated list of substrings of scenario names.
+#[cfg(target_os = "none")]
+pub fn filter() -> &'static str {
+    boot_param(BOOT_PARAM_FILTER, BOOT_PARAM_FILTER_LEN)
 }

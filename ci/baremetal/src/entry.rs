@@ -35,6 +35,9 @@ extern "C" fn baremetal_rust_entry() -> ! {
             crate::exit::exit(crate::exit::ExitCode::Failure);
         }
     }
+    if let Err(e) = crate::memory::install_stack_guard() {
+        crate::println!("warning: no stack guard page: {e}");
+    }
     crate::logger::init(log::LevelFilter::Info);
     // SAFETY: defined by `entry!` in the binary (the link fails otherwise).
     unsafe { __baremetal_main() }

@@ -62,6 +62,11 @@ impl Baseline {
     }
 }
 
+/// Whether `name` passes the filter: empty, or containing one of its comma-separated parts.
+fn selected(name: &str, filter: &str) -> bool {
+    filter.is_empty() || filter.split(',').any(|f| !f.is_empty() && name.contains(f))
+}
+
 fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
 }
@@ -69,12 +74,18 @@ fn one_line(s: &str) -> String {
 /// The kernel's main function.
 pub fn main() -> ! {
     let model = baremetal::boot::model_name();
-    let list = scenarios::all();
+    let filter = baremetal::boot::filter();
+    let list = scenarios::all().filter(move |s| selected(s.name, filter));
     let (free, total) = baremetal::frames::frame_stats();
     println!(
-        "test-kernel: model {}, {} scenarios, {} of {} frames free",
+        "test-kernel: model {}, {} scenarios{}, {} of {} frames free",
         if model.is_empty() { "(unknown)" } else { model },
         list.clone().count(),
+        if filter.is_empty() {
+            String::new()
+        } else {
+            format!(" matching {filter:?}")
+        },
         free,
         total
     );

@@ -18,6 +18,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario { name: "runtime_page_fault_reports_cr2", run: page_fault_cr2 },
     Scenario { name: "runtime_int3_trap_rip", run: int3_trap },
     Scenario { name: "runtime_nested_catch_innermost_wins", run: nested_catch },
+    Scenario { name: "runtime_stack_overflow_caught", run: stack_overflow },
     Scenario { name: "runtime_panic_caught_by_catch_fault", run: panic_caught },
     Scenario { name: "runtime_interrupt_handler_edits_frame", run: interrupt_handler },
     Scenario { name: "runtime_pit_irq0_on_remapped_vector", run: pit_irq0 },
@@ -114,6 +115,32 @@ fn nested_catch(_env: &mut Env) -> Outcome {
     check_eq!(e.vector, 0);
     let again = catch_exception(|| 7u32);
     check_eq!(again, Ok(7));
+    Outcome::Pass
+}
+
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    // Unreachable in practice (the stack is 256 KiB), but makes the recursion finite.
+    if depth == u64::MAX {
+        return 0;
+    }
+    let mut buf = [0u8; 512];
+    buf[0] = depth as u8;
+    let buf = core::hint::black_box(buf);
+    recurse(depth + 1).wrapping_add(u64::from(buf[0]))
+}
+
+/// Unbounded recursion runs into the guard page below the boot stack: the #PF cannot be
+/// delivered on the full stack, so the CPU raises #DF (on its IST stack), which the catch
+/// reports; the scenario's own frames are intact afterwards.
+fn stack_overflow(_env: &mut Env) -> Outcome {
+    let r = catch_exception(|| recurse(0));
+    let Err(e) = r else {
+        return Outcome::Fail("infinite recursion returned".into());
+    };
+    check!(e.vector == 8 && e.error_code == 0, "stack overflow reported as {e}");
+    let again = catch_exception(|| 5u8);
+    check_eq!(again, Ok(5));
     Outcome::Pass
 }
 
