@@ -1,0 +1,277 @@
+//! Pending events and the decision of what to inject at the next VM entry (SDM Vol. 3C
+//! §27.6, "Event Injection"; §26.7.5-26.7.6, interrupt-window and NMI-window exiting;
+//! §27.3.1.5, checks on interruptibility and activity state; Vol. 3A §6.8-6.9 blocking).
+//!
+//! Pure: [`PendingEvents::decide`] looks at the guest's blocking state and returns the
+//! event to inject now (if any) and which window exits to request for the rest. The vCPU
+//! applies the decision to the VMCS.
+
+use crate::event::{Event, InvalidEvent};
+
+/// Guest activity state (SDM §25.4.2, Table 25-3); open for values a newer CPU may report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GuestActivity {
+    /// 0: active.
+    Active,
+    /// 1: HLT.
+    Hlt,
+    /// 2: shutdown (after a triple fault that did not exit).
+    Shutdown,
+    /// 3: wait-for-SIPI.
+    WaitForSipi,
+    /// Any other value.
+    Unknown(u32),
+}
+
+impl GuestActivity {
+    /// Decodes the guest activity-state field.
+    pub const fn from_raw(raw: u32) -> Self {
+        match raw {
+            0 => Self::Active,
+            1 => Self::Hlt,
+            2 => Self::Shutdown,
+            3 => Self::WaitForSipi,
+            other => Self::Unknown(other),
+        }
+    }
+
+    /// The field value.
+    pub const fn raw(self) -> u32 {
+        match self {
+            Self::Active => 0,
+            Self::Hlt => 1,
+            Self::Shutdown => 2,
+            Self::WaitForSipi => 3,
+            Self::Unknown(v) => v,
+        }
+    }
+}
+
+/// Interruptibility-state bit 0: blocking by STI (SDM Table 25-3).
+pub const BLOCKING_BY_STI: u32 = 1 << 0;
+/// Interruptibility-state bit 1: blocking by MOV SS / POP SS.
+pub const BLOCKING_BY_MOV_SS: u32 = 1 << 1;
+/// Interruptibility-state bit 2: blocking by SMI.
+pub const BLOCKING_BY_SMI: u32 = 1 << 2;
+/// Interruptibility-state bit 3: blocking by NMI (virtual-NMI blocking with "virtual NMIs").
+pub const BLOCKING_BY_NMI: u32 = 1 << 3;
+
+/// The guest state that decides whether an event can be delivered now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuestEventState {
+    /// RFLAGS.IF.
+    pub interrupts_enabled: bool,
+    /// The guest interruptibility-state field (raw).
+    pub interruptibility: u32,
+    /// The guest activity state.
+    pub activity: GuestActivity,
+    /// CR0.PE: exceptions deliver error codes only in protected mode (SDM §27.2.1.3).
+    pub protected_mode: bool,
+    /// Whether the "virtual NMIs" pin-based control (and so NMI-window exiting) is on.
+    pub virtual_nmis: bool,
+}
+
+impl GuestEventState {
+    /// Builds the state from raw RFLAGS, interruptibility, activity and CR0 values.
+    pub const fn from_raw(
+        rflags: u64,
+        interruptibility: u32,
+        activity: u32,
+        cr0: u64,
+        virtual_nmis: bool,
+    ) -> Self {
+        Self {
+            interrupts_enabled: rflags & (1 << 9) != 0,
+            interruptibility,
+            activity: GuestActivity::from_raw(activity),
+            protected_mode: cr0 & 1 != 0,
+            virtual_nmis,
+        }
+    }
+
+    const fn sti_or_mov_ss(&self) -> bool {
+        self.interruptibility & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS) != 0
+    }
+
+    /// Whether an external interrupt can be injected now: IF=1, no STI or MOV-SS blocking
+    /// (SDM §27.3.1.5), and not shut down or waiting for SIPI.
+    pub const fn can_take_interrupt(&self) -> bool {
+        self.interrupts_enabled && !self.sti_or_mov_ss() && self.can_take_events()
+    }
+
+    /// Whether an NMI can be injected now: no STI, MOV-SS or NMI blocking.
+    pub const fn can_take_nmi(&self) -> bool {
+        self.interruptibility & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS | BLOCKING_BY_NMI) == 0
+            && self.can_take_events()
+    }
+
+    /// Whether the activity state accepts injected events at all (not shutdown, not
+    /// wait-for-SIPI, §27.3.1.5).
+    pub const fn can_take_events(&self) -> bool {
+        matches!(self.activity, GuestActivity::Active | GuestActivity::Hlt)
+    }
+}
+
+/// What to do at the next VM entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InjectionDecision {
+    /// The event to write into the VM-entry interruption-information field.
+    pub inject: Option<Event>,
+    /// Set "interrupt-window exiting": an external interrupt waits for IF=1 (or an NMI
+    /// waits and virtual NMIs are off).
+    pub interrupt_window: bool,
+    /// Set "NMI-window exiting": an NMI waits for the end of NMI blocking.
+    pub nmi_window: bool,
+    /// Set the activity state to active: the guest is in HLT and an event is injected.
+    pub wake: bool,
+}
+
+const QUEUE: usize = 8;
+
+/// Events waiting for delivery.
+///
+/// Priority at each entry: an event re-injected from IDT-vectoring information first, then
+/// queued exceptions and software events in FIFO order, then an NMI, then the
+/// highest-numbered pending external interrupt (SDM Vol. 3A §6.9 priorities; external
+/// interrupt vectors are kept as an IRR-like bitmap).
+#[derive(Debug, Clone, Default)]
+pub struct PendingEvents {
+    reinject: Option<Event>,
+    queue: [Option<Event>; QUEUE],
+    queued: usize,
+    nmi: bool,
+    irr: [u64; 4],
+}
+
+impl PendingEvents {
+    /// An empty set.
+    pub const fn new() -> Self {
+        Self {
+            reinject: None,
+            queue: [None; QUEUE],
+            queued: 0,
+            nmi: false,
+            irr: [0; 4],
+        }
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.reinject.is_none() && self.queued == 0 && !self.nmi && self.irr == [0; 4]
+    }
+
+    /// Queues an event. External interrupts join the interrupt bitmap (a vector already
+    /// pending is merged), NMIs set the NMI latch (one NMI can be pending, Vol. 3A §6.7.1),
+    /// everything else joins the FIFO of up to 8 exceptions / software events.
+    pub fn push(&mut self, event: Event) -> Result<(), InvalidEvent> {
+        match event {
+            Event::ExternalInterrupt(v) => {
+                if let Some(w) = self.irr.get_mut(usize::from(v / 64)) {
+                    *w |= 1 << (v % 64);
+                }
+                Ok(())
+            }
+            Event::Nmi => {
+                self.nmi = true;
+                Ok(())
+            }
+            Event::Raw { info, .. } => Err(InvalidEvent::UnsupportedType(((info >> 8) & 7) as u8)),
+            other => {
+                let slot = self
+                    .queue
+                    .get_mut(self.queued)
+                    .ok_or(InvalidEvent::QueueFull)?;
+                *slot = Some(other);
+                self.queued += 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// Records an event whose delivery a VM exit interrupted (IDT-vectoring information),
+    /// to be re-injected before anything else (SDM §28.2.4, §27.6.1.1).
+    pub fn set_reinjection(&mut self, event: Option<Event>) {
+        self.reinject = event;
+    }
+
+    /// The event waiting for re-injection, if any.
+    pub fn reinjection(&self) -> Option<Event> {
+        self.reinject
+    }
+
+    /// Whether an NMI is pending.
+    pub fn nmi_pending(&self) -> bool {
+        self.nmi
+    }
+
+    /// The highest pending external-interrupt vector.
+    pub fn highest_interrupt(&self) -> Option<u8> {
+        for (i, w) in self.irr.iter().enumerate().rev() {
+            if *w != 0 {
+                return Some((i as u32 * 64 + 63 - w.leading_zeros()) as u8);
+            }
+        }
+        None
+    }
+
+    fn pop_queue(&mut self) -> Option<Event> {
+        if self.queued == 0 {
+            return None;
+        }
+        let first = self.queue.first().copied().flatten();
+        self.queue.rotate_left(1);
+        if let Some(last) = self.queue.last_mut() {
+            *last = None;
+        }
+        self.queued -= 1;
+        first
+    }
+
+    fn clear_interrupt(&mut self, v: u8) {
+        if let Some(w) = self.irr.get_mut(usize::from(v / 64)) {
+            *w &= !(1 << (v % 64));
+        }
+    }
+
+    /// Decides the next entry's injection and window requests and removes the injected
+    /// event from the pending set.
+    pub fn decide(&mut self, state: &GuestEventState) -> InjectionDecision {
+        let mut d = InjectionDecision::default();
+        if !state.can_take_events() {
+            // Nothing can be delivered in shutdown or wait-for-SIPI; keep everything.
+            return d;
+        }
+        let fix_error_code = |e: Event| match e {
+            Event::HardwareException { vector, .. } if !state.protected_mode => {
+                Event::HardwareException {
+                    vector,
+                    error_code: None,
+                }
+            }
+            other => other,
+        };
+        if let Some(e) = self.reinject.take() {
+            d.inject = Some(fix_error_code(e));
+        } else if let Some(e) = self.pop_queue() {
+            d.inject = Some(fix_error_code(e));
+        } else if self.nmi && state.can_take_nmi() {
+            self.nmi = false;
+            d.inject = Some(Event::Nmi);
+        } else if let Some(v) = self.highest_interrupt().filter(|_| state.can_take_interrupt()) {
+            self.clear_interrupt(v);
+            d.inject = Some(Event::ExternalInterrupt(v));
+        }
+        if self.nmi {
+            if state.virtual_nmis {
+                d.nmi_window = true;
+            } else {
+                d.interrupt_window = true;
+            }
+        }
+        if self.highest_interrupt().is_some() {
+            d.interrupt_window = true;
+        }
+        d.wake = d.inject.is_some() && state.activity == GuestActivity::Hlt;
+        d
+    }
+}

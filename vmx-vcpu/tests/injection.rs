@@ -1,0 +1,168 @@
+//! Event encoding and injection-decision tests (SDM Vol. 3C §25.8.3, §27.6, §28.2.4).
+
+use proptest::prelude::*;
+use vmx_vcpu::event::*;
+use vmx_vcpu::injection::*;
+
+fn state(if_: bool, intr: u32, activity: GuestActivity, vnmi: bool) -> GuestEventState {
+    GuestEventState {
+        interrupts_enabled: if_,
+        interruptibility: intr,
+        activity,
+        protected_mode: true,
+        virtual_nmis: vnmi,
+    }
+}
+
+#[test]
+fn encodings_match_sdm_table_25_17() {
+    assert_eq!(Event::ExternalInterrupt(0x20).encode().info, 0x8000_0020);
+    assert_eq!(Event::Nmi.encode().info, 0x8000_0202);
+    let pf = Event::exception(14, Some(0x6)).encode();
+    assert_eq!(pf.info, 0x8000_0B0E);
+    assert_eq!(pf.error_code, Some(6));
+    let ud = Event::exception(6, Some(1)).encode();
+    assert_eq!(ud.info, 0x8000_0306);
+    assert_eq!(ud.error_code, None);
+    let int = Event::SoftwareInterrupt { vector: 0x80, instruction_len: 2 }.encode();
+    assert_eq!(int.info, 0x8000_0480);
+    assert_eq!(int.instruction_len, Some(2));
+    let bp = Event::SoftwareException { vector: 3, instruction_len: 1 }.encode();
+    assert_eq!(bp.info, 0x8000_0603);
+    assert_eq!(Event::PrivilegedSoftwareException { instruction_len: 1 }.encode().info, 0x8000_0501);
+}
+
+#[test]
+fn validation() {
+    assert_eq!(Event::HardwareException { vector: 32, error_code: None }.validate(false), Err(InvalidEvent::ExceptionVector(32)));
+    assert_eq!(Event::HardwareException { vector: 6, error_code: Some(0) }.validate(false), Err(InvalidEvent::UnexpectedErrorCode(6)));
+    assert_eq!(Event::SoftwareInterrupt { vector: 1, instruction_len: 0 }.validate(false), Err(InvalidEvent::InstructionLength(0)));
+    assert_eq!(Event::SoftwareInterrupt { vector: 1, instruction_len: 0 }.validate(true), Ok(()));
+    assert_eq!(Event::SoftwareInterrupt { vector: 1, instruction_len: 16 }.validate(true), Err(InvalidEvent::InstructionLength(16)));
+    assert_eq!(Event::exception(13, None).validate(false), Ok(()));
+}
+
+proptest! {
+    #[test]
+    fn idt_vectoring_round_trip(info in any::<u32>(), ec in any::<u32>(), len in 0u32..16) {
+        match Event::from_interruption_info(info, ec, len) {
+            None => prop_assert_eq!(info & INTERRUPTION_INFO_VALID, 0),
+            Some(e) => {
+                let enc = e.encode();
+                prop_assert_eq!(enc.info & 0x7FF, info & 0x7FF);
+                prop_assert_eq!(enc.info & INTERRUPTION_INFO_VALID, INTERRUPTION_INFO_VALID);
+                let ty = (info >> 8) & 7;
+                // Only exceptions (and types this crate keeps raw) carry an error code.
+                let may_have_code = matches!(ty, 1 | 3 | 7);
+                prop_assert_eq!(enc.error_code.is_some(), may_have_code && info & INTERRUPTION_INFO_ERROR_CODE != 0);
+                prop_assert_eq!(enc.info & INTERRUPTION_INFO_ERROR_CODE != 0, enc.error_code.is_some());
+                if let Some(c) = enc.error_code { prop_assert_eq!(c, ec); }
+            }
+        }
+    }
+
+    #[test]
+    fn decide_never_injects_blocked_events(if_ in any::<bool>(), intr in 0u32..16, act in 0u32..5, vnmi in any::<bool>(),
+                                          nmi in any::<bool>(), vecs in proptest::collection::vec(any::<u8>(), 0..4)) {
+        let s = state(if_, intr, GuestActivity::from_raw(act), vnmi);
+        let mut p = PendingEvents::new();
+        if nmi { p.push(Event::Nmi).unwrap(); }
+        for v in &vecs { p.push(Event::ExternalInterrupt(*v)).unwrap(); }
+        let d = p.decide(&s);
+        match d.inject {
+            Some(Event::Nmi) => prop_assert!(s.can_take_nmi()),
+            Some(Event::ExternalInterrupt(v)) => {
+                prop_assert!(s.can_take_interrupt());
+                prop_assert_eq!(Some(v), vecs.iter().copied().max());
+                prop_assert!(!nmi || !s.can_take_nmi());
+            }
+            Some(other) => prop_assert!(false, "unexpected {:?}", other),
+            None => {
+                prop_assert!(!(nmi && s.can_take_nmi()));
+                prop_assert!(vecs.is_empty() || !s.can_take_interrupt());
+            }
+        }
+        // Whatever is still pending has a window requested (if deliverable at all).
+        if s.can_take_events() {
+            if p.nmi_pending() { prop_assert!(d.nmi_window || d.interrupt_window); }
+            if p.highest_interrupt().is_some() { prop_assert!(d.interrupt_window); }
+        } else {
+            prop_assert_eq!(d, InjectionDecision::default());
+        }
+        prop_assert_eq!(d.wake, d.inject.is_some() && s.activity == GuestActivity::Hlt);
+    }
+}
+
+#[test]
+fn interrupt_waits_for_if_then_goes() {
+    let mut p = PendingEvents::new();
+    p.push(Event::ExternalInterrupt(0x30)).unwrap();
+    p.push(Event::ExternalInterrupt(0x40)).unwrap();
+    let d = p.decide(&state(false, 0, GuestActivity::Active, true));
+    assert_eq!(d.inject, None);
+    assert!(d.interrupt_window);
+    let d = p.decide(&state(true, BLOCKING_BY_STI, GuestActivity::Active, true));
+    assert_eq!(d.inject, None);
+    assert!(d.interrupt_window);
+    let d = p.decide(&state(true, 0, GuestActivity::Hlt, true));
+    assert_eq!(d.inject, Some(Event::ExternalInterrupt(0x40)));
+    assert!(d.interrupt_window && d.wake);
+    let d = p.decide(&state(true, 0, GuestActivity::Active, true));
+    assert_eq!(d.inject, Some(Event::ExternalInterrupt(0x30)));
+    assert!(!d.interrupt_window);
+    assert!(p.is_empty());
+}
+
+#[test]
+fn nmi_window_with_and_without_virtual_nmis() {
+    let mut p = PendingEvents::new();
+    p.push(Event::Nmi).unwrap();
+    let d = p.decide(&state(true, BLOCKING_BY_NMI, GuestActivity::Active, true));
+    assert_eq!((d.inject, d.nmi_window, d.interrupt_window), (None, true, false));
+    let d = p.decide(&state(true, BLOCKING_BY_MOV_SS, GuestActivity::Active, false));
+    assert_eq!((d.inject, d.nmi_window, d.interrupt_window), (None, false, true));
+    let d = p.decide(&state(false, 0, GuestActivity::Active, true));
+    assert_eq!(d.inject, Some(Event::Nmi));
+    assert!(p.is_empty());
+}
+
+#[test]
+fn priorities_reinjection_exception_nmi_interrupt() {
+    let mut p = PendingEvents::new();
+    p.push(Event::ExternalInterrupt(0x21)).unwrap();
+    p.push(Event::Nmi).unwrap();
+    p.push(Event::exception(13, Some(0x10))).unwrap();
+    p.set_reinjection(Some(Event::ExternalInterrupt(0x50)));
+    let s = state(true, 0, GuestActivity::Active, true);
+    assert_eq!(p.decide(&s).inject, Some(Event::ExternalInterrupt(0x50)));
+    let d = p.decide(&s);
+    assert_eq!(d.inject, Some(Event::HardwareException { vector: 13, error_code: Some(0x10) }));
+    assert!(d.nmi_window && d.interrupt_window);
+    assert_eq!(p.decide(&s).inject, Some(Event::Nmi));
+    assert_eq!(p.decide(&s).inject, Some(Event::ExternalInterrupt(0x21)));
+    assert_eq!(p.decide(&s), InjectionDecision::default());
+}
+
+#[test]
+fn real_mode_drops_error_codes_and_queue_bounds() {
+    let mut p = PendingEvents::new();
+    p.push(Event::exception(13, Some(5))).unwrap();
+    let mut s = state(true, 0, GuestActivity::Active, false);
+    s.protected_mode = false;
+    assert_eq!(p.decide(&s).inject, Some(Event::HardwareException { vector: 13, error_code: None }));
+    for _ in 0..8 {
+        p.push(Event::exception(6, None)).unwrap();
+    }
+    assert_eq!(p.push(Event::exception(6, None)), Err(InvalidEvent::QueueFull));
+    assert_eq!(p.push(Event::Raw { info: 0x8000_0700, error_code: None, instruction_len: 0 }), Err(InvalidEvent::UnsupportedType(7)));
+}
+
+#[test]
+fn shutdown_and_wait_for_sipi_keep_events() {
+    let mut p = PendingEvents::new();
+    p.push(Event::ExternalInterrupt(0x20)).unwrap();
+    for a in [GuestActivity::Shutdown, GuestActivity::WaitForSipi, GuestActivity::Unknown(9)] {
+        assert_eq!(p.decide(&state(true, 0, a, true)), InjectionDecision::default());
+    }
+    assert_eq!(p.highest_interrupt(), Some(0x20));
+}
