@@ -49,9 +49,12 @@ proptest! {
             None => prop_assert_eq!(info & INTERRUPTION_INFO_VALID, 0),
             Some(e) => {
                 let enc = e.encode();
-                prop_assert_eq!(enc.info & 0x7FF, info & 0x7FF);
-                prop_assert_eq!(enc.info & INTERRUPTION_INFO_VALID, INTERRUPTION_INFO_VALID);
                 let ty = (info >> 8) & 7;
+                prop_assert_eq!(enc.info & 0x700, info & 0x700);
+                // NMIs always use vector 2 and INT1 vector 1 (SDM Table 25-17).
+                let vector = match ty { 2 => 2, 5 => 1, _ => info & 0xFF };
+                prop_assert_eq!(enc.info & 0xFF, vector);
+                prop_assert_eq!(enc.info & INTERRUPTION_INFO_VALID, INTERRUPTION_INFO_VALID);
                 // Only exceptions (and types this crate keeps raw) carry an error code.
                 let may_have_code = matches!(ty, 1 | 3 | 7);
                 prop_assert_eq!(enc.error_code.is_some(), may_have_code && info & INTERRUPTION_INFO_ERROR_CODE != 0);
