@@ -4,6 +4,8 @@
 
 use core::fmt;
 
+use vmx_defs::exception::ExceptionVector;
+
 /// Bit 31 of the interruption-information fields: valid.
 pub const INTERRUPTION_INFO_VALID: u32 = 1 << 31;
 /// Bit 11 of the interruption-information fields: an error code is delivered.
@@ -11,10 +13,12 @@ pub const INTERRUPTION_INFO_ERROR_CODE: u32 = 1 << 11;
 /// Bit 12 of the exit interruption-information field: NMI unblocking due to IRET.
 pub const INTERRUPTION_INFO_NMI_UNBLOCKING: u32 = 1 << 12;
 
-/// Exception vectors that push an error code in protected mode (SDM Vol. 3A §6.15, Table 6-1):
-/// #DF 8, #TS 10, #NP 11, #SS 12, #GP 13, #PF 14, #AC 17, #CP 21.
+/// Whether a hardware exception with this vector is injected with an error code: the
+/// vectors VM entry requires it for in protected mode (#DF, #TS, #NP, #SS, #GP, #PF, #AC;
+/// SDM Vol. 3C §27.2.1.3, via [`ExceptionVector::entry_requires_error_code`]). #CP (21)
+/// pushes one too, but processors with IA32_VMX_BASIC\[56\] = 0 refuse to deliver it.
 pub const fn vector_has_error_code(vector: u8) -> bool {
-    matches!(vector, 8 | 10 | 11 | 12 | 13 | 14 | 17 | 21)
+    ExceptionVector(vector).entry_requires_error_code()
 }
 
 /// An event to deliver to the guest through the VM-entry interruption-information field.

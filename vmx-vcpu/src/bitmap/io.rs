@@ -11,48 +11,6 @@ use core::fmt;
 /// Size of one I/O bitmap page in bytes.
 pub const IO_BITMAP_PAGE_SIZE: usize = 4096;
 
-/// Size of the access an I/O instruction makes (SDM §28.2.1, Table 28-5 bits 2:0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IoSize {
-    /// One byte (IN AL / OUT AL / INSB / OUTSB).
-    Byte,
-    /// Two bytes (AX, INSW/OUTSW).
-    Word,
-    /// Four bytes (EAX, INSD/OUTSD).
-    Dword,
-}
-
-impl IoSize {
-    /// Number of bytes accessed.
-    pub const fn bytes(self) -> u32 {
-        match self {
-            Self::Byte => 1,
-            Self::Word => 2,
-            Self::Dword => 4,
-        }
-    }
-
-    /// The size from the exit-qualification encoding (0 = 1 byte, 1 = 2 bytes, 3 = 4 bytes);
-    /// `None` for the values the SDM leaves unused.
-    pub const fn from_qualification(raw: u8) -> Option<Self> {
-        match raw {
-            0 => Some(Self::Byte),
-            1 => Some(Self::Word),
-            3 => Some(Self::Dword),
-            _ => None,
-        }
-    }
-
-    /// Mask of the value's low bits that the access transfers.
-    pub const fn mask(self) -> u32 {
-        match self {
-            Self::Byte => 0xFF,
-            Self::Word => 0xFFFF,
-            Self::Dword => 0xFFFF_FFFF,
-        }
-    }
-}
-
 /// Which of the two bitmap pages covers a port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IoBitmapPage {
@@ -154,11 +112,11 @@ impl IoBitmaps {
         }
     }
 
-    /// Whether an access of `size` bytes at `port` exits (SDM §26.1.3): any touched port's
-    /// bit set, or the access wraps past FFFFH.
-    pub fn access_exits(&self, port: u16, size: IoSize) -> bool {
+    /// Whether an access of `bytes` bytes (1, 2 or 4) at `port` exits (SDM §26.1.3): any
+    /// touched port's bit set, or the access wraps past FFFFH. A size of 0 is treated as 1.
+    pub fn access_exits(&self, port: u16, bytes: u8) -> bool {
         let first = u32::from(port);
-        let last = first + size.bytes() - 1;
+        let last = first + u32::from(bytes.max(1)) - 1;
         if last > 0xFFFF {
             return true;
         }
