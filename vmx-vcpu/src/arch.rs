@@ -8,6 +8,7 @@ use core::arch::asm;
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Cpuid {
     pub eax: u32,
+    #[allow(dead_code)]
     pub ebx: u32,
     pub ecx: u32,
     pub edx: u32,
@@ -15,6 +16,7 @@ pub(crate) struct Cpuid {
 
 pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> Cpuid {
     // SAFETY: CPUID is available on every x86-64 processor and only writes registers.
+    #[allow(unused_unsafe)]
     let r = unsafe { core::arch::x86_64::__cpuid_count(leaf, subleaf) };
     Cpuid {
         eax: r.eax,
@@ -122,13 +124,8 @@ pub(crate) fn sidt() -> DescriptorTable {
 pub(crate) unsafe fn xgetbv0() -> u64 {
     let (lo, hi): (u32, u32);
     // SAFETY: the caller guarantees CR4.OSXSAVE = 1.
-    unsafe { asm!("xgetbv", in("ecx") 0u32, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("xgetbv", in("ecx") 0u32, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags))
+    };
     (u64::from(hi) << 32) | u64::from(lo)
-}
-
-pub(crate) fn rflags() -> u64 {
-    let v: u64;
-    // SAFETY: PUSHFQ/POP only touch the stack below RSP, which asm! allows.
-    unsafe { asm!("pushfq", "pop {}", out(reg) v, options(nomem, preserves_flags)) };
-    v
 }

@@ -32,7 +32,9 @@ pub struct FeatureControlLocked {
 }
 
 /// Decides how to make VMXON legal from the current IA32_FEATURE_CONTROL value.
-pub const fn plan_feature_control(value: u64) -> Result<FeatureControlAction, FeatureControlLocked> {
+pub const fn plan_feature_control(
+    value: u64,
+) -> Result<FeatureControlAction, FeatureControlLocked> {
     if value & FEATURE_CONTROL_LOCK != 0 {
         if value & FEATURE_CONTROL_VMX_OUTSIDE_SMX != 0 {
             Ok(FeatureControlAction::AlreadyEnabled)

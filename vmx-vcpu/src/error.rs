@@ -101,7 +101,9 @@ impl fmt::Display for VmxError {
                 f,
                 "frame {paddr:#x} is above 4 GiB but IA32_VMX_BASIC[48] limits VMX structures to 32-bit addresses"
             ),
-            Self::Instruction { instruction, error } => write!(f, "{instruction} failed: {error:?}"),
+            Self::Instruction { instruction, error } => {
+                write!(f, "{instruction} failed: {error:?}")
+            }
             Self::EntryFailed { instruction, fail } => write!(f, "{instruction:?} failed: {fail}"),
             Self::TooManyActiveVmcs => f.write_str("too many active VMCSs on this CPU"),
             Self::Control(e) => write!(f, "{e}"),

@@ -10,12 +10,14 @@
 use vmx_defs::exit_reason::{BasicExitReason, ExitReason};
 use vmx_defs::instruction_info::Gpr;
 use vmx_defs::qualification::{
-    CrAccessQualification, CrAccessType, EptViolationQualification, ExitQualification,
-    IoDirection, IoQualification, MovDrQualification, TaskSwitchQualification,
+    CrAccessQualification, CrAccessType, EptViolationQualification, ExitQualification, IoDirection,
+    IoQualification, MovDrQualification, TaskSwitchQualification,
 };
 use vmx_defs::vmcs::fields;
 
-use crate::event::{INTERRUPTION_INFO_ERROR_CODE, INTERRUPTION_INFO_NMI_UNBLOCKING, INTERRUPTION_INFO_VALID};
+use crate::event::{
+    INTERRUPTION_INFO_ERROR_CODE, INTERRUPTION_INFO_NMI_UNBLOCKING, INTERRUPTION_INFO_VALID,
+};
 use crate::regs::GuestRegisters;
 
 /// Read access to the VMCS fields a VM exit is decoded from.

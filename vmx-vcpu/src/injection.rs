@@ -257,7 +257,10 @@ impl PendingEvents {
         } else if self.nmi && state.can_take_nmi() {
             self.nmi = false;
             d.inject = Some(Event::Nmi);
-        } else if let Some(v) = self.highest_interrupt().filter(|_| state.can_take_interrupt()) {
+        } else if let Some(v) = self
+            .highest_interrupt()
+            .filter(|_| state.can_take_interrupt())
+        {
             self.clear_interrupt(v);
             d.inject = Some(Event::ExternalInterrupt(v));
         }

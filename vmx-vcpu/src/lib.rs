@@ -2,13 +2,36 @@
 //! typed exits, event injection.
 #![no_std]
 
+mod arch;
 pub mod bitmap;
+pub mod config;
+mod cpu;
 pub mod enable_checks;
+mod entry;
+mod error;
 pub mod event;
 pub mod exit;
+pub mod guest;
+mod host;
 pub mod host_checks;
+mod host_state;
 pub mod injection;
 pub mod regs;
+mod vcpu;
+mod vmcs;
 pub mod vpid;
+pub mod xstate;
 
 pub use vpid::{Vpid, VpidAllocator, allocate_vpid, free_vpid};
+
+pub use config::{Controls, VcpuConfig, compute_controls};
+pub use cpu::{MAX_ACTIVE_VMCS, VmxCpu};
+pub use error::{EntryInstruction, VmxError};
+pub use event::Event;
+pub use exit::VmExit;
+pub use host::{FRAME_SIZE, VmxHost};
+pub use host_state::HostState;
+pub use vcpu::{
+    IA32_CSTAR, IA32_FMASK, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_STAR, IA32_TSC_AUX, VmxVcpu,
+};
+pub use vmcs::{Vmcs, VmcsState};

@@ -38,7 +38,7 @@ const WORDS: usize = 65536 / 64;
 /// A lock-free allocator of the 65,535 non-zero VPIDs (one bit each, 8 KiB).
 ///
 /// `const`-constructible so that it can live in a `static` shared by all CPUs; the crate
-/// keeps one, used by [`allocate_vpid`](crate::allocate_vpid).
+/// keeps one, used by [`allocate_vpid`].
 pub struct VpidAllocator {
     used: [AtomicU64; WORDS],
 }
@@ -113,7 +113,9 @@ impl fmt::Debug for VpidAllocator {
             .iter()
             .map(|w| w.load(Ordering::Relaxed).count_ones())
             .sum();
-        f.debug_struct("VpidAllocator").field("allocated", &n).finish()
+        f.debug_struct("VpidAllocator")
+            .field("allocated", &n)
+            .finish()
     }
 }
 

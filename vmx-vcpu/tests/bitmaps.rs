@@ -22,10 +22,19 @@ fn any_msr() -> impl Strategy<Value = u32> {
 fn msr_layout_matches_sdm() {
     assert_eq!(msr_bit_position(0, MsrAccess::Read), Some((0, 0)));
     assert_eq!(msr_bit_position(0x1FFF, MsrAccess::Read), Some((1023, 7)));
-    assert_eq!(msr_bit_position(0xC000_0000, MsrAccess::Read), Some((1024, 0)));
-    assert_eq!(msr_bit_position(0xC000_1FFF, MsrAccess::Read), Some((2047, 7)));
+    assert_eq!(
+        msr_bit_position(0xC000_0000, MsrAccess::Read),
+        Some((1024, 0))
+    );
+    assert_eq!(
+        msr_bit_position(0xC000_1FFF, MsrAccess::Read),
+        Some((2047, 7))
+    );
     assert_eq!(msr_bit_position(0, MsrAccess::Write), Some((2048, 0)));
-    assert_eq!(msr_bit_position(0xC000_0080, MsrAccess::Write), Some((3072 + 16, 0)));
+    assert_eq!(
+        msr_bit_position(0xC000_0080, MsrAccess::Write),
+        Some((3072 + 16, 0))
+    );
     assert_eq!(msr_bit_position(0x2000, MsrAccess::Read), None);
     assert_eq!(msr_bit_position(0xBFFF_FFFF, MsrAccess::Write), None);
     assert_eq!(msr_bit_position(0xC000_2000, MsrAccess::Write), None);
@@ -35,17 +44,32 @@ fn msr_layout_matches_sdm() {
 fn msr_fresh_bitmap_denies_everything() {
     let b = MsrBitmap::new_intercept_all();
     assert!(b.as_bytes().iter().all(|&x| x == 0xFF));
-    assert_eq!(b.intercept(0x10, MsrAccess::Read), MsrIntercept::Intercepted);
-    assert_eq!(b.intercept(0x4000_0000, MsrAccess::Read), MsrIntercept::AlwaysExits);
+    assert_eq!(
+        b.intercept(0x10, MsrAccess::Read),
+        MsrIntercept::Intercepted
+    );
+    assert_eq!(
+        b.intercept(0x4000_0000, MsrAccess::Read),
+        MsrIntercept::AlwaysExits
+    );
 }
 
 #[test]
 fn msr_pass_through_one_direction() {
     let mut b = MsrBitmap::new_intercept_all();
     b.pass_through(0xC000_0100, true, false).unwrap();
-    assert_eq!(b.intercept(0xC000_0100, MsrAccess::Read), MsrIntercept::PassThrough);
-    assert_eq!(b.intercept(0xC000_0100, MsrAccess::Write), MsrIntercept::Intercepted);
-    assert_eq!(b.intercept(0xC000_0101, MsrAccess::Read), MsrIntercept::Intercepted);
+    assert_eq!(
+        b.intercept(0xC000_0100, MsrAccess::Read),
+        MsrIntercept::PassThrough
+    );
+    assert_eq!(
+        b.intercept(0xC000_0100, MsrAccess::Write),
+        MsrIntercept::Intercepted
+    );
+    assert_eq!(
+        b.intercept(0xC000_0101, MsrAccess::Read),
+        MsrIntercept::Intercepted
+    );
     assert_eq!(b.as_bytes()[1024 + 0x20], 0xFE);
     assert_eq!(
         b.pass_through(0x4000_0000, true, true),

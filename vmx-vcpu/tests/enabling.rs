@@ -8,13 +8,28 @@ use vmx_vcpu::{Vpid, VpidAllocator};
 #[test]
 fn feature_control_bochs_and_ovmf() {
     // Bochs BIOS: locked with VMXON outside SMX.
-    assert_eq!(plan_feature_control(0x5), Ok(FeatureControlAction::AlreadyEnabled));
+    assert_eq!(
+        plan_feature_control(0x5),
+        Ok(FeatureControlAction::AlreadyEnabled)
+    );
     // OVMF / no firmware: unlocked, lock it with VMXON outside SMX.
-    assert_eq!(plan_feature_control(0), Ok(FeatureControlAction::Write(0x5)));
-    assert_eq!(plan_feature_control(0x2), Ok(FeatureControlAction::Write(0x7)));
+    assert_eq!(
+        plan_feature_control(0),
+        Ok(FeatureControlAction::Write(0x5))
+    );
+    assert_eq!(
+        plan_feature_control(0x2),
+        Ok(FeatureControlAction::Write(0x7))
+    );
     // Locked without VMXON outside SMX.
-    assert_eq!(plan_feature_control(0x1), Err(FeatureControlLocked { value: 1 }));
-    assert_eq!(plan_feature_control(0x3), Err(FeatureControlLocked { value: 3 }));
+    assert_eq!(
+        plan_feature_control(0x1),
+        Err(FeatureControlLocked { value: 1 })
+    );
+    assert_eq!(
+        plan_feature_control(0x3),
+        Err(FeatureControlLocked { value: 3 })
+    );
 }
 
 proptest! {
@@ -48,33 +63,71 @@ proptest! {
 #[test]
 fn fixed_bits_bochs_values() {
     // CR0_FIXED0 0x80000021 (PE, NE, PG), CR4_FIXED0 0x2000 (VMXE) as Bochs reports.
-    let cr0 = adjust_to_fixed(ControlRegister::Cr0, 0x8000_0011, 0x8000_0021, 0xFFFF_FFFF, CR0_NE);
+    let cr0 = adjust_to_fixed(
+        ControlRegister::Cr0,
+        0x8000_0011,
+        0x8000_0021,
+        0xFFFF_FFFF,
+        CR0_NE,
+    );
     assert_eq!(cr0, Ok(0x8000_0031));
     let cr4 = adjust_to_fixed(ControlRegister::Cr4, 0x20, 0x2000, 0x3727FF, CR4_VMXE);
     assert_eq!(cr4, Ok(0x2020));
     assert_eq!(
         adjust_to_fixed(ControlRegister::Cr0, 0x11, 0x8000_0021, 0xFFFF_FFFF, CR0_NE),
-        Err(FixedBitConflict { register: ControlRegister::Cr0, bit: 31, required: true })
+        Err(FixedBitConflict {
+            register: ControlRegister::Cr0,
+            bit: 31,
+            required: true
+        })
     );
     assert_eq!(
         adjust_to_fixed(ControlRegister::Cr4, 0x80_0020, 0x2000, 0x3727FF, CR4_VMXE),
-        Err(FixedBitConflict { register: ControlRegister::Cr4, bit: 23, required: false })
+        Err(FixedBitConflict {
+            register: ControlRegister::Cr4,
+            bit: 23,
+            required: false
+        })
     );
 }
 
 #[test]
 fn host_selectors() {
-    let good = HostSelectors { cs: 8, ss: 0x10, ds: 0, es: 0, fs: 0, gs: 0, tr: 0x28 };
+    let good = HostSelectors {
+        cs: 8,
+        ss: 0x10,
+        ds: 0,
+        es: 0,
+        fs: 0,
+        gs: 0,
+        tr: 0x28,
+    };
     assert_eq!(check_host_selectors(&good), Ok(()));
     let mut s = good;
     s.tr = 0;
-    assert_eq!(check_host_selectors(&s), Err(HostStateError::NullSelector { segment: HostSegment::Tr }));
+    assert_eq!(
+        check_host_selectors(&s),
+        Err(HostStateError::NullSelector {
+            segment: HostSegment::Tr
+        })
+    );
     let mut s = good;
     s.ds = 0x13;
-    assert_eq!(check_host_selectors(&s), Err(HostStateError::SelectorRplTi { segment: HostSegment::Ds, selector: 0x13 }));
+    assert_eq!(
+        check_host_selectors(&s),
+        Err(HostStateError::SelectorRplTi {
+            segment: HostSegment::Ds,
+            selector: 0x13
+        })
+    );
     let mut s = good;
     s.cs = 0;
-    assert_eq!(check_host_selectors(&s), Err(HostStateError::NullSelector { segment: HostSegment::Cs }));
+    assert_eq!(
+        check_host_selectors(&s),
+        Err(HostStateError::NullSelector {
+            segment: HostSegment::Cs
+        })
+    );
 }
 
 #[test]

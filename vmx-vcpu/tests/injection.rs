@@ -24,21 +24,69 @@ fn encodings_match_sdm_table_25_17() {
     let ud = Event::exception(6, Some(1)).encode();
     assert_eq!(ud.info, 0x8000_0306);
     assert_eq!(ud.error_code, None);
-    let int = Event::SoftwareInterrupt { vector: 0x80, instruction_len: 2 }.encode();
+    let int = Event::SoftwareInterrupt {
+        vector: 0x80,
+        instruction_len: 2,
+    }
+    .encode();
     assert_eq!(int.info, 0x8000_0480);
     assert_eq!(int.instruction_len, Some(2));
-    let bp = Event::SoftwareException { vector: 3, instruction_len: 1 }.encode();
+    let bp = Event::SoftwareException {
+        vector: 3,
+        instruction_len: 1,
+    }
+    .encode();
     assert_eq!(bp.info, 0x8000_0603);
-    assert_eq!(Event::PrivilegedSoftwareException { instruction_len: 1 }.encode().info, 0x8000_0501);
+    assert_eq!(
+        Event::PrivilegedSoftwareException { instruction_len: 1 }
+            .encode()
+            .info,
+        0x8000_0501
+    );
 }
 
 #[test]
 fn validation() {
-    assert_eq!(Event::HardwareException { vector: 32, error_code: None }.validate(false), Err(InvalidEvent::ExceptionVector(32)));
-    assert_eq!(Event::HardwareException { vector: 6, error_code: Some(0) }.validate(false), Err(InvalidEvent::UnexpectedErrorCode(6)));
-    assert_eq!(Event::SoftwareInterrupt { vector: 1, instruction_len: 0 }.validate(false), Err(InvalidEvent::InstructionLength(0)));
-    assert_eq!(Event::SoftwareInterrupt { vector: 1, instruction_len: 0 }.validate(true), Ok(()));
-    assert_eq!(Event::SoftwareInterrupt { vector: 1, instruction_len: 16 }.validate(true), Err(InvalidEvent::InstructionLength(16)));
+    assert_eq!(
+        Event::HardwareException {
+            vector: 32,
+            error_code: None
+        }
+        .validate(false),
+        Err(InvalidEvent::ExceptionVector(32))
+    );
+    assert_eq!(
+        Event::HardwareException {
+            vector: 6,
+            error_code: Some(0)
+        }
+        .validate(false),
+        Err(InvalidEvent::UnexpectedErrorCode(6))
+    );
+    assert_eq!(
+        Event::SoftwareInterrupt {
+            vector: 1,
+            instruction_len: 0
+        }
+        .validate(false),
+        Err(InvalidEvent::InstructionLength(0))
+    );
+    assert_eq!(
+        Event::SoftwareInterrupt {
+            vector: 1,
+            instruction_len: 0
+        }
+        .validate(true),
+        Ok(())
+    );
+    assert_eq!(
+        Event::SoftwareInterrupt {
+            vector: 1,
+            instruction_len: 16
+        }
+        .validate(true),
+        Err(InvalidEvent::InstructionLength(16))
+    );
     assert_eq!(Event::exception(13, None).validate(false), Ok(()));
 }
 
@@ -121,9 +169,20 @@ fn nmi_window_with_and_without_virtual_nmis() {
     let mut p = PendingEvents::new();
     p.push(Event::Nmi).unwrap();
     let d = p.decide(&state(true, BLOCKING_BY_NMI, GuestActivity::Active, true));
-    assert_eq!((d.inject, d.nmi_window, d.interrupt_window), (None, true, false));
-    let d = p.decide(&state(true, BLOCKING_BY_MOV_SS, GuestActivity::Active, false));
-    assert_eq!((d.inject, d.nmi_window, d.interrupt_window), (None, false, true));
+    assert_eq!(
+        (d.inject, d.nmi_window, d.interrupt_window),
+        (None, true, false)
+    );
+    let d = p.decide(&state(
+        true,
+        BLOCKING_BY_MOV_SS,
+        GuestActivity::Active,
+        false,
+    ));
+    assert_eq!(
+        (d.inject, d.nmi_window, d.interrupt_window),
+        (None, false, true)
+    );
     let d = p.decide(&state(false, 0, GuestActivity::Active, true));
     assert_eq!(d.inject, Some(Event::Nmi));
     assert!(p.is_empty());
@@ -139,7 +198,13 @@ fn priorities_reinjection_exception_nmi_interrupt() {
     let s = state(true, 0, GuestActivity::Active, true);
     assert_eq!(p.decide(&s).inject, Some(Event::ExternalInterrupt(0x50)));
     let d = p.decide(&s);
-    assert_eq!(d.inject, Some(Event::HardwareException { vector: 13, error_code: Some(0x10) }));
+    assert_eq!(
+        d.inject,
+        Some(Event::HardwareException {
+            vector: 13,
+            error_code: Some(0x10)
+        })
+    );
     assert!(d.nmi_window && d.interrupt_window);
     assert_eq!(p.decide(&s).inject, Some(Event::Nmi));
     assert_eq!(p.decide(&s).inject, Some(Event::ExternalInterrupt(0x21)));
@@ -152,20 +217,43 @@ fn real_mode_drops_error_codes_and_queue_bounds() {
     p.push(Event::exception(13, Some(5))).unwrap();
     let mut s = state(true, 0, GuestActivity::Active, false);
     s.protected_mode = false;
-    assert_eq!(p.decide(&s).inject, Some(Event::HardwareException { vector: 13, error_code: None }));
+    assert_eq!(
+        p.decide(&s).inject,
+        Some(Event::HardwareException {
+            vector: 13,
+            error_code: None
+        })
+    );
     for _ in 0..8 {
         p.push(Event::exception(6, None)).unwrap();
     }
-    assert_eq!(p.push(Event::exception(6, None)), Err(InvalidEvent::QueueFull));
-    assert_eq!(p.push(Event::Raw { info: 0x8000_0700, error_code: None, instruction_len: 0 }), Err(InvalidEvent::UnsupportedType(7)));
+    assert_eq!(
+        p.push(Event::exception(6, None)),
+        Err(InvalidEvent::QueueFull)
+    );
+    assert_eq!(
+        p.push(Event::Raw {
+            info: 0x8000_0700,
+            error_code: None,
+            instruction_len: 0
+        }),
+        Err(InvalidEvent::UnsupportedType(7))
+    );
 }
 
 #[test]
 fn shutdown_and_wait_for_sipi_keep_events() {
     let mut p = PendingEvents::new();
     p.push(Event::ExternalInterrupt(0x20)).unwrap();
-    for a in [GuestActivity::Shutdown, GuestActivity::WaitForSipi, GuestActivity::Unknown(9)] {
-        assert_eq!(p.decide(&state(true, 0, a, true)), InjectionDecision::default());
+    for a in [
+        GuestActivity::Shutdown,
+        GuestActivity::WaitForSipi,
+        GuestActivity::Unknown(9),
+    ] {
+        assert_eq!(
+            p.decide(&state(true, 0, a, true)),
+            InjectionDecision::default()
+        );
     }
     assert_eq!(p.highest_interrupt(), Some(0x20));
 }

@@ -1,0 +1,255 @@
+//! Per-CPU VMX enabling and disabling (SDM Vol. 3C §24.6 "Discovering Support for VMX",
+//! §24.7 "Enabling and Entering VMX Operation", §24.8 "Restrictions on VMX Operation",
+//! §24.11.5 "VMXON Region"; VMXOFF §31.3).
+
+use core::cell::Cell;
+use core::marker::PhantomData;
+
+use memory_addr::PhysAddr;
+use vmx_defs::capabilities::{VmxCapabilities, msr};
+
+use crate::arch;
+use crate::enable_checks::{
+    CR0_NE, CR4_VMXE, ControlRegister, FeatureControlAction, adjust_to_fixed, plan_feature_control,
+};
+use crate::error::{VmxError, insn};
+use crate::host::{FRAME_SIZE, Frames, VmxHost};
+
+/// How many VMCSs one CPU tracks as active (made current by VMPTRLD and not yet cleared).
+pub const MAX_ACTIVE_VMCS: usize = 64;
+
+/// VMX operation on the current CPU.
+///
+/// [`VmxCpu::enable`] checks support, makes IA32_FEATURE_CONTROL allow VMXON, adjusts CR0
+/// and CR4 to the fixed bits, and executes VMXON with a VMXON region sized and tagged from
+/// IA32_VMX_BASIC. [`VmxCpu::disable`] (or dropping it) VMCLEARs every VMCS still active on
+/// the CPU, executes VMXOFF and restores CR0 and CR4.
+///
+/// Per-CPU: the type is neither `Send` nor `Sync`; create one on each CPU that runs guests.
+/// Enabling a CPU where CR4.VMXE is already 1 fails with [`VmxError::AlreadyEnabled`].
+/// Every [`Vmcs`](crate::Vmcs) and [`VmxVcpu`](crate::VmxVcpu) borrows the `VmxCpu`, so
+/// VMX cannot be turned off under them.
+pub struct VmxCpu<H: VmxHost> {
+    host: H,
+    caps: VmxCapabilities,
+    vmxon_region: PhysAddr,
+    saved_cr0: u64,
+    saved_cr4: u64,
+    active: [Cell<u64>; MAX_ACTIVE_VMCS],
+    current: Cell<u64>,
+    enabled: Cell<bool>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<H: VmxHost> VmxCpu<H> {
+    /// Enters VMX root operation on this CPU (SDM §24.7).
+    ///
+    /// Steps: CPUID.1:ECX.VMX; CR4.VMXE must be 0; read the capability MSRs; check
+    /// IA32_VMX_BASIC; IA32_FEATURE_CONTROL: lock it with "VMXON outside SMX" when unlocked
+    /// (OVMF, no firmware), accept it when locked with that bit (Bochs BIOS: 0x5), fail when
+    /// locked without it; set CR0.NE and CR4.VMXE and check every other fixed bit (an error
+    /// names the bit); allocate and tag the VMXON region; VMXON.
+    ///
+    /// # Safety
+    /// CPL 0, 64-bit mode, interrupts that could migrate the caller to another CPU disabled
+    /// or impossible, and no other code on this CPU using VMX.
+    pub unsafe fn enable(host: H) -> Result<Self, VmxError> {
+        if arch::cpuid(1, 0).ecx & (1 << 5) == 0 {
+            return Err(VmxError::NoVmxSupport);
+        }
+        let cr4 = arch::read_cr4();
+        if cr4 & CR4_VMXE != 0 {
+            return Err(VmxError::AlreadyEnabled);
+        }
+        // SAFETY: CPUID reports VMX, so IA32_FEATURE_CONTROL and the basic capability MSRs
+        // exist; `from_msrs` reads optional MSRs only where they exist.
+        let caps = VmxCapabilities::from_msrs(|index| unsafe { arch::rdmsr(index) });
+        let basic = caps.basic();
+        basic.check().map_err(VmxError::InvalidBasic)?;
+        let size = basic.region_size() as usize;
+        if size > FRAME_SIZE {
+            return Err(VmxError::MissingFeature("VMXON region larger than 4 KiB"));
+        }
+
+        // SAFETY: the MSR exists (VMX is supported).
+        let fc = unsafe { arch::rdmsr(msr::IA32_FEATURE_CONTROL) };
+        let action = plan_feature_control(fc).map_err(VmxError::FeatureControlLocked)?;
+
+        let cr0 = arch::read_cr0();
+        let fixed0 = caps.cr0_fixed();
+        let new_cr0 = adjust_to_fixed(
+            ControlRegister::Cr0,
+            cr0,
+            fixed0.fixed0(),
+            fixed0.fixed1(),
+            CR0_NE,
+        )
+        .map_err(VmxError::FixedBit)?;
+        let fixed4 = caps.cr4_fixed();
+        let new_cr4 = adjust_to_fixed(
+            ControlRegister::Cr4,
+            cr4 | CR4_VMXE,
+            fixed4.fixed0(),
+            fixed4.fixed1(),
+            CR4_VMXE,
+        )
+        .map_err(VmxError::FixedBit)?;
+
+        let frames = Frames::alloc(&host, 1).ok_or(VmxError::OutOfMemory {
+            what: "VMXON region",
+        })?;
+        let paddr = frames.paddr();
+        if basic.addresses_limited_to_32_bits() && paddr.as_usize() as u64 >= 1 << 32 {
+            return Err(VmxError::AddressAbove4G {
+                paddr: paddr.as_usize() as u64,
+            });
+        }
+        // SAFETY: the frame is ours, mapped and at least 4 bytes; bits 30:0 hold the revision
+        // identifier, bit 31 clear (SDM §24.11.5).
+        unsafe {
+            frames
+                .ptr()
+                .cast::<u32>()
+                .write_volatile(basic.revision_id() & 0x7FFF_FFFF)
+        };
+
+        if let FeatureControlAction::Write(v) = action {
+            // SAFETY: the MSR exists and is unlocked; setting the lock and VMXON-outside-SMX
+            // bits is what SDM §24.7 prescribes.
+            unsafe { arch::wrmsr(msr::IA32_FEATURE_CONTROL, v) };
+        }
+        // SAFETY: NE and VMXE are the only bits set, as the fixed-bit MSRs require; neither
+        // changes the memory model.
+        unsafe {
+            arch::write_cr0(new_cr0);
+            arch::write_cr4(new_cr4);
+        }
+        // SAFETY: CR0/CR4 meet the fixed bits, IA32_FEATURE_CONTROL allows VMXON, and the
+        // region is tagged and stays allocated until VMXOFF (it is freed in `disable`).
+        if let Err(e) = unsafe { vmx_insn::vmxon(paddr) } {
+            // SAFETY: restoring the values the CPU had on entry.
+            unsafe {
+                arch::write_cr4(cr4);
+                arch::write_cr0(cr0);
+            }
+            return Err(insn("VMXON")(e));
+        }
+        core::mem::forget(frames);
+        Ok(Self {
+            host,
+            caps,
+            vmxon_region: paddr,
+            saved_cr0: cr0,
+            saved_cr4: cr4,
+            active: [const { Cell::new(0) }; MAX_ACTIVE_VMCS],
+            current: Cell::new(0),
+            enabled: Cell::new(true),
+            _not_send: PhantomData,
+        })
+    }
+
+    /// The capabilities read when VMX was enabled.
+    pub fn capabilities(&self) -> &VmxCapabilities {
+        &self.caps
+    }
+
+    /// The host memory interface.
+    pub fn host(&self) -> &H {
+        &self.host
+    }
+
+    /// Physical address of the VMXON region.
+    pub fn vmxon_region(&self) -> PhysAddr {
+        self.vmxon_region
+    }
+
+    /// Physical address of the current VMCS as this CPU tracks it (0 if none).
+    pub(crate) fn current_vmcs(&self) -> u64 {
+        self.current.get()
+    }
+
+    pub(crate) fn set_current(&self, paddr: u64) {
+        self.current.set(paddr);
+    }
+
+    /// Records `paddr` as active (VMPTRLD made it current at least once since its last
+    /// VMCLEAR).
+    pub(crate) fn track_active(&self, paddr: u64) -> Result<(), VmxError> {
+        if self.active.iter().any(|c| c.get() == paddr) {
+            return Ok(());
+        }
+        let slot = self
+            .active
+            .iter()
+            .find(|c| c.get() == 0)
+            .ok_or(VmxError::TooManyActiveVmcs)?;
+        slot.set(paddr);
+        Ok(())
+    }
+
+    /// Forgets `paddr` (after VMCLEAR).
+    pub(crate) fn untrack_active(&self, paddr: u64) {
+        for c in &self.active {
+            if c.get() == paddr {
+                c.set(0);
+            }
+        }
+        if self.current.get() == paddr {
+            self.current.set(0);
+        }
+    }
+
+    /// Number of VMCSs active on this CPU.
+    pub fn active_vmcs_count(&self) -> usize {
+        self.active.iter().filter(|c| c.get() != 0).count()
+    }
+
+    /// Leaves VMX operation: VMCLEARs every VMCS still active on this CPU (so their data
+    /// reaches memory, SDM §24.11.3), VMXOFF, restores CR4 (VMXE) and CR0, frees the VMXON
+    /// region.
+    pub fn disable(self) -> Result<(), VmxError> {
+        self.shutdown()
+    }
+
+    fn shutdown(&self) -> Result<(), VmxError> {
+        if !self.enabled.replace(false) {
+            return Ok(());
+        }
+        let mut first_error = None;
+        for c in &self.active {
+            let p = c.replace(0);
+            if p != 0 {
+                // SAFETY: `p` is a VMCS this CPU made active; VMCLEAR writes its data back
+                // to the region, which its owner keeps allocated while it is tracked.
+                if let Err(e) = unsafe { vmx_insn::vmclear(PhysAddr::from(p as usize)) } {
+                    first_error.get_or_insert(insn("VMCLEAR")(e));
+                }
+            }
+        }
+        self.current.set(0);
+        // SAFETY: no VMCS is active any more and every user of VMX on this CPU borrows
+        // `self`, which is being dropped or consumed.
+        if let Err(e) = unsafe { vmx_insn::vmxoff() } {
+            first_error.get_or_insert(insn("VMXOFF")(e));
+        } else {
+            // SAFETY: VMX operation is over; restore the CR4 and CR0 this CPU had.
+            unsafe {
+                arch::write_cr4(self.saved_cr4);
+                arch::write_cr0(self.saved_cr0);
+            }
+            self.host.free_frames(self.vmxon_region, 1);
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<H: VmxHost> Drop for VmxCpu<H> {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            log::error!("leaving VMX operation: {e}");
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! VM entry and VM exit in assembly (SDM Vol. 3C §27 "VM Entries", §28.5 "Loading Host
+//! State"; VMLAUNCH/VMRESUME in §31.3).
+//!
+//! # The HOST_RSP scheme
+//! A VM exit loads RSP from the HOST_RSP field and RIP from HOST_RIP (= [`vmx_vcpu_exit`]).
+//! `vmx_vcpu_enter` pushes the callee-saved registers, RFLAGS and a pointer to the
+//! [`RunBlock`] (which lives in host frames owned by the vCPU and never moves), then makes
+//! HOST_RSP equal to the current RSP: it compares RSP with the value it last wrote (kept in
+//! the block) and executes VMWRITE only when they differ. HOST_RSP therefore always points
+//! at the live stack frame of the `vmx_vcpu_enter` call in progress, never into a Rust
+//! object that could move; at exit, `[rsp]` is the block pointer.
+//!
+//! # Registers
+//! The 15 GPRs other than RSP and CR2 are loaded from the block before entry and stored
+//! into it at exit; RBX, RBP, R12-R15 of the host are preserved; host RFLAGS is restored
+//! (a VM exit clears it, SDM §28.5.3).
+//!
+//! # Extended state
+//! Mode 2 (XSAVE): before entry, XSAVE the host's components (XCR0 = host), switch XCR0 to
+//! the union of host and guest components, XRSTOR the guest's, then load the guest XCR0.
+//! After exit: XCR0 = union, XSAVE the guest's components, XCR0 = host, XRSTOR the host's.
+//! Each XSETBV is skipped when the value is already loaded. Mode 1 (FXSAVE/FXRSTOR): x87,
+//! MMX and SSE only. Mode 0: nothing is switched (host does not use x87/SSE).
+//!
+//! Return value: 0 after a VM exit; otherwise the RFLAGS after a failed VMLAUNCH/VMRESUME
+//! (VMfail, CF or ZF set; never 0 since bit 1 of RFLAGS is always 1).
+
+use core::mem::offset_of;
+
+use crate::regs::GuestRegisters;
+
+/// Everything the entry/exit code reads and writes, in one pinned block.
+#[repr(C, align(64))]
+#[derive(Debug, Default)]
+pub(crate) struct RunBlock {
+    /// Guest GPRs and CR2.
+    pub regs: GuestRegisters,
+    /// HOST_RSP as last written (0: never).
+    pub host_rsp: u64,
+    /// 0: no extended-state switch; 1: FXSAVE; 2: XSAVE.
+    pub xmode: u64,
+    /// Host XCR0.
+    pub host_xcr0: u64,
+    /// Guest XCR0.
+    pub guest_xcr0: u64,
+    /// Host XCR0 | guest XCR0: loaded while either area is saved or restored.
+    pub union_xcr0: u64,
+    /// Host-virtual address of the host's save area (64-byte aligned).
+    pub host_area: u64,
+    /// Host-virtual address of the guest's save area (64-byte aligned).
+    pub guest_area: u64,
+}
+
+const HOST_RSP_ENCODING: u64 = 0x6C14;
+
+macro_rules! reg_off {
+    ($f:ident) => {
+        offset_of!(RunBlock, regs) + offset_of!(GuestRegisters, $f)
+    };
+}
+
+unsafe extern "C" {
+    /// Enters the guest. `block` is the vCPU's run block; `resume` selects VMRESUME (1) or
+    /// VMLAUNCH (0). Returns 0 after a VM exit, the RFLAGS of a VMfail otherwise.
+    pub(crate) fn vmx_vcpu_enter(block: *mut RunBlock, resume: u64) -> u64;
+    /// The HOST_RIP target. Not callable.
+    pub(crate) fn vmx_vcpu_exit();
+}
+
+core::arch::global_asm!(
+    ".pushsection .text.vmx_vcpu_enter,\"ax\",@progbits",
+    ".global vmx_vcpu_enter",
+    ".global vmx_vcpu_exit",
+    ".p2align 4",
+    "vmx_vcpu_enter:",
+    "push rbp",
+    "push rbx",
+    "push r12",
+    "push r13",
+    "push r14",
+    "push r15",
+    "pushfq",
+    "cli",
+    "push rdi",
+    "mov r12, rdi",
+    "mov r13, rsi",
+    // ---- extended state: host out, guest in ----
+    "mov rax, [r12 + {xmode}]",
+    "cmp rax, 2",
+    "jne 31f",
+    "mov eax, [r12 + {host_xcr0}]",
+    "mov edx, [r12 + {host_xcr0} + 4]",
+    "mov rbx, [r12 + {host_area}]",
+    "xsave64 [rbx]",
+    "mov rax, [r12 + {union_xcr0}]",
+    "cmp rax, [r12 + {host_xcr0}]",
+    "je 32f",
+    "mov rdx, rax",
+    "shr rdx, 32",
+    "xor ecx, ecx",
+    "xsetbv",
+    "32:",
+    "mov eax, [r12 + {union_xcr0}]",
+    "mov edx, [r12 + {union_xcr0} + 4]",
+    "mov rbx, [r12 + {guest_area}]",
+    "xrstor64 [rbx]",
+    "mov rax, [r12 + {guest_xcr0}]",
+    "cmp rax, [r12 + {union_xcr0}]",
+    "je 33f",
+    "mov rdx, rax",
+    "shr rdx, 32",
+    "xor ecx, ecx",
+    "xsetbv",
+    "jmp 33f",
+    "31:",
+    "cmp rax, 1",
+    "jne 33f",
+    "mov rbx, [r12 + {host_area}]",
+    "fxsave64 [rbx]",
+    "mov rbx, [r12 + {guest_area}]",
+    "fxrstor64 [rbx]",
+    "33:",
+    // ---- HOST_RSP = RSP, written only when it changed ----
+    "cmp rsp, [r12 + {host_rsp}]",
+    "je 34f",
+    "mov [r12 + {host_rsp}], rsp",
+    "mov eax, {host_rsp_enc}",
+    "vmwrite rax, rsp",
+    "34:",
+    // ---- guest CR2 and GPRs ----
+    "mov rax, [r12 + {cr2}]",
+    "mov cr2, rax",
+    "mov rax, r12",
+    "test r13, r13",
+    "mov rcx, [rax + {rcx}]",
+    "mov rdx, [rax + {rdx}]",
+    "mov rbx, [rax + {rbx}]",
+    "mov rbp, [rax + {rbp}]",
+    "mov rsi, [rax + {rsi}]",
+    "mov rdi, [rax + {rdi}]",
+    "mov r8, [rax + {r8}]",
+    "mov r9, [rax + {r9}]",
+    "mov r10, [rax + {r10}]",
+    "mov r11, [rax + {r11}]",
+    "mov r12, [rax + {r12}]",
+    "mov r13, [rax + {r13}]",
+    "mov r14, [rax + {r14}]",
+    "mov r15, [rax + {r15}]",
+    "mov rax, [rax + {rax}]",
+    "jnz 35f",
+    "vmlaunch",
+    "jmp 36f",
+    "35:",
+    "vmresume",
+    "36:",
+    // ---- VMfail: RSP is ours, the guest registers were only loaded ----
+    "pushfq",
+    "pop rbx",
+    "mov r12, [rsp]",
+    "mov r13, 1",
+    "jmp 40f",
+    // ---- VM exit ----
+    ".p2align 4",
+    "vmx_vcpu_exit:",
+    "push rax",
+    "mov rax, [rsp + 8]",
+    "mov [rax + {rcx}], rcx",
+    "mov [rax + {rdx}], rdx",
+    "mov [rax + {rbx}], rbx",
+    "mov [rax + {rbp}], rbp",
+    "mov [rax + {rsi}], rsi",
+    "mov [rax + {rdi}], rdi",
+    "mov [rax + {r8}], r8",
+    "mov [rax + {r9}], r9",
+    "mov [rax + {r10}], r10",
+    "mov [rax + {r11}], r11",
+    "mov [rax + {r12}], r12",
+    "mov [rax + {r13}], r13",
+    "mov [rax + {r14}], r14",
+    "mov [rax + {r15}], r15",
+    "pop qword ptr [rax + {rax}]",
+    "mov rcx, cr2",
+    "mov [rax + {cr2}], rcx",
+    "mov r12, rax",
+    "xor ebx, ebx",
+    "xor r13d, r13d",
+    // ---- extended state: guest out (unless the entry failed), host in ----
+    "40:",
+    "mov rax, [r12 + {xmode}]",
+    "cmp rax, 2",
+    "jne 41f",
+    "mov rax, [r12 + {union_xcr0}]",
+    "cmp rax, [r12 + {guest_xcr0}]",
+    "je 42f",
+    "mov rdx, rax",
+    "shr rdx, 32",
+    "xor ecx, ecx",
+    "xsetbv",
+    "42:",
+    "test r13, r13",
+    "jnz 43f",
+    "mov eax, [r12 + {union_xcr0}]",
+    "mov edx, [r12 + {union_xcr0} + 4]",
+    "mov rcx, [r12 + {guest_area}]",
+    "xsave64 [rcx]",
+    "43:",
+    "mov rax, [r12 + {host_xcr0}]",
+    "cmp rax, [r12 + {union_xcr0}]",
+    "je 44f",
+    "mov rdx, rax",
+    "shr rdx, 32",
+    "xor ecx, ecx",
+    "xsetbv",
+    "44:",
+    "mov eax, [r12 + {host_xcr0}]",
+    "mov edx, [r12 + {host_xcr0} + 4]",
+    "mov rcx, [r12 + {host_area}]",
+    "xrstor64 [rcx]",
+    "jmp 46f",
+    "41:",
+    "cmp rax, 1",
+    "jne 46f",
+    "test r13, r13",
+    "jnz 45f",
+    "mov rcx, [r12 + {guest_area}]",
+    "fxsave64 [rcx]",
+    "45:",
+    "mov rcx, [r12 + {host_area}]",
+    "fxrstor64 [rcx]",
+    "46:",
+    "mov rax, rbx",
+    "add rsp, 8",
+    "popfq",
+    "pop r15",
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "ret",
+    ".popsection",
+    xmode = const offset_of!(RunBlock, xmode),
+    host_xcr0 = const offset_of!(RunBlock, host_xcr0),
+    guest_xcr0 = const offset_of!(RunBlock, guest_xcr0),
+    union_xcr0 = const offset_of!(RunBlock, union_xcr0),
+    host_area = const offset_of!(RunBlock, host_area),
+    guest_area = const offset_of!(RunBlock, guest_area),
+    host_rsp = const offset_of!(RunBlock, host_rsp),
+    host_rsp_enc = const HOST_RSP_ENCODING,
+    cr2 = const reg_off!(cr2),
+    rax = const reg_off!(rax),
+    rcx = const reg_off!(rcx),
+    rdx = const reg_off!(rdx),
+    rbx = const reg_off!(rbx),
+    rbp = const reg_off!(rbp),
+    rsi = const reg_off!(rsi),
+    rdi = const reg_off!(rdi),
+    r8 = const reg_off!(r8),
+    r9 = const reg_off!(r9),
+    r10 = const reg_off!(r10),
+    r11 = const reg_off!(r11),
+    r12 = const reg_off!(r12),
+    r13 = const reg_off!(r13),
+    r14 = const reg_off!(r14),
+    r15 = const reg_off!(r15),
+);

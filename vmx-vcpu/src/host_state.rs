@@ -1,0 +1,143 @@
+//! Capturing the running CPU's state for the VMCS host-state area (SDM Vol. 3C §25.5
+//! "Host-State Area", checked at VM entry by §27.2.2-27.2.3, loaded at VM exit by §28.5).
+//!
+//! What the host must provide (checked, with a [`HostStateError`] when wrong):
+//! - its own GDT with a 64-bit code segment in CS and a TSS loaded in TR (TR ≠ 0);
+//! - CS, SS, DS, ES, FS, GS and TR selectors with RPL = 0 and TI = 0 (VM exits cannot
+//!   load others);
+//! - canonical FS, GS, TR, GDTR and IDTR bases.
+//!
+//! VM exits load GDTR and IDTR limits as 0xFFFF and the TR limit as 0x67 (SDM §28.5.2);
+//! the base addresses and selectors come from what is captured here.
+
+use crate::arch;
+use crate::host_checks::{
+    HostSelectors, HostStateError, check_host_selectors, is_canonical, tss_descriptor_base,
+};
+
+/// IA32_SYSENTER_CS.
+pub(crate) const IA32_SYSENTER_CS: u32 = 0x174;
+/// IA32_SYSENTER_ESP.
+pub(crate) const IA32_SYSENTER_ESP: u32 = 0x175;
+/// IA32_SYSENTER_EIP.
+pub(crate) const IA32_SYSENTER_EIP: u32 = 0x176;
+/// IA32_PAT.
+pub(crate) const IA32_PAT: u32 = 0x277;
+/// IA32_EFER.
+pub(crate) const IA32_EFER: u32 = 0xC000_0080;
+/// IA32_FS_BASE.
+pub(crate) const IA32_FS_BASE: u32 = 0xC000_0100;
+/// IA32_GS_BASE.
+pub(crate) const IA32_GS_BASE: u32 = 0xC000_0101;
+
+/// The host state a VM exit loads (SDM §25.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HostState {
+    /// CR0.
+    pub cr0: u64,
+    /// CR3.
+    pub cr3: u64,
+    /// CR4.
+    pub cr4: u64,
+    /// Segment selectors.
+    pub selectors: HostSelectors,
+    /// FS base (IA32_FS_BASE).
+    pub fs_base: u64,
+    /// GS base (IA32_GS_BASE).
+    pub gs_base: u64,
+    /// TR base (from the TSS descriptor in the GDT).
+    pub tr_base: u64,
+    /// GDTR base.
+    pub gdtr_base: u64,
+    /// IDTR base.
+    pub idtr_base: u64,
+    /// IA32_SYSENTER_CS.
+    pub sysenter_cs: u32,
+    /// IA32_SYSENTER_ESP.
+    pub sysenter_esp: u64,
+    /// IA32_SYSENTER_EIP.
+    pub sysenter_eip: u64,
+    /// IA32_EFER.
+    pub efer: u64,
+    /// IA32_PAT.
+    pub pat: u64,
+}
+
+impl HostState {
+    /// Reads the current CPU's state and checks it (SDM §27.2.3).
+    ///
+    /// # Safety
+    /// CPL 0 in 64-bit mode (MSR reads), with the GDT mapped at the GDTR base.
+    pub unsafe fn capture() -> Result<Self, HostStateError> {
+        let [cs, ss, ds, es, fs, gs, tr] = arch::selectors();
+        let selectors = HostSelectors {
+            cs,
+            ss,
+            ds,
+            es,
+            fs,
+            gs,
+            tr,
+        };
+        check_host_selectors(&selectors)?;
+        let gdtr = arch::sgdt();
+        let idtr = arch::sidt();
+        let gdt_base = gdtr.base;
+        let gdt_limit = gdtr.limit;
+        let index = usize::from(tr & !7);
+        if index + 15 > usize::from(gdt_limit) {
+            return Err(HostStateError::TrOutsideGdt {
+                selector: tr,
+                gdt_limit,
+            });
+        }
+        let desc = (gdt_base as usize + index) as *const u64;
+        // SAFETY: the caller guarantees the GDT is mapped; the TSS descriptor's 16 bytes lie
+        // within the limit (checked above). Unaligned reads: a GDT need not be aligned.
+        let (low, high) = unsafe { (desc.read_unaligned(), desc.add(1).read_unaligned()) };
+        let cr4 = arch::read_cr4();
+        let la57 = cr4 & (1 << 12) != 0;
+        // SAFETY: these MSRs exist on every 64-bit processor; CPL 0 per the contract.
+        let (fs_base, gs_base, sysenter_cs, sysenter_esp, sysenter_eip, efer, pat) = unsafe {
+            (
+                arch::rdmsr(IA32_FS_BASE),
+                arch::rdmsr(IA32_GS_BASE),
+                arch::rdmsr(IA32_SYSENTER_CS) as u32,
+                arch::rdmsr(IA32_SYSENTER_ESP),
+                arch::rdmsr(IA32_SYSENTER_EIP),
+                arch::rdmsr(IA32_EFER),
+                arch::rdmsr(IA32_PAT),
+            )
+        };
+        let s = Self {
+            cr0: arch::read_cr0(),
+            cr3: arch::read_cr3(),
+            cr4,
+            selectors,
+            fs_base,
+            gs_base,
+            tr_base: tss_descriptor_base(low, high),
+            gdtr_base: gdt_base,
+            idtr_base: idtr.base,
+            sysenter_cs,
+            sysenter_esp,
+            sysenter_eip,
+            efer,
+            pat,
+        };
+        for (what, value) in [
+            ("FS", s.fs_base),
+            ("GS", s.gs_base),
+            ("TR", s.tr_base),
+            ("GDTR", s.gdtr_base),
+            ("IDTR", s.idtr_base),
+            ("SYSENTER_ESP", s.sysenter_esp),
+            ("SYSENTER_EIP", s.sysenter_eip),
+        ] {
+            if !is_canonical(value, la57) {
+                return Err(HostStateError::NonCanonicalBase { what, value });
+            }
+        }
+        Ok(s)
+    }
+}

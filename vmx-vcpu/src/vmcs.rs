@@ -1,0 +1,223 @@
+//! An owned VMCS region and its launch state (SDM Vol. 3C §25.1 "Overview", §25.2 "Format of
+//! the VMCS Region", §25.11.3 "Initializing a VMCS"; Figure 25-1 state transitions).
+
+use core::fmt;
+
+use memory_addr::PhysAddr;
+use vmx_defs::vmcs::{ALL_FIELDS, Access, Field, FieldWidth, ReadWrite, Width};
+use vmx_insn::FieldValue;
+
+use crate::cpu::VmxCpu;
+use crate::error::{VmxError, insn};
+use crate::host::{FRAME_SIZE, VmxHost};
+
+/// Where a VMCS is in the SDM's life cycle (SDM §25.1, Figure 25-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VmcsState {
+    /// Launch state clear and not current (after VMCLEAR).
+    Clear,
+    /// Current on this CPU (VMPTRLD), launch state clear: the next entry is VMLAUNCH.
+    Current,
+    /// Launch state launched (a VMLAUNCH succeeded): the next entry is VMRESUME. It may or
+    /// may not be current; see [`Vmcs::is_current`].
+    Launched,
+}
+
+/// A VMCS region owned by this value: revision identifier and size from IA32_VMX_BASIC,
+/// launch state tracked across VMCLEAR, VMPTRLD and VM entries.
+///
+/// Dropping it VMCLEARs it (when active) and frees the frame.
+pub struct Vmcs<'c, H: VmxHost> {
+    cpu: &'c VmxCpu<H>,
+    paddr: PhysAddr,
+    launched: bool,
+    active: bool,
+}
+
+impl<'c, H: VmxHost> Vmcs<'c, H> {
+    /// Allocates a VMCS region (size from IA32_VMX_BASIC\[44:32\], at most 4 KiB), writes the
+    /// revision identifier (bits 30:0, shadow-VMCS indicator clear) and VMCLEARs it so its
+    /// launch state is clear (SDM §25.11.3).
+    pub fn new(cpu: &'c VmxCpu<H>) -> Result<Self, VmxError> {
+        let basic = cpu.capabilities().basic();
+        if basic.region_size() as usize > FRAME_SIZE {
+            return Err(VmxError::MissingFeature("VMCS region larger than 4 KiB"));
+        }
+        let paddr = cpu
+            .host()
+            .alloc_frames(1)
+            .ok_or(VmxError::OutOfMemory { what: "VMCS" })?;
+        if paddr.as_usize() % FRAME_SIZE != 0
+            || (basic.addresses_limited_to_32_bits() && paddr.as_usize() as u64 >= 1 << 32)
+        {
+            cpu.host().free_frames(paddr, 1);
+            return Err(VmxError::AddressAbove4G {
+                paddr: paddr.as_usize() as u64,
+            });
+        }
+        // SAFETY: the host gave us this mapped, zeroed frame.
+        unsafe {
+            cpu.host()
+                .phys_to_virt(paddr)
+                .cast::<u32>()
+                .write_volatile(basic.revision_id() & 0x7FFF_FFFF)
+        };
+        let mut vmcs = Self {
+            cpu,
+            paddr,
+            launched: false,
+            active: false,
+        };
+        vmcs.clear()?;
+        Ok(vmcs)
+    }
+
+    /// Physical address of the region.
+    pub fn paddr(&self) -> PhysAddr {
+        self.paddr
+    }
+
+    /// The CPU this VMCS belongs to.
+    pub fn cpu(&self) -> &'c VmxCpu<H> {
+        self.cpu
+    }
+
+    /// Whether this VMCS is the current VMCS of its CPU.
+    pub fn is_current(&self) -> bool {
+        self.cpu.current_vmcs() == self.paddr.as_usize() as u64
+    }
+
+    /// The life-cycle state.
+    pub fn state(&self) -> VmcsState {
+        if self.launched {
+            VmcsState::Launched
+        } else if self.is_current() {
+            VmcsState::Current
+        } else {
+            VmcsState::Clear
+        }
+    }
+
+    /// Whether the launch state is "launched" (the next entry must be VMRESUME).
+    pub fn is_launched(&self) -> bool {
+        self.launched
+    }
+
+    /// VMCLEAR: writes the VMCS data back to the region, sets the launch state to clear and
+    /// makes it not current (SDM §31.3 VMCLEAR).
+    pub fn clear(&mut self) -> Result<(), VmxError> {
+        // SAFETY: the region is ours, tagged with the revision identifier, and stays
+        // allocated while the processor may use it (until drop).
+        unsafe { vmx_insn::vmclear(self.paddr) }.map_err(insn("VMCLEAR"))?;
+        self.cpu.untrack_active(self.paddr.as_usize() as u64);
+        self.launched = false;
+        self.active = false;
+        Ok(())
+    }
+
+    /// VMPTRLD: makes this the current VMCS of the CPU (SDM §31.3 VMPTRLD). The launch state
+    /// is unchanged.
+    pub fn load(&mut self) -> Result<(), VmxError> {
+        if self.is_current() {
+            return Ok(());
+        }
+        let p = self.paddr.as_usize() as u64;
+        self.cpu.track_active(p)?;
+        // SAFETY: as for `clear`; the region becomes active and is VMCLEARed before it is
+        // freed (drop) or VMX is left (`VmxCpu` clears every tracked region).
+        if let Err(e) = unsafe { vmx_insn::vmptrld(self.paddr) } {
+            if !self.active {
+                self.cpu.untrack_active(p);
+            }
+            return Err(insn("VMPTRLD")(e));
+        }
+        self.active = true;
+        self.cpu.set_current(p);
+        Ok(())
+    }
+
+    /// Records a successful VMLAUNCH (launch state becomes launched).
+    pub(crate) fn mark_launched(&mut self) {
+        self.launched = true;
+    }
+
+    fn ensure_current(&self) -> Result<(), VmxError> {
+        if self.is_current() {
+            Ok(())
+        } else {
+            Err(VmxError::NotCurrent)
+        }
+    }
+
+    /// VMREAD of a typed field (SDM §31.3). The VMCS must be current.
+    pub fn read<W: Width, A: Access>(&self, field: Field<W, A>) -> Result<W::Value, VmxError>
+    where
+        W::Value: FieldValue,
+    {
+        self.ensure_current()?;
+        vmx_insn::vmread(field).map_err(insn("VMREAD"))
+    }
+
+    /// VMWRITE of a typed read-write field (SDM §31.3). The VMCS must be current.
+    ///
+    /// # Safety
+    /// As for [`vmx_insn::vmwrite`]: host-state fields and every physical address written
+    /// must keep later VM exits and entries memory-safe.
+    pub unsafe fn write<W: Width>(
+        &mut self,
+        field: Field<W, ReadWrite>,
+        value: W::Value,
+    ) -> Result<(), VmxError>
+    where
+        W::Value: FieldValue,
+    {
+        self.ensure_current()?;
+        // SAFETY: the caller upholds the contract.
+        unsafe { vmx_insn::vmwrite(field, value) }.map_err(insn("VMWRITE"))
+    }
+
+    /// Writes every field this CPU has ([`FieldInfo::exists_on`]) with its name and value,
+    /// one per line, for debugging (makes the VMCS current first).
+    ///
+    /// [`FieldInfo::exists_on`]: vmx_defs::vmcs::FieldInfo::exists_on
+    pub fn dump(&mut self, out: &mut dyn fmt::Write) -> Result<(), VmxError> {
+        self.load()?;
+        let caps = self.cpu.capabilities();
+        for info in ALL_FIELDS.iter().filter(|i| i.exists_on(caps)) {
+            let r = match vmx_insn::vmread_raw(info.encoding.raw()) {
+                Ok(v) => match info.width() {
+                    FieldWidth::Bits16 => writeln!(out, "{:<45} {:#06x}", info.name, v),
+                    FieldWidth::Bits32 => writeln!(out, "{:<45} {:#010x}", info.name, v),
+                    _ => writeln!(out, "{:<45} {:#018x}", info.name, v),
+                },
+                Err(e) => writeln!(out, "{:<45} <unreadable: {:?}>", info.name, e),
+            };
+            if r.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<H: VmxHost> Drop for Vmcs<'_, H> {
+    fn drop(&mut self) {
+        if self.active
+            && let Err(e) = self.clear()
+        {
+            // The processor may still use the region: leak it rather than free it.
+            log::error!("VMCLEAR of {:#x} on drop: {e}", self.paddr.as_usize());
+            return;
+        }
+        self.cpu.host().free_frames(self.paddr, 1);
+    }
+}
+
+impl<H: VmxHost> fmt::Debug for Vmcs<'_, H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vmcs")
+            .field("paddr", &self.paddr)
+            .field("state", &self.state())
+            .finish()
+    }
+}

@@ -1,0 +1,113 @@
+//! Keeping the guest's x87/SSE/AVX state apart from the host's (SDM Vol. 1 ch. 13 "Managing
+//! State Using the XSAVE Feature Set"; Vol. 2 FXSAVE/XSAVE/XRSTOR; Vol. 3C §25.4 notes that
+//! the VMCS does not hold this state).
+//!
+//! The mode is chosen from the host's CR4: OSXSAVE → XSAVE/XRSTOR with XCR0 switching;
+//! else OSFXSR → FXSAVE/FXRSTOR; else none (a host that never enabled SSE cannot execute
+//! SSE instructions, so the guest's registers stay intact across exits). The switch itself
+//! is in the entry assembly (`entry.rs`).
+
+use crate::arch;
+use crate::error::VmxError;
+
+/// How extended state is switched around VM entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum XStateMode {
+    /// Nothing is switched: the host runs with CR4.OSFXSR = 0 and does not use x87.
+    None,
+    /// FXSAVE/FXRSTOR of x87, MMX and SSE (host CR4.OSFXSR = 1, no XSAVE).
+    Fxsave,
+    /// XSAVE/XRSTOR with XCR0 switched (host CR4.OSXSAVE = 1).
+    Xsave,
+}
+
+impl XStateMode {
+    pub(crate) const fn code(self) -> u64 {
+        match self {
+            Self::None => 0,
+            Self::Fxsave => 1,
+            Self::Xsave => 2,
+        }
+    }
+}
+
+/// The extended-state set-up of the running CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct XStateInfo {
+    pub mode: XStateMode,
+    /// Host XCR0 (Xsave mode).
+    pub host_xcr0: u64,
+    /// Components the processor supports in XCR0 (CPUID.(0DH,0):EDX:EAX).
+    pub supported_xcr0: u64,
+    /// Bytes of one save area (CPUID.(0DH,0):ECX for XSAVE; 512 for FXSAVE; 0 for none).
+    pub area_size: usize,
+}
+
+const CR4_OSFXSR: u64 = 1 << 9;
+const CR4_OSXSAVE: u64 = 1 << 18;
+
+impl XStateInfo {
+    /// Reads CR4, CPUID leaf 0DH and XCR0.
+    pub(crate) fn detect() -> Self {
+        let cr4 = arch::read_cr4();
+        let has_xsave = arch::cpuid(1, 0).ecx & (1 << 26) != 0;
+        if cr4 & CR4_OSXSAVE != 0 && has_xsave {
+            let d = arch::cpuid(0xD, 0);
+            // SAFETY: CR4.OSXSAVE is 1.
+            let host_xcr0 = unsafe { arch::xgetbv0() };
+            Self {
+                mode: XStateMode::Xsave,
+                host_xcr0,
+                supported_xcr0: (u64::from(d.edx) << 32) | u64::from(d.eax),
+                // ECX: size for every supported component; at least the 576-byte legacy
+                // region and header.
+                area_size: (d.ecx as usize).max(576),
+            }
+        } else if cr4 & CR4_OSFXSR != 0 {
+            Self {
+                mode: XStateMode::Fxsave,
+                host_xcr0: 0,
+                supported_xcr0: 0,
+                area_size: 512,
+            }
+        } else {
+            Self {
+                mode: XStateMode::None,
+                host_xcr0: 0,
+                supported_xcr0: 0,
+                area_size: 0,
+            }
+        }
+    }
+}
+
+/// Checks an XCR0 value the guest wants against the rules of SDM Vol. 1 §13.3 and what
+/// the processor supports: bit 0 set, only supported bits, AVX (2) needs SSE (1), the
+/// AVX-512 bits 7:5 all or none and only with AVX, AMX bits 18:17 together. Pure.
+pub fn check_xcr0(value: u64, supported: u64) -> Result<(), VmxError> {
+    let bad = value & !supported != 0
+        || value & 1 == 0
+        || (value & 0b100 != 0 && value & 0b10 == 0)
+        || (value & 0xE0 != 0 && (value & 0xE0 != 0xE0 || value & 0b100 == 0))
+        || (value & (3 << 17) != 0 && value & (3 << 17) != 3 << 17);
+    if bad {
+        Err(VmxError::InvalidXcr0(value))
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes the power-up x87 control word (0x37F) and MXCSR (0x1F80) into a zeroed FXSAVE or
+/// XSAVE legacy region, so the guest starts with the reset values (SDM Vol. 1 §10.5.1).
+/// For XSAVE areas, XSTATE_BV is left 0 so that XRSTOR loads the init state of every
+/// component; the legacy values then only matter for FXRSTOR.
+///
+/// # Safety
+/// `area` points to at least 512 writable bytes.
+pub(crate) unsafe fn init_legacy_area(area: *mut u8) {
+    // SAFETY: offsets 0 (FCW, 2 bytes) and 24 (MXCSR, 4 bytes) lie within 512 bytes.
+    unsafe {
+        area.cast::<u16>().write_unaligned(0x37F);
+        area.add(24).cast::<u32>().write_unaligned(0x1F80);
+    }
+}
