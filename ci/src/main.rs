@@ -30,7 +30,7 @@ pub const MODELS: &[&str] = &[
     "core2_penryn_t9600",
 ];
 /// Default wall-clock limit per Bochs run.
-const DEFAULT_TIMEOUT_S: u64 = 300;
+const DEFAULT_TIMEOUT_S: u64 = 180;
 /// The suite kernel's package and binary.
 const SUITE_PACKAGE: &str = "test-kernel";
 

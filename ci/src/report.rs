@@ -119,14 +119,23 @@ pub struct SuiteReport {
     pub unfinished: Option<String>,
     /// `FATAL` lines.
     pub fatal: Vec<String>,
+    /// Scenario names that reported more than once (names must be unique).
+    pub duplicates: Vec<String>,
 }
 
 impl SuiteReport {
     /// Builds the report from the kernel's output lines.
     pub fn from_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> Self {
         let mut r = SuiteReport::default();
+        let mut seen = std::collections::HashSet::new();
         for line in lines {
-            match parse_kernel_line(line) {
+            let parsed = parse_kernel_line(line);
+            if let KernelLine::Ok(n) | KernelLine::Fail(n, _) | KernelLine::Skipped(n, _) = parsed
+                && !seen.insert(n.to_string())
+            {
+                r.duplicates.push(n.to_string());
+            }
+            match parsed {
                 KernelLine::Run(n) => r.unfinished = Some(n.to_string()),
                 KernelLine::Ok(_) => {
                     r.counted.passed += 1;
@@ -159,9 +168,10 @@ impl SuiteReport {
         t
     }
 
-    /// Whether the kernel reached its summary line and it matches the counted lines.
+    /// Whether the kernel reached its summary line, it matches the counted lines, and
+    /// no scenario name repeated.
     pub fn complete(&self) -> bool {
-        self.summary == Some(self.counted) && self.fatal.is_empty()
+        self.summary == Some(self.counted) && self.fatal.is_empty() && self.duplicates.is_empty()
     }
 }
 
@@ -285,6 +295,10 @@ mod tests {
         );
 
         let r = SuiteReport::from_lines(["ok a", "2 passed, 0 failed, 0 skipped"]);
+        assert!(!r.complete());
+
+        let r = SuiteReport::from_lines(["ok a", "ok a", "2 passed, 0 failed, 0 skipped"]);
+        assert_eq!(r.duplicates, vec!["a".to_string()]);
         assert!(!r.complete());
     }
 

@@ -121,6 +121,11 @@ impl SuiteRun {
         for f in &self.report.fatal {
             out.push(format!("[{m}] FATAL: {f}"));
         }
+        for n in &self.report.duplicates {
+            out.push(format!(
+                "[{m}] scenario name {n} reported more than once (names must be unique)"
+            ));
+        }
         if self.run.timed_out {
             out.push(format!(
                 "[{m}] bochs killed after the {} s limit",
@@ -137,7 +142,7 @@ impl SuiteRun {
                 "[{m}] no summary line from the kernel (bochs exit code {:?})",
                 self.run.exit_code
             ));
-        } else if !self.report.complete() && self.report.fatal.is_empty() {
+        } else if self.report.summary != Some(self.report.counted) {
             out.push(format!(
                 "[{m}] the kernel's summary disagrees with its result lines"
             ));

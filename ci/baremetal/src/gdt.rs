@@ -97,12 +97,23 @@ pub unsafe fn init() {
             tss_high,
         ];
     }
+    // SAFETY: the GDT is built; TR is not loaded yet.
+    unsafe { load(true) };
+}
+
+/// Loads GDTR with the kernel's GDT, reloads CS (far return), DS/ES/SS with
+/// [`KERNEL_DS`], FS/GS with null, and, with `load_tr`, TR with [`TSS_SELECTOR`].
+///
+/// # Safety
+/// The GDT must have been built by [`init`]; loading TR requires its descriptor to be
+/// "available" (not busy).
+unsafe fn load(load_tr: bool) {
     let ptr = crate::cpu::DescriptorTablePointer {
         limit: (GDT_ENTRIES * 8 - 1) as u16,
-        base: gdt as u64,
+        base: GDT.0.get() as u64,
     };
-    // SAFETY: the GDT above is valid and static; CS is reloaded by a far return to the
-    // next instruction, the data segments with KERNEL_DS, TR with the TSS descriptor.
+    // SAFETY: the GDT is valid and static; CS is reloaded by a far return to the next
+    // instruction, the data segments with KERNEL_DS.
     unsafe {
         asm!(
             "lgdt [{ptr}]",
@@ -116,13 +127,29 @@ pub unsafe fn init() {
             "mov ss, {ds:x}",
             "mov fs, {zero:x}",
             "mov gs, {zero:x}",
-            "ltr {tr:x}",
             ptr = in(reg) &raw const ptr,
             cs = const KERNEL_CS as u64,
             tmp = out(reg) _,
             ds = in(reg) u64::from(KERNEL_DS),
             zero = in(reg) 0u64,
-            tr = in(reg) u64::from(TSS_SELECTOR),
         );
     }
+    if load_tr {
+        // SAFETY: the TSS descriptor is available (the caller's contract).
+        unsafe { asm!("ltr {tr:x}", tr = in(reg) u64::from(TSS_SELECTOR), options(nostack)) };
+    }
+}
+
+/// Restores the boot GDT state after code that may have changed it (the test runner calls
+/// this after every scenario; a VM exit, for instance, sets the GDTR limit to 0xFFFF and
+/// loads TR from the VMCS host fields): GDTR, every segment register, and TR (the TSS
+/// descriptor's busy bit is cleared first so that LTR accepts it).
+pub fn reload() {
+    let gdt = GDT.0.get();
+    // SAFETY: single CPU, interrupts are not expected to use the TSS descriptor between
+    // here and LTR; clearing the busy bit (type 0xB -> 0x9) is what LTR requires.
+    unsafe { (*gdt).0[usize::from(TSS_SELECTOR / 8)] &= !(0x2 << 40) };
+    // SAFETY: `init` ran at boot (the runtime entry calls it before anything else) and the
+    // TSS descriptor is available again.
+    unsafe { load(true) };
 }

@@ -236,11 +236,18 @@ baremetal_interrupt_common:
             // SAFETY: single-threaded boot; `v` < 256.
             unsafe { (*idt).0[v] = gate };
         }
+        reload();
+    }
+
+    /// Loads IDTR with the kernel's IDT again (after code that changed it; a VM exit sets
+    /// the IDTR limit to 0xFFFF). The test runner calls this after every scenario.
+    pub fn reload() {
         let ptr = crate::cpu::DescriptorTablePointer {
             limit: (core::mem::size_of::<Idt>() - 1) as u16,
-            base: idt as u64,
+            base: IDT.0.get() as u64,
         };
-        // SAFETY: the IDT is complete and static; every gate points at a stub above.
+        // SAFETY: the IDT is static; `init` filled every gate at boot before anything
+        // could call this.
         unsafe { core::arch::asm!("lidt [{}]", in(reg) &raw const ptr, options(nostack)) };
     }
 
@@ -273,4 +280,4 @@ baremetal_interrupt_common:
 }
 
 #[cfg(target_os = "none")]
-pub use imp::init;
+pub use imp::{init, reload};

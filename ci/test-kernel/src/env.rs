@@ -29,7 +29,8 @@ pub struct Scenario {
 /// The environment a scenario runs in. A fresh one per scenario; after the scenario the
 /// runner frees every frame allocated during it (through `Env` or `baremetal::frames`),
 /// removes installed interrupt handlers, leaves VMX operation (VMXOFF) if CR4.VMXE is set
-/// and restores CR0, CR3, CR4 and IA32_EFER to their values at boot.
+/// restores CR0, CR3, CR4 and IA32_EFER to their values at boot and reloads GDTR, IDTR,
+/// the segment registers and TR.
 pub struct Env {
     model: &'static str,
 }

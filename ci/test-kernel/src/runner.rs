@@ -58,6 +58,8 @@ impl Baseline {
         if let Err(e) = r {
             note = Some(format!("restoring the control registers failed: {e}"));
         }
+        baremetal::gdt::reload();
+        baremetal::interrupts::reload();
         note
     }
 }

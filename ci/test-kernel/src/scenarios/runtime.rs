@@ -15,6 +15,7 @@ use crate::{check, check_eq, require};
 pub const SCENARIOS: &[Scenario] = &[
     Scenario { name: "runtime_long_mode_state", run: long_mode_state },
     Scenario { name: "runtime_tr_and_gdt", run: tr_and_gdt },
+    Scenario { name: "runtime_gdt_idt_reload_after_vm_exit_limits", run: gdt_idt_reload },
     Scenario { name: "runtime_page_fault_reports_cr2", run: page_fault_cr2 },
     Scenario { name: "runtime_int3_trap_rip", run: int3_trap },
     Scenario { name: "runtime_nested_catch_innermost_wins", run: nested_catch },
@@ -54,6 +55,32 @@ fn tr_and_gdt(_env: &mut Env) -> Outcome {
     let idtr = cpu::sidt();
     check_eq!({ gdtr.limit }, 39);
     check_eq!({ idtr.limit }, 4095);
+    Outcome::Pass
+}
+
+/// After a VM exit the GDTR and IDTR limits are 0xFFFF (SDM Vol. 3C §28.5.2); the
+/// runner's `gdt::reload` / `interrupts::reload` bring back the kernel's exact tables
+/// (and TR, whose busy descriptor LTR would otherwise refuse).
+fn gdt_idt_reload(_env: &mut Env) -> Outcome {
+    let gdtr = cpu::sgdt();
+    let idtr = cpu::sidt();
+    let wide_gdt = cpu::DescriptorTablePointer { limit: 0xFFFF, base: gdtr.base };
+    let wide_idt = cpu::DescriptorTablePointer { limit: 0xFFFF, base: idtr.base };
+    // SAFETY: same tables with larger limits, as a VM exit leaves them; nothing reads past
+    // the real tables before the reload below.
+    unsafe {
+        core::arch::asm!("lgdt [{}]", "lidt [{}]", in(reg) &raw const wide_gdt, in(reg) &raw const wide_idt, options(nostack));
+    }
+    check_eq!({ cpu::sgdt().limit }, 0xFFFF);
+    baremetal::gdt::reload();
+    baremetal::interrupts::reload();
+    check_eq!(cpu::sgdt(), gdtr);
+    check_eq!(cpu::sidt(), idtr);
+    check_eq!(cpu::selectors().tr, baremetal::gdt::TSS_SELECTOR);
+    // Exceptions still work through the reloaded IDT.
+    // SAFETY: UD2 raises #UD, caught.
+    let r = catch_exception(|| unsafe { core::arch::asm!("ud2", options(nostack)) });
+    check_eq!(r.map_err(|e| e.vector), Err(6));
     Outcome::Pass
 }
 
