@@ -1,0 +1,32 @@
+//! The example hypervisor's building blocks.
+//!
+//! The bare-metal program (`src/main.rs`) boots on `ci/baremetal`, enables VMX, gives the
+//! example guest its own guest-physical space through EPT and runs it, handling its VM exits.
+//! Everything in this library is plain data handling, independent of VMX, so it is tested on
+//! the host:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`guest_loader`] | ELF64 parsing (PT_LOAD segments) and loading into guest RAM |
+//! | [`guest_setup`] | the guest's GDT, TSS and identity page tables, and its initial 64-bit state |
+//! | [`guest_walk`] | walking the guest's page tables (to fetch the instruction at RIP) |
+//! | [`mov_decoder`] | decoding the `MOV` forms the guest uses on MMIO |
+//! | [`mmio`] | the made-up MMIO device and emulating one access to it |
+//! | [`uart`] | the 16550 UART model behind the guest's serial port |
+//! | [`cpuid`] | what CPUID returns to the guest |
+//! | [`exit_stats`] | counting VM exits by reason |
+//!
+//! The contract with the guest (addresses, vectors, hypercall numbers) is
+//! [`example_guest::abi`].
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod cpuid;
+pub mod exit_stats;
+pub mod guest_loader;
+pub mod guest_setup;
+pub mod guest_walk;
+pub mod mmio;
+pub mod mov_decoder;
+pub mod uart;
