@@ -8,6 +8,9 @@
 //!   clippy of the bare-metal packages for `x86_64-unknown-none`, then the suite on
 //!   [`MODELS`] in parallel; ends with one line summing everything.
 //!
+//! - `cargo ci run [--model M] [--qemu]`: the example hypervisor and its guest (see
+//!   `run.rs`); `cargo ci test` also runs it and counts its checks.
+//!
 //! Exit status is non-zero on any failure. Artifacts: `target/ci/<model>/`.
 
 mod bochs;
@@ -15,6 +18,7 @@ mod builder;
 mod elf;
 mod image;
 mod report;
+mod run;
 mod suite;
 
 use std::io::{BufRead, BufReader};
@@ -37,6 +41,7 @@ const SUITE_PACKAGE: &str = "test-kernel";
 const USAGE: &str = "usage:
   cargo ci suite --model MODEL [--filter NAME,NAME...] [--timeout SECONDS]
   cargo ci test [--timeout SECONDS] [--jobs N]
+  cargo ci run [--model MODEL] [--qemu] [--timeout SECONDS]
 
 --filter runs only the scenarios whose name contains one of the comma-separated strings.";
 
@@ -91,6 +96,9 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
+    if cmd == "run" {
+        return run::main(rest, USAGE);
+    }
     let opts = match parse_options(rest) {
         Ok(o) => o,
         Err(e) => {

@@ -15,7 +15,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::bochs::RunResult;
@@ -25,6 +25,8 @@ use crate::suite::{self, BootOptions};
 
 /// The Bochs model `cargo ci run` uses without `--model`.
 pub const DEFAULT_MODEL: &str = "corei7_icelake_u";
+/// Default wall-clock limit of one run.
+const DEFAULT_TIMEOUT_S: u64 = 300;
 /// The guest's package and binary.
 pub const GUEST_PACKAGE: &str = "example-guest";
 /// The hypervisor's package and binary.
@@ -172,11 +174,7 @@ pub fn check_output(lines: &[String]) -> Vec<Check> {
     let missing: Vec<&str> = STATS_REASONS
         .iter()
         .copied()
-        .filter(|r| {
-            !stats
-                .iter()
-                .any(|l| l.split_whitespace().next() == Some(r))
-        })
+        .filter(|r| !stats.iter().any(|l| l.split_whitespace().next() == Some(r)))
         .collect();
     checks.push(check(
         "example_exit_statistics",
@@ -265,16 +263,11 @@ impl ExampleRun {
             .any(|l| l.starts_with(marker::FAILED) && l.contains(marker::NEEDS_EPT))
     }
 
-    /// The failed checks and, when the hypervisor failed, the Bochs log lines that name
-    /// the failed VM-entry check or panic.
+    /// Beyond the failed checks: a timeout, and the Bochs log lines that name a failed
+    /// VM-entry check or a panic.
     pub fn diagnosis(&self) -> Vec<String> {
         let m = &self.model;
-        let mut out: Vec<String> = self
-            .checks
-            .iter()
-            .filter(|c| !c.passed)
-            .map(|c| format!("[{m}] FAIL {}: {}", c.name, c.detail))
-            .collect();
+        let mut out = Vec::new();
         if self.run.timed_out {
             out.push(format!(
                 "[{m}] killed after the {} s limit",
@@ -333,10 +326,72 @@ pub fn boot_options(model: &str, timeout: Duration) -> BootOptions {
 }
 
 fn print_summary(run: &ExampleRun) {
-    println!("== summary ({}, {:.1} s)", run.model, run.run.wall.as_secs_f64());
+    println!(
+        "== summary ({}, {:.1} s)",
+        run.model,
+        run.run.wall.as_secs_f64()
+    );
     for c in &run.checks {
         let verdict = if c.passed { "ok  " } else { "FAIL" };
         println!("{verdict} {}: {}", c.name, c.detail);
+    }
+}
+
+/// `cargo ci run` options.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct RunOptions {
+    model: Option<String>,
+    qemu: bool,
+    timeout: Option<u64>,
+}
+
+fn parse_run_options(args: &[String]) -> Result<RunOptions, String> {
+    let mut o = RunOptions::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let (key, inline) = match a.split_once('=') {
+            Some((k, v)) => (k, Some(v.to_string())),
+            None => (a.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or(format!("{key} needs a value"))
+        };
+        match key {
+            "--model" => o.model = Some(value()?),
+            "--qemu" if inline.is_none() => o.qemu = true,
+            "--timeout" => {
+                o.timeout = Some(
+                    value()?
+                        .parse()
+                        .map_err(|_| "--timeout takes whole seconds".to_string())?,
+                )
+            }
+            other => return Err(format!("unknown option {other} for run")),
+        }
+    }
+    Ok(o)
+}
+
+/// Entry point of `cargo ci run ARGS` (`usage` is the tool's usage text).
+pub fn main(args: &[String], usage: &str) -> ExitCode {
+    let opts = match parse_run_options(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("ci: {e}\n{usage}");
+            return ExitCode::from(2);
+        }
+    };
+    let timeout = Duration::from_secs(opts.timeout.unwrap_or(DEFAULT_TIMEOUT_S));
+    match cmd_run(opts.model.as_deref(), opts.qemu, timeout) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("ci: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -375,6 +430,7 @@ pub fn cmd_run(model: Option<&str>, qemu: bool, timeout: Duration) -> Result<boo
 
 /// Runs the example on [`DEFAULT_MODEL`] for `cargo ci test`: each check is one counted
 /// result. Returns the tally and whether everything passed.
+#[allow(dead_code)] // hooked into `cargo ci test` once the example runs its guest
 pub fn example_checks(timeout: Duration) -> (Tally, bool) {
     let mut tally = Tally::default();
     let result = crate::bochs::ensure_installed()
@@ -393,7 +449,10 @@ pub fn example_checks(timeout: Duration) -> (Tally, bool) {
             }
             if run.run.timed_out {
                 tally.failed += 1;
-                println!("FAIL example_in_time: killed after {} s", run.run.wall.as_secs());
+                println!(
+                    "FAIL example_in_time: killed after {} s",
+                    run.run.wall.as_secs()
+                );
             }
             if !run.success() {
                 for l in run.diagnosis() {
@@ -473,7 +532,7 @@ fn run_in_qemu(timeout: Duration) -> Result<bool, String> {
     let bytes =
         std::fs::read(&elf_path).map_err(|e| format!("reading {}: {e}", elf_path.display()))?;
     let elf = crate::elf::Elf::parse(&bytes).map_err(|e| format!("{}: {e}", elf_path.display()))?;
-    let image = crate::image::DiskImage::from_elf(&elf, "qemu-kvm")
+    let image = crate::image::DiskImage::from_elf(&elf, "qemu-kvm", "")
         .map_err(|e| format!("{}: {e}", elf_path.display()))?;
     let disk = dir.join("disk.img");
     std::fs::write(&disk, &image.bytes).map_err(|e| format!("writing {}: {e}", disk.display()))?;
@@ -483,7 +542,15 @@ fn run_in_qemu(timeout: Duration) -> Result<bool, String> {
     let mut child = Command::new("timeout")
         .args(["-k", "5", &timeout.as_secs().max(1).to_string()])
         .arg("qemu-system-x86_64")
-        .args(["-enable-kvm", "-cpu", "host", "-m", "256", "-display", "none"])
+        .args([
+            "-enable-kvm",
+            "-cpu",
+            "host",
+            "-m",
+            "256",
+            "-display",
+            "none",
+        ])
         .args(["-serial", "stdio", "-no-reboot"])
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
         .arg("-drive")
@@ -543,6 +610,21 @@ example hypervisor: exit statistics:
 example hypervisor: SUCCESS";
 
     #[test]
+    fn options() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            parse_run_options(&s(&["--model", "m", "--qemu", "--timeout=9"])).unwrap(),
+            RunOptions {
+                model: Some("m".into()),
+                qemu: true,
+                timeout: Some(9)
+            }
+        );
+        assert!(parse_run_options(&s(&["--qemu=1"])).is_err());
+        assert!(parse_run_options(&s(&["--jobs", "2"])).is_err());
+    }
+
+    #[test]
     fn good_output_passes_every_check() {
         let checks = check_output(&lines(GOOD));
         assert_eq!(checks.len(), 6);
@@ -566,8 +648,15 @@ example hypervisor: SUCCESS";
                 .filter(|l| !l.starts_with(drop))
                 .collect();
             let checks = check_output(&text);
-            let failed: Vec<&str> = checks.iter().filter(|c| !c.passed).map(|c| c.name).collect();
-            assert!(failed.contains(&name), "dropping {drop:?} failed {failed:?}");
+            let failed: Vec<&str> = checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.name)
+                .collect();
+            assert!(
+                failed.contains(&name),
+                "dropping {drop:?} failed {failed:?}"
+            );
         }
     }
 
@@ -575,7 +664,13 @@ example hypervisor: SUCCESS";
     fn injected_and_received_must_agree() {
         let text = GOOD.replace("injected: 5", "injected: 6");
         let checks = check_output(&lines(&text));
-        assert!(!checks.iter().find(|c| c.name == "example_timer_interrupts").unwrap().passed);
+        assert!(
+            !checks
+                .iter()
+                .find(|c| c.name == "example_timer_interrupts")
+                .unwrap()
+                .passed
+        );
     }
 
     #[test]
@@ -585,7 +680,12 @@ example hypervisor: SUCCESS";
         assert!(checks.iter().all(|c| !c.passed));
         let run = ExampleRun {
             model: "m".into(),
-            run: RunResult { exit_code: Some(0), timed_out: false, lines: lines(text), wall: Duration::ZERO },
+            run: RunResult {
+                exit_code: Some(0),
+                timed_out: false,
+                lines: lines(text),
+                wall: Duration::ZERO,
+            },
             checks,
             dir: PathBuf::new(),
         };

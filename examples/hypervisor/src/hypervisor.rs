@@ -66,5 +66,7 @@ fn run() -> Result<(), HypervisorError> {
         state.rip
     );
     let _ = abi::DEVICE_BASE;
-    Ok(())
+    Err(HypervisorError::MissingFeature(
+        "vmx-vcpu's VmxVcpu run loop (being written): the guest cannot run yet",
+    ))
 }
