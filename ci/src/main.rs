@@ -17,6 +17,8 @@ mod bochs;
 mod builder;
 mod elf;
 mod image;
+#[cfg(test)]
+mod proptests;
 mod report;
 mod run;
 mod suite;

@@ -359,4 +359,54 @@ mod tests {
         b.free(first, 1).unwrap();
         assert_eq!(b.alloc(1, FRAME_SIZE).unwrap(), Some(first));
     }
+
+    extern crate std;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+    use std::vec::Vec;
+
+    proptest! {
+        /// Random allocations and frees agree with a set-based model: runs are free,
+        /// aligned and inside the managed range; frees of unallocated frames are refused.
+        #[test]
+        fn matches_model(ops in proptest::collection::vec((0u8..3, 1usize..6, 0u32..4, any::<u16>()), 1..200)) {
+            let mut b = FrameBitmap::<3>::empty();
+            let base = 0x40_3000;
+            b.reset(base, 150);
+            let mut used: BTreeSet<u64> = BTreeSet::new();
+            let mut runs: Vec<(u64, usize)> = Vec::new();
+            for (op, count, align_log, pick) in ops {
+                if op < 2 {
+                    let align = FRAME_SIZE << align_log;
+                    match b.alloc(count, align).unwrap() {
+                        Some(a) => {
+                            prop_assert_eq!(a % align, 0);
+                            prop_assert!(a >= base && a + count as u64 * FRAME_SIZE <= base + 150 * FRAME_SIZE);
+                            for i in 0..count as u64 {
+                                prop_assert!(used.insert(a + i * FRAME_SIZE), "frame handed out twice");
+                            }
+                            runs.push((a, count));
+                        }
+                        None => {
+                            // No aligned free run of `count` frames may exist.
+                            let exists = (0..150usize).any(|i| {
+                                let a = base + i as u64 * FRAME_SIZE;
+                                a % align == 0 && i + count <= 150
+                                    && (0..count as u64).all(|j| !used.contains(&(a + j * FRAME_SIZE)))
+                            });
+                            prop_assert!(!exists, "allocator missed a free run");
+                        }
+                    }
+                } else if !runs.is_empty() {
+                    let (a, n) = runs.swap_remove(usize::from(pick) % runs.len());
+                    b.free(a, n).unwrap();
+                    for i in 0..n as u64 {
+                        used.remove(&(a + i * FRAME_SIZE));
+                    }
+                    prop_assert_eq!(b.free(a, n), Err(FrameError::NotAllocated(a)));
+                }
+                prop_assert_eq!(b.used(), used.len());
+            }
+        }
+    }
 }

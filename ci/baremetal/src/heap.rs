@@ -270,4 +270,44 @@ mod tests {
         assert!(h.alloc(l).is_some());
         assert!(h.alloc(Layout::from_size_align(16, 16).unwrap()).is_none());
     }
+
+    extern crate std;
+    use proptest::prelude::*;
+    use std::vec::Vec;
+
+    proptest! {
+        /// Random allocations never overlap, honour alignment, stay inside the arena, and
+        /// freeing everything gives back one block of the whole arena.
+        #[test]
+        fn no_overlap_and_full_coalescing(ops in proptest::collection::vec((any::<bool>(), 1usize..600, 0u32..8, any::<u16>()), 1..150)) {
+            let mut arena = std::boxed::Box::new(Arena([0; 8192]));
+            let lo = arena.0.as_ptr() as usize;
+            let mut h = heap(&mut arena);
+            let mut live: Vec<(usize, Layout)> = Vec::new();
+            for (alloc, size, align_log, pick) in ops {
+                if alloc || live.is_empty() {
+                    let layout = Layout::from_size_align(size, 1 << align_log).unwrap();
+                    if let Some(p) = h.alloc(layout) {
+                        let a = p.as_ptr() as usize;
+                        prop_assert_eq!(a % layout.align(), 0);
+                        prop_assert!(a >= lo && a + size <= lo + 8192);
+                        for (b, l) in &live {
+                            prop_assert!(a + size <= *b || b + l.size() <= a, "overlap");
+                        }
+                        live.push((a, layout));
+                    }
+                } else {
+                    let (a, l) = live.swap_remove(usize::from(pick) % live.len());
+                    // SAFETY: allocated above from this heap with layout `l`.
+                    unsafe { h.dealloc(NonNull::new(a as *mut u8).unwrap(), l) };
+                }
+            }
+            for (a, l) in live.drain(..) {
+                // SAFETY: as above.
+                unsafe { h.dealloc(NonNull::new(a as *mut u8).unwrap(), l) };
+            }
+            prop_assert_eq!(h.free_bytes(), 8192);
+            prop_assert!(h.alloc(Layout::from_size_align(8192, 16).unwrap()).is_some());
+        }
+    }
 }
