@@ -391,7 +391,7 @@ mod tests {
                             // No aligned free run of `count` frames may exist.
                             let exists = (0..150usize).any(|i| {
                                 let a = base + i as u64 * FRAME_SIZE;
-                                a % align == 0 && i + count <= 150
+                                a.is_multiple_of(align) && i + count <= 150
                                     && (0..count as u64).all(|j| !used.contains(&(a + j * FRAME_SIZE)))
                             });
                             prop_assert!(!exists, "allocator missed a free run");

@@ -29,7 +29,10 @@ impl fmt::Display for HypervisorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NoVmx => write!(f, "the processor has no VMX (CPUID.1:ECX[5] is 0)"),
-            Self::MissingFeature(what) => write!(f, "this example needs {what}, which this processor's VMX does not have"),
+            Self::MissingFeature(what) => write!(
+                f,
+                "this example needs {what}, which this processor's VMX does not have"
+            ),
             Self::OutOfMemory { purpose } => write!(f, "out of memory for {purpose}"),
             Self::GuestElf(e) => write!(f, "guest ELF: {e}"),
             Self::GuestLoad(e) => write!(f, "loading the guest: {e}"),

@@ -24,8 +24,13 @@ impl GuestMemory {
     pub fn new() -> Result<Self, HypervisorError> {
         let frames = (GUEST_RAM_SIZE / 4096) as usize;
         match baremetal::frames::alloc_frames(frames, ALIGN) {
-            Ok(Some(host_base)) => Ok(Self { host_base, size: GUEST_RAM_SIZE }),
-            _ => Err(HypervisorError::OutOfMemory { purpose: "guest RAM" }),
+            Ok(Some(host_base)) => Ok(Self {
+                host_base,
+                size: GUEST_RAM_SIZE,
+            }),
+            _ => Err(HypervisorError::OutOfMemory {
+                purpose: "guest RAM",
+            }),
         }
     }
 
@@ -66,7 +71,9 @@ impl GuestMemory {
     /// Copies up to `out.len()` bytes from guest-physical `gpa`, stopping at the end of RAM;
     /// returns how many were copied.
     pub fn read_bytes(&self, gpa: u64, out: &mut [u8]) -> usize {
-        let Ok(at) = usize::try_from(gpa) else { return 0 };
+        let Ok(at) = usize::try_from(gpa) else {
+            return 0;
+        };
         let ram = self.as_slice();
         let available = ram.get(at..).unwrap_or(&[]);
         let n = available.len().min(out.len());

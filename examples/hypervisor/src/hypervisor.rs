@@ -18,7 +18,10 @@ const CPUID_1_ECX_VMX: u32 = 1 << 5;
 
 /// Entered by the runtime once the console, GDT/TSS, IDT, frames and heap are ready.
 pub fn main() -> ! {
-    println!("example hypervisor: started (Bochs CPU model \"{}\")", baremetal::boot::model_name());
+    println!(
+        "example hypervisor: started (Bochs CPU model \"{}\")",
+        baremetal::boot::model_name()
+    );
     match run() {
         Ok(()) => {
             println!("example hypervisor: SUCCESS");
@@ -38,13 +41,17 @@ fn read_capabilities() -> Result<VmxCapabilities, HypervisorError> {
     }
     // `from_msrs` reads only the MSRs the basic controls say exist; a #GP would still be
     // caught and read as 0 rather than crash.
-    Ok(VmxCapabilities::from_msrs(|msr| baremetal::try_rdmsr(msr).unwrap_or(0)))
+    Ok(VmxCapabilities::from_msrs(|msr| {
+        baremetal::try_rdmsr(msr).unwrap_or(0)
+    }))
 }
 
 fn run() -> Result<(), HypervisorError> {
     let caps = read_capabilities()?;
     if !caps.has_ept() {
-        return Err(HypervisorError::MissingFeature("EPT (extended page tables)"));
+        return Err(HypervisorError::MissingFeature(
+            "EPT (extended page tables)",
+        ));
     }
     if !caps.has_preemption_timer() {
         return Err(HypervisorError::MissingFeature("the VMX-preemption timer"));
