@@ -226,17 +226,17 @@ impl ExitReason {
         self.0 & Self::VM_ENTRY_FAILURE != 0
     }
 
-    /// Bit 29: VM exit from VMX root operation (SMM VM exits, SDM Vol. 3C §33.15.2).
+    /// Bit 29: VM exit from VMX root operation (an SMM VM exit; SDM Vol. 3C §25.9.1).
     pub const fn from_vmx_root(self) -> bool {
         self.0 & Self::VM_EXIT_FROM_VMX_ROOT != 0
     }
 
-    /// Bit 28: a pending MTF VM exit (SMM VM exits, SDM Vol. 3C §33.15.2).
+    /// Bit 28: a pending MTF VM exit (an SMM VM exit; SDM Vol. 3C §25.9.1).
     pub const fn pending_mtf(self) -> bool {
         self.0 & Self::PENDING_MTF_VM_EXIT != 0
     }
 
-    /// Bit 27: the VM exit was incident to enclave mode (SDM Vol. 3D §39.3).
+    /// Bit 27: the VM exit was incident to enclave mode (SGX; SDM Vol. 3C §25.9.1).
     pub const fn enclave(self) -> bool {
         self.0 & Self::ENCLAVE_MODE != 0
     }

@@ -1,5 +1,5 @@
 //! Guest-side instructions: VMCALL (hypercall) and VMFUNC (VM functions)
-//! (SDM Vol. 3C §26.5.6, §31.3).
+//! (SDM Vol. 3C §26.5.5, §31.3).
 
 use core::arch::asm;
 
@@ -83,12 +83,12 @@ pub unsafe fn vmcall(regs: &mut VmcallRegs) -> Result<(), InsnError> {
     Ok(())
 }
 
-/// VM function 0, EPTP switching (SDM Vol. 3C §26.5.6.3): ECX is an index into the EPTP
+/// VM function 0, EPTP switching (SDM Vol. 3C §26.5.5.3): ECX is an index into the EPTP
 /// list (0 to 511).
 pub const VMFUNC_EPTP_SWITCHING: u32 = 0;
 
 /// VMFUNC: invokes VM function `function` (EAX) with `ecx` as its argument
-/// (SDM Vol. 3C §26.5.6, §31.3 "VMFUNC").
+/// (SDM Vol. 3C §26.5.5, §31.3 "VMFUNC").
 ///
 /// In VMX non-root operation with the "enable VM functions" secondary control set, a
 /// function that the VM-function controls enable runs without a VM exit; a disabled

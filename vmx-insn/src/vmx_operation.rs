@@ -9,7 +9,7 @@ use crate::error::InsnError;
 use crate::vmcs_access::vmfail_from_rflags;
 
 /// VMXON: enters VMX root operation with the VMXON region at `region`
-/// (SDM Vol. 3C §24.7, §24.11.5, §31.3 "VMXON").
+/// (SDM Vol. 3C §24.7, §25.11.5, §31.3 "VMXON").
 ///
 /// Before executing, checks in software that `region` is 4-KByte aligned
 /// ([`InsnError::Misaligned`]) and within this processor's physical-address width
@@ -28,7 +28,7 @@ use crate::vmcs_access::vmfail_from_rflags;
 /// - `region` is the physical address of a 4-KByte region whose first 32 bits hold the
 ///   VMCS revision identifier from IA32_VMX_BASIC\[30:0\] with bit 31 clear.
 /// - The region belongs to the processor from now until VMXOFF: it must stay allocated and
-///   must not be read or written by software (SDM Vol. 3C §24.11.5).
+///   must not be read or written by software (SDM Vol. 3C §25.11.5).
 pub unsafe fn vmxon(region: PhysAddr) -> Result<(), InsnError> {
     let addr = region.as_usize() as u64;
     check_region_address(addr, physical_address_width())?;

@@ -32,7 +32,7 @@ impl VmxBasic {
     }
 
     /// Bits 30:0: the VMCS revision identifier software writes into the first 31 bits of
-    /// the VMXON region and of every VMCS region (SDM Vol. 3C §26.2, §26.11.5).
+    /// the VMXON region and of every VMCS region (SDM Vol. 3C §25.2, §25.11.5).
     pub const fn revision_id(self) -> u32 {
         (self.0 & 0x7fff_ffff) as u32
     }
