@@ -8,8 +8,6 @@
 //! INVVPID. The pure checks are [`crate::check_invept`] and [`crate::check_invvpid`]; the `*_raw` forms
 //! execute any operand.
 
-use core::arch::asm;
-
 use vmx_defs::capabilities::EptVpidCap;
 use vmx_defs::invalidation::{InveptDescriptor, InveptType, InvvpidDescriptor, InvvpidType};
 
@@ -102,20 +100,16 @@ pub fn invept(ty: InveptType, descriptor: &InveptDescriptor) -> Result<(), InsnE
 /// 28 for a type or EPTP it refuses). Meant for tests. Safe for the reasons given on
 /// [`invept`].
 pub fn invept_raw(ty: u64, descriptor: &InveptDescriptor) -> Result<(), InsnError> {
-    let rflags: u64;
     // SAFETY: INVEPT reads the 16-byte descriptor behind the reference and drops cached
     // translations; it writes no memory (`readonly`).
-    unsafe {
-        asm!(
-            "invept {ty}, xmmword ptr [{desc}]",
-            "pushfq",
-            "pop {rflags}",
+    let rflags = unsafe {
+        asm_with_rflags!(
+            "invept {ty}, xmmword ptr [{desc}]";
             ty = in(reg) ty,
             desc = in(reg) descriptor as *const InveptDescriptor,
-            rflags = lateout(reg) rflags,
             options(readonly),
-        );
-    }
+        )
+    };
     vmfail_from_rflags(rflags)?;
     Ok(())
 }
@@ -148,20 +142,16 @@ pub fn invvpid(ty: InvvpidType, descriptor: &InvvpidDescriptor) -> Result<(), In
 /// (VMfailValid 28 for an operand it refuses). Meant for tests. Safe for the reasons
 /// given on [`invept`].
 pub fn invvpid_raw(ty: u64, descriptor: &InvvpidDescriptor) -> Result<(), InsnError> {
-    let rflags: u64;
     // SAFETY: INVVPID reads the 16-byte descriptor behind the reference and drops cached
     // translations; it writes no memory (`readonly`).
-    unsafe {
-        asm!(
-            "invvpid {ty}, xmmword ptr [{desc}]",
-            "pushfq",
-            "pop {rflags}",
+    let rflags = unsafe {
+        asm_with_rflags!(
+            "invvpid {ty}, xmmword ptr [{desc}]";
             ty = in(reg) ty,
             desc = in(reg) descriptor as *const InvvpidDescriptor,
-            rflags = lateout(reg) rflags,
             options(readonly),
-        );
-    }
+        )
+    };
     vmfail_from_rflags(rflags)?;
     Ok(())
 }

@@ -53,6 +53,10 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(target_arch = "x86_64")]
+#[macro_use]
+mod asm_status;
+
 mod address;
 mod error;
 mod field_value;

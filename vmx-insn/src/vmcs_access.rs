@@ -1,8 +1,6 @@
 //! VMREAD and VMWRITE (SDM Vol. 3C §31.3), and reading the VM-instruction error after a
 //! VMfailValid (SDM Vol. 3C §31.4).
 
-use core::arch::asm;
-
 use vmx_defs::instruction_error::VmInstructionError;
 use vmx_defs::vmcs::{Access, Field, ReadWrite, Width, fields};
 
@@ -18,23 +16,19 @@ pub const VM_INSTRUCTION_ERROR_ENCODING: u32 = fields::EXIT_VM_INSTRUCTION_ERROR
 #[inline]
 fn vmread_flags(encoding: u32) -> (u64, u64) {
     let value: u64;
-    let rflags: u64;
     // SAFETY: VMREAD (register destination) writes only `value`; it reads the current
     // VMCS, which is processor-managed state, and never writes memory. Outside VMX root
     // operation it raises #UD or #GP (or causes a VM exit in VMX non-root operation)
     // instead of executing, which cannot corrupt memory. PUSHFQ/POP use the stack below
     // RSP, which `asm!` permits without `nostack`.
-    unsafe {
-        asm!(
-            "vmread {value}, {encoding}",
-            "pushfq",
-            "pop {rflags}",
+    let rflags = unsafe {
+        asm_with_rflags!(
+            "vmread {value}, {encoding}";
             encoding = in(reg) u64::from(encoding),
             value = out(reg) value,
-            rflags = lateout(reg) rflags,
             options(readonly),
-        );
-    }
+        )
+    };
     (value, rflags)
 }
 
@@ -119,20 +113,16 @@ pub fn vmread_raw(encoding: u32) -> Result<u64, InsnError> {
 /// reserved for the processor for as long as this VMCS may use it.
 #[inline]
 pub unsafe fn vmwrite_raw(encoding: u32, value: u64) -> Result<(), InsnError> {
-    let rflags: u64;
     // SAFETY: the caller upholds the contract above; VMWRITE itself only updates the
     // current VMCS. Memory is left clobbered (no `nomem`/`readonly`) because the processor
     // may keep the current VMCS in its memory region.
-    unsafe {
-        asm!(
-            "vmwrite {encoding}, {value}",
-            "pushfq",
-            "pop {rflags}",
+    let rflags = unsafe {
+        asm_with_rflags!(
+            "vmwrite {encoding}, {value}";
             encoding = in(reg) u64::from(encoding),
             value = in(reg) value,
-            rflags = lateout(reg) rflags,
-        );
-    }
+        )
+    };
     vmfail_from_rflags(rflags)?;
     Ok(())
 }

@@ -42,18 +42,9 @@ pub unsafe fn vmclear(vmcs: PhysAddr) -> Result<(), InsnError> {
 /// # Safety
 /// As for [`vmclear`].
 pub unsafe fn vmclear_unchecked(addr: u64) -> Result<(), InsnError> {
-    let rflags: u64;
     // SAFETY: the caller upholds the contract of `vmclear`. The operand points to a u64
     // on this stack frame. Memory is clobbered: the processor writes the VMCS region.
-    unsafe {
-        asm!(
-            "vmclear qword ptr [{addr}]",
-            "pushfq",
-            "pop {rflags}",
-            addr = in(reg) &addr,
-            rflags = lateout(reg) rflags,
-        );
-    }
+    let rflags = unsafe { asm_with_rflags!("vmclear qword ptr [{addr}]"; addr = in(reg) &addr) };
     vmfail_from_rflags(rflags)?;
     Ok(())
 }
@@ -90,19 +81,10 @@ pub unsafe fn vmptrld(vmcs: PhysAddr) -> Result<(), InsnError> {
 /// # Safety
 /// As for [`vmptrld`].
 pub unsafe fn vmptrld_unchecked(addr: u64) -> Result<(), InsnError> {
-    let rflags: u64;
     // SAFETY: the caller upholds the contract of `vmptrld`. The operand points to a u64
     // on this stack frame. Memory is clobbered: the processor may read and later write
     // the VMCS region.
-    unsafe {
-        asm!(
-            "vmptrld qword ptr [{addr}]",
-            "pushfq",
-            "pop {rflags}",
-            addr = in(reg) &addr,
-            rflags = lateout(reg) rflags,
-        );
-    }
+    let rflags = unsafe { asm_with_rflags!("vmptrld qword ptr [{addr}]"; addr = in(reg) &addr) };
     vmfail_from_rflags(rflags)?;
     Ok(())
 }

@@ -1,7 +1,5 @@
 //! Entering and leaving VMX operation: VMXON and VMXOFF (SDM Vol. 3C §24.7, §31.3).
 
-use core::arch::asm;
-
 use memory_addr::PhysAddr;
 
 use crate::address::{check_region_address, physical_address_width};
@@ -45,19 +43,10 @@ pub unsafe fn vmxon(region: PhysAddr) -> Result<(), InsnError> {
 /// As for [`vmxon`]; if `addr` passes the processor's own checks it becomes the VMXON
 /// region.
 pub unsafe fn vmxon_unchecked(addr: u64) -> Result<(), InsnError> {
-    let rflags: u64;
     // SAFETY: the caller upholds the contract of `vmxon`. The operand is a pointer to a
     // u64 on this stack frame, valid for the instruction. Memory is clobbered: the
     // processor owns the region from here on.
-    unsafe {
-        asm!(
-            "vmxon qword ptr [{addr}]",
-            "pushfq",
-            "pop {rflags}",
-            addr = in(reg) &addr,
-            rflags = lateout(reg) rflags,
-        );
-    }
+    let rflags = unsafe { asm_with_rflags!("vmxon qword ptr [{addr}]"; addr = in(reg) &addr) };
     vmfail_from_rflags(rflags)?;
     Ok(())
 }
@@ -77,16 +66,9 @@ pub unsafe fn vmxon_unchecked(addr: u64) -> Result<(), InsnError> {
 /// - No other code still relies on this processor being in VMX operation (for example a
 ///   vCPU about to enter a guest).
 pub unsafe fn vmxoff() -> Result<(), InsnError> {
-    let rflags: u64;
-    // SAFETY: the caller upholds the contract above. VMXOFF takes no operand.
-    unsafe {
-        asm!(
-            "vmxoff",
-            "pushfq",
-            "pop {rflags}",
-            rflags = lateout(reg) rflags,
-        );
-    }
+    // SAFETY: the caller upholds the contract above. VMXOFF takes no operand; memory is
+    // clobbered because the VMXON region and the VMCS regions return to software here.
+    let rflags = unsafe { asm_with_rflags!("vmxoff";) };
     vmfail_from_rflags(rflags)?;
     Ok(())
 }
