@@ -5,54 +5,31 @@
 use proptest::prelude::*;
 use vmx_defs::instruction_info::*;
 
+mod common;
+
+use common::{FieldRow, check_every_accessor_has_a_row, check_rows_map_to_accessors, field_rows};
+
 const TSV: &str = include_str!("data/exit-qualifications.tsv");
 
 /// Reads one accessor of one decoder from a raw value, formatted for comparison.
-type Reader = fn(u32) -> String;
+type Reader = common::Reader<String>;
 
-/// One `INSTR_INFO.*` row of the tsv.
-struct Row {
-    reasons: String,
-    low: u32,
-    high: u32,
-    kind: String,
-    field: String,
-}
-
-fn parse_range(range: &str) -> (u32, u32) {
-    match range.split_once(':') {
-        Some((high, low)) => (low.parse().unwrap(), high.parse().unwrap()),
-        None => {
-            let bit = range.parse().unwrap();
-            (bit, bit)
-        }
-    }
-}
-
-fn rows() -> Vec<Row> {
-    let mut rows = Vec::new();
-    for line in TSV.lines().filter(|l| !l.starts_with('#')).skip(1) {
-        let cols: Vec<&str> = line.split('\t').collect();
-        assert!(cols.len() >= 4, "malformed tsv line: {line}");
-        let Some(rest) = cols[2].strip_prefix("INSTR_INFO.") else {
-            continue;
-        };
-        let (kind, field) = rest.split_once('.').expect("INSTR_INFO.KIND.FIELD");
-        let (low, high) = parse_range(cols[1]);
-        rows.push(Row {
-            reasons: cols[0].to_string(),
-            low,
-            high,
-            kind: kind.to_string(),
-            field: field.to_string(),
-        });
+/// The `INSTR_INFO.*` rows of the tsv.
+fn rows() -> Vec<FieldRow> {
+    let rows = field_rows(TSV, "INSTR_INFO.");
+    for row in &rows {
+        assert!(
+            !row.field.is_empty(),
+            "INSTR_INFO.{}: no field name",
+            row.kind
+        );
     }
     rows
 }
 
 macro_rules! acc {
     ($t:ty, $m:ident) => {
-        (|raw: u32| format!("{:?}", <$t>::from_raw(raw).$m())) as Reader
+        (|raw: u64| format!("{:?}", <$t>::from_raw(raw as u32).$m())) as Reader
     };
 }
 
@@ -132,10 +109,6 @@ fn is_variant(kind: &str, info: ExitInstructionInfo) -> bool {
     }
 }
 
-fn mask(low: u32, high: u32) -> u32 {
-    (u32::MAX >> (31 - (high - low))) << low
-}
-
 #[test]
 fn tsv_has_instruction_info_rows() {
     assert!(
@@ -150,54 +123,15 @@ fn tsv_has_instruction_info_rows() {
 /// Undefined rows change no accessor.
 #[test]
 fn every_tsv_row_maps_to_its_accessor() {
-    for row in rows() {
-        let all = accessors(&row.kind);
-        let m = mask(row.low, row.high);
-        let context = format!(
-            "INSTR_INFO.{}.{} {}:{}",
-            row.kind, row.field, row.high, row.low
-        );
-        if row.field == "UNDEFINED" {
-            for (name, read) in &all {
-                assert_eq!(read(0), read(m), "{context} changes accessor {name}");
-            }
-            continue;
-        }
-        let own = all
-            .iter()
-            .find(|(name, _)| *name == row.field)
-            .unwrap_or_else(|| panic!("{context}: no accessor"))
-            .1;
-        assert_ne!(own(0), own(m), "{context}: accessor does not see the bits");
-        for bit in row.low..=row.high {
-            assert_ne!(
-                own(0),
-                own(1 << bit),
-                "{context}: accessor misses bit {bit}"
-            );
-        }
-        for (name, read) in &all {
-            if *name != row.field {
-                assert_eq!(read(0), read(m), "{context} changes accessor {name}");
-            }
-        }
-    }
+    check_rows_map_to_accessors(&rows(), "INSTR_INFO.", accessors, |field| {
+        field == "UNDEFINED"
+    });
 }
 
 /// Every accessor of a format is backed by a tsv row (no invented fields).
 #[test]
 fn every_accessor_has_a_tsv_row() {
-    let rows = rows();
-    let mut kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
-    kinds.dedup();
-    for kind in kinds {
-        for (name, _) in accessors(kind) {
-            assert!(
-                rows.iter().any(|r| r.kind == kind && r.field == name),
-                "accessor {kind}.{name} has no tsv row"
-            );
-        }
-    }
+    check_every_accessor_has_a_row(&rows(), accessors);
 }
 
 /// The reasons column of every row decodes to the matching `ExitInstructionInfo` variant.
@@ -357,7 +291,7 @@ proptest! {
             "VMX_XSAVES", "VMREAD_VMWRITE", "MSR_IMM", "LOADIWKEY",
         ] {
             for (_, read) in accessors(kind) {
-                let _ = read(raw);
+                let _ = read(u64::from(raw));
             }
         }
         let _ = format!("{:?}{:?}", LdtrTrInfo::from_raw(raw).operand(), VmreadVmwriteInfo::from_raw(raw).operand());

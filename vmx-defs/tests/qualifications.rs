@@ -5,49 +5,18 @@ use proptest::prelude::*;
 use vmx_defs::instruction_info::{AddressSize, Gpr};
 use vmx_defs::qualification::*;
 
+mod common;
+
+use common::{FieldRow, check_every_accessor_has_a_row, check_rows_map_to_accessors, field_rows};
+
 const TSV: &str = include_str!("data/exit-qualifications.tsv");
 
 /// Reads one accessor of one decoder from a raw value, formatted for comparison.
-type Reader = fn(u64) -> String;
+type Reader = common::Reader<String>;
 
-/// One `QUAL.*` row of the tsv.
-struct Row {
-    reasons: String,
-    low: u32,
-    high: u32,
-    kind: String,
-    field: String,
-}
-
-fn parse_range(range: &str) -> (u32, u32) {
-    match range.split_once(':') {
-        Some((high, low)) => (low.parse().unwrap(), high.parse().unwrap()),
-        None => {
-            let bit = range.parse().unwrap();
-            (bit, bit)
-        }
-    }
-}
-
-fn rows() -> Vec<Row> {
-    let mut rows = Vec::new();
-    for line in TSV.lines().filter(|l| !l.starts_with('#')).skip(1) {
-        let cols: Vec<&str> = line.split('\t').collect();
-        assert!(cols.len() >= 4, "malformed tsv line: {line}");
-        let name = cols[2];
-        let Some(rest) = name.strip_prefix("QUAL.") else {
-            continue;
-        };
-        let (kind, field) = rest.split_once('.').unwrap_or((rest, ""));
-        let (low, high) = parse_range(cols[1]);
-        rows.push(Row {
-            reasons: cols[0].to_string(),
-            low,
-            high,
-            kind: kind.to_string(),
-            field: field.to_string(),
-        });
-    }
+/// The `QUAL.*` rows of the tsv.
+fn rows() -> Vec<FieldRow> {
+    let rows = field_rows(TSV, "QUAL.");
     rows
 }
 
@@ -223,10 +192,6 @@ fn is_undefined(field: &str) -> bool {
     matches!(field, "RESERVED" | "UNDEFINED")
 }
 
-fn mask(low: u32, high: u32) -> u64 {
-    (u64::MAX >> (63 - (high - low))) << low
-}
-
 #[test]
 fn tsv_has_qualification_rows() {
     let rows = rows();
@@ -238,51 +203,13 @@ fn tsv_has_qualification_rows() {
 /// Reserved/undefined rows change no accessor.
 #[test]
 fn every_tsv_row_maps_to_its_accessor() {
-    for row in rows() {
-        let all = accessors(&row.kind);
-        let m = mask(row.low, row.high);
-        let context = format!("QUAL.{}.{} {}:{}", row.kind, row.field, row.high, row.low);
-        if is_undefined(&row.field) {
-            for (name, read) in &all {
-                assert_eq!(read(0), read(m), "{context} changes accessor {name}");
-            }
-            continue;
-        }
-        let own = all
-            .iter()
-            .find(|(name, _)| *name == row.field)
-            .unwrap_or_else(|| panic!("{context}: no accessor"))
-            .1;
-        assert_ne!(own(0), own(m), "{context}: accessor does not see the bits");
-        for bit in row.low..=row.high {
-            assert_ne!(
-                own(0),
-                own(1 << bit),
-                "{context}: accessor misses bit {bit}"
-            );
-        }
-        for (name, read) in &all {
-            if *name != row.field {
-                assert_eq!(read(0), read(m), "{context} changes accessor {name}");
-            }
-        }
-    }
+    check_rows_map_to_accessors(&rows(), "QUAL.", accessors, is_undefined);
 }
 
 /// Every accessor of a kind is backed by a tsv row (no invented fields).
 #[test]
 fn every_accessor_has_a_tsv_row() {
-    let rows = rows();
-    let mut kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
-    kinds.dedup();
-    for kind in kinds {
-        for (name, _) in accessors(kind) {
-            assert!(
-                rows.iter().any(|r| r.kind == kind && r.field == name),
-                "accessor {kind}.{name} has no tsv row"
-            );
-        }
-    }
+    check_every_accessor_has_a_row(&rows(), accessors);
 }
 
 /// The reasons column of every row decodes to the matching `ExitQualification` variant.
