@@ -15,29 +15,12 @@ use vmx_defs::controls::{
 };
 use vmx_defs::memory_type::MemoryType;
 
+mod common;
+
+use common::{hex, table};
+
 const MSRS_TSV: &str = include_str!("data/vmx-msrs.tsv");
 const MODELS_TSV: &str = include_str!("data/bochs-models.tsv");
-
-/// Data lines of a tsv (comments dropped), header checked, split into columns.
-fn table(tsv: &'static str, header: &[&str]) -> Vec<Vec<&'static str>> {
-    let mut lines = tsv
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let head: Vec<&str> = lines.next().expect("header line").split('\t').collect();
-    assert_eq!(head, header);
-    lines
-        .map(|l| {
-            let cols: Vec<&str> = l.split('\t').collect();
-            assert_eq!(cols.len(), header.len(), "row: {l}");
-            cols
-        })
-        .collect()
-}
-
-fn hex(s: &str) -> u64 {
-    let digits = s.trim().trim_start_matches("0x");
-    u64::from_str_radix(digits, 16).unwrap_or_else(|e| panic!("bad hex {s:?}: {e}"))
-}
 
 // ---------------------------------------------------------------- MSR indices
 

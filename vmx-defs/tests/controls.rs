@@ -7,6 +7,10 @@ use vmx_defs::controls::{
     SecondaryExitControls, SecondaryProcBasedControls, TertiaryProcBasedControls,
 };
 
+mod common;
+
+use common::table;
+
 const TSV: &str = include_str!("data/control-bits.tsv");
 
 /// One row of the table.
@@ -18,38 +22,32 @@ struct Row {
 }
 
 fn rows() -> Vec<Row> {
-    let mut lines = TSV
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let header = lines.next().expect("header line");
-    assert_eq!(
-        header.split('\t').collect::<Vec<_>>(),
-        [
+    table(
+        TSV,
+        &[
             "register",
             "bit",
             "name",
             "description",
             "default1",
-            "notes"
-        ]
-    );
-    lines
-        .map(|line| {
-            let cols: Vec<&'static str> = line.split('\t').collect();
-            assert!(cols.len() >= 5, "short row: {line}");
-            let default1 = match cols[4] {
-                "yes" => true,
-                "no" => false,
-                other => panic!("bad default1 column {other:?} in {line}"),
-            };
-            Row {
-                register: cols[0],
-                bit: cols[1].parse().expect("bit number"),
-                name: cols[2],
-                default1,
-            }
-        })
-        .collect()
+            "notes",
+        ],
+    )
+    .into_iter()
+    .map(|cols| {
+        let default1 = match cols[4] {
+            "yes" => true,
+            "no" => false,
+            other => panic!("bad default1 column {other:?} in {cols:?}"),
+        };
+        Row {
+            register: cols[0],
+            bit: cols[1].parse().expect("bit number"),
+            name: cols[2],
+            default1,
+        }
+    })
+    .collect()
 }
 
 /// Checks one bitflags type against the rows of `register`.

@@ -6,14 +6,16 @@ use vmx_defs::capabilities::EptVpidCap;
 use vmx_defs::ept::{Eptp, EptpError, PageWalkLength};
 use vmx_defs::memory_type::MemoryType;
 
+mod common;
+
+use common::table;
+
 const TSV: &str = include_str!("data/ept.tsv");
 
 /// `(bits, name)` of the EPTP rows.
 fn eptp_rows() -> Vec<(&'static str, &'static str)> {
-    TSV.lines()
-        .filter(|l| !l.starts_with('#'))
-        .skip(1)
-        .map(|l| l.split('\t').collect::<Vec<_>>())
+    table(TSV, &["structure", "bits", "name", "description", "notes"])
+        .into_iter()
         .filter(|c| c[0] == "EPTP")
         .map(|c| (c[1], c[2]))
         .collect()

@@ -4,16 +4,21 @@
 use proptest::prelude::*;
 use vmx_defs::exit_reason::{BasicExitReason, ExitReason};
 
+mod common;
+
+use common::{range_mask, table};
+
 const REASONS: &str = include_str!("data/exit-reasons.tsv");
 const QUALIFICATIONS: &str = include_str!("data/exit-qualifications.tsv");
 
 /// Data rows (after the comment lines and the header) split on tabs.
 fn rows(tsv: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
-    tsv.lines()
-        .filter(|l| !l.starts_with('#'))
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split('\t').collect())
+    let header: &[&str] = if tsv == REASONS {
+        &["number", "name", "description", "notes"]
+    } else {
+        &["exit-reason", "field", "name", "description", "notes"]
+    };
+    table(tsv, header).into_iter()
 }
 
 #[test]
@@ -53,19 +58,7 @@ fn some_constants() {
 
 /// Parses "31" or "24:17" into a mask.
 fn mask(bits: &str) -> u32 {
-    let (hi, lo) = match bits.split_once(':') {
-        Some((h, l)) => (h.parse::<u32>().unwrap(), l.parse::<u32>().unwrap()),
-        None => {
-            let b = bits.parse::<u32>().unwrap();
-            (b, b)
-        }
-    };
-    let width = hi - lo + 1;
-    (if width == 32 {
-        u32::MAX
-    } else {
-        (1u32 << width) - 1
-    }) << lo
+    u32::try_from(range_mask(bits)).expect("a bit range of the 32-bit field")
 }
 
 #[test]

@@ -4,22 +4,21 @@
 use proptest::prelude::*;
 use vmx_defs::instruction_error::VmInstructionError;
 
+mod common;
+
+use common::table;
+
 const TSV: &str = include_str!("data/instruction-errors.tsv");
 
 /// `(number, description)` for every data row.
 fn rows() -> impl Iterator<Item = (u32, &'static str)> {
-    TSV.lines()
-        .filter(|l| !l.starts_with('#'))
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let mut cols = l.split('\t');
-            let num = cols.next().and_then(|n| n.parse().ok());
-            let desc = cols.next();
-            match (num, desc) {
-                (Some(n), Some(d)) => (n, d),
-                _ => panic!("malformed row in instruction-errors.tsv: {l:?}"),
-            }
+    table(TSV, &["number", "description", "notes"])
+        .into_iter()
+        .map(|cols| {
+            let num = cols[0]
+                .parse()
+                .unwrap_or_else(|e| panic!("bad error number {:?}: {e}", cols[0]));
+            (num, cols[1])
         })
 }
 

@@ -9,29 +9,31 @@ use vmx_defs::interruption::{
     InjectionRules, InterruptionType, vector_has_error_code,
 };
 
+mod common;
+
+use common::{range_mask, table};
+
 const TSV: &str = include_str!("data/interruption-info.tsv");
 
 /// Data rows (after the comment lines and the header) split on tabs.
 fn rows() -> impl Iterator<Item = Vec<&'static str>> {
-    TSV.lines()
-        .filter(|l| !l.starts_with('#'))
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split('\t').collect())
+    table(
+        TSV,
+        &[
+            "structure",
+            "field",
+            "name",
+            "description",
+            "error_code",
+            "notes",
+        ],
+    )
+    .into_iter()
 }
 
 /// Parses "31" or "30:14" into a mask.
 fn mask(bits: &str) -> u32 {
-    let (hi, lo): (u32, u32) = match bits.split_once(':') {
-        Some((h, l)) => (h.parse().unwrap(), l.parse().unwrap()),
-        None => (bits.parse().unwrap(), bits.parse().unwrap()),
-    };
-    let width = hi - lo + 1;
-    (if width == 32 {
-        u32::MAX
-    } else {
-        (1u32 << width) - 1
-    }) << lo
+    u32::try_from(range_mask(bits)).expect("a bit range of a 32-bit field")
 }
 
 /// "EXTERNAL_INTERRUPT" -> "ExternalInterrupt".

@@ -14,6 +14,10 @@ use vmx_defs::vmcs::{
     WNat, Width, fields, lookup,
 };
 
+mod common;
+
+use common::table;
+
 const TSV: &str = include_str!("data/vmcs-fields.tsv");
 
 /// One row of the table.
@@ -26,28 +30,22 @@ struct Row {
 }
 
 fn rows() -> Vec<Row> {
-    let mut lines = TSV
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let header = lines.next().expect("header line");
-    assert_eq!(
-        header.split('\t').collect::<Vec<_>>(),
-        ["encoding", "name", "width", "type", "exists-if", "notes"]
-    );
-    lines
-        .map(|line| {
-            let cols: Vec<&'static str> = line.split('\t').collect();
-            assert!(cols.len() >= 5, "short row: {line}");
-            let hex = cols[0].strip_prefix("0x").expect("encoding starts with 0x");
-            Row {
-                encoding: u32::from_str_radix(hex, 16).expect("hex encoding"),
-                name: cols[1],
-                width: cols[2],
-                field_type: cols[3],
-                exists_if: cols[4],
-            }
-        })
-        .collect()
+    table(
+        TSV,
+        &["encoding", "name", "width", "type", "exists-if", "notes"],
+    )
+    .into_iter()
+    .map(|cols| {
+        let hex = cols[0].strip_prefix("0x").expect("encoding starts with 0x");
+        Row {
+            encoding: u32::from_str_radix(hex, 16).expect("hex encoding"),
+            name: cols[1],
+            width: cols[2],
+            field_type: cols[3],
+            exists_if: cols[4],
+        }
+    })
+    .collect()
 }
 
 fn width_name(width: FieldWidth) -> &'static str {
