@@ -16,8 +16,7 @@ type Reader = common::Reader<String>;
 
 /// The `QUAL.*` rows of the tsv.
 fn rows() -> Vec<FieldRow> {
-    let rows = field_rows(TSV, "QUAL.");
-    rows
+    field_rows(TSV, "QUAL.")
 }
 
 macro_rules! acc {
