@@ -6,12 +6,13 @@
 //! dispatcher rewrites the interrupt frame so that IRETQ "returns" from the recovery point
 //! with the registers saved there: the closure is abandoned and `catch_exception` returns
 //! `Err(ExceptionInfo)`. Leaving through IRETQ also ends NMI blocking after an NMI (SDM
-//! Vol. 3A §7.7.1 ... IRET). `catch_fault` additionally catches panics: the panic handler
-//! jumps to the innermost `catch_fault` recovery point.
+//! Vol. 3A §7.7.1: NMIs stay blocked until the next IRET). `catch_fault` additionally
+//! catches panics: the panic handler jumps to the innermost `catch_fault` recovery point.
 //!
 //! # Safety contract of the abandoned closure
-//! When the closure is abandoned, nothing it owned is dropped (memory and frames it
-//! allocated leak; locks it held stay held), data it was mutating may be half-updated,
+//! When the closure is abandoned, nothing it owned is dropped (heap memory and frames it
+//! allocated leak, although the test runner frees a scenario's frames; locks it held stay
+//! held), data it was mutating may be half-updated,
 //! and no code after the faulting instruction runs. Callers must only rely on state that
 //! is valid at every instruction boundary of the closure. The closure must not be running
 //! with a different stack or from an interrupt handler of a different catch.
