@@ -11,6 +11,58 @@
 //! All three share the layout: vector in bits 7:0, [`InterruptionType`] in bits 10:8,
 //! error-code bit 11, valid bit 31.
 
+/// The total constructor, the raw value, `From<u32>` and the accessors for bits 7:0, 10:8,
+/// 11, 13 and 31 shared by the two fields the processor writes (VM-exit interruption
+/// information and IDT-vectoring information have the same layout for these bits; SDM
+/// Vol. 3C §25.9.2 Table 25-19, §25.9.3 Table 25-20). `$error_code` names the field that
+/// holds the error code, `$valid` says what bit 31 means.
+macro_rules! shared_event_info {
+    ($name:ident, $error_code:literal, $valid:literal) => {
+        impl $name {
+            /// Any raw value, kept exactly (total).
+            pub const fn from_raw(raw: u32) -> Self {
+                Self(raw)
+            }
+
+            /// The raw field value.
+            pub const fn raw(self) -> u32 {
+                self.0
+            }
+
+            /// Bits 7:0: the vector.
+            pub const fn vector(self) -> ExceptionVector {
+                ExceptionVector((self.0 & VECTOR_MASK) as u8)
+            }
+
+            /// Bits 10:8: the interruption type.
+            pub const fn interruption_type(self) -> InterruptionType {
+                InterruptionType::from_field(self.0)
+            }
+
+            #[doc = concat!("Bit 11: ", $error_code, " holds the event's error code.")]
+            pub const fn error_code_valid(self) -> bool {
+                self.0 & ERROR_CODE_BIT != 0
+            }
+
+            /// Bit 13: the event was a nested exception during FRED event delivery.
+            pub const fn nested_exception(self) -> bool {
+                self.0 & NESTED_EXCEPTION_BIT != 0
+            }
+
+            #[doc = concat!("Bit 31: ", $valid, ".")]
+            pub const fn is_valid(self) -> bool {
+                self.0 & VALID_BIT != 0
+            }
+        }
+
+        impl From<u32> for $name {
+            fn from(raw: u32) -> Self {
+                Self(raw)
+            }
+        }
+    };
+}
+
 mod entry;
 mod exit;
 

@@ -19,54 +19,19 @@ use core::fmt;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ExitInterruptionInfo(u32);
 
+shared_event_info!(
+    ExitInterruptionInfo,
+    "the VM-exit interruption error code (0x4406)",
+    "the field is valid (the other bits are undefined otherwise)"
+);
+
 impl ExitInterruptionInfo {
-    /// Any raw value, kept exactly (total).
-    pub const fn from_raw(raw: u32) -> Self {
-        Self(raw)
-    }
-
-    /// The raw field value.
-    pub const fn raw(self) -> u32 {
-        self.0
-    }
-
-    /// Bits 7:0: the vector.
-    pub const fn vector(self) -> ExceptionVector {
-        ExceptionVector((self.0 & VECTOR_MASK) as u8)
-    }
-
-    /// Bits 10:8: the interruption type.
-    pub const fn interruption_type(self) -> InterruptionType {
-        InterruptionType::from_field(self.0)
-    }
-
-    /// Bit 11: the VM-exit interruption error code (0x4406) holds the event's error code.
-    pub const fn error_code_valid(self) -> bool {
-        self.0 & ERROR_CODE_BIT != 0
-    }
-
     /// Bit 12: NMI unblocking due to IRET: the VM exit came from a fault in an IRET that
     /// had unblocked NMIs (virtual NMIs), so the VMM must re-establish NMI blocking before
     /// re-entering (SDM Vol. 3C §28.2.2). Undefined when the IDT-vectoring information is
     /// valid or the exit is a double fault.
     pub const fn nmi_unblocking_due_to_iret(self) -> bool {
         self.0 & NMI_UNBLOCKING_BIT != 0
-    }
-
-    /// Bit 13: the VM exit was due to a nested exception during FRED event delivery.
-    pub const fn nested_exception(self) -> bool {
-        self.0 & NESTED_EXCEPTION_BIT != 0
-    }
-
-    /// Bit 31: the field is valid (the other bits are undefined otherwise).
-    pub const fn is_valid(self) -> bool {
-        self.0 & VALID_BIT != 0
-    }
-}
-
-impl From<u32> for ExitInterruptionInfo {
-    fn from(raw: u32) -> Self {
-        Self(raw)
     }
 }
 
@@ -95,42 +60,13 @@ impl fmt::Debug for ExitInterruptionInfo {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct IdtVectoringInfo(u32);
 
+shared_event_info!(
+    IdtVectoringInfo,
+    "the IDT-vectoring error code (0x440A)",
+    "the VM exit occurred during delivery of this event"
+);
+
 impl IdtVectoringInfo {
-    /// Any raw value, kept exactly (total).
-    pub const fn from_raw(raw: u32) -> Self {
-        Self(raw)
-    }
-
-    /// The raw field value.
-    pub const fn raw(self) -> u32 {
-        self.0
-    }
-
-    /// Bits 7:0: the vector.
-    pub const fn vector(self) -> ExceptionVector {
-        ExceptionVector((self.0 & VECTOR_MASK) as u8)
-    }
-
-    /// Bits 10:8: the interruption type.
-    pub const fn interruption_type(self) -> InterruptionType {
-        InterruptionType::from_field(self.0)
-    }
-
-    /// Bit 11: the IDT-vectoring error code (0x440A) holds the event's error code.
-    pub const fn error_code_valid(self) -> bool {
-        self.0 & ERROR_CODE_BIT != 0
-    }
-
-    /// Bit 13: the event being delivered was a nested exception (FRED).
-    pub const fn nested_exception(self) -> bool {
-        self.0 & NESTED_EXCEPTION_BIT != 0
-    }
-
-    /// Bit 31: the VM exit occurred during delivery of this event.
-    pub const fn is_valid(self) -> bool {
-        self.0 & VALID_BIT != 0
-    }
-
     /// The VM-entry interruption information that re-injects this event on the next VM
     /// entry (SDM Vol. 3C §28.2.4; the usual VMM practice, e.g. KVM's
     /// `__vmx_complete_interrupts`), or `None` if the field is not valid or reports a type
@@ -157,12 +93,6 @@ impl IdtVectoringInfo {
                         | VECTOR_MASK),
             )),
         }
-    }
-}
-
-impl From<u32> for IdtVectoringInfo {
-    fn from(raw: u32) -> Self {
-        Self(raw)
     }
 }
 
