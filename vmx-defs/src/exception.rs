@@ -55,6 +55,16 @@ const TABLE: [(Option<&str>, &str, bool); 32] = [
 ];
 
 impl ExceptionVector {
+    /// Wraps the vector (total: every value is kept exactly; the same as `From<u8>`).
+    pub const fn from_raw(raw: u8) -> Self {
+        Self(raw)
+    }
+
+    /// The raw value (the vector).
+    pub const fn raw(self) -> u8 {
+        self.0
+    }
+
     /// Vector 0: divide error (#DE), fault.
     pub const DE: Self = Self(0);
     /// Vector 1: debug exception (#DB), fault or trap.

@@ -135,6 +135,16 @@ exit_reasons! {
 }
 
 impl BasicExitReason {
+    /// Wraps the basic exit reason number, unknown ones included (total: every value is kept exactly; the same as `From<u16>`).
+    pub const fn from_raw(raw: u16) -> Self {
+        Self(raw)
+    }
+
+    /// The raw value (the basic exit reason number, unknown ones included).
+    pub const fn raw(self) -> u16 {
+        self.0
+    }
+
     /// The raw number.
     pub const fn number(self) -> u16 {
         self.0
@@ -189,6 +199,11 @@ impl fmt::Display for BasicExitReason {
 pub struct ExitReason(pub u32);
 
 impl ExitReason {
+    /// Wraps the exit-reason field value (total: every value is kept exactly; the same as `From<u32>`).
+    pub const fn from_raw(raw: u32) -> Self {
+        Self(raw)
+    }
+
     /// Bit 25: the VM exit caused a shadow stack to become prematurely busy (reported only
     /// when the secondary VM-exit control "prematurely busy shadow stack" is 1).
     pub const SHADOW_STACK_PREMATURELY_BUSY: u32 = 1 << 25;

@@ -76,6 +76,16 @@ instruction_errors! {
 }
 
 impl VmInstructionError {
+    /// Wraps the error number, reserved ones included (total: every value is kept exactly; the same as `From<u32>`).
+    pub const fn from_raw(raw: u32) -> Self {
+        Self(raw)
+    }
+
+    /// The raw value (the error number, reserved ones included).
+    pub const fn raw(self) -> u32 {
+        self.0
+    }
+
     /// The raw error number as read from the VM-instruction error field.
     pub const fn number(self) -> u32 {
         self.0

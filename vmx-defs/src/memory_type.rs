@@ -13,6 +13,11 @@ use core::fmt;
 pub struct MemoryType(pub u8);
 
 impl MemoryType {
+    /// Wraps the memory-type number, reserved values included (total: every value is kept exactly).
+    pub const fn from_raw(raw: u8) -> Self {
+        Self(raw)
+    }
+
     /// Uncacheable (UC).
     pub const UNCACHEABLE: Self = Self(0);
     /// Write combining (WC).

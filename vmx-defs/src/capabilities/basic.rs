@@ -19,6 +19,11 @@ impl From<u64> for VmxBasic {
 }
 
 impl VmxBasic {
+    /// Wraps the MSR value (total: every value is kept exactly; the same as `From<u64>`).
+    pub const fn from_raw(raw: u64) -> Self {
+        Self(raw)
+    }
+
     /// The largest VMXON/VMCS region size the SDM allows (bit 44 set, bits 43:32 clear).
     pub const MAX_REGION_SIZE: u32 = 4096;
 

@@ -13,6 +13,11 @@ impl From<u64> for VmxMisc {
 }
 
 impl VmxMisc {
+    /// Wraps the MSR value (total: every value is kept exactly; the same as `From<u64>`).
+    pub const fn from_raw(raw: u64) -> Self {
+        Self(raw)
+    }
+
     /// The raw MSR value.
     pub const fn raw(self) -> u64 {
         self.0

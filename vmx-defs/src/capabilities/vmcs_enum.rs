@@ -15,6 +15,11 @@ impl From<u64> for VmcsEnum {
 }
 
 impl VmcsEnum {
+    /// Wraps the MSR value (total: every value is kept exactly; the same as `From<u64>`).
+    pub const fn from_raw(raw: u64) -> Self {
+        Self(raw)
+    }
+
     /// The raw MSR value.
     pub const fn raw(self) -> u64 {
         self.0

@@ -11,6 +11,11 @@ use core::fmt;
 pub struct ActivityState(pub u32);
 
 impl ActivityState {
+    /// Wraps the field value, unknown states included (total: every value is kept exactly).
+    pub const fn from_raw(raw: u32) -> Self {
+        Self(raw)
+    }
+
     /// 0: active, executing instructions normally.
     pub const ACTIVE: Self = Self(0);
     /// 1: HLT, inactive after executing HLT.

@@ -144,10 +144,19 @@ impl fmt::Display for EncodingError {
     }
 }
 
+impl core::error::Error for EncodingError {}
+
 impl VmcsEncoding {
     /// The encoding with the given raw value (any value; see [`VmcsEncoding::check`]).
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
+    }
+
+    /// The encoding with the given raw value, checked to be well formed (reserved bits 31:15
+    /// and 12 clear, high access only on a 64-bit field; SDM Vol. 3C §25.11.2): the checked
+    /// counterpart of [`VmcsEncoding::from_raw`], the same as `from_raw(raw).check()`.
+    pub const fn new(raw: u32) -> Result<Self, EncodingError> {
+        Self(raw).check()
     }
 
     /// Builds a well-formed encoding from its parts (SDM Vol. 3C §25.11.2, Table 25-21).
@@ -275,6 +284,15 @@ impl fmt::Display for ComposeError {
                 write!(f, "VMCS field index {index} does not fit in 9 bits")
             }
             Self::Encoding(e) => e.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for ComposeError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Encoding(e) => Some(e),
+            Self::IndexTooLarge { .. } => None,
         }
     }
 }
