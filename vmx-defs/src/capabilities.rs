@@ -1,4 +1,4 @@
-//! VMX capability MSRs (SDM Vol. 3D, Appendix A, "VMX Capability Reporting Facility").
+//! VMX capability MSRs (SDM Vol. 3D Appendix A, "VMX Capability Reporting Facility").
 //!
 //! One file per MSR: [`msr`] (indices), [`FeatureControl`] (0x3A), [`VmxBasic`] (0x480, §A.1),
 //! [`AllowedSettings`] (the control MSRs 0x481-0x484, 0x48B, 0x48D-0x490, 0x492, 0x493;

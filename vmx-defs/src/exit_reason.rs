@@ -1,4 +1,4 @@
-//! VM-exit reasons (SDM Vol. 3C §28.2.1 "Basic VM-Exit Information", Appendix C "VMX Basic
+//! VM-exit reasons (SDM Vol. 3C §28.2.1 "Basic VM-Exit Information", Vol. 3D Appendix C "VMX Basic
 //! Exit Reasons").
 //!
 //! The 32-bit "exit reason" VMCS field (encoding 0x4402) is [`ExitReason`]; its bits 15:0
@@ -6,7 +6,7 @@
 
 use core::fmt;
 
-/// A basic exit reason: bits 15:0 of the exit-reason field (SDM Vol. 3C Appendix C,
+/// A basic exit reason: bits 15:0 of the exit-reason field (SDM Vol. 3D Appendix C,
 /// Table C-1).
 ///
 /// Open: every `u16` is representable, so a reason a newer processor reports decodes
@@ -20,7 +20,7 @@ macro_rules! exit_reasons {
         impl BasicExitReason {
             $(
                 $(#[$attr])*
-                #[doc = concat!("Exit reason ", stringify!($num), ": ", $desc, " (SDM Vol. 3C Appendix C).")]
+                #[doc = concat!("Exit reason ", stringify!($num), ": ", $desc, " (SDM Vol. 3D Appendix C).")]
                 pub const $name: Self = Self($num);
             )*
 
@@ -37,7 +37,7 @@ macro_rules! exit_reasons {
                 }
             }
 
-            /// What causes this VM exit (SDM Vol. 3C Appendix C, Table C-1, condensed), or
+            /// What causes this VM exit (SDM Vol. 3D Appendix C, Table C-1, condensed), or
             /// `None` for an unused or unknown number.
             pub const fn description(self) -> Option<&'static str> {
                 match self.0 {

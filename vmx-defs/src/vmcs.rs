@@ -1,5 +1,5 @@
 //! VMCS fields: encodings, typed field constants, the table of all fields and when each
-//! exists (SDM Vol. 3C §25.11.2 "VMREAD, VMWRITE, and Encodings of VMCS Fields", Appendix B
+//! exists (SDM Vol. 3C §25.11.2 "VMREAD, VMWRITE, and Encodings of VMCS Fields", Vol. 3D Appendix B
 //! "Field Encoding in VMCS").
 //!
 //! - [`VmcsEncoding`]: any 32-bit encoding, decoded into [`AccessType`], index,

@@ -1,5 +1,5 @@
 //! Cross-checks `vmx_defs::exit_reason` against tests/data/exit-reasons.tsv and the
-//! EXIT_REASON rows of tests/data/exit-qualifications.tsv (SDM Vol. 3C §28.2.1, Appendix C).
+//! EXIT_REASON rows of tests/data/exit-qualifications.tsv (SDM Vol. 3C §28.2.1, Vol. 3D Appendix C).
 
 use proptest::prelude::*;
 use vmx_defs::exit_reason::{BasicExitReason, ExitReason};

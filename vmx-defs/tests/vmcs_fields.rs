@@ -1,5 +1,5 @@
 //! Cross-checks the VMCS field table and constants against the SDM table copy
-//! `tests/data/vmcs-fields.tsv` (SDM Vol. 3C §25.11.2, Appendix B).
+//! `tests/data/vmcs-fields.tsv` (SDM Vol. 3C §25.11.2, Vol. 3D Appendix B).
 
 use std::collections::HashSet;
 

@@ -9,7 +9,7 @@ use crate::field_value::FieldValue;
 use crate::status::{VmFailKind, decode_rflags};
 
 /// Encoding of the VM-instruction error field, a read-only 32-bit data field
-/// (SDM Vol. 3C §25.9.5, Appendix B.3.3).
+/// (SDM Vol. 3C §25.9.5, Vol. 3D Appendix B.3.2).
 pub const VM_INSTRUCTION_ERROR_ENCODING: u32 = fields::EXIT_VM_INSTRUCTION_ERROR.raw();
 
 /// Executes VMREAD with no status interpretation; returns (value, RFLAGS).

@@ -1,9 +1,9 @@
-//! MSR indices of the VMX capability-reporting facility (SDM Vol. 3D, Appendix A) and of
+//! MSR indices of the VMX capability-reporting facility (SDM Vol. 3D Appendix A) and of
 //! IA32_FEATURE_CONTROL (SDM Vol. 3C §24.7, "Enabling and Entering VMX Operation").
 //!
 //! Several of these MSRs exist only on some processors; reading one that does not exist
 //! raises #GP. [`VmxCapabilities::from_msrs`](super::VmxCapabilities::from_msrs) follows the
-//! existence rules of Appendix A; [`exists_if`] states them for each MSR.
+//! existence rules of Vol. 3D Appendix A; [`exists_if`] states them for each MSR.
 
 /// IA32_FEATURE_CONTROL: lock bit and VMX enables; exists if CPUID.01H:ECX.VMX\[5\] or
 /// CPUID.01H:ECX.SMX\[6\] is 1 (SDM Vol. 3C §24.7).

@@ -32,7 +32,7 @@ impl VmcsEnum {
 
     /// Whether a field encoding's index (bits 9:1 of the encoding) is within the enumerated
     /// range. A field whose index exceeds it is not supported; one within it may still be
-    /// unsupported (existence also depends on the controls, SDM Vol. 3C Appendix B).
+    /// unsupported (existence also depends on the controls, SDM Vol. 3D Appendix B).
     pub const fn index_in_range(self, encoding: u32) -> bool {
         ((encoding >> 1) & 0x1ff) as u16 <= self.highest_index()
     }

@@ -6,9 +6,9 @@ use super::{AddressSize, SegmentRegister, bits32};
 /// VM-exit instruction information for an I/O-instruction VM exit (basic exit reason 30)
 /// caused by INS or OUTS.
 ///
-/// The field is written for these exits only if IA32_VMX_BASIC bit 54 is 1 (SDM Vol. 3C
-/// Appendix A.1); for other I/O instructions it is undefined. Bits 6:0, 14:10 and 31:18 are
-/// undefined.
+/// The field is written for these exits only if IA32_VMX_BASIC bit 54 is 1 (SDM Vol. 3D
+/// Appendix A.1); for other I/O instructions it is undefined. Bits 6:0, 14:10 and 31:18
+/// are undefined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct InsOutsInfo(u32);
 

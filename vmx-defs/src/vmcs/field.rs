@@ -1,6 +1,6 @@
 //! Typed VMCS fields: the encoding plus, in the type, the field's width and whether
 //! VMWRITE may write it (SDM Vol. 3C §25.11.2 "VMREAD, VMWRITE, and Encodings of VMCS
-//! Fields", Appendix B "Field Encoding in VMCS").
+//! Fields", Vol. 3D Appendix B "Field Encoding in VMCS").
 
 use core::fmt;
 use core::hash::{Hash, Hasher};

@@ -1,11 +1,11 @@
-//! The table of all VMCS fields, for lookups by encoding, dumps and logs (SDM Vol. 3C
+//! The table of all VMCS fields, for lookups by encoding, dumps and logs (SDM Vol. 3D
 //! Appendix B "Field Encoding in VMCS").
 
 use super::encoding::{FieldType, FieldWidth, VmcsEncoding};
 use super::requirement::FieldRequirement;
 use crate::capabilities::VmxCapabilities;
 
-/// One VMCS field: encoding, name and when it exists (SDM Vol. 3C Appendix B).
+/// One VMCS field: encoding, name and when it exists (SDM Vol. 3D Appendix B).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldInfo {
     /// The full-access encoding (bit 0 clear).
