@@ -124,6 +124,20 @@ impl Eptp {
     /// CPUID.80000008H:EAX\[7:0\]) as VM entry does (SDM Vol. 3C §27.2.1.1):
     /// the walk length and memory type must be supported, A/D flags allowed if requested,
     /// and `root` 4-KByte aligned and below 2^MAXPHYADDR.
+    ///
+    /// ```
+    /// use vmx_defs::capabilities::EptVpidCap;
+    /// use vmx_defs::ept::{Eptp, EptpError, PageWalkLength};
+    /// use vmx_defs::memory_type::MemoryType;
+    ///
+    /// let caps = EptVpidCap::PAGE_WALK_4 | EptVpidCap::MEMORY_TYPE_WB;
+    /// let eptp = Eptp::new(0x5000, PageWalkLength::Four, MemoryType::WRITE_BACK, false, caps, 39)?;
+    /// assert_eq!(eptp.raw(), 0x5000 | 3 << 3 | 6);
+    /// // A root above MAXPHYADDR, an unaligned root or A/D without support are refused.
+    /// assert!(Eptp::new(1 << 39, PageWalkLength::Four, MemoryType::WRITE_BACK, false, caps, 39).is_err());
+    /// assert!(Eptp::new(0x5000, PageWalkLength::Four, MemoryType::WRITE_BACK, true, caps, 39).is_err());
+    /// # Ok::<(), EptpError>(())
+    /// ```
     pub fn new(
         root: u64,
         walk: PageWalkLength,

@@ -156,6 +156,18 @@ impl ExitQualification {
     /// field). For reason 0 (exception or NMI) the format depends on the vector, which this
     /// function does not know: it gives [`Raw`](Self::Raw); use
     /// [`decode_exception`](Self::decode_exception) instead. Total.
+    ///
+    /// ```
+    /// use vmx_defs::qualification::{ExitQualification, IoDirection};
+    ///
+    /// // Reason 30 (I/O instruction): `in al, 0x60`: 1 byte, IN, immediate port 0x60.
+    /// let ExitQualification::Io(io) = ExitQualification::decode(30, 0x0060_0048) else {
+    ///     panic!("reason 30 decodes as an I/O qualification");
+    /// };
+    /// assert_eq!((io.port(), io.direction(), io.size().bytes()), (0x60, IoDirection::In, Some(1)));
+    /// // An exit reason this crate does not know keeps the raw value.
+    /// assert_eq!(ExitQualification::decode(0xffff, 7).raw(), 7);
+    /// ```
     pub const fn decode(basic_exit_reason: u16, raw: u64) -> ExitQualification {
         Self::decode_reason(BasicExitReason(basic_exit_reason), raw)
     }

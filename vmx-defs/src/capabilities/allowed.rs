@@ -124,6 +124,19 @@ impl<T: ControlBits> AllowedSettings<T> {
     /// capability (a must-be-1 control that may not be 1, see
     /// [`AllowedSettings::contradictory`]). On success the result always lies between
     /// `must_be_one` and `may_be_one`.
+    ///
+    /// ```
+    /// use vmx_defs::capabilities::AllowedSettings;
+    /// use vmx_defs::controls::PinBasedControls as P;
+    ///
+    /// // IA32_VMX_PINBASED_CTLS of a CPU without posted interrupts: bits 1, 2, 4 must be 1.
+    /// let pin = AllowedSettings::<P>::from_msr(0x0000_003f_0000_0016);
+    /// let value = pin.adjust(P::EXTERNAL_INTERRUPT_EXITING, P::VIRTUAL_NMIS)?;
+    /// assert_eq!(value.bits(), 0x16 | 0x1 | 0x20);
+    /// let err = pin.adjust(P::PROCESS_POSTED_INTERRUPTS, P::empty()).unwrap_err();
+    /// assert!(err.to_string().contains("PROCESS_POSTED_INTERRUPTS"));
+    /// # Ok::<(), vmx_defs::capabilities::ControlAdjustError>(())
+    /// ```
     pub fn adjust(&self, required: T, optional: T) -> Result<T, ControlAdjustError> {
         let may = self.allowed1.to_raw();
         let must = self.allowed0.to_raw();

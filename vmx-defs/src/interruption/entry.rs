@@ -258,6 +258,19 @@ impl EntryInterruptionInfo {
     /// ([`ExceptionVector::has_error_code`]), checked under [`InjectionRules::LEGACY`].
     /// #CP (which has an error code) therefore needs
     /// [`EntryInterruptionInfo::hardware_exception_with_rules`] with IA32_VMX_BASIC\[56\].
+    ///
+    /// ```
+    /// use vmx_defs::exception::ExceptionVector;
+    /// use vmx_defs::interruption::{EntryInterruptionInfo, InterruptionType};
+    ///
+    /// let gp = EntryInterruptionInfo::hardware_exception(ExceptionVector::GP)?;
+    /// assert_eq!(gp.raw(), 0x8000_0b0d); // valid, error code, type 3, vector 13
+    /// assert_eq!(gp.interruption_type(), InterruptionType::HardwareException);
+    /// assert!(gp.deliver_error_code());
+    /// // A hardware exception has a vector of at most 31 (SDM Vol. 3C §27.2.1.3).
+    /// assert!(EntryInterruptionInfo::hardware_exception(ExceptionVector(32)).is_err());
+    /// # Ok::<(), vmx_defs::interruption::EntryInterruptionError>(())
+    /// ```
     pub fn hardware_exception(vector: ExceptionVector) -> Result<Self, EntryInterruptionError> {
         Self::hardware_exception_with_rules(vector, InjectionRules::LEGACY)
     }
