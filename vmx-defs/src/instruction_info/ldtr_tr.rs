@@ -2,7 +2,7 @@
 //! "Format of the VM-Exit Instruction-Information Field as Used for LLDT, LTR, SLDT, and
 //! STR").
 
-use super::{Gpr, Operand, bits32, memory_operand_accessors};
+use super::{bits32, memory_operand_accessors, register_or_memory_accessors};
 
 /// Which LDTR/TR instruction caused the exit (bits 29:28): 0 = SLDT, 1 = STR, 2 = LLDT,
 /// 3 = LTR (SDM Vol. 3C §28.2.5). Every 2-bit value is defined.
@@ -55,21 +55,7 @@ impl LdtrTrInfo {
 
     memory_operand_accessors!("§28.2.5, LLDT/LTR/SLDT/STR format");
 
-    /// Reg1 (bits 6:3): the register operand; undefined for a memory operand (SDM Vol. 3C
-    /// §28.2.5, LLDT/LTR/SLDT/STR format).
-    pub const fn reg1(self) -> Gpr {
-        Gpr::from_bits(bits32(self.0, 3, 6) as u8)
-    }
-
-    /// The operand, register or memory according to bit 10 (SDM Vol. 3C §28.2.5,
-    /// LLDT/LTR/SLDT/STR format).
-    pub const fn operand(self) -> Operand {
-        if self.is_register_operand() {
-            Operand::Register(self.reg1())
-        } else {
-            Operand::Memory(self.memory_operand())
-        }
-    }
+    register_or_memory_accessors!("§28.2.5, LLDT/LTR/SLDT/STR format", "the operand");
 
     /// The instruction (bits 29:28) (SDM Vol. 3C §28.2.5, LLDT/LTR/SLDT/STR format).
     pub const fn instruction(self) -> LdtrTrInstruction {

@@ -161,3 +161,26 @@ macro_rules! memory_operand_accessors {
 }
 
 pub(crate) use memory_operand_accessors;
+
+/// Generates `reg1` (bits 6:3) and `operand` (register or memory by bit 10) for the formats
+/// whose one operand is either a register or memory. `$table` names the SDM format,
+/// `$what` says which operand it is.
+macro_rules! register_or_memory_accessors {
+    ($table:literal, $what:literal) => {
+        #[doc = concat!("Reg1 (bits 6:3): ", $what, " when it is a register; undefined for a memory operand (SDM Vol. 3C ", $table, ").")]
+        pub const fn reg1(self) -> $crate::instruction_info::Gpr {
+            $crate::instruction_info::Gpr::from_bits($crate::instruction_info::bits32(self.0, 3, 6) as u8)
+        }
+
+        #[doc = concat!("Decodes ", $what, ": a register or a memory operand according to bit 10 (SDM Vol. 3C ", $table, ").")]
+        pub const fn operand(self) -> $crate::instruction_info::Operand {
+            if self.is_register_operand() {
+                $crate::instruction_info::Operand::Register(self.reg1())
+            } else {
+                $crate::instruction_info::Operand::Memory(self.memory_operand())
+            }
+        }
+    };
+}
+
+pub(crate) use register_or_memory_accessors;

@@ -1,7 +1,7 @@
 //! Instruction information for VMREAD and VMWRITE (SDM Vol. 3C §28.2.5, table "Format of
 //! the VM-Exit Instruction-Information Field as Used for VMREAD and VMWRITE").
 
-use super::{Gpr, Operand, bits32, memory_operand_accessors};
+use super::{Gpr, bits32, memory_operand_accessors, register_or_memory_accessors};
 
 /// VM-exit instruction information for VMREAD (exit reason 23) and VMWRITE (25).
 ///
@@ -24,21 +24,10 @@ impl VmreadVmwriteInfo {
 
     memory_operand_accessors!("§28.2.5, VMREAD/VMWRITE format");
 
-    /// Reg1 (bits 6:3): the register operand (VMREAD destination / VMWRITE source);
-    /// undefined for a memory operand (SDM Vol. 3C §28.2.5, VMREAD/VMWRITE format).
-    pub const fn reg1(self) -> Gpr {
-        Gpr::from_bits(bits32(self.0, 3, 6) as u8)
-    }
-
-    /// The VMREAD destination / VMWRITE source, register or memory according to bit 10
-    /// (SDM Vol. 3C §28.2.5, VMREAD/VMWRITE format).
-    pub const fn operand(self) -> Operand {
-        if self.is_register_operand() {
-            Operand::Register(self.reg1())
-        } else {
-            Operand::Memory(self.memory_operand())
-        }
-    }
+    register_or_memory_accessors!(
+        "§28.2.5, VMREAD/VMWRITE format",
+        "the VMREAD destination / VMWRITE source"
+    );
 
     /// Reg2 (bits 31:28): the register holding the VMCS-field encoding (SDM Vol. 3C §28.2.5,
     /// VMREAD/VMWRITE format).
