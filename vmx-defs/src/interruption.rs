@@ -144,7 +144,7 @@ impl InterruptionType {
     ///
     /// To re-inject an event the processor reported, keep the reported type instead
     /// ([`IdtVectoringInfo::to_reinjection`]).
-    pub const fn for_vector(vector: ExceptionVector) -> Self {
+    pub const fn from_vector(vector: ExceptionVector) -> Self {
         match vector.0 {
             2 => Self::Nmi,
             3 | 4 => Self::SoftwareException,

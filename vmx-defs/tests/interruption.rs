@@ -471,19 +471,19 @@ fn error_code_predicate() {
         }
     }
     assert_eq!(
-        InterruptionType::for_vector(ExceptionVector::BP),
+        InterruptionType::from_vector(ExceptionVector::BP),
         InterruptionType::SoftwareException
     );
     assert_eq!(
-        InterruptionType::for_vector(ExceptionVector::NMI),
+        InterruptionType::from_vector(ExceptionVector::NMI),
         InterruptionType::Nmi
     );
     assert_eq!(
-        InterruptionType::for_vector(ExceptionVector::PF),
+        InterruptionType::from_vector(ExceptionVector::PF),
         InterruptionType::HardwareException
     );
     assert_eq!(
-        InterruptionType::for_vector(ExceptionVector(0x30)),
+        InterruptionType::from_vector(ExceptionVector(0x30)),
         InterruptionType::ExternalInterrupt
     );
 }
