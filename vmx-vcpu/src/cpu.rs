@@ -164,6 +164,7 @@ impl<H: VmxHost> VmxCpu<H> {
     }
 
     /// Physical address of the current VMCS as this CPU tracks it (0 if none).
+    #[inline]
     pub(crate) fn current_vmcs(&self) -> u64 {
         self.current.get()
     }

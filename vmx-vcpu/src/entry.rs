@@ -16,16 +16,22 @@
 //! (a VM exit clears it, SDM §28.5.3).
 //!
 //! # Extended state
-//! Mode 2 (XSAVE): before entry, XSAVE the host's components (XCR0 = host), switch XCR0 to
-//! the union of host and guest components, XRSTOR the guest's, then load the guest XCR0.
-//! After exit: XCR0 = union, XSAVE the guest's components, XCR0 = host, XRSTOR the host's.
+//! Mode 2 (XSAVE): both sides' areas are saved and restored with XCR0 = the union of host
+//! XCR0, guest XCR0 and x87|SSE (SSE registers are usable whenever CR4.OSFXSR = 1, whatever
+//! XCR0 says, so they are always switched). Before entry: XCR0 = union, XSAVE host, XRSTOR
+//! guest, XCR0 = guest. After exit: XCR0 = union, XSAVE guest, XRSTOR host, XCR0 = host.
 //! Each XSETBV is skipped when the value is already loaded. Mode 1 (FXSAVE/FXRSTOR): x87,
 //! MMX and SSE only. Mode 0: nothing is switched (host does not use x87/SSE).
+//!
+//! At exit the code also stores the exit reason, VM-exit instruction length and
+//! IDT-vectoring information (fields every exit handler needs) into the block.
 //!
 //! Return value: 0 after a VM exit; otherwise the RFLAGS after a failed VMLAUNCH/VMRESUME
 //! (VMfail, CF or ZF set; never 0 since bit 1 of RFLAGS is always 1).
 
 use core::mem::offset_of;
+
+use vmx_defs::vmcs::fields;
 
 use crate::regs::GuestRegisters;
 
@@ -43,15 +49,19 @@ pub(crate) struct RunBlock {
     pub host_xcr0: u64,
     /// Guest XCR0.
     pub guest_xcr0: u64,
-    /// Host XCR0 | guest XCR0: loaded while either area is saved or restored.
+    /// Host XCR0 | guest XCR0 | x87 | SSE: loaded while either area is saved or restored.
     pub union_xcr0: u64,
     /// Host-virtual address of the host's save area (64-byte aligned).
     pub host_area: u64,
     /// Host-virtual address of the guest's save area (64-byte aligned).
     pub guest_area: u64,
+    /// Exit-reason field, read by the exit code (SDM §25.9.1).
+    pub exit_reason: u64,
+    /// VM-exit instruction length, read by the exit code (SDM §25.9.4).
+    pub exit_instruction_len: u64,
+    /// IDT-vectoring information field, read by the exit code (SDM §25.9.3).
+    pub idt_vectoring_info: u64,
 }
-
-const HOST_RSP_ENCODING: u64 = 0x6C14;
 
 macro_rules! reg_off {
     ($f:ident) => {
@@ -88,10 +98,6 @@ core::arch::global_asm!(
     "mov rax, [r12 + {xmode}]",
     "cmp rax, 2",
     "jne 31f",
-    "mov eax, [r12 + {host_xcr0}]",
-    "mov edx, [r12 + {host_xcr0} + 4]",
-    "mov rbx, [r12 + {host_area}]",
-    "xsave64 [rbx]",
     "mov rax, [r12 + {union_xcr0}]",
     "cmp rax, [r12 + {host_xcr0}]",
     "je 32f",
@@ -102,6 +108,8 @@ core::arch::global_asm!(
     "32:",
     "mov eax, [r12 + {union_xcr0}]",
     "mov edx, [r12 + {union_xcr0} + 4]",
+    "mov rbx, [r12 + {host_area}]",
+    "xsave64 [rbx]",
     "mov rbx, [r12 + {guest_area}]",
     "xrstor64 [rbx]",
     "mov rax, [r12 + {guest_xcr0}]",
@@ -184,6 +192,13 @@ core::arch::global_asm!(
     "mov r12, rax",
     "xor ebx, ebx",
     "xor r13d, r13d",
+    // The three exit-information fields every exit needs (they always exist).
+    "mov eax, {enc_reason}",
+    "vmread qword ptr [r12 + {exit_reason}], rax",
+    "mov eax, {enc_len}",
+    "vmread qword ptr [r12 + {exit_len}], rax",
+    "mov eax, {enc_idt}",
+    "vmread qword ptr [r12 + {idt_info}], rax",
     // ---- extended state: guest out (unless the entry failed), host in ----
     "40:",
     "mov rax, [r12 + {xmode}]",
@@ -197,25 +212,22 @@ core::arch::global_asm!(
     "xor ecx, ecx",
     "xsetbv",
     "42:",
-    "test r13, r13",
-    "jnz 43f",
     "mov eax, [r12 + {union_xcr0}]",
     "mov edx, [r12 + {union_xcr0} + 4]",
+    "test r13, r13",
+    "jnz 43f",
     "mov rcx, [r12 + {guest_area}]",
     "xsave64 [rcx]",
     "43:",
+    "mov rcx, [r12 + {host_area}]",
+    "xrstor64 [rcx]",
     "mov rax, [r12 + {host_xcr0}]",
     "cmp rax, [r12 + {union_xcr0}]",
-    "je 44f",
+    "je 46f",
     "mov rdx, rax",
     "shr rdx, 32",
     "xor ecx, ecx",
     "xsetbv",
-    "44:",
-    "mov eax, [r12 + {host_xcr0}]",
-    "mov edx, [r12 + {host_xcr0} + 4]",
-    "mov rcx, [r12 + {host_area}]",
-    "xrstor64 [rcx]",
     "jmp 46f",
     "41:",
     "cmp rax, 1",
@@ -246,7 +258,13 @@ core::arch::global_asm!(
     host_area = const offset_of!(RunBlock, host_area),
     guest_area = const offset_of!(RunBlock, guest_area),
     host_rsp = const offset_of!(RunBlock, host_rsp),
-    host_rsp_enc = const HOST_RSP_ENCODING,
+    host_rsp_enc = const fields::HOST_RSP.raw(),
+    exit_reason = const offset_of!(RunBlock, exit_reason),
+    exit_len = const offset_of!(RunBlock, exit_instruction_len),
+    idt_info = const offset_of!(RunBlock, idt_vectoring_info),
+    enc_reason = const fields::EXIT_REASON.raw(),
+    enc_len = const fields::EXIT_INSTRUCTION_LENGTH.raw(),
+    enc_idt = const fields::EXIT_IDT_VECTORING_INFO.raw(),
     cr2 = const reg_off!(cr2),
     rax = const reg_off!(rax),
     rcx = const reg_off!(rcx),
@@ -264,3 +282,44 @@ core::arch::global_asm!(
     r14 = const reg_off!(r14),
     r15 = const reg_off!(r15),
 );
+
+/// VMREAD for the run loop's hot path: no status decoding.
+///
+/// Only for fields that exist on every processor supporting VMX, read while this vCPU's
+/// VMCS is current (right after a VM exit or in the vCPU's own methods after `load`), where
+/// VMREAD cannot fail (SDM §31.3). If it failed anyway the destination is left unchanged:
+/// 0 is returned.
+#[inline(always)]
+pub(crate) fn vmread_fast(encoding: u32) -> u64 {
+    let mut value = 0u64;
+    // SAFETY: VMREAD with a register destination writes only `value`; it reads the current
+    // VMCS, never memory software owns. Outside VMX root operation it would #UD, which is
+    // not memory-unsafe.
+    unsafe {
+        core::arch::asm!(
+            "vmread {v}, {e}",
+            e = in(reg) u64::from(encoding),
+            v = inout(reg) value,
+            options(nostack, readonly),
+        );
+    }
+    value
+}
+
+/// VMWRITE for the run loop's hot path: no status decoding.
+///
+/// # Safety
+/// As for `vmx_insn::vmwrite`; only used for guest RIP and interruptibility, which exist on
+/// every processor and cannot affect the host.
+#[inline(always)]
+pub(crate) unsafe fn vmwrite_fast(encoding: u32, value: u64) {
+    // SAFETY: the caller upholds the contract above.
+    unsafe {
+        core::arch::asm!(
+            "vmwrite {e}, {v}",
+            e = in(reg) u64::from(encoding),
+            v = in(reg) value,
+            options(nostack),
+        );
+    }
+}

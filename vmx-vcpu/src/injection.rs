@@ -156,6 +156,7 @@ impl PendingEvents {
     }
 
     /// Whether nothing is pending.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.reinject.is_none() && self.queued == 0 && !self.nmi && self.irr == [0; 4]
     }

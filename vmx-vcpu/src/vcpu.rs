@@ -18,7 +18,7 @@ use crate::arch;
 use crate::bitmap::{IoBitmaps, MsrBitmap};
 use crate::config::{Controls, VcpuConfig, compute_controls};
 use crate::cpu::VmxCpu;
-use crate::entry::{RunBlock, vmx_vcpu_enter, vmx_vcpu_exit};
+use crate::entry::{RunBlock, vmread_fast, vmwrite_fast, vmx_vcpu_enter, vmx_vcpu_exit};
 use crate::error::{EntryInstruction, VmxError, insn};
 use crate::event::Event;
 use crate::exit::{ExitInfoSource, IoExit, VmExit, decode_exit_with_reason};
@@ -58,8 +58,11 @@ const MSR_LIST_CAPACITY: usize = FRAME_SIZE / 16;
 struct Vmread;
 
 impl ExitInfoSource for Vmread {
+    #[inline]
     fn read_field(&mut self, encoding: u32) -> u64 {
-        vmx_insn::vmread_raw(encoding).unwrap_or(0)
+        // Exit-information and guest-state fields the decoder reads exist whenever the
+        // exit reason that makes it read them can occur.
+        vmread_fast(encoding)
     }
 }
 
@@ -149,7 +152,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 } else {
                     0
                 },
-                union_xcr0: xstate.host_xcr0 | 1,
+                union_xcr0: xstate.host_xcr0 | 1 | (xstate.supported_xcr0 & 3),
                 host_area: host_area.as_ptr() as u64,
                 guest_area: guest_area.as_ptr() as u64,
                 ..RunBlock::default()
@@ -797,10 +800,10 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             return Err(VmxError::InvalidXcr0(value));
         }
         check_xcr0(value, self.xstate.supported_xcr0 & !((1 << 9) | (1 << 19)))?;
-        let host = self.xstate.host_xcr0;
+        let union = self.xstate.host_xcr0 | value | (self.xstate.supported_xcr0 & 3);
         let b = self.block_mut();
         b.guest_xcr0 = value;
-        b.union_xcr0 = host | value;
+        b.union_xcr0 = union;
         Ok(())
     }
 
@@ -923,17 +926,18 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             return Err(VmxError::EntryFailed { instruction, fail });
         }
         self.in_flight = None;
-        let reason = ExitReason(vmread(fields::EXIT_REASON)?);
+        let block = self.block();
+        let reason = ExitReason(block.exit_reason as u32);
         if !reason.is_entry_failure() {
-            if instruction == EntryInstruction::Launch {
-                self.vmcs.mark_launched();
-            }
-            let idt = vmread(fields::EXIT_IDT_VECTORING_INFO)?;
+            let idt = block.idt_vectoring_info as u32;
             if idt & crate::event::INTERRUPTION_INFO_VALID != 0 {
-                let code = vmread(fields::EXIT_IDT_VECTORING_ERROR_CODE)?;
-                let len = vmread(fields::EXIT_INSTRUCTION_LENGTH)?;
+                let code = vmread_fast(fields::EXIT_IDT_VECTORING_ERROR_CODE.raw()) as u32;
+                let len = block.exit_instruction_len as u32;
                 self.pending
                     .set_reinjection(Event::from_interruption_info(idt, code, len));
+            }
+            if instruction == EntryInstruction::Launch {
+                self.vmcs.mark_launched();
             }
         }
         Ok(decode_exit_with_reason(
@@ -947,12 +951,17 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// SDM §28.2.4) and clears blocking by STI / MOV SS, as completing the instruction
     /// would (SDM §26.7).
     pub fn advance_rip(&mut self) -> Result<(), VmxError> {
-        let len = vmread(fields::EXIT_INSTRUCTION_LENGTH)?;
-        let rip = vmread(fields::GUEST_RIP)?;
-        vmwrite(fields::GUEST_RIP, rip.wrapping_add(u64::from(len)))?;
-        let intr = vmread(fields::GUEST_INTERRUPTIBILITY_STATE)?;
-        if intr & 3 != 0 {
-            vmwrite(fields::GUEST_INTERRUPTIBILITY_STATE, intr & !3)?;
+        self.vmcs.load()?;
+        let len = self.block().exit_instruction_len;
+        let rip = vmread_fast(fields::GUEST_RIP.raw());
+        let intr = vmread_fast(fields::GUEST_INTERRUPTIBILITY_STATE.raw());
+        // SAFETY: guest RIP and interruptibility exist on every processor, the VMCS is
+        // current, and neither field can affect the host.
+        unsafe {
+            vmwrite_fast(fields::GUEST_RIP.raw(), rip.wrapping_add(len));
+            if intr & 3 != 0 {
+                vmwrite_fast(fields::GUEST_INTERRUPTIBILITY_STATE.raw(), intr & !3);
+            }
         }
         Ok(())
     }

@@ -83,6 +83,7 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
     }
 
     /// Whether this VMCS is the current VMCS of its CPU.
+    #[inline]
     pub fn is_current(&self) -> bool {
         self.cpu.current_vmcs() == self.paddr.as_usize() as u64
     }
@@ -117,10 +118,15 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
 
     /// VMPTRLD: makes this the current VMCS of the CPU (SDM §31.3 VMPTRLD). The launch state
     /// is unchanged.
+    #[inline]
     pub fn load(&mut self) -> Result<(), VmxError> {
         if self.is_current() {
             return Ok(());
         }
+        self.load_slow()
+    }
+
+    fn load_slow(&mut self) -> Result<(), VmxError> {
         let p = self.paddr.as_usize() as u64;
         self.cpu.track_active(p)?;
         // SAFETY: as for `clear`; the region becomes active and is VMCLEARed before it is

@@ -1,6 +1,1175 @@
-//! Scenarios for the `vmx-vcpu` crate (written by its owner).
+//! Scenarios for the `vmx-vcpu` crate: small guests (see `guests.rs`) run through the public
+//! API, each asserting the exact exit and state the SDM specifies (Vol. 3C ch. 25-28).
 
-use crate::env::Scenario;
+#[path = "guests.rs"]
+mod guests;
+
+use alloc::format;
+use alloc::string::String;
+use core::ptr::NonNull;
+
+use baremetal::{cpu, frames};
+use memory_addr::PhysAddr;
+use vmx_defs::exit_reason::BasicExitReason;
+use vmx_defs::guest_state::SegmentAccessRights;
+use vmx_defs::instruction_error::VmInstructionError;
+use vmx_defs::instruction_info::Gpr;
+use vmx_defs::vmcs::fields;
+use vmx_insn::VmFail;
+use vmx_vcpu::exit::{CrAccess, ExceptionExit, IoExit};
+use vmx_vcpu::guest::{DescriptorTableRegister, GuestState, Segment};
+use vmx_vcpu::{
+    EntryInstruction, Event, IA32_KERNEL_GS_BASE, VcpuConfig, VmExit, VmxCpu, VmxError, VmxHost,
+    VmxVcpu,
+};
+
+use crate::env::{Env, Outcome, Scenario};
+use crate::{check, check_eq, skip};
+
+use guests::*;
 
 /// This area's scenarios, in order.
-pub const SCENARIOS: &[Scenario] = &[];
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "vcpu_enable_disable_twice",
+        run: enable_disable,
+    },
+    Scenario {
+        name: "vcpu_launch_vmcall",
+        run: launch_vmcall,
+    },
+    Scenario {
+        name: "vcpu_vmlaunch_launched_fails_4",
+        run: vmlaunch_launched,
+    },
+    Scenario {
+        name: "vcpu_vmresume_clear_fails_5",
+        run: vmresume_clear,
+    },
+    Scenario {
+        name: "vcpu_cpuid_exit",
+        run: cpuid_exit,
+    },
+    Scenario {
+        name: "vcpu_hlt_exit",
+        run: hlt_exit,
+    },
+    Scenario {
+        name: "vcpu_rdtsc_exit",
+        run: rdtsc_exit,
+    },
+    Scenario {
+        name: "vcpu_msr_bitmap_on",
+        run: msr_bitmap_on,
+    },
+    Scenario {
+        name: "vcpu_msr_bitmap_off",
+        run: msr_bitmap_off,
+    },
+    Scenario {
+        name: "vcpu_io_bitmaps",
+        run: io_bitmaps,
+    },
+    Scenario {
+        name: "vcpu_io_unconditional",
+        run: io_unconditional,
+    },
+    Scenario {
+        name: "vcpu_cr_shadowing",
+        run: cr_shadowing,
+    },
+    Scenario {
+        name: "vcpu_exception_ud",
+        run: exception_ud,
+    },
+    Scenario {
+        name: "vcpu_exception_pf_error_code",
+        run: exception_pf,
+    },
+    Scenario {
+        name: "vcpu_interrupt_if1",
+        run: interrupt_if1,
+    },
+    Scenario {
+        name: "vcpu_interrupt_window_if0",
+        run: interrupt_window,
+    },
+    Scenario {
+        name: "vcpu_nmi_and_nmi_window",
+        run: nmi_window,
+    },
+    Scenario {
+        name: "vcpu_reinjection_after_delivery_exit",
+        run: reinjection,
+    },
+    Scenario {
+        name: "vcpu_preemption_timer",
+        run: preemption_timer,
+    },
+    Scenario {
+        name: "vcpu_vpid_on",
+        run: vpid_on,
+    },
+    Scenario {
+        name: "vcpu_vpid_off",
+        run: vpid_off,
+    },
+    Scenario {
+        name: "vcpu_real_mode_unrestricted_guest",
+        run: real_mode,
+    },
+    Scenario {
+        name: "vcpu_long_mode_under_ept",
+        run: long_mode_ept,
+    },
+    Scenario {
+        name: "vcpu_bad_guest_state_exit_33",
+        run: bad_guest_state,
+    },
+    Scenario {
+        name: "vcpu_triple_fault_exit_2",
+        run: triple_fault,
+    },
+    Scenario {
+        name: "vcpu_sse_state_isolated",
+        run: sse_isolated,
+    },
+    Scenario {
+        name: "vcpu_vmcs_dump",
+        run: vmcs_dump,
+    },
+    Scenario {
+        name: "vcpu_exit_cost",
+        run: exit_cost,
+    },
+];
+
+/// The kernel's frame allocator as the vCPU's host interface (memory is identity mapped).
+struct KernelHost;
+
+// SAFETY: `frames::alloc_frames` returns zeroed, exclusively owned, 4 KiB-aligned,
+// contiguous, identity-mapped RAM.
+unsafe impl VmxHost for KernelHost {
+    fn alloc_frames(&self, count: usize) -> Option<PhysAddr> {
+        frames::alloc_frames(count, 4096)
+            .ok()
+            .flatten()
+            .map(|a| PhysAddr::from_usize(a as usize))
+    }
+
+    fn free_frames(&self, paddr: PhysAddr, count: usize) {
+        let _ = frames::free_frames(paddr.as_usize() as u64, count);
+    }
+
+    fn phys_to_virt(&self, paddr: PhysAddr) -> NonNull<u8> {
+        NonNull::new(paddr.as_usize() as *mut u8).unwrap_or(NonNull::dangling())
+    }
+}
+
+type Cpu = VmxCpu<KernelHost>;
+
+fn enable() -> Result<Cpu, Outcome> {
+    // SAFETY: CPL 0, one CPU, no other VMX user (the runner left VMX operation).
+    match unsafe { VmxCpu::enable(KernelHost) } {
+        Ok(c) => Ok(c),
+        Err(VmxError::NoVmxSupport) => Err(Outcome::Skip("no VMX".into())),
+        Err(e) => Err(Outcome::Fail(format!("VmxCpu::enable: {e}"))),
+    }
+}
+
+macro_rules! setup {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(o) => return o,
+        }
+    };
+}
+
+macro_rules! ok {
+    ($e:expr, $what:literal) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Outcome::Fail(format!("{}: {}", $what, e)),
+        }
+    };
+}
+
+/// A 64-bit guest on the kernel's page tables and GDT, entering at `entry` with a fresh
+/// stack, RFLAGS `rflags` and IDT `idt`.
+fn guest(
+    env: &mut Env,
+    entry: unsafe extern "C" fn(),
+    rflags: u64,
+    idt: DescriptorTableRegister,
+) -> Result<GuestState, Outcome> {
+    let stack = env
+        .alloc_frames(4, 4096)
+        .ok()
+        .flatten()
+        .ok_or_else(|| Outcome::Fail("no stack frames".into()))?;
+    let sel = cpu::selectors();
+    let gdtr = cpu::sgdt();
+    let tr_base =
+        cpu::gdt_descriptor_base(sel.tr).ok_or_else(|| Outcome::Fail("TR not in GDT".into()))?;
+    let mut g = GuestState::long_mode(
+        cpu::read_cr3(),
+        addr(entry),
+        stack + 4 * 4096,
+        Segment::tss(sel.tr, tr_base, 0x67),
+        DescriptorTableRegister {
+            base: gdtr.base,
+            limit: gdtr.limit,
+        },
+        idt,
+    );
+    g.cs = Segment::code64(sel.cs);
+    g.ss = Segment::data(sel.ss);
+    g.ds = Segment::data(sel.ds);
+    g.es = Segment::data(sel.es);
+    g.cr0 = cpu::read_cr0();
+    g.cr4 = cpu::read_cr4() & !(1 << 13);
+    // SAFETY: IA32_EFER exists on every 64-bit processor.
+    g.efer = unsafe { cpu::rdmsr(0xC000_0080) };
+    g.rflags = rflags;
+    Ok(g)
+}
+
+const NO_IDT: DescriptorTableRegister = DescriptorTableRegister { base: 0, limit: 0 };
+
+/// Builds a guest IDT (interrupt gates, selector = CS) in a fresh frame: vector 2 (NMI)
+/// and 0x40 get handlers, `0x40` present only if `present_40`.
+fn guest_idt(env: &mut Env, present_40: bool) -> Result<(u64, DescriptorTableRegister), Outcome> {
+    let f = env
+        .alloc_frame()
+        .ok_or_else(|| Outcome::Fail("no IDT frame".into()))?;
+    set_gate(f, 2, addr(vcpu_guest_nmi_handler), true);
+    set_gate(f, 0x40, addr(vcpu_guest_irq_handler), present_40);
+    Ok((
+        f,
+        DescriptorTableRegister {
+            base: f,
+            limit: 4095,
+        },
+    ))
+}
+
+fn set_gate(idt: u64, vector: u64, handler: u64, present: bool) {
+    let cs = u64::from(cpu::selectors().cs);
+    let p = if present { 1u64 << 47 } else { 0 };
+    let low =
+        (handler & 0xFFFF) | (cs << 16) | (0xE << 40) | p | (((handler >> 16) & 0xFFFF) << 48);
+    let high = handler >> 32;
+    let e = (idt + vector * 16) as *mut u64;
+    // SAFETY: `idt` is a frame this scenario owns; vector < 256 keeps it in the frame.
+    unsafe {
+        e.write_volatile(low);
+        e.add(1).write_volatile(high);
+    }
+}
+
+fn new_vcpu<'c>(cpu: &'c Cpu, cfg: &VcpuConfig) -> Result<VmxVcpu<'c, KernelHost>, Outcome> {
+    // SAFETY: the guests are the kernel's own test code on its page tables (trusted).
+    unsafe { VmxVcpu::new(cpu, cfg) }.map_err(|e| Outcome::Fail(format!("VmxVcpu::new: {e}")))
+}
+
+fn run(v: &mut VmxVcpu<'_, KernelHost>) -> Result<VmExit, Outcome> {
+    v.run().map_err(|e| Outcome::Fail(format!("run: {e}")))
+}
+
+/// Runs and expects a VMCALL; returns the guest registers then and advances RIP.
+fn expect_vmcall(
+    v: &mut VmxVcpu<'_, KernelHost>,
+) -> Result<vmx_vcpu::regs::GuestRegisters, Outcome> {
+    match run(v)? {
+        VmExit::Vmcall(_) => {
+            let r = *v.regs();
+            v.advance_rip()
+                .map_err(|e| Outcome::Fail(format!("advance_rip: {e}")))?;
+            Ok(r)
+        }
+        other => Err(Outcome::Fail(format!("expected VMCALL, got {other:?}"))),
+    }
+}
+
+fn simple(env: &mut Env, entry: unsafe extern "C" fn()) -> Result<VcpuConfig, Outcome> {
+    Ok(VcpuConfig::new(guest(env, entry, 0x2, NO_IDT)?))
+}
+
+fn has_secondary(cpu: &Cpu, what: bool, name: &str) -> Result<(), Outcome> {
+    let _ = cpu;
+    if what {
+        Ok(())
+    } else {
+        Err(Outcome::Skip(format!("{name} not supported by this model")))
+    }
+}
+
+// ---------------------------------------------------------------- scenarios
+
+fn enable_disable(_env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    // SAFETY: as in `enable`.
+    let again = unsafe { VmxCpu::enable(KernelHost) };
+    check!(
+        matches!(again, Err(VmxError::AlreadyEnabled)),
+        "second enable: {:?}",
+        again.err()
+    );
+    check!(cpu::read_cr4() & (1 << 13) != 0, "CR4.VMXE not set");
+    ok!(c.disable(), "disable");
+    check!(
+        cpu::read_cr4() & (1 << 13) == 0,
+        "CR4.VMXE still set after disable"
+    );
+    let c = setup!(enable());
+    ok!(c.disable(), "disable after re-enable");
+    Outcome::Pass
+}
+
+fn launch_vmcall(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_vmcall));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    check_eq!(v.vmcs().state(), vmx_vcpu::VmcsState::Current);
+    let e = setup!(run(&mut v));
+    let VmExit::Vmcall(args) = e else {
+        return Outcome::Fail(format!("first exit {e:?}"));
+    };
+    check!(
+        args.rax == 0x1234 && args.rbx == 0x5678,
+        "vmcall args {args:?}"
+    );
+    check_eq!(v.vmcs().state(), vmx_vcpu::VmcsState::Launched);
+    ok!(v.advance_rip(), "advance");
+    // Second round trip is a VMRESUME.
+    let r = setup!(expect_vmcall(&mut v));
+    check_eq!(r.rax, 0x1234);
+    check_eq!(c.active_vmcs_count(), 1);
+    drop(v);
+    check_eq!(c.active_vmcs_count(), 0);
+    ok!(c.disable(), "disable");
+    Outcome::Pass
+}
+
+fn vmlaunch_launched(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_vmcall));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    setup!(expect_vmcall(&mut v));
+    let r = v.force_entry(EntryInstruction::Launch);
+    check!(
+        matches!(
+            r,
+            Err(VmxError::EntryFailed {
+                instruction: EntryInstruction::Launch,
+                fail: VmFail::Valid(VmInstructionError(4))
+            })
+        ),
+        "VMLAUNCH of a launched VMCS: {r:?}"
+    );
+    // Still usable.
+    setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+fn vmresume_clear(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_vmcall));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let r = v.force_entry(EntryInstruction::Resume);
+    check!(
+        matches!(
+            r,
+            Err(VmxError::EntryFailed {
+                instruction: EntryInstruction::Resume,
+                fail: VmFail::Valid(VmInstructionError(5))
+            })
+        ),
+        "VMRESUME of a clear VMCS: {r:?}"
+    );
+    setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+fn cpuid_exit(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_cpuid));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let e = setup!(run(&mut v));
+    check_eq!(
+        e,
+        VmExit::Cpuid {
+            leaf: 0x12,
+            subleaf: 0x34
+        }
+    );
+    ok!(v.complete_cpuid(0x11, 0x22, 0x33, 0x44), "complete_cpuid");
+    let r = setup!(expect_vmcall(&mut v));
+    check!(
+        (r.rax, r.rbx, r.rcx, r.rdx) == (0x11, 0x22, 0x33, 0x44),
+        "guest saw {r:?}"
+    );
+    Outcome::Pass
+}
+
+fn hlt_exit(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_hlt));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let rip0 = ok!(v.rip(), "rip");
+    check_eq!(setup!(run(&mut v)), VmExit::Hlt);
+    check_eq!(ok!(v.rip(), "rip"), rip0);
+    ok!(v.advance_rip(), "advance");
+    check_eq!(ok!(v.rip(), "rip"), rip0 + 1);
+    setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+fn rdtsc_exit(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let mut cfg = setup!(simple(env, vcpu_guest_rdtsc));
+    cfg.rdtsc_exiting = true;
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    check_eq!(setup!(run(&mut v)), VmExit::Rdtsc);
+    {
+        let r = v.regs_mut();
+        r.rax = 0xCAFE;
+        r.rdx = 0xBEEF;
+    }
+    ok!(v.advance_rip(), "advance");
+    let r = setup!(expect_vmcall(&mut v));
+    check!(r.rax == 0xCAFE && r.rdx == 0xBEEF, "guest saw {r:?}");
+    Outcome::Pass
+}
+
+fn host_kernel_gs_base() -> u64 {
+    // SAFETY: IA32_KERNEL_GS_BASE exists on every 64-bit processor.
+    unsafe { cpu::rdmsr(IA32_KERNEL_GS_BASE) }
+}
+
+fn msr_bitmap_on(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_msr));
+    let host_kgs = host_kernel_gs_base();
+    // Intercepted (deny by default).
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    ok!(
+        v.set_guest_msr(IA32_KERNEL_GS_BASE, 0xABCD_0000),
+        "set_guest_msr"
+    );
+    check_eq!(
+        setup!(run(&mut v)),
+        VmExit::Rdmsr {
+            msr: IA32_KERNEL_GS_BASE
+        }
+    );
+    ok!(v.complete_rdmsr(0x1111_2222_3333_4444), "complete_rdmsr");
+    let r = setup!(expect_vmcall(&mut v));
+    check!(
+        r.rax == 0x3333_4444 && r.rdx == 0x1111_2222,
+        "intercepted RDMSR: {r:?}"
+    );
+    check_eq!(
+        setup!(run(&mut v)),
+        VmExit::Wrmsr {
+            msr: IA32_KERNEL_GS_BASE,
+            value: 0x5555
+        }
+    );
+    ok!(v.advance_rip(), "advance");
+    setup!(expect_vmcall(&mut v));
+    check_eq!(setup!(run(&mut v)), VmExit::Rdmsr { msr: 0x4000_0000 });
+    drop(v);
+    // Passed through: the guest reads and writes its own copy (switched by the MSR lists).
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    ok!(
+        v.set_guest_msr(IA32_KERNEL_GS_BASE, 0xABCD_0000),
+        "set_guest_msr"
+    );
+    let Some(bm) = v.msr_bitmap_mut() else {
+        return Outcome::Fail("no MSR bitmap".into());
+    };
+    check!(
+        bm.pass_through(IA32_KERNEL_GS_BASE, true, true).is_ok(),
+        "pass_through"
+    );
+    check!(
+        bm.pass_through(0x4000_0000, true, true).is_err(),
+        "0x40000000 accepted for pass-through"
+    );
+    let r = setup!(expect_vmcall(&mut v));
+    check!(
+        r.rax == 0xABCD_0000 && r.rdx == 0,
+        "passed-through RDMSR: {r:?}"
+    );
+    setup!(expect_vmcall(&mut v));
+    check_eq!(v.guest_msr(IA32_KERNEL_GS_BASE), Some(0x5555));
+    check_eq!(host_kernel_gs_base(), host_kgs);
+    // Out of both ranges: always exits.
+    check_eq!(setup!(run(&mut v)), VmExit::Rdmsr { msr: 0x4000_0000 });
+    Outcome::Pass
+}
+
+fn msr_bitmap_off(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let mut cfg = setup!(simple(env, vcpu_guest_msr));
+    cfg.msr_bitmap = false;
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    check!(
+        v.msr_bitmap_mut().is_none(),
+        "bitmap present with msr_bitmap = false"
+    );
+    check_eq!(
+        setup!(run(&mut v)),
+        VmExit::Rdmsr {
+            msr: IA32_KERNEL_GS_BASE
+        }
+    );
+    ok!(v.complete_rdmsr(7), "complete_rdmsr");
+    setup!(expect_vmcall(&mut v));
+    check_eq!(
+        setup!(run(&mut v)),
+        VmExit::Wrmsr {
+            msr: IA32_KERNEL_GS_BASE,
+            value: 0x5555
+        }
+    );
+    Outcome::Pass
+}
+
+fn expect_io(
+    v: &mut VmxVcpu<'_, KernelHost>,
+    port: u16,
+    is_in: bool,
+    value: Option<u32>,
+) -> Result<IoExit, Outcome> {
+    match run(v)? {
+        VmExit::Io(io)
+            if io.port == port
+                && io.is_in == is_in
+                && io.size == 1
+                && !io.string
+                && !io.rep
+                && io.value == value =>
+        {
+            Ok(io)
+        }
+        other => Err(Outcome::Fail(format!(
+            "expected I/O {port:#x} in={is_in} value={value:?}, got {other:?}"
+        ))),
+    }
+}
+
+fn io_bitmaps(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_io));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    // Everything intercepted.
+    setup!(expect_io(&mut v, 0x80, false, Some(0x5a)));
+    ok!(v.advance_rip(), "advance");
+    let io = setup!(expect_io(&mut v, 0x8000, true, None));
+    ok!(v.complete_io_in(&io, 0x77), "complete_io_in");
+    setup!(expect_io(&mut v, 0xFFFF, false, Some(0xa5)));
+    ok!(v.advance_rip(), "advance");
+    let r = setup!(expect_vmcall(&mut v));
+    check_eq!(r.rax & 0xFF, 0xa5);
+    drop(v);
+    // 0x80 (bitmap A) and 0xFFFF (bitmap B) passed through, 0x8000 (bitmap B) intercepted.
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let Some(io) = v.io_bitmaps_mut() else {
+        return Outcome::Fail("no I/O bitmaps".into());
+    };
+    io.pass_through(0x80);
+    io.pass_through(0xFFFF);
+    check!(
+        io.is_intercepted(0x8000) && !io.is_intercepted(0x80),
+        "bitmap state"
+    );
+    let e = setup!(expect_io(&mut v, 0x8000, true, None));
+    ok!(v.complete_io_in(&e, 0x66), "complete_io_in");
+    setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+fn io_unconditional(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let mut cfg = setup!(simple(env, vcpu_guest_io));
+    cfg.io_bitmaps = false;
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    check!(
+        v.io_bitmaps_mut().is_none(),
+        "bitmaps present with io_bitmaps = false"
+    );
+    setup!(expect_io(&mut v, 0x80, false, Some(0x5a)));
+    ok!(v.advance_rip(), "advance");
+    let io = setup!(expect_io(&mut v, 0x8000, true, None));
+    ok!(v.complete_io_in(&io, 0), "complete_io_in");
+    setup!(expect_io(&mut v, 0xFFFF, false, Some(0xa5)));
+    ok!(v.advance_rip(), "advance");
+    setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+fn cr_shadowing(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_cr));
+    let g = cfg.guest;
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    // CR0.TS owned with shadow = guest CR0 (TS clear).
+    ok!(
+        v.set_cr0_shadow(1 << 3, g.cr0 & !(1 << 3)),
+        "set_cr0_shadow"
+    );
+    let r = setup!(expect_vmcall(&mut v));
+    check!(
+        r.rax == g.cr0 & !(1 << 3),
+        "guest CR0 {:#x}, shadow {:#x}",
+        r.rax,
+        g.cr0
+    );
+    check!(
+        r.rbx == g.cr4 && r.rbx & (1 << 13) == 0,
+        "guest CR4 {:#x} (VMXE must be hidden)",
+        r.rbx
+    );
+    let real_cr4 = ok!(v.read_field(fields::GUEST_CR4), "GUEST_CR4");
+    check!(real_cr4 & (1 << 13) != 0, "real guest CR4 lacks VMXE");
+    let e = setup!(run(&mut v));
+    check_eq!(
+        e,
+        VmExit::CrAccess(CrAccess::MovTo {
+            cr: 0,
+            gpr: Gpr::Rcx,
+            value: (g.cr0 & !(1 << 3)) | 8
+        })
+    );
+    ok!(v.advance_rip(), "advance");
+    let e = setup!(run(&mut v));
+    check_eq!(
+        e,
+        VmExit::CrAccess(CrAccess::MovTo {
+            cr: 4,
+            gpr: Gpr::Rdx,
+            value: g.cr4 | 0x2000
+        })
+    );
+    ok!(v.advance_rip(), "advance");
+    setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+fn exception_ud(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_ud));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    ok!(v.set_exception_bitmap(1 << 6), "exception bitmap");
+    let e = setup!(run(&mut v));
+    let VmExit::Exception(ExceptionExit {
+        vector: 6,
+        interruption_type: 3,
+        error_code: None,
+        ..
+    }) = e
+    else {
+        return Outcome::Fail(format!("expected #UD, got {e:?}"));
+    };
+    let rip = ok!(v.rip(), "rip");
+    check_eq!(rip, addr(vcpu_guest_ud));
+    ok!(v.set_rip(rip + 2), "set_rip");
+    setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+fn exception_pf(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_pf));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    ok!(v.set_exception_bitmap(1 << 14), "exception bitmap");
+    for (ec, what) in [(0u32, "read"), (2, "write")] {
+        let e = setup!(run(&mut v));
+        match e {
+            VmExit::Exception(ExceptionExit {
+                vector: 14,
+                error_code: Some(code),
+                qualification,
+                ..
+            }) => {
+                check!(
+                    code == ec,
+                    "{what} #PF error code {code:#x}, expected {ec:#x}"
+                );
+                check!(
+                    qualification == 0x80_0000_0000,
+                    "{what} #PF address {qualification:#x}"
+                );
+            }
+            other => return Outcome::Fail(format!("expected {what} #PF, got {other:?}")),
+        }
+        let rip = ok!(v.rip(), "rip");
+        ok!(v.set_rip(rip + 3), "set_rip");
+    }
+    setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+fn interrupt_if1(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let (_, idt) = setup!(guest_idt(env, true));
+    let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_irq, 0x202, idt)));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    ok!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
+    let r = setup!(expect_vmcall(&mut v));
+    check!(
+        r.r14 == 0x40,
+        "handler did not run before the first VMCALL: r14 = {:#x}",
+        r.r14
+    );
+    check!(v.pending_events().is_empty(), "event still pending");
+    Outcome::Pass
+}
+
+fn interrupt_window(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let (_, idt) = setup!(guest_idt(env, true));
+    let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_irq, 0x2, idt)));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    ok!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
+    let r = setup!(expect_vmcall(&mut v));
+    check!(r.r14 == 0, "delivered while IF=0 (r14 = {:#x})", r.r14);
+    check_eq!(setup!(run(&mut v)), VmExit::InterruptWindow);
+    let r = setup!(expect_vmcall(&mut v));
+    check!(
+        r.r14 == 0x40,
+        "not delivered at the window: r14 = {:#x}",
+        r.r14
+    );
+    Outcome::Pass
+}
+
+fn nmi_window(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    if !c.capabilities().has_virtual_nmis() {
+        skip!("no virtual NMIs");
+    }
+    let (_, idt) = setup!(guest_idt(env, true));
+    let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_vmcall, 0x2, idt)));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    ok!(v.inject(Event::Nmi), "inject NMI");
+    // First NMI delivered at entry: the handler's VMCALL (r13 = 1).
+    let r = setup!(expect_vmcall(&mut v));
+    check_eq!(r.r13, 1);
+    let intr = ok!(
+        v.read_field(fields::GUEST_INTERRUPTIBILITY_STATE),
+        "interruptibility"
+    );
+    check!(
+        intr & 8 != 0,
+        "no virtual-NMI blocking inside the handler: {intr:#x}"
+    );
+    // A second NMI must wait for the IRET: NMI-window exit first.
+    ok!(v.inject(Event::Nmi), "inject NMI");
+    check_eq!(setup!(run(&mut v)), VmExit::NmiWindow);
+    let r = setup!(expect_vmcall(&mut v));
+    check_eq!(r.r13, 2);
+    // After the second IRET the main code's VMCALL.
+    let r = setup!(expect_vmcall(&mut v));
+    check!(r.rax == 0x1234 && r.r13 == 2, "main code: {r:?}");
+    Outcome::Pass
+}
+
+fn reinjection(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let (idt_frame, idt) = setup!(guest_idt(env, false));
+    let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_irq, 0x202, idt)));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    ok!(v.set_exception_bitmap(1 << 11), "exception bitmap");
+    ok!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
+    // Delivery through a not-present gate: #NP (error code = IDT index | IDT | EXT) exits,
+    // with the interrupt in the IDT-vectoring information.
+    let e = setup!(run(&mut v));
+    match e {
+        VmExit::Exception(ExceptionExit {
+            vector: 11,
+            error_code: Some(code),
+            ..
+        }) => {
+            check!(code == 0x40 * 8 + 3, "#NP error code {code:#x}");
+        }
+        other => return Outcome::Fail(format!("expected #NP, got {other:?}")),
+    }
+    check_eq!(
+        v.pending_events().reinjection(),
+        Some(Event::ExternalInterrupt(0x40))
+    );
+    set_gate(idt_frame, 0x40, addr(vcpu_guest_irq_handler), true);
+    let r = setup!(expect_vmcall(&mut v));
+    check!(
+        r.r14 == 0x40,
+        "re-injected interrupt not delivered: r14 = {:#x}",
+        r.r14
+    );
+    Outcome::Pass
+}
+
+fn preemption_timer(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    if !c.capabilities().has_preemption_timer() {
+        skip!("no VMX-preemption timer");
+    }
+    let mut cfg = setup!(simple(env, vcpu_guest_spin));
+    cfg.preemption_timer = true;
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let value = ok!(v.set_preemption_timer(20_000), "set_preemption_timer");
+    let rate = c.capabilities().misc().preemption_timer_rate();
+    check_eq!(u64::from(value), 20_000u64 >> rate);
+    let t0 = cpu::rdtsc();
+    check_eq!(setup!(run(&mut v)), VmExit::PreemptionTimer);
+    let dt = cpu::rdtsc() - t0;
+    check!(dt >= 20_000 / 2, "timer fired after only {dt} ticks");
+    Outcome::Pass
+}
+
+fn vpid_on(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    setup!(has_secondary(&c, c.capabilities().has_vpid(), "VPID"));
+    let mut cfg = setup!(simple(env, vcpu_guest_vmcall));
+    cfg.vpid = true;
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let Some(vpid) = v.vpid() else {
+        return Outcome::Fail("no VPID".into());
+    };
+    check!(vpid.get() != 0, "VPID 0");
+    check_eq!(
+        ok!(v.read_field(fields::CTRL_VPID), "CTRL_VPID"),
+        vpid.get()
+    );
+    setup!(expect_vmcall(&mut v));
+    setup!(expect_vmcall(&mut v));
+    let mut w = setup!(new_vcpu(&c, &cfg));
+    check!(w.vpid() != Some(vpid), "two vCPUs share {vpid}");
+    setup!(expect_vmcall(&mut w));
+    Outcome::Pass
+}
+
+fn vpid_off(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_vmcall));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    check!(v.vpid().is_none(), "VPID allocated");
+    check!(
+        !v.controls()
+            .secondary
+            .contains(vmx_defs::controls::SecondaryProcBasedControls::ENABLE_VPID),
+        "enable VPID set"
+    );
+    setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+/// An identity EPT over the first 4 GiB with 2-MiB pages, except guest-physical 0x8000,
+/// which maps `code_frame` (when given). Returns the EPTP.
+fn identity_ept(env: &mut Env, code_frame: Option<u64>) -> Result<vmx_defs::ept::Eptp, Outcome> {
+    let f = |env: &mut Env| {
+        env.alloc_frame()
+            .ok_or_else(|| Outcome::Fail("no EPT frame".into()))
+    };
+    let pml4 = f(env)?;
+    let pdpt = f(env)?;
+    let pt = f(env)?;
+    let w = |table: u64, i: u64, v: u64| {
+        // SAFETY: `table` is a frame this scenario owns; i < 512.
+        unsafe { ((table + i * 8) as *mut u64).write_volatile(v) }
+    };
+    w(pml4, 0, pdpt | 7);
+    for g in 0..4u64 {
+        let pd = f(env)?;
+        w(pdpt, g, pd | 7);
+        for i in 0..512u64 {
+            let base = (g << 30) | (i << 21);
+            if base == 0 {
+                w(pd, 0, pt | 7);
+            } else {
+                w(pd, i, base | 7 | (6 << 3) | (1 << 7));
+            }
+        }
+    }
+    for i in 0..512u64 {
+        let target = match code_frame {
+            Some(frame) if i == 8 => frame,
+            _ => i << 12,
+        };
+        w(pt, i, target | 7 | (6 << 3));
+    }
+    Ok(vmx_defs::ept::Eptp::from_raw(pml4 | 6 | (3 << 3)))
+}
+
+fn real_mode(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let caps = c.capabilities();
+    setup!(has_secondary(
+        &c,
+        caps.has_unrestricted_guest() && caps.has_ept(),
+        "unrestricted guest"
+    ));
+    let code = setup!(
+        env.alloc_frame()
+            .ok_or_else(|| Outcome::Fail("no frame".into()))
+    );
+    // SAFETY: our frame; the code is 7 bytes.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            REAL_MODE_CODE.as_ptr(),
+            code as *mut u8,
+            REAL_MODE_CODE.len(),
+        )
+    };
+    let mut cfg = VcpuConfig::new(GuestState::real_mode(0x0800, 0, 0, 0x7000));
+    cfg.ept = Some(setup!(identity_ept(env, Some(code))));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let e = setup!(run(&mut v));
+    let VmExit::Vmcall(args) = e else {
+        return Outcome::Fail(format!("expected VMCALL, got {e:?}"));
+    };
+    check_eq!(args.rax & 0xFFFF, 0x1234);
+    check_eq!(ok!(v.rip(), "rip"), 3);
+    check_eq!(ok!(v.read_field(fields::GUEST_CS_BASE), "CS base"), 0x8000);
+    ok!(v.advance_rip(), "advance");
+    check_eq!(setup!(run(&mut v)), VmExit::Hlt);
+    Outcome::Pass
+}
+
+fn long_mode_ept(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    setup!(has_secondary(&c, c.capabilities().has_ept(), "EPT"));
+    let mut cfg = setup!(simple(env, vcpu_guest_cpuid));
+    cfg.ept = Some(setup!(identity_ept(env, None)));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    check_eq!(
+        setup!(run(&mut v)),
+        VmExit::Cpuid {
+            leaf: 0x12,
+            subleaf: 0x34
+        }
+    );
+    ok!(v.complete_cpuid(1, 2, 3, 4), "complete_cpuid");
+    let r = setup!(expect_vmcall(&mut v));
+    check_eq!(r.rdx, 4);
+    Outcome::Pass
+}
+
+fn bad_guest_state(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_vmcall));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    // An unusable TR is invalid guest state (SDM §27.3.1.2).
+    ok!(
+        // SAFETY: a guest-state field; it cannot affect the host.
+        unsafe {
+            v.write_field(
+                fields::GUEST_TR_ACCESS_RIGHTS,
+                SegmentAccessRights::unusable().raw(),
+            )
+        },
+        "write TR AR"
+    );
+    let e = setup!(run(&mut v));
+    match e {
+        VmExit::EntryFailure(f) => {
+            check!(
+                f.reason.is_entry_failure(),
+                "bit 31 clear: {:#x}",
+                f.reason.raw()
+            );
+            check_eq!(
+                f.reason.basic(),
+                BasicExitReason::VM_ENTRY_FAILURE_INVALID_GUEST_STATE
+            );
+        }
+        other => return Outcome::Fail(format!("expected entry failure 33, got {other:?}")),
+    }
+    check!(!v.vmcs().is_launched(), "launched after a failed VMLAUNCH");
+    // Fix it: the same vCPU runs.
+    ok!(
+        // SAFETY: as above.
+        unsafe {
+            v.write_field(
+                fields::GUEST_TR_ACCESS_RIGHTS,
+                SegmentAccessRights::tss_busy().raw(),
+            )
+        },
+        "write TR AR"
+    );
+    setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+fn triple_fault(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    // UD2 with an empty IDT: #UD -> #GP -> #DF -> triple fault.
+    let cfg = setup!(simple(env, vcpu_guest_ud));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    check_eq!(setup!(run(&mut v)), VmExit::TripleFault);
+    // The host goes on: a new vCPU runs.
+    let cfg = setup!(simple(env, vcpu_guest_vmcall));
+    let mut w = setup!(new_vcpu(&c, &cfg));
+    setup!(expect_vmcall(&mut w));
+    Outcome::Pass
+}
+
+fn read_xmm0() -> u64 {
+    let v: u64;
+    // SAFETY: MOVQ from XMM0 only writes a GPR; CR4.OSFXSR is set by the scenario.
+    unsafe { core::arch::asm!("movq {}, xmm0", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
+fn write_xmm0(v: u64) {
+    // SAFETY: the kernel is built without SSE, so no compiled code keeps values in XMM0.
+    unsafe { core::arch::asm!("movq xmm0, {}", in(reg) v, options(nomem, nostack)) };
+}
+
+fn sse_isolated(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    // Let the host use SSE (the runner restores CR4 afterwards); use XSAVE when present.
+    let mut cr4 = cpu::read_cr4() | (1 << 9) | (1 << 10);
+    let xsave = env.cpuid(1, 0).ecx & (1 << 26) != 0;
+    if xsave {
+        cr4 |= 1 << 18;
+    }
+    // SAFETY: OSFXSR/OSXMMEXCPT/OSXSAVE only enable instructions.
+    unsafe { cpu::write_cr4(cr4) };
+    let mut cfg = setup!(simple(env, vcpu_guest_sse));
+    cfg.guest.cr4 = cr4 & !(1 << 13);
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let want = if xsave {
+        vmx_vcpu::xstate::XStateMode::Xsave
+    } else {
+        vmx_vcpu::xstate::XStateMode::Fxsave
+    };
+    check_eq!(v.xstate_mode(), want);
+    write_xmm0(0x1111);
+    v.regs_mut().rax = 0xA5A5_5A5A_0123_4567;
+    setup!(expect_vmcall(&mut v));
+    check_eq!(read_xmm0(), 0x1111);
+    write_xmm0(0x2222);
+    let r = setup!(expect_vmcall(&mut v));
+    check!(
+        r.rbx == 0xA5A5_5A5A_0123_4567,
+        "guest XMM0 lost: {:#x}",
+        r.rbx
+    );
+    check_eq!(read_xmm0(), 0x2222);
+    Outcome::Pass
+}
+
+struct Sink(usize, bool);
+
+impl core::fmt::Write for Sink {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0 += s.matches('\n').count();
+        if s.contains("GUEST_RIP") {
+            self.1 = true;
+        }
+        Ok(())
+    }
+}
+
+fn vmcs_dump(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_vmcall));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let mut sink = Sink(0, false);
+    ok!(v.vmcs().dump(&mut sink), "dump");
+    let expected = vmx_defs::vmcs::ALL_FIELDS
+        .iter()
+        .filter(|f| f.exists_on(c.capabilities()))
+        .count();
+    check!(
+        sink.0 == expected && sink.1,
+        "dump printed {} lines for {expected} fields",
+        sink.0
+    );
+    Outcome::Pass
+}
+
+const COST_ROUNDS: u64 = 2000;
+
+fn exit_cost(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_cpuid_loop));
+    // Public API: run -> VmExit::Cpuid -> complete_cpuid (sets 4 registers, advances RIP).
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    // Warm up (first entry is VMLAUNCH, HOST_RSP write).
+    for _ in 0..10 {
+        let e = setup!(run(&mut v));
+        check!(matches!(e, VmExit::Cpuid { .. }), "warm-up exit {e:?}");
+        ok!(v.complete_cpuid(0, 0, 0, 0), "complete_cpuid");
+    }
+    let t0 = cpu::rdtsc();
+    for _ in 0..COST_ROUNDS {
+        match v.run() {
+            Ok(VmExit::Cpuid { leaf, .. }) => {
+                if let Err(e) = v.complete_cpuid(leaf, 0, 0, 0) {
+                    return Outcome::Fail(format!("complete_cpuid: {e}"));
+                }
+            }
+            other => return Outcome::Fail(format!("unexpected {other:?}")),
+        }
+    }
+    let api = (cpu::rdtsc() - t0) / COST_ROUNDS;
+    drop(v);
+    // Hand-written minimal loop on a fresh VMCS with the same guest.
+    let mut w = setup!(new_vcpu(&c, &cfg));
+    ok!(
+        // SAFETY: HOST_RIP is set to the minimal loop's own exit label by the loop itself; this
+        // write only makes the VMCS current for it.
+        unsafe {
+            w.write_field(
+                fields::HOST_RIP,
+                vcpu_minimal_cpuid_loop as *const () as u64,
+            )
+        },
+        "HOST_RIP"
+    );
+    let mut block = MinimalBlock {
+        count: 10,
+        ..MinimalBlock::default()
+    };
+    // SAFETY: the VMCS is current, clear and set up for `vcpu_guest_cpuid_loop`; `block`
+    // outlives the call.
+    let warm = unsafe { vcpu_minimal_cpuid_loop(&mut block) };
+    check!(warm == 0, "minimal loop warm-up: {warm:#x}");
+    // The loop VMLAUNCHes: use a fresh VMCS again for the measured run.
+    drop(w);
+    let mut w = setup!(new_vcpu(&c, &cfg));
+    ok!(
+        // SAFETY: as above.
+        unsafe {
+            w.write_field(
+                fields::HOST_RIP,
+                vcpu_minimal_cpuid_loop as *const () as u64,
+            )
+        },
+        "HOST_RIP"
+    );
+    let mut block = MinimalBlock {
+        count: COST_ROUNDS,
+        ..MinimalBlock::default()
+    };
+    let t0 = cpu::rdtsc();
+    // SAFETY: as above.
+    let rc = unsafe { vcpu_minimal_cpuid_loop(&mut block) };
+    let minimal = (cpu::rdtsc() - t0) / COST_ROUNDS;
+    check!(rc == 0, "minimal loop: {rc:#x}");
+    drop(w);
+    let ratio_x100 = api * 100 / minimal.max(1);
+    let msg: String = format!(
+        "CPUID round trip: public API {api} ticks, minimal loop {minimal} ticks ({}.{:02}x)",
+        ratio_x100 / 100,
+        ratio_x100 % 100
+    );
+    log::info!("{msg}");
+    baremetal::println!("vcpu_exit_cost: {msg}");
+    Outcome::Pass
+}
