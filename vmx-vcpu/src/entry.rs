@@ -96,6 +96,8 @@ core::arch::global_asm!(
     "mov r13, rsi",
     // ---- extended state: host out, guest in ----
     "mov rax, [r12 + {xmode}]",
+    "test rax, rax",
+    "jz 33f",
     "cmp rax, 2",
     "jne 31f",
     "mov rax, [r12 + {union_xcr0}]",
@@ -202,6 +204,8 @@ core::arch::global_asm!(
     // ---- extended state: guest out (unless the entry failed), host in ----
     "40:",
     "mov rax, [r12 + {xmode}]",
+    "test rax, rax",
+    "jz 46f",
     "cmp rax, 2",
     "jne 41f",
     "mov rax, [r12 + {union_xcr0}]",

@@ -282,6 +282,7 @@ pub fn decode_exit(src: &mut impl ExitInfoSource, regs: &GuestRegisters) -> VmEx
 }
 
 /// [`decode_exit`] with the exit-reason field already read.
+#[inline]
 pub fn decode_exit_with_reason(
     reason: ExitReason,
     src: &mut impl ExitInfoSource,

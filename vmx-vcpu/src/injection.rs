@@ -158,7 +158,8 @@ impl PendingEvents {
     /// Whether nothing is pending.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.reinject.is_none() && self.queued == 0 && !self.nmi && self.irr == [0; 4]
+        let [a, b, c, d] = self.irr;
+        self.reinject.is_none() && self.queued == 0 && !self.nmi && a | b | c | d == 0
     }
 
     /// Queues an event. External interrupts join the interrupt bitmap (a vector already

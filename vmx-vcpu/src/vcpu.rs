@@ -887,6 +887,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     ///
     /// A VMfail returns [`VmxError::EntryFailed`] with the VM-instruction error; a failed
     /// entry with exit-reason bit 31 returns `Ok(VmExit::EntryFailure(..))`.
+    #[inline]
     pub fn run(&mut self) -> Result<VmExit, VmxError> {
         let instruction = if self.vmcs.is_launched() {
             EntryInstruction::Resume
@@ -950,6 +951,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// Moves RIP past the instruction that caused the exit (VM-exit instruction length,
     /// SDM §28.2.4) and clears blocking by STI / MOV SS, as completing the instruction
     /// would (SDM §26.7).
+    #[inline]
     pub fn advance_rip(&mut self) -> Result<(), VmxError> {
         self.vmcs.load()?;
         let len = self.block().exit_instruction_len;
@@ -985,6 +987,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
 
     /// Completes an emulated RDMSR: EDX:EAX = `value` (upper halves of RAX/RDX cleared) and
     /// advances RIP.
+    #[inline]
     pub fn complete_rdmsr(&mut self, value: u64) -> Result<(), VmxError> {
         let r = &mut self.block_mut().regs;
         r.rax = value & 0xFFFF_FFFF;
@@ -993,6 +996,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     }
 
     /// Completes an emulated CPUID with the four result registers and advances RIP.
+    #[inline]
     pub fn complete_cpuid(
         &mut self,
         eax: u32,
