@@ -84,7 +84,11 @@ pub fn parse_kernel_line(line: &str) -> KernelLine<'_> {
     if let Some(name) = line.strip_prefix("run ").filter(|n| is_name(n)) {
         return KernelLine::Run(name);
     }
-    if let Some(name) = line.strip_prefix("ok ").filter(|n| is_name(n)) {
+    if let Some(name) = line
+        .strip_prefix("ok ")
+        .map(|rest| rest.split_once(": ").map_or(rest, |(name, _note)| name))
+        .filter(|n| is_name(n))
+    {
         return KernelLine::Ok(name);
     }
     if let Some(rest) = line.strip_prefix("FAIL ")
@@ -210,6 +214,10 @@ mod tests {
     #[test]
     fn kernel_lines() {
         assert_eq!(parse_kernel_line("ok smoke_a"), KernelLine::Ok("smoke_a"));
+        assert_eq!(
+            parse_kernel_line("ok cost_a: 12 ticks"),
+            KernelLine::Ok("cost_a")
+        );
         assert_eq!(parse_kernel_line("run smoke_a"), KernelLine::Run("smoke_a"));
         assert_eq!(
             parse_kernel_line("FAIL x: a: b"),

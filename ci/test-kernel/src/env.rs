@@ -11,6 +11,9 @@ use baremetal::frames::{self, FrameError};
 pub enum Outcome {
     /// Every check held.
     Pass,
+    /// Every check held, with a one-line note for the ok line (e.g. measured figures):
+    /// printed as `ok NAME: note`.
+    PassWith(String),
     /// A check failed; the text says which and with what values (one line).
     Fail(String),
     /// The scenario does not apply here (e.g. the CPU model lacks the feature).

@@ -112,6 +112,10 @@ pub fn main() -> ! {
                 passed += 1;
                 println!("ok {}", s.name);
             }
+            Outcome::PassWith(note) => {
+                passed += 1;
+                println!("ok {}: {}", s.name, one_line(&note));
+            }
             Outcome::Fail(d) => {
                 failed += 1;
                 println!("FAIL {}: {}", s.name, one_line(&d));

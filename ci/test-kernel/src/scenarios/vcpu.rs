@@ -1169,7 +1169,5 @@ fn exit_cost(env: &mut Env) -> Outcome {
         ratio_x100 / 100,
         ratio_x100 % 100
     );
-    log::info!("{msg}");
-    baremetal::println!("vcpu_exit_cost: {msg}");
-    Outcome::Pass
+    Outcome::PassWith(msg)
 }
