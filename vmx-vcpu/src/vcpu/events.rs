@@ -1,0 +1,75 @@
+//! Event injection with interrupt- and NMI-window exiting (SDM Vol. 3C §25.8.3, §26.7.5,
+//! §26.7.6, §27.6).
+
+use vmx_defs::controls::{PinBasedControls, PrimaryProcBasedControls};
+use vmx_defs::vmcs::fields;
+
+use crate::error::VmxError;
+use crate::event::Event;
+use crate::host::VmxHost;
+use crate::injection::{GuestEventState, PendingEvents};
+
+use super::{VmxVcpu, vmread, vmwrite};
+
+impl<'c, H: VmxHost> VmxVcpu<'c, H> {
+    /// Queues an event for injection at the next VM entry where the guest can take it
+    /// (SDM §27.6); checked first (vector, error code, instruction length).
+    pub fn inject(&mut self, event: Event) -> Result<(), VmxError> {
+        event.validate(self.zero_length_injection)?;
+        self.pending.push(event)?;
+        Ok(())
+    }
+
+    /// The pending events.
+    pub fn pending_events(&self) -> &PendingEvents {
+        &self.pending
+    }
+
+    fn virtual_nmis(&self) -> bool {
+        self.controls.pin.contains(PinBasedControls::VIRTUAL_NMIS)
+            && self.cpu.capabilities().has_nmi_window_exiting()
+    }
+
+    pub(super) fn apply_injection(&mut self) -> Result<(), VmxError> {
+        let state = GuestEventState::from_raw(
+            vmread(fields::GUEST_RFLAGS)?,
+            vmread(fields::GUEST_INTERRUPTIBILITY_STATE)?,
+            vmread(fields::GUEST_ACTIVITY_STATE)?,
+            vmread(fields::GUEST_CR0)?,
+            self.virtual_nmis(),
+        );
+        let d = self.pending.decide(&state);
+        if let Some(e) = d.inject {
+            let enc = e.encode();
+            if let Some(code) = enc.error_code {
+                vmwrite(fields::CTRL_VMENTRY_EXCEPTION_ERROR_CODE, code)?;
+            }
+            if let Some(len) = enc.instruction_len {
+                vmwrite(fields::CTRL_VMENTRY_INSTRUCTION_LENGTH, len)?;
+            }
+            vmwrite(fields::CTRL_VMENTRY_INTERRUPTION_INFO, enc.info)?;
+            self.in_flight = Some(e);
+        }
+        if d.wake {
+            vmwrite(fields::GUEST_ACTIVITY_STATE, 0)?;
+        }
+        let mut primary = self.controls.primary;
+        primary.set(
+            PrimaryProcBasedControls::INTERRUPT_WINDOW_EXITING,
+            d.interrupt_window,
+        );
+        primary.set(
+            PrimaryProcBasedControls::NMI_WINDOW_EXITING,
+            d.nmi_window && self.virtual_nmis(),
+        );
+        if primary != self.controls.primary {
+            self.controls.primary = primary;
+            vmwrite(
+                fields::CTRL_PRIMARY_PROC_BASED_EXEC_CONTROLS,
+                primary.bits(),
+            )?;
+        }
+        self.windows_on = d.interrupt_window || d.nmi_window;
+        Ok(())
+    }
+}

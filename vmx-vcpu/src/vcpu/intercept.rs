@@ -1,0 +1,137 @@
+//! Interception settings: MSR and I/O bitmaps (SDM Vol. 3C §25.6.4, §25.6.9), exception
+//! bitmap (§25.6.3), CR0/CR4 guest/host masks and read shadows (§25.6.6), TSC offset
+//! (§25.6.5), VMX-preemption timer (§26.5.1), guest XCR0.
+
+use vmx_defs::controls::{PinBasedControls, PrimaryProcBasedControls};
+use vmx_defs::vmcs::fields;
+
+use crate::bitmap::{IoBitmaps, MsrBitmap};
+use crate::error::VmxError;
+use crate::host::VmxHost;
+use crate::xstate::{XStateMode, check_xcr0};
+
+use super::{F_IO_A, F_MSR_BITMAP, VmxVcpu, vmwrite};
+
+impl<'c, H: VmxHost> VmxVcpu<'c, H> {
+    /// The MSR bitmap, when "use MSR bitmaps" is on (SDM §25.6.9).
+    pub fn msr_bitmap_mut(&mut self) -> Option<&mut MsrBitmap> {
+        if !self
+            .controls
+            .primary
+            .contains(PrimaryProcBasedControls::USE_MSR_BITMAPS)
+        {
+            return None;
+        }
+        // SAFETY: frame F_MSR_BITMAP is ours and was initialized as an MsrBitmap; the
+        // processor only reads it.
+        Some(unsafe {
+            self.frames
+                .ptr_of(F_MSR_BITMAP)
+                .cast::<MsrBitmap>()
+                .as_mut()
+        })
+    }
+
+    /// The I/O bitmaps A and B, when "use I/O bitmaps" is on (SDM §25.6.4).
+    pub fn io_bitmaps_mut(&mut self) -> Option<&mut IoBitmaps> {
+        if !self
+            .controls
+            .primary
+            .contains(PrimaryProcBasedControls::USE_IO_BITMAPS)
+        {
+            return None;
+        }
+        // SAFETY: frames F_IO_A and F_IO_A+1 are ours, contiguous and initialized as
+        // IoBitmaps; the processor only reads them.
+        Some(unsafe { self.frames.ptr_of(F_IO_A).cast::<IoBitmaps>().as_mut() })
+    }
+
+    /// Sets the exception bitmap: bit n set makes exception vector n exit (SDM §25.6.3).
+    pub fn set_exception_bitmap(&mut self, bitmap: u32) -> Result<(), VmxError> {
+        self.vmcs.load()?;
+        self.exception_bitmap = bitmap;
+        vmwrite(fields::CTRL_EXCEPTION_BITMAP, bitmap)
+    }
+
+    /// The exception bitmap.
+    pub fn exception_bitmap(&self) -> u32 {
+        self.exception_bitmap
+    }
+
+    /// Makes the CR0 bits in `owned` host-owned: the guest reads them from the shadow
+    /// (`shadow`), and a MOV to CR0 / LMSW / CLTS that would give them a value different
+    /// from the shadow exits (SDM §25.6.6, §26.1.3). Bits VMX fixes are always owned.
+    pub fn set_cr0_shadow(&mut self, owned: u64, shadow: u64) -> Result<(), VmxError> {
+        self.vmcs.load()?;
+        self.cr0_owned = owned;
+        vmwrite(
+            fields::CTRL_CR0_GUEST_HOST_MASK,
+            self.cr0_fixed_mask | owned,
+        )?;
+        vmwrite(fields::CTRL_CR0_READ_SHADOW, shadow)
+    }
+
+    /// As [`VmxVcpu::set_cr0_shadow`] for CR4 (CR4.VMXE is always owned).
+    pub fn set_cr4_shadow(&mut self, owned: u64, shadow: u64) -> Result<(), VmxError> {
+        self.vmcs.load()?;
+        self.cr4_owned = owned;
+        vmwrite(
+            fields::CTRL_CR4_GUEST_HOST_MASK,
+            self.cr4_fixed_mask | owned,
+        )?;
+        vmwrite(fields::CTRL_CR4_READ_SHADOW, shadow)
+    }
+
+    /// Sets the TSC offset added to the guest's RDTSC (SDM §25.6.5, §26.6.5).
+    pub fn set_tsc_offset(&mut self, offset: i64) -> Result<(), VmxError> {
+        if !self
+            .controls
+            .primary
+            .contains(PrimaryProcBasedControls::USE_TSC_OFFSETTING)
+        {
+            return Err(VmxError::MissingFeature("TSC offsetting"));
+        }
+        self.vmcs.load()?;
+        vmwrite(fields::CTRL_TSC_OFFSET, offset as u64)
+    }
+
+    /// Arms the VMX-preemption timer to expire after about `tsc_ticks` TSC ticks: the
+    /// field counts down once every 2^X ticks, X = IA32_VMX_MISC\[4:0\] (SDM §26.5.1).
+    /// Returns the value written.
+    pub fn set_preemption_timer(&mut self, tsc_ticks: u64) -> Result<u32, VmxError> {
+        if !self
+            .controls
+            .pin
+            .contains(PinBasedControls::ACTIVATE_VMX_PREEMPTION_TIMER)
+        {
+            return Err(VmxError::MissingFeature(
+                "VMX-preemption timer (not configured)",
+            ));
+        }
+        let rate = self.cpu.capabilities().misc().preemption_timer_rate();
+        let value = u32::try_from(tsc_ticks >> rate).unwrap_or(u32::MAX);
+        self.vmcs.load()?;
+        vmwrite(fields::GUEST_VMX_PREEMPTION_TIMER_VALUE, value)?;
+        Ok(value)
+    }
+
+    /// Lets the guest load an XCR0 value with XSETBV (call from the [`VmExit::Xsetbv`]
+    /// handler, then advance RIP; inject #GP on error). Checked against SDM Vol. 1 §13.3
+    /// and the components the processor supports.
+    pub fn set_guest_xcr0(&mut self, value: u64) -> Result<(), VmxError> {
+        if self.xstate.mode != XStateMode::Xsave {
+            return Err(VmxError::InvalidXcr0(value));
+        }
+        check_xcr0(value, self.xstate.supported_xcr0 & !((1 << 9) | (1 << 19)))?;
+        let union = self.xstate.host_xcr0 | value | (self.xstate.supported_xcr0 & 3);
+        let b = self.block_mut();
+        b.guest_xcr0 = value;
+        b.union_xcr0 = union;
+        Ok(())
+    }
+
+    /// The guest's XCR0 (1 until it runs XSETBV; 0 when XSAVE is not switched).
+    pub fn guest_xcr0(&self) -> u64 {
+        self.block().guest_xcr0
+    }
+}

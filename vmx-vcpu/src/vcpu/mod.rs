@@ -1,0 +1,341 @@
+//! [`VmxVcpu`]: one virtual CPU on one VMCS (SDM Vol. 3C ch. 25 "Virtual Machine Control
+//! Structures", ch. 26 "VMX Non-Root Operation", ch. 27 "VM Entries", ch. 28 "VM Exits").
+//!
+//! The methods are split by topic: `setup` (VMCS initialization, §25.4-25.8), `msr_list`
+//! (MSR switching, §25.7.2, §25.8.2), `intercept` (bitmaps, masks, timers, §25.6), `events`
+//! (injection, §27.6), `run` (VM entry/exit and completion helpers, §27-28).
+
+mod events;
+mod intercept;
+mod msr_list;
+mod run;
+mod setup;
+
+use core::ptr::NonNull;
+
+use vmx_defs::invalidation::{InvvpidDescriptor, InvvpidType};
+use vmx_defs::vmcs::{Access, Field, ReadWrite, Width, fields};
+use vmx_insn::FieldValue;
+
+use crate::bitmap::{IoBitmaps, MsrBitmap};
+use crate::config::{Controls, VcpuConfig, compute_controls};
+use crate::cpu::VmxCpu;
+use crate::entry::{RunBlock, vmread_fast};
+use crate::error::{VmxError, insn};
+use crate::event::Event;
+use crate::exit::ExitInfoSource;
+use crate::host::{FRAME_SIZE, Frames, VmxHost};
+use crate::host_state::HostState;
+use crate::injection::PendingEvents;
+use crate::regs::GuestRegisters;
+use crate::vmcs::Vmcs;
+use crate::vpid::{Vpid, allocate_vpid, free_vpid};
+use crate::xstate::{XStateInfo, XStateMode, init_legacy_area};
+
+pub use msr_list::{
+    IA32_CSTAR, IA32_FMASK, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_STAR, IA32_TSC_AUX,
+};
+
+/// Frame indices inside the vCPU's allocation.
+pub(super) const F_BLOCK: usize = 0;
+pub(super) const F_MSR_BITMAP: usize = 1;
+pub(super) const F_IO_A: usize = 2;
+pub(super) const F_MSR_GUEST: usize = 4;
+pub(super) const F_MSR_HOST: usize = 5;
+pub(super) const F_XSAVE: usize = 6;
+/// Entries per MSR-list page.
+pub(super) const MSR_LIST_CAPACITY: usize = FRAME_SIZE / 16;
+
+/// Reads VMCS fields with VMREAD for [`decode_exit_with_reason`].
+pub(super) struct Vmread;
+
+impl ExitInfoSource for Vmread {
+    #[inline]
+    fn read_field(&mut self, encoding: u32) -> u64 {
+        // Exit-information and guest-state fields the decoder reads exist whenever the
+        // exit reason that makes it read them can occur.
+        vmread_fast(encoding)
+    }
+}
+
+pub(super) fn vmwrite<W: Width>(field: Field<W, ReadWrite>, value: W::Value) -> Result<(), VmxError>
+where
+    W::Value: FieldValue,
+{
+    // SAFETY: only called by this module for guest-state and control fields whose values it
+    // derived itself (physical addresses of frames it owns for as long as the VMCS exists,
+    // host state captured from the running CPU, HOST_RIP = the exit trampoline).
+    unsafe { vmx_insn::vmwrite(field, value) }.map_err(insn("VMWRITE"))
+}
+
+pub(super) fn vmread<W: Width, A: Access>(field: Field<W, A>) -> Result<W::Value, VmxError>
+where
+    W::Value: FieldValue,
+{
+    vmx_insn::vmread(field).map_err(insn("VMREAD"))
+}
+
+/// A virtual CPU: its VMCS, register block, bitmaps, MSR lists, extended-state areas,
+/// VPID and pending events.
+///
+/// Create it with [`VmxVcpu::new`], then call [`VmxVcpu::run`] in a loop, handling each
+/// [`VmExit`]. The first run executes VMLAUNCH, later ones VMRESUME.
+pub struct VmxVcpu<'c, H: VmxHost> {
+    cpu: &'c VmxCpu<H>,
+    vmcs: Vmcs<'c, H>,
+    frames: Frames<'c, H>,
+    block: NonNull<RunBlock>,
+    controls: Controls,
+    vpid: Option<Vpid>,
+    pending: PendingEvents,
+    in_flight: Option<Event>,
+    windows_on: bool,
+    msr_count: usize,
+    xstate: XStateInfo,
+    zero_length_injection: bool,
+    cr0_fixed_mask: u64,
+    cr4_fixed_mask: u64,
+    cr0_owned: u64,
+    cr4_owned: u64,
+    exception_bitmap: u32,
+}
+
+impl<'c, H: VmxHost> VmxVcpu<'c, H> {
+    /// Creates a vCPU: computes the controls from the capabilities (an error names what the
+    /// processor lacks), allocates and fills the VMCS, bitmaps (intercept everything), MSR
+    /// lists and extended-state areas, allocates a VPID if asked, captures the host state
+    /// and writes the guest start state.
+    ///
+    /// # Safety
+    /// The guest runs on the memory `config.ept` maps; without EPT its page tables
+    /// (`config.guest.cr3` and whatever it loads later) map host-physical memory directly.
+    /// The caller guarantees that nothing the guest can reach this way is memory the host
+    /// relies on (or accepts that a guest it trusts shares it). The host must meet the
+    /// requirements listed in [`HostState`] (checked: a typed error otherwise).
+    pub unsafe fn new(cpu: &'c VmxCpu<H>, config: &VcpuConfig) -> Result<Self, VmxError> {
+        let caps = cpu.capabilities();
+        let controls = compute_controls(caps, config)?;
+        // SAFETY: CPL 0 in 64-bit mode (the caller is in VMX root operation: `cpu`).
+        let host = unsafe { HostState::capture() }?;
+        let xstate = XStateInfo::detect();
+        let area_pages = xstate.area_size.div_ceil(FRAME_SIZE);
+        let frames =
+            Frames::alloc(cpu.host(), F_XSAVE + 2 * area_pages).ok_or(VmxError::OutOfMemory {
+                what: "vCPU structures",
+            })?;
+        if caps.basic().addresses_limited_to_32_bits()
+            && (frames.paddr().as_usize() as u64) >> 32 != 0
+        {
+            return Err(VmxError::AddressAbove4G {
+                paddr: frames.paddr().as_usize() as u64,
+            });
+        }
+        let block = frames.ptr_of(F_BLOCK).cast::<RunBlock>();
+        let host_area = frames.ptr_of(F_XSAVE);
+        let guest_area = frames.ptr_of(F_XSAVE + area_pages);
+        // SAFETY: the frames are ours, zeroed and mapped; the block fits in one frame and
+        // the areas are page aligned (≥ 64 bytes) and `area_pages` frames long each.
+        unsafe {
+            block.write(RunBlock {
+                xmode: xstate.mode.code(),
+                host_xcr0: xstate.host_xcr0,
+                guest_xcr0: if xstate.mode == XStateMode::Xsave {
+                    1
+                } else {
+                    0
+                },
+                union_xcr0: xstate.host_xcr0 | 1 | (xstate.supported_xcr0 & 3),
+                host_area: host_area.as_ptr() as u64,
+                guest_area: guest_area.as_ptr() as u64,
+                ..RunBlock::default()
+            });
+            if xstate.mode != XStateMode::None {
+                init_legacy_area(guest_area.as_ptr());
+            }
+            frames
+                .ptr_of(F_MSR_BITMAP)
+                .cast::<MsrBitmap>()
+                .write(MsrBitmap::new_intercept_all());
+            frames
+                .ptr_of(F_IO_A)
+                .cast::<IoBitmaps>()
+                .write(IoBitmaps::new_intercept_all());
+        }
+        let vpid = if config.vpid {
+            Some(allocate_vpid().ok_or(VmxError::NoVpid)?)
+        } else {
+            None
+        };
+        let mut vmcs = match Vmcs::new(cpu) {
+            Ok(v) => v,
+            Err(e) => {
+                if let Some(v) = vpid {
+                    free_vpid(v);
+                }
+                return Err(e);
+            }
+        };
+        let misc = caps.misc();
+        let mut vcpu = Self {
+            cpu,
+            vmcs: {
+                vmcs.load()?;
+                vmcs
+            },
+            frames,
+            block,
+            controls,
+            vpid,
+            pending: PendingEvents::new(),
+            in_flight: None,
+            windows_on: false,
+            msr_count: 0,
+            xstate,
+            zero_length_injection: misc.zero_length_injection(),
+            cr0_fixed_mask: 0,
+            cr4_fixed_mask: 0,
+            cr0_owned: 0,
+            cr4_owned: 0,
+            exception_bitmap: 0,
+        };
+        vcpu.write_controls(config)?;
+        vcpu.write_host_state(&host)?;
+        vcpu.setup_msr_lists(config)?;
+        vcpu.write_guest_state(&config.guest)?;
+        if let Some(v) = vpid {
+            vmwrite(fields::CTRL_VPID, v.get())?;
+            if let Ok(desc) = InvvpidDescriptor::single_context(v.get()) {
+                // A VPID can be reused: drop whatever its previous owner left cached.
+                if vmx_insn::invvpid(InvvpidType::SingleContext, &desc).is_err() {
+                    vmx_insn::invvpid(InvvpidType::AllContext, &InvvpidDescriptor::all_context())
+                        .map_err(insn("INVVPID"))?;
+                }
+            }
+        }
+        Ok(vcpu)
+    }
+
+    fn block_mut(&mut self) -> &mut RunBlock {
+        // SAFETY: the block lives in our frames for as long as `self`, and only the entry
+        // code (called with `&mut self`) touches it otherwise.
+        unsafe { self.block.as_mut() }
+    }
+
+    fn block(&self) -> &RunBlock {
+        // SAFETY: as for `block_mut`.
+        unsafe { self.block.as_ref() }
+    }
+
+    /// The guest's general-purpose registers and CR2 (RSP, RIP and RFLAGS are VMCS fields:
+    /// [`VmxVcpu::rsp`], [`VmxVcpu::rip`], [`VmxVcpu::rflags`]).
+    pub fn regs(&self) -> &GuestRegisters {
+        &self.block().regs
+    }
+
+    /// Mutable access to the guest's general-purpose registers and CR2.
+    pub fn regs_mut(&mut self) -> &mut GuestRegisters {
+        &mut self.block_mut().regs
+    }
+
+    /// The CPU this vCPU runs on.
+    pub fn cpu(&self) -> &'c VmxCpu<H> {
+        self.cpu
+    }
+
+    /// The VMCS (for [`Vmcs::dump`] and typed reads).
+    pub fn vmcs(&mut self) -> &mut Vmcs<'c, H> {
+        &mut self.vmcs
+    }
+
+    /// The controls in effect.
+    pub fn controls(&self) -> &Controls {
+        &self.controls
+    }
+
+    /// The VPID, if VPIDs are enabled.
+    pub fn vpid(&self) -> Option<Vpid> {
+        self.vpid
+    }
+
+    /// How extended state is switched.
+    pub fn xstate_mode(&self) -> XStateMode {
+        self.xstate.mode
+    }
+
+    /// Reads a VMCS field (makes the VMCS current first).
+    pub fn read_field<W: Width, A: Access>(
+        &mut self,
+        field: Field<W, A>,
+    ) -> Result<W::Value, VmxError>
+    where
+        W::Value: FieldValue,
+    {
+        self.vmcs.load()?;
+        vmread(field)
+    }
+
+    /// Writes any read-write VMCS field (makes the VMCS current first).
+    ///
+    /// # Safety
+    /// As for [`Vmcs::write`]: host-state fields, pointers and controls must keep VM entries
+    /// and exits memory-safe, and the value must not contradict what this vCPU manages
+    /// (bitmap and list addresses, HOST_RIP/RSP).
+    pub unsafe fn write_field<W: Width>(
+        &mut self,
+        field: Field<W, ReadWrite>,
+        value: W::Value,
+    ) -> Result<(), VmxError>
+    where
+        W::Value: FieldValue,
+    {
+        self.vmcs.load()?;
+        // SAFETY: forwarded contract.
+        unsafe { self.vmcs.write(field, value) }
+    }
+
+    /// Guest RIP.
+    pub fn rip(&mut self) -> Result<u64, VmxError> {
+        self.read_field(fields::GUEST_RIP)
+    }
+
+    /// Sets guest RIP.
+    pub fn set_rip(&mut self, rip: u64) -> Result<(), VmxError> {
+        self.vmcs.load()?;
+        vmwrite(fields::GUEST_RIP, rip)
+    }
+
+    /// Guest RSP.
+    pub fn rsp(&mut self) -> Result<u64, VmxError> {
+        self.read_field(fields::GUEST_RSP)
+    }
+
+    /// Sets guest RSP.
+    pub fn set_rsp(&mut self, rsp: u64) -> Result<(), VmxError> {
+        self.vmcs.load()?;
+        vmwrite(fields::GUEST_RSP, rsp)
+    }
+
+    /// Guest RFLAGS.
+    pub fn rflags(&mut self) -> Result<u64, VmxError> {
+        self.read_field(fields::GUEST_RFLAGS)
+    }
+
+    /// Sets guest RFLAGS (bit 1 forced to 1).
+    pub fn set_rflags(&mut self, rflags: u64) -> Result<(), VmxError> {
+        self.vmcs.load()?;
+        vmwrite(fields::GUEST_RFLAGS, rflags | 2)
+    }
+}
+
+impl<H: VmxHost> Drop for VmxVcpu<'_, H> {
+    fn drop(&mut self) {
+        if let Some(v) = self.vpid.take() {
+            if let Ok(desc) = InvvpidDescriptor::single_context(v.get()) {
+                let _ = vmx_insn::invvpid(InvvpidType::SingleContext, &desc);
+            }
+            free_vpid(v);
+        }
+        // The VMCS is cleared (and its frame freed) by its own drop, before `frames`
+        // (declared after it) releases the bitmaps and lists the VMCS points to.
+    }
+}

@@ -1,0 +1,142 @@
+//! MSRs switched through the VM-entry MSR-load, VM-exit MSR-store and VM-exit MSR-load
+//! lists (SDM Vol. 3C §25.7.2, §25.8.2, §27.4, §28.6), so that the guest's values of MSRs
+//! it may change never reach the host and the other way round.
+
+use vmx_defs::controls::SecondaryProcBasedControls;
+use vmx_defs::msr_entry::MsrEntry;
+use vmx_defs::vmcs::fields;
+
+use crate::arch;
+use crate::config::VcpuConfig;
+use crate::error::VmxError;
+use crate::host::VmxHost;
+
+use super::{F_MSR_GUEST, F_MSR_HOST, MSR_LIST_CAPACITY, VmxVcpu, vmwrite};
+
+/// IA32_STAR.
+pub const IA32_STAR: u32 = 0xC000_0081;
+/// IA32_LSTAR.
+pub const IA32_LSTAR: u32 = 0xC000_0082;
+/// IA32_CSTAR.
+pub const IA32_CSTAR: u32 = 0xC000_0083;
+/// IA32_FMASK (SFMASK).
+pub const IA32_FMASK: u32 = 0xC000_0084;
+/// IA32_KERNEL_GS_BASE.
+pub const IA32_KERNEL_GS_BASE: u32 = 0xC000_0102;
+/// IA32_TSC_AUX.
+pub const IA32_TSC_AUX: u32 = 0xC000_0103;
+
+impl<'c, H: VmxHost> VmxVcpu<'c, H> {
+    pub(super) fn guest_list(&self) -> *mut MsrEntry {
+        self.frames.ptr_of(F_MSR_GUEST).cast::<MsrEntry>().as_ptr()
+    }
+
+    pub(super) fn host_list(&self) -> *mut MsrEntry {
+        self.frames.ptr_of(F_MSR_HOST).cast::<MsrEntry>().as_ptr()
+    }
+
+    pub(super) fn setup_msr_lists(&mut self, config: &VcpuConfig) -> Result<(), VmxError> {
+        vmwrite(
+            fields::CTRL_VMENTRY_MSR_LOAD_ADDRESS,
+            self.frames.paddr_of(F_MSR_GUEST).as_usize() as u64,
+        )?;
+        vmwrite(
+            fields::CTRL_VMEXIT_MSR_STORE_ADDRESS,
+            self.frames.paddr_of(F_MSR_GUEST).as_usize() as u64,
+        )?;
+        vmwrite(
+            fields::CTRL_VMEXIT_MSR_LOAD_ADDRESS,
+            self.frames.paddr_of(F_MSR_HOST).as_usize() as u64,
+        )?;
+        let _ = config;
+        for msr in [
+            IA32_STAR,
+            IA32_LSTAR,
+            IA32_CSTAR,
+            IA32_FMASK,
+            IA32_KERNEL_GS_BASE,
+        ] {
+            self.add_switched_msr(msr, 0)?;
+        }
+        if self
+            .controls
+            .secondary
+            .contains(SecondaryProcBasedControls::ENABLE_RDTSCP)
+            && arch::cpuid(0x8000_0001, 0).edx & (1 << 27) != 0
+        {
+            self.add_switched_msr(IA32_TSC_AUX, 0)?;
+        }
+        Ok(())
+    }
+
+    /// Adds `msr` to the MSR switch lists (SDM §25.7.2, §25.8.2, §27.4, §28.6): the guest
+    /// value `guest_value` is loaded at every VM entry and stored back at every VM exit;
+    /// the host's current value is loaded at every VM exit. The MSR stays intercepted in
+    /// the bitmap until passed through.
+    ///
+    /// Refuses MSRs the lists may not hold: IA32_FS_BASE/GS_BASE (in the VMCS), x2APIC MSRs
+    /// 800H-8FFH, IA32_SMM_MONITOR_CTL, IA32_SMBASE (SDM §27.4).
+    pub fn add_switched_msr(&mut self, msr: u32, guest_value: u64) -> Result<(), VmxError> {
+        if matches!(msr, 0xC000_0100 | 0xC000_0101 | 0x9B | 0x9E | 0x800..=0x8FF) {
+            return Err(VmxError::InvalidGuestState(
+                "this MSR cannot be in an MSR list",
+            ));
+        }
+        if let Some(i) = self.msr_slot(msr) {
+            // SAFETY: `i` < msr_count; the page is ours.
+            unsafe { (*self.guest_list().add(i)).value = guest_value };
+            return Ok(());
+        }
+        let max =
+            (self.cpu.capabilities().misc().max_msr_list_entries() as usize).min(MSR_LIST_CAPACITY);
+        if self.msr_count >= max {
+            return Err(VmxError::MsrListFull);
+        }
+        // Reading the host value first makes sure the MSR exists (else #GP here, at a
+        // defined place, instead of a VM-entry failure).
+        // SAFETY: CPL 0; the MSRs this crate adds exist on every 64-bit processor, and
+        // callers adding others take the #GP risk documented above.
+        let host_value = unsafe { arch::rdmsr(msr) };
+        let i = self.msr_count;
+        // SAFETY: `i` < capacity; both pages are ours.
+        unsafe {
+            self.guest_list()
+                .add(i)
+                .write(MsrEntry::new(msr, guest_value));
+            self.host_list()
+                .add(i)
+                .write(MsrEntry::new(msr, host_value));
+        }
+        self.msr_count += 1;
+        let n = self.msr_count as u32;
+        self.vmcs.load()?;
+        vmwrite(fields::CTRL_VMENTRY_MSR_LOAD_COUNT, n)?;
+        vmwrite(fields::CTRL_VMEXIT_MSR_STORE_COUNT, n)?;
+        vmwrite(fields::CTRL_VMEXIT_MSR_LOAD_COUNT, n)?;
+        Ok(())
+    }
+
+    fn msr_slot(&self, msr: u32) -> Option<usize> {
+        // SAFETY: indices below msr_count are initialized entries of our page.
+        (0..self.msr_count).find(|&i| unsafe { (*self.guest_list().add(i)).index } == msr)
+    }
+
+    /// The guest's value of a switched MSR (as stored at the last VM exit).
+    pub fn guest_msr(&self, msr: u32) -> Option<u64> {
+        // SAFETY: slot index < msr_count.
+        self.msr_slot(msr)
+            .map(|i| unsafe { (*self.guest_list().add(i)).value })
+    }
+
+    /// Sets the guest's value of a switched MSR (e.g. when emulating its WRMSR).
+    pub fn set_guest_msr(&mut self, msr: u32, value: u64) -> Result<(), VmxError> {
+        match self.msr_slot(msr) {
+            // SAFETY: slot index < msr_count.
+            Some(i) => unsafe {
+                (*self.guest_list().add(i)).value = value;
+                Ok(())
+            },
+            None => self.add_switched_msr(msr, value),
+        }
+    }
+}

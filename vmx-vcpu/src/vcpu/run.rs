@@ -1,0 +1,157 @@
+//! VM entry, exit decoding and the helpers that complete an emulated instruction (SDM
+//! Vol. 3C ch. 27-28).
+
+use memory_addr::PhysAddr;
+use vmx_defs::exit_reason::ExitReason;
+use vmx_defs::vmcs::fields;
+use vmx_insn::VmFail;
+
+use crate::entry::{vmread_fast, vmwrite_fast, vmx_vcpu_enter};
+use crate::error::{EntryInstruction, VmxError};
+use crate::event::Event;
+use crate::exit::{IoExit, VmExit, decode_exit_with_reason};
+use crate::host::VmxHost;
+
+use super::{Vmread, VmxVcpu, vmwrite};
+
+impl<'c, H: VmxHost> VmxVcpu<'c, H> {
+    /// Enters the guest (VMLAUNCH the first time, VMRESUME after) and returns the decoded
+    /// VM exit.
+    ///
+    /// Before entry: makes the VMCS current, injects the next deliverable pending event
+    /// and requests interrupt-/NMI-window exits for the rest. After the exit: records an
+    /// event whose delivery the exit interrupted (IDT-vectoring information) for
+    /// re-injection, and decodes the exit.
+    ///
+    /// A VMfail returns [`VmxError::EntryFailed`] with the VM-instruction error; a failed
+    /// entry with exit-reason bit 31 returns `Ok(VmExit::EntryFailure(..))`.
+    #[inline]
+    pub fn run(&mut self) -> Result<VmExit, VmxError> {
+        let instruction = if self.vmcs.is_launched() {
+            EntryInstruction::Resume
+        } else {
+            EntryInstruction::Launch
+        };
+        self.enter(instruction)
+    }
+
+    /// Enters with the given instruction regardless of the tracked launch state: for tests
+    /// of the processor's checks (VMLAUNCH of a launched VMCS gives VM-instruction error 4,
+    /// VMRESUME of a clear one error 5; SDM §31.3).
+    pub fn force_entry(&mut self, instruction: EntryInstruction) -> Result<VmExit, VmxError> {
+        self.enter(instruction)
+    }
+
+    fn enter(&mut self, instruction: EntryInstruction) -> Result<VmExit, VmxError> {
+        self.vmcs.load()?;
+        if self.windows_on || !self.pending.is_empty() {
+            self.apply_injection()?;
+        }
+        let resume = u64::from(instruction == EntryInstruction::Resume);
+        // SAFETY: the VMCS is current and fully set up: host state captured from this CPU,
+        // HOST_RIP = `vmx_vcpu_exit`, HOST_RSP maintained by the entry code, every pointer
+        // names frames this vCPU owns; the block is ours and pinned.
+        let rc = unsafe { vmx_vcpu_enter(self.block.as_ptr(), resume) };
+        if rc != 0 {
+            if let Some(e) = self.in_flight.take() {
+                // The event was not delivered: put it back first in line.
+                self.pending.set_reinjection(Some(e));
+                vmwrite(fields::CTRL_VMENTRY_INTERRUPTION_INFO, 0)?;
+            }
+            let fail = match vmx_insn::vmfail_from_rflags(rc) {
+                Err(f) => f,
+                Ok(()) => VmFail::Invalid,
+            };
+            return Err(VmxError::EntryFailed { instruction, fail });
+        }
+        self.in_flight = None;
+        let block = self.block();
+        let reason = ExitReason(block.exit_reason as u32);
+        if !reason.is_entry_failure() {
+            let idt = block.idt_vectoring_info as u32;
+            if idt & crate::event::INTERRUPTION_INFO_VALID != 0 {
+                let code = vmread_fast(fields::EXIT_IDT_VECTORING_ERROR_CODE.raw()) as u32;
+                let len = block.exit_instruction_len as u32;
+                self.pending
+                    .set_reinjection(Event::from_interruption_info(idt, code, len));
+            }
+            if instruction == EntryInstruction::Launch {
+                self.vmcs.mark_launched();
+            }
+        }
+        Ok(decode_exit_with_reason(
+            reason,
+            &mut Vmread,
+            &self.block().regs,
+        ))
+    }
+
+    /// Moves RIP past the instruction that caused the exit (VM-exit instruction length,
+    /// SDM §28.2.4) and clears blocking by STI / MOV SS, as completing the instruction
+    /// would (SDM §26.7).
+    #[inline]
+    pub fn advance_rip(&mut self) -> Result<(), VmxError> {
+        self.vmcs.load()?;
+        let len = self.block().exit_instruction_len;
+        let rip = vmread_fast(fields::GUEST_RIP.raw());
+        let intr = vmread_fast(fields::GUEST_INTERRUPTIBILITY_STATE.raw());
+        // SAFETY: guest RIP and interruptibility exist on every processor, the VMCS is
+        // current, and neither field can affect the host.
+        unsafe {
+            vmwrite_fast(fields::GUEST_RIP.raw(), rip.wrapping_add(len));
+            if intr & 3 != 0 {
+                vmwrite_fast(fields::GUEST_INTERRUPTIBILITY_STATE.raw(), intr & !3);
+            }
+        }
+        Ok(())
+    }
+
+    /// Completes an emulated IN (non-string): puts `value` into AL/AX/EAX (a 4-byte IN
+    /// zero-extends into RAX) and advances RIP.
+    pub fn complete_io_in(&mut self, io: &IoExit, value: u32) -> Result<(), VmxError> {
+        if !io.is_in || io.string {
+            return Err(VmxError::InvalidGuestState(
+                "complete_io_in needs a non-string IN exit",
+            ));
+        }
+        let rax = &mut self.block_mut().regs.rax;
+        *rax = match io.size {
+            1 => (*rax & !0xFF) | u64::from(value & 0xFF),
+            2 => (*rax & !0xFFFF) | u64::from(value & 0xFFFF),
+            _ => u64::from(value),
+        };
+        self.advance_rip()
+    }
+
+    /// Completes an emulated RDMSR: EDX:EAX = `value` (upper halves of RAX/RDX cleared) and
+    /// advances RIP.
+    #[inline]
+    pub fn complete_rdmsr(&mut self, value: u64) -> Result<(), VmxError> {
+        let r = &mut self.block_mut().regs;
+        r.rax = value & 0xFFFF_FFFF;
+        r.rdx = value >> 32;
+        self.advance_rip()
+    }
+
+    /// Completes an emulated CPUID with the four result registers and advances RIP.
+    #[inline]
+    pub fn complete_cpuid(
+        &mut self,
+        eax: u32,
+        ebx: u32,
+        ecx: u32,
+        edx: u32,
+    ) -> Result<(), VmxError> {
+        let r = &mut self.block_mut().regs;
+        r.rax = u64::from(eax);
+        r.rbx = u64::from(ebx);
+        r.rcx = u64::from(ecx);
+        r.rdx = u64::from(edx);
+        self.advance_rip()
+    }
+
+    /// Physical address of the VMCS.
+    pub fn vmcs_paddr(&self) -> PhysAddr {
+        self.vmcs.paddr()
+    }
+}

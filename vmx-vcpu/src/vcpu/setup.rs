@@ -1,0 +1,260 @@
+//! Writing the VMCS control, host-state and guest-state areas (SDM Vol. 3C §25.4-25.8).
+
+use vmx_defs::controls::{
+    EntryControls, PinBasedControls, PrimaryExitControls, PrimaryProcBasedControls,
+    SecondaryProcBasedControls,
+};
+use vmx_defs::vmcs::{Field, ReadWrite, fields};
+
+use crate::arch;
+use crate::config::VcpuConfig;
+use crate::entry::vmx_vcpu_exit;
+use crate::error::VmxError;
+use crate::guest::{GuestState, Segment};
+use crate::host::VmxHost;
+use crate::host_state::HostState;
+
+use super::{F_IO_A, F_MSR_BITMAP, VmxVcpu, vmwrite};
+
+impl<'c, H: VmxHost> VmxVcpu<'c, H> {
+    pub(super) fn write_controls(&mut self, config: &VcpuConfig) -> Result<(), VmxError> {
+        let c = self.controls;
+        vmwrite(fields::CTRL_PIN_BASED_EXEC_CONTROLS, c.pin.bits())?;
+        vmwrite(
+            fields::CTRL_PRIMARY_PROC_BASED_EXEC_CONTROLS,
+            c.primary.bits(),
+        )?;
+        if c.primary
+            .contains(PrimaryProcBasedControls::ACTIVATE_SECONDARY_CONTROLS)
+        {
+            vmwrite(
+                fields::CTRL_SECONDARY_PROC_BASED_EXEC_CONTROLS,
+                c.secondary.bits(),
+            )?;
+        }
+        vmwrite(fields::CTRL_PRIMARY_VMEXIT_CONTROLS, c.exit.bits())?;
+        vmwrite(fields::CTRL_VMENTRY_CONTROLS, c.entry.bits())?;
+        vmwrite(fields::CTRL_EXCEPTION_BITMAP, 0)?;
+        vmwrite(fields::CTRL_PAGE_FAULT_ERROR_CODE_MASK, 0)?;
+        vmwrite(fields::CTRL_PAGE_FAULT_ERROR_CODE_MATCH, 0)?;
+        vmwrite(fields::CTRL_CR3_TARGET_COUNT, 0)?;
+        vmwrite(fields::CTRL_VMENTRY_INTERRUPTION_INFO, 0)?;
+        let addr = |i: usize| self.frames.paddr_of(i).as_usize() as u64;
+        if c.primary
+            .contains(PrimaryProcBasedControls::USE_MSR_BITMAPS)
+        {
+            vmwrite(fields::CTRL_MSR_BITMAP_ADDRESS, addr(F_MSR_BITMAP))?;
+        }
+        if c.primary.contains(PrimaryProcBasedControls::USE_IO_BITMAPS) {
+            vmwrite(fields::CTRL_IO_BITMAP_A_ADDRESS, addr(F_IO_A))?;
+            vmwrite(fields::CTRL_IO_BITMAP_B_ADDRESS, addr(F_IO_A + 1))?;
+        }
+        if c.primary
+            .contains(PrimaryProcBasedControls::USE_TSC_OFFSETTING)
+        {
+            vmwrite(fields::CTRL_TSC_OFFSET, 0)?;
+        }
+        if let Some(eptp) = config.ept {
+            vmwrite(fields::CTRL_EPT_POINTER, eptp.raw())?;
+        }
+        if c.pin
+            .contains(PinBasedControls::ACTIVATE_VMX_PREEMPTION_TIMER)
+        {
+            vmwrite(fields::GUEST_VMX_PREEMPTION_TIMER_VALUE, u32::MAX)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn write_host_state(&mut self, h: &HostState) -> Result<(), VmxError> {
+        vmwrite(fields::HOST_CR0, h.cr0)?;
+        vmwrite(fields::HOST_CR3, h.cr3)?;
+        vmwrite(fields::HOST_CR4, h.cr4)?;
+        let s = h.selectors;
+        vmwrite(fields::HOST_ES_SELECTOR, s.es)?;
+        vmwrite(fields::HOST_CS_SELECTOR, s.cs)?;
+        vmwrite(fields::HOST_SS_SELECTOR, s.ss)?;
+        vmwrite(fields::HOST_DS_SELECTOR, s.ds)?;
+        vmwrite(fields::HOST_FS_SELECTOR, s.fs)?;
+        vmwrite(fields::HOST_GS_SELECTOR, s.gs)?;
+        vmwrite(fields::HOST_TR_SELECTOR, s.tr)?;
+        vmwrite(fields::HOST_FS_BASE, h.fs_base)?;
+        vmwrite(fields::HOST_GS_BASE, h.gs_base)?;
+        vmwrite(fields::HOST_TR_BASE, h.tr_base)?;
+        vmwrite(fields::HOST_GDTR_BASE, h.gdtr_base)?;
+        vmwrite(fields::HOST_IDTR_BASE, h.idtr_base)?;
+        vmwrite(fields::HOST_IA32_SYSENTER_CS, h.sysenter_cs)?;
+        vmwrite(fields::HOST_IA32_SYSENTER_ESP, h.sysenter_esp)?;
+        vmwrite(fields::HOST_IA32_SYSENTER_EIP, h.sysenter_eip)?;
+        if self
+            .controls
+            .exit
+            .contains(PrimaryExitControls::LOAD_IA32_EFER)
+        {
+            vmwrite(fields::HOST_IA32_EFER, h.efer)?;
+        }
+        if self
+            .controls
+            .exit
+            .contains(PrimaryExitControls::LOAD_IA32_PAT)
+        {
+            vmwrite(fields::HOST_IA32_PAT, h.pat)?;
+        }
+        vmwrite(fields::HOST_RIP, vmx_vcpu_exit as *const () as u64)?;
+        // HOST_RSP is written by the entry code (see `entry.rs`); force a write.
+        self.block_mut().host_rsp = 0;
+        Ok(())
+    }
+
+    /// Captures the host state again (after the host changed its FS/GS base, GDT, IDT, TSS,
+    /// CR3, SYSENTER or syscall MSRs) and writes it to the VMCS.
+    ///
+    /// # Safety
+    /// As for [`VmxVcpu::new`] (CPL 0, GDT mapped).
+    pub unsafe fn refresh_host_state(&mut self) -> Result<(), VmxError> {
+        self.vmcs.load()?;
+        // SAFETY: forwarded contract.
+        let h = unsafe { HostState::capture() }?;
+        self.write_host_state(&h)?;
+        for i in 0..self.msr_count {
+            let host = self.host_list();
+            // SAFETY: `i` < msr_count ≤ capacity; the list page is ours.
+            let index = unsafe { (*host.add(i)).index };
+            // SAFETY: the index was accepted into the list, so the MSR exists (it was read
+            // when the entry was added).
+            let value = unsafe { arch::rdmsr(index) };
+            // SAFETY: as above.
+            unsafe { (*host.add(i)).value = value };
+        }
+        Ok(())
+    }
+
+    fn write_segment(
+        sel: Field<vmx_defs::vmcs::W16, ReadWrite>,
+        base: Field<vmx_defs::vmcs::WNat, ReadWrite>,
+        limit: Field<vmx_defs::vmcs::W32, ReadWrite>,
+        ar: Field<vmx_defs::vmcs::W32, ReadWrite>,
+        s: &Segment,
+    ) -> Result<(), VmxError> {
+        vmwrite(sel, s.selector)?;
+        vmwrite(base, s.base)?;
+        vmwrite(limit, s.limit)?;
+        vmwrite(ar, s.access_rights.raw())
+    }
+
+    /// Writes the whole guest-state area from `g` (SDM §25.4); CR0/CR4 go through the
+    /// fixed bits with read shadows (see [`GuestState`]).
+    pub fn write_guest_state(&mut self, g: &GuestState) -> Result<(), VmxError> {
+        self.vmcs.load()?;
+        let caps = self.cpu.capabilities();
+        let ug = self
+            .controls
+            .secondary
+            .contains(SecondaryProcBasedControls::UNRESTRICTED_GUEST);
+        let cr0f = if ug {
+            caps.cr0_fixed_unrestricted_guest()
+        } else {
+            caps.cr0_fixed()
+        };
+        let cr4f = caps.cr4_fixed();
+        self.cr0_fixed_mask = (cr0f.fixed0() | !cr0f.fixed1()) & 0xFFFF_FFFF;
+        self.cr4_fixed_mask = cr4f.fixed0() | !cr4f.fixed1();
+        vmwrite(fields::GUEST_CR0, cr0f.adjust(g.cr0))?;
+        vmwrite(fields::GUEST_CR4, cr4f.adjust(g.cr4))?;
+        vmwrite(fields::CTRL_CR0_READ_SHADOW, g.cr0)?;
+        vmwrite(fields::CTRL_CR4_READ_SHADOW, g.cr4)?;
+        vmwrite(
+            fields::CTRL_CR0_GUEST_HOST_MASK,
+            self.cr0_fixed_mask | self.cr0_owned,
+        )?;
+        vmwrite(
+            fields::CTRL_CR4_GUEST_HOST_MASK,
+            self.cr4_fixed_mask | self.cr4_owned,
+        )?;
+        vmwrite(fields::GUEST_CR3, g.cr3)?;
+        vmwrite(fields::GUEST_DR7, g.dr7)?;
+        vmwrite(fields::GUEST_RSP, g.rsp)?;
+        vmwrite(fields::GUEST_RIP, g.rip)?;
+        vmwrite(fields::GUEST_RFLAGS, g.rflags | 2)?;
+        Self::write_segment(
+            fields::GUEST_ES_SELECTOR,
+            fields::GUEST_ES_BASE,
+            fields::GUEST_ES_LIMIT,
+            fields::GUEST_ES_ACCESS_RIGHTS,
+            &g.es,
+        )?;
+        Self::write_segment(
+            fields::GUEST_CS_SELECTOR,
+            fields::GUEST_CS_BASE,
+            fields::GUEST_CS_LIMIT,
+            fields::GUEST_CS_ACCESS_RIGHTS,
+            &g.cs,
+        )?;
+        Self::write_segment(
+            fields::GUEST_SS_SELECTOR,
+            fields::GUEST_SS_BASE,
+            fields::GUEST_SS_LIMIT,
+            fields::GUEST_SS_ACCESS_RIGHTS,
+            &g.ss,
+        )?;
+        Self::write_segment(
+            fields::GUEST_DS_SELECTOR,
+            fields::GUEST_DS_BASE,
+            fields::GUEST_DS_LIMIT,
+            fields::GUEST_DS_ACCESS_RIGHTS,
+            &g.ds,
+        )?;
+        Self::write_segment(
+            fields::GUEST_FS_SELECTOR,
+            fields::GUEST_FS_BASE,
+            fields::GUEST_FS_LIMIT,
+            fields::GUEST_FS_ACCESS_RIGHTS,
+            &g.fs,
+        )?;
+        Self::write_segment(
+            fields::GUEST_GS_SELECTOR,
+            fields::GUEST_GS_BASE,
+            fields::GUEST_GS_LIMIT,
+            fields::GUEST_GS_ACCESS_RIGHTS,
+            &g.gs,
+        )?;
+        Self::write_segment(
+            fields::GUEST_LDTR_SELECTOR,
+            fields::GUEST_LDTR_BASE,
+            fields::GUEST_LDTR_LIMIT,
+            fields::GUEST_LDTR_ACCESS_RIGHTS,
+            &g.ldtr,
+        )?;
+        Self::write_segment(
+            fields::GUEST_TR_SELECTOR,
+            fields::GUEST_TR_BASE,
+            fields::GUEST_TR_LIMIT,
+            fields::GUEST_TR_ACCESS_RIGHTS,
+            &g.tr,
+        )?;
+        vmwrite(fields::GUEST_GDTR_BASE, g.gdtr.base)?;
+        vmwrite(fields::GUEST_GDTR_LIMIT, u32::from(g.gdtr.limit))?;
+        vmwrite(fields::GUEST_IDTR_BASE, g.idtr.base)?;
+        vmwrite(fields::GUEST_IDTR_LIMIT, u32::from(g.idtr.limit))?;
+        vmwrite(fields::GUEST_IA32_SYSENTER_CS, 0)?;
+        vmwrite(fields::GUEST_IA32_SYSENTER_ESP, 0)?;
+        vmwrite(fields::GUEST_IA32_SYSENTER_EIP, 0)?;
+        vmwrite(fields::GUEST_IA32_DEBUGCTL, 0)?;
+        vmwrite(fields::GUEST_VMCS_LINK_POINTER, u64::MAX)?;
+        vmwrite(fields::GUEST_INTERRUPTIBILITY_STATE, 0)?;
+        vmwrite(fields::GUEST_ACTIVITY_STATE, 0)?;
+        vmwrite(fields::GUEST_PENDING_DEBUG_EXCEPTIONS, 0)?;
+        if self.controls.entry.contains(EntryControls::LOAD_IA32_EFER) {
+            vmwrite(fields::GUEST_IA32_EFER, g.efer)?;
+        }
+        if self.controls.entry.contains(EntryControls::LOAD_IA32_PAT) {
+            vmwrite(fields::GUEST_IA32_PAT, g.pat)?;
+        }
+        let mut entry = self.controls.entry;
+        entry.set(EntryControls::IA32E_MODE_GUEST, g.is_long_mode());
+        if entry != self.controls.entry {
+            self.controls.entry = entry;
+            vmwrite(fields::CTRL_VMENTRY_CONTROLS, entry.bits())?;
+        }
+        Ok(())
+    }
+}
