@@ -1,5 +1,4 @@
-//! Intel VT-x per-CPU enabling and a VmxVcpu: VMCS lifetime, guest/host state, run loop,
-//! typed exits, event injection.
+#![doc = include_str!("../README.md")]
 #![no_std]
 
 mod arch;

@@ -115,7 +115,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         Ok(value)
     }
 
-    /// Lets the guest load an XCR0 value with XSETBV (call from the [`VmExit::Xsetbv`]
+    /// Lets the guest load an XCR0 value with XSETBV (call from the [`VmExit::Xsetbv`](crate::VmExit::Xsetbv)
     /// handler, then advance RIP; inject #GP on error). Checked against SDM Vol. 1 §13.3
     /// and the components the processor supports.
     pub fn set_guest_xcr0(&mut self, value: u64) -> Result<(), VmxError> {

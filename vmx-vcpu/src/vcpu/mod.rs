@@ -79,7 +79,7 @@ where
 /// VPID and pending events.
 ///
 /// Create it with [`VmxVcpu::new`], then call [`VmxVcpu::run`] in a loop, handling each
-/// [`VmExit`]. The first run executes VMLAUNCH, later ones VMRESUME.
+/// [`VmExit`](crate::VmExit). The first run executes VMLAUNCH, later ones VMRESUME.
 pub struct VmxVcpu<'c, H: VmxHost> {
     cpu: &'c VmxCpu<H>,
     vmcs: Vmcs<'c, H>,
