@@ -2,7 +2,9 @@
 
 use core::fmt;
 
+use axerrno::AxErrorKind;
 use vmx_defs::capabilities::{ControlAdjustError, VmxBasicError};
+use vmx_defs::ept::EptpError;
 use vmx_insn::{InsnError, VmFail};
 
 use crate::enable_checks::{FeatureControlLocked, FixedBitConflict};
@@ -79,6 +81,10 @@ pub enum VmxError {
     InvalidGuestState(&'static str),
     /// The MSR switch list is full.
     MsrListFull,
+    /// The EPT pointer does not fit this processor (SDM §25.6.11, IA32_VMX_EPT_VPID_CAP).
+    InvalidEptp(EptpError),
+    /// The MSR is not in the MSR switch lists.
+    MsrNotSwitched(u32),
     /// A value for XCR0 the host cannot load (unsupported component, or x87 clear, or AVX
     /// without SSE; SDM Vol. 1 §13.3).
     InvalidXcr0(u64),
@@ -115,6 +121,8 @@ impl fmt::Display for VmxError {
             Self::InvalidGuestState(w) => write!(f, "invalid guest state: {w}"),
             Self::MsrListFull => f.write_str("the MSR switch list is full"),
             Self::InvalidXcr0(v) => write!(f, "XCR0 value {v:#x} cannot be loaded"),
+            Self::InvalidEptp(e) => write!(f, "EPT pointer: {e}"),
+            Self::MsrNotSwitched(m) => write!(f, "MSR {m:#x} is not in the MSR switch lists"),
         }
     }
 }
@@ -142,4 +150,33 @@ impl From<InvalidEvent> for VmxError {
 /// Wraps a vmx-insn error with the instruction's name.
 pub(crate) fn insn(instruction: &'static str) -> impl Fn(InsnError) -> VmxError {
     move |error| VmxError::Instruction { instruction, error }
+}
+
+impl From<VmxError> for AxErrorKind {
+    /// Missing processor features map to `Unsupported`, exhausted resources to `NoMemory`
+    /// or `ResourceBusy`, wrong caller input to `InvalidInput`, states that forbid the
+    /// operation to `BadState`, and failed VMX instructions through vmx-insn's mapping.
+    fn from(e: VmxError) -> Self {
+        match e {
+            VmxError::NoVmxSupport
+            | VmxError::FeatureControlLocked(_)
+            | VmxError::InvalidBasic(_)
+            | VmxError::Control(_)
+            | VmxError::MissingFeature(_) => AxErrorKind::Unsupported,
+            VmxError::OutOfMemory { .. } | VmxError::MsrListFull => AxErrorKind::NoMemory,
+            VmxError::NoVpid | VmxError::TooManyActiveVmcs => AxErrorKind::ResourceBusy,
+            VmxError::AlreadyEnabled
+            | VmxError::FixedBit(_)
+            | VmxError::HostState(_)
+            | VmxError::NotCurrent => AxErrorKind::BadState,
+            VmxError::AddressAbove4G { .. } => AxErrorKind::BadAddress,
+            VmxError::Instruction { error, .. } => AxErrorKind::from(error),
+            VmxError::EntryFailed { fail, .. } => AxErrorKind::from(fail),
+            VmxError::InvalidEvent(_)
+            | VmxError::InvalidGuestState(_)
+            | VmxError::InvalidEptp(_)
+            | VmxError::MsrNotSwitched(_)
+            | VmxError::InvalidXcr0(_) => AxErrorKind::InvalidInput,
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! the VMCS Region", §25.11.3 "Initializing a VMCS"; Figure 25-1 state transitions).
 
 use core::fmt;
+use core::mem::ManuallyDrop;
 
 use memory_addr::PhysAddr;
 use vmx_defs::vmcs::{ALL_FIELDS, Access, Field, FieldWidth, ReadWrite, Width};
@@ -9,7 +10,7 @@ use vmx_insn::FieldValue;
 
 use crate::cpu::VmxCpu;
 use crate::error::{VmxError, insn};
-use crate::host::{FRAME_SIZE, VmxHost};
+use crate::host::{FRAME_SIZE, Frames, VmxHost};
 
 /// Where a VMCS is in the SDM's life cycle (SDM §25.1, Figure 25-1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,6 +30,7 @@ pub enum VmcsState {
 /// Dropping it VMCLEARs it (when active) and frees the frame.
 pub struct Vmcs<'c, H: VmxHost> {
     cpu: &'c VmxCpu<H>,
+    frame: ManuallyDrop<Frames<'c, H>>,
     paddr: PhysAddr,
     launched: bool,
     active: bool,
@@ -43,27 +45,24 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
         if basic.region_size() as usize > FRAME_SIZE {
             return Err(VmxError::MissingFeature("VMCS region larger than 4 KiB"));
         }
-        let paddr = cpu
-            .host()
-            .alloc_frames(1)
-            .ok_or(VmxError::OutOfMemory { what: "VMCS" })?;
-        if paddr.as_usize() % FRAME_SIZE != 0
-            || (basic.addresses_limited_to_32_bits() && paddr.as_usize() as u64 >= 1 << 32)
-        {
-            cpu.host().free_frames(paddr, 1);
+        let frame = Frames::alloc(cpu.host(), 1).ok_or(VmxError::OutOfMemory { what: "VMCS" })?;
+        let paddr = frame.paddr();
+        if basic.addresses_limited_to_32_bits() && paddr.as_usize() as u64 >= 1 << 32 {
             return Err(VmxError::AddressAbove4G {
                 paddr: paddr.as_usize() as u64,
             });
         }
-        // SAFETY: the host gave us this mapped, zeroed frame.
+        // SAFETY: the frame is ours, zeroed and mapped; bits 30:0 take the revision
+        // identifier, bit 31 (shadow-VMCS indicator) stays clear (SDM §25.2).
         unsafe {
-            cpu.host()
-                .phys_to_virt(paddr)
+            frame
+                .ptr()
                 .cast::<u32>()
                 .write_volatile(basic.revision_id() & 0x7FFF_FFFF)
         };
         let mut vmcs = Self {
             cpu,
+            frame: ManuallyDrop::new(frame),
             paddr,
             launched: false,
             active: false,
@@ -215,7 +214,8 @@ impl<H: VmxHost> Drop for Vmcs<'_, H> {
             log::error!("VMCLEAR of {:#x} on drop: {e}", self.paddr.as_usize());
             return;
         }
-        self.cpu.host().free_frames(self.paddr, 1);
+        // SAFETY: the region is no longer active on any CPU; `frame` is not used again.
+        unsafe { ManuallyDrop::drop(&mut self.frame) };
     }
 }
 

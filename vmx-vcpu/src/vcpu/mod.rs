@@ -115,6 +115,10 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     pub unsafe fn new(cpu: &'c VmxCpu<H>, config: &VcpuConfig) -> Result<Self, VmxError> {
         let caps = cpu.capabilities();
         let controls = compute_controls(caps, config)?;
+        if let Some(eptp) = config.ept {
+            eptp.check(caps.ept_vpid(), vmx_insn::physical_address_width().bits())
+                .map_err(VmxError::InvalidEptp)?;
+        }
         // SAFETY: CPL 0 in 64-bit mode (the caller is in VMX root operation: `cpu`).
         let host = unsafe { HostState::capture() }?;
         let xstate = XStateInfo::detect();

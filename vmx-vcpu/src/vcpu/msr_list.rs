@@ -56,7 +56,8 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             IA32_FMASK,
             IA32_KERNEL_GS_BASE,
         ] {
-            self.add_switched_msr(msr, 0)?;
+            // SAFETY: architectural MSRs of every 64-bit processor; 0 is their reset value.
+            unsafe { self.add_switched_msr(msr, 0) }?;
         }
         if self
             .controls
@@ -64,7 +65,8 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             .contains(SecondaryProcBasedControls::ENABLE_RDTSCP)
             && arch::cpuid(0x8000_0001, 0).edx & (1 << 27) != 0
         {
-            self.add_switched_msr(IA32_TSC_AUX, 0)?;
+            // SAFETY: CPUID.80000001H:EDX.RDTSCP says IA32_TSC_AUX exists.
+            unsafe { self.add_switched_msr(IA32_TSC_AUX, 0) }?;
         }
         Ok(())
     }
@@ -76,7 +78,13 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     ///
     /// Refuses MSRs the lists may not hold: IA32_FS_BASE/GS_BASE (in the VMCS), x2APIC MSRs
     /// 800H-8FFH, IA32_SMM_MONITOR_CTL, IA32_SMBASE (SDM §27.4).
-    pub fn add_switched_msr(&mut self, msr: u32, guest_value: u64) -> Result<(), VmxError> {
+    ///
+    /// # Safety
+    /// `msr` must exist on this processor (its host value is read with RDMSR, which raises
+    /// #GP otherwise), and loading `guest_value` into it at VM entry must be legal (else the
+    /// entry fails with reason 34, which is safe) and must not affect the host once the
+    /// host value is back (e.g. no MSR whose effect outlives the guest's time slice).
+    pub unsafe fn add_switched_msr(&mut self, msr: u32, guest_value: u64) -> Result<(), VmxError> {
         if matches!(msr, 0xC000_0100 | 0xC000_0101 | 0x9B | 0x9E | 0x800..=0x8FF) {
             return Err(VmxError::InvalidGuestState(
                 "this MSR cannot be in an MSR list",
@@ -92,10 +100,8 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         if self.msr_count >= max {
             return Err(VmxError::MsrListFull);
         }
-        // Reading the host value first makes sure the MSR exists (else #GP here, at a
-        // defined place, instead of a VM-entry failure).
-        // SAFETY: CPL 0; the MSRs this crate adds exist on every 64-bit processor, and
-        // callers adding others take the #GP risk documented above.
+        // SAFETY: CPL 0; the caller guarantees the MSR exists (the ones this crate adds
+        // exist on every 64-bit processor, TSC_AUX is added only when CPUID reports it).
         let host_value = unsafe { arch::rdmsr(msr) };
         let i = self.msr_count;
         // SAFETY: `i` < capacity; both pages are ours.
@@ -128,7 +134,8 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             .map(|i| unsafe { (*self.guest_list().add(i)).value })
     }
 
-    /// Sets the guest's value of a switched MSR (e.g. when emulating its WRMSR).
+    /// Sets the guest's value of a switched MSR (e.g. when emulating its WRMSR);
+    /// [`VmxError::MsrNotSwitched`] if it is not in the lists.
     pub fn set_guest_msr(&mut self, msr: u32, value: u64) -> Result<(), VmxError> {
         match self.msr_slot(msr) {
             // SAFETY: slot index < msr_count.
@@ -136,7 +143,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 (*self.guest_list().add(i)).value = value;
                 Ok(())
             },
-            None => self.add_switched_msr(msr, value),
+            None => Err(VmxError::MsrNotSwitched(msr)),
         }
     }
 }
