@@ -1,0 +1,433 @@
+//! [`EptPageTable`]: an EPT paging-structure hierarchy (SDM Vol. 3C §29.3.2).
+
+mod accessed_dirty;
+mod iter;
+mod map;
+mod query;
+pub(crate) mod raw;
+mod unmap;
+
+use core::cell::Cell;
+
+use crate::addr::{GuestPhysAddr, HostPhysAddr, PageSize};
+use crate::config::EptConfig;
+use crate::entry::{EptAttributes, EptFlags};
+use crate::error::{AddrKind, Capability, EptError, FlagsError};
+use crate::host::EptHost;
+use crate::walk_length::PageWalkLength;
+
+pub use accessed_dirty::AccessedDirty;
+pub use iter::Mappings;
+
+use crate::entry::MEMORY_TYPE_SHIFT;
+use raw::{
+    COUNT_ONE, ENTRIES, NON_LEAF_RIGHTS, PS, TablePtr, count_of, index, is_leaf, table_addr,
+};
+
+/// One mapping: a page of guest-physical memory and the host-physical page it maps to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Mapping {
+    /// Guest-physical address of the page (aligned to `size`).
+    pub gpa: GuestPhysAddr,
+    /// Host-physical address of the page (aligned to `size`).
+    pub hpa: HostPhysAddr,
+    /// Page size.
+    pub size: PageSize,
+    /// Flags (including the accessed and dirty flags as the processor left them) and memory
+    /// type of the leaf entry.
+    pub attributes: EptAttributes,
+}
+
+/// The last page table (level 1) the table walked to, so that runs of operations on the
+/// same 2-MiB region skip the walk. Invalidated whenever a paging structure is freed.
+#[derive(Clone, Copy)]
+struct LeafCache {
+    /// `gpa >> 21` of the region, or `u64::MAX` when empty.
+    tag: u64,
+    /// The page table.
+    pt: TablePtr,
+    /// The page directory holding the entry that references `pt`, and its index.
+    pd: TablePtr,
+    pd_idx: usize,
+}
+
+const NO_TAG: u64 = u64::MAX;
+
+/// An EPT paging-structure hierarchy for one guest (SDM Vol. 3C §29.3).
+///
+/// Maps guest-physical to host-physical pages of 4 KiB, 2 MiB and 1 GiB (the larger sizes
+/// when [`EptConfig`] allows them), with 4-level or 5-level walks. Structures come from the
+/// [`EptHost`] and are given back when they become empty and on drop.
+///
+/// Operations that can leave stale translations in the processor's caches (unmap, protect,
+/// splitting a large page, clearing A/D flags) return a `#[must_use]`
+/// [`FlushToken`](crate::FlushToken) and record a pending invalidation; see
+/// [`EptPageTable::flush`] and the crate documentation.
+///
+/// The table is `Send` when the host is, but not `Sync`: lookups through `&self` update a
+/// one-entry walk cache.
+pub struct EptPageTable<H: EptHost> {
+    host: H,
+    config: EptConfig,
+    root: HostPhysAddr,
+    root_ptr: TablePtr,
+    levels: u32,
+    /// 48 or 57.
+    gpa_width: u32,
+    /// 2^MAXPHYADDR.
+    hpa_limit: u64,
+    /// Frames in use, the root included.
+    frames: usize,
+    /// An invalidation is owed for changes made since the last flush.
+    pending_flush: bool,
+    cache: Cell<LeafCache>,
+}
+
+// SAFETY: the raw pointers inside (root_ptr, cache) point to frames this table exclusively
+// owns (EptHost contract); moving the table to another thread moves that ownership along.
+unsafe impl<H: EptHost + Send> Send for EptPageTable<H> {}
+
+impl<H: EptHost> EptPageTable<H> {
+    /// An empty table: allocates the root (the EPT PML4 table, or the PML5 table for a
+    /// 5-level walk).
+    pub fn new(mut host: H, config: EptConfig) -> Result<Self, EptError> {
+        let hpa_limit = 1u64 << config.phys_addr_width();
+        let root = alloc_checked(&mut host, hpa_limit)?;
+        let root_ptr = TablePtr(host.phys_to_virt(root).cast());
+        let levels = match config.walk_length() {
+            PageWalkLength::Four => 4,
+            PageWalkLength::Five => 5,
+        };
+        Ok(Self {
+            host,
+            config,
+            root,
+            root_ptr,
+            levels,
+            gpa_width: raw::level_shift(levels) + 9,
+            hpa_limit,
+            frames: 1,
+            pending_flush: false,
+            cache: Cell::new(LeafCache {
+                tag: NO_TAG,
+                pt: root_ptr,
+                pd: root_ptr,
+                pd_idx: 0,
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub const fn config(&self) -> &EptConfig {
+        &self.config
+    }
+
+    /// Host-physical address of the root structure (EPTP bits N-1:12).
+    pub const fn root(&self) -> HostPhysAddr {
+        self.root
+    }
+
+    /// Number of paging-structure frames in use, the root included.
+    pub const fn frames_used(&self) -> usize {
+        self.frames
+    }
+
+    /// The number of guest-physical address bits the walk translates: 48 (4-level) or 57
+    /// (5-level) (SDM Vol. 3C §29.3.2).
+    pub const fn guest_address_width(&self) -> u32 {
+        self.gpa_width
+    }
+
+    /// The host.
+    pub const fn host(&self) -> &H {
+        &self.host
+    }
+
+    /// Whether changes since the last flush still need an INVEPT.
+    pub const fn needs_flush(&self) -> bool {
+        self.pending_flush
+    }
+
+    // ----- internals shared by the operation files -----
+
+    #[inline]
+    fn table_ptr(&self, entry: u64) -> TablePtr {
+        TablePtr(
+            self.host
+                .phys_to_virt(HostPhysAddr::new(table_addr(entry)))
+                .cast(),
+        )
+    }
+
+    fn alloc_table(&mut self) -> Result<(u64, TablePtr), EptError> {
+        let frame = alloc_checked(&mut self.host, self.hpa_limit)?;
+        self.frames += 1;
+        Ok((frame.as_u64(), TablePtr(self.host.phys_to_virt(frame).cast())))
+    }
+
+    fn free_table(&mut self, entry: u64) {
+        self.cache.set(LeafCache {
+            tag: NO_TAG,
+            ..self.cache.get()
+        });
+        self.host.free_frame(HostPhysAddr::new(table_addr(entry)));
+        self.frames -= 1;
+    }
+
+    /// Checks a page-sized guest-physical address.
+    #[inline]
+    fn check_gpa(&self, gpa: GuestPhysAddr, size: PageSize) -> Result<u64, EptError> {
+        let g = gpa.as_u64();
+        if g & (size.bytes() - 1) != 0 {
+            return Err(EptError::Misaligned {
+                kind: AddrKind::GuestPhys,
+                value: g,
+                alignment: size.bytes(),
+            });
+        }
+        if g >> self.gpa_width != 0 {
+            return Err(EptError::BeyondWalkLength {
+                gpa,
+                width: self.gpa_width,
+            });
+        }
+        Ok(g)
+    }
+
+    /// Checks a 4-KiB-aligned, non-empty range within the walk's reach; returns its bounds.
+    fn check_range(&self, gpa: GuestPhysAddr, len: u64) -> Result<(u64, u64), EptError> {
+        let start = self.check_gpa(gpa, PageSize::Size4K)?;
+        if len & 0xfff != 0 {
+            return Err(EptError::Misaligned {
+                kind: AddrKind::Length,
+                value: len,
+                alignment: 0x1000,
+            });
+        }
+        let end = match start.checked_add(len) {
+            Some(end) if len != 0 => end,
+            _ => return Err(EptError::InvalidRange { gpa, len }),
+        };
+        if end > 1u64 << self.gpa_width {
+            return Err(EptError::BeyondWalkLength {
+                gpa: GuestPhysAddr::new(1u64 << self.gpa_width),
+                width: self.gpa_width,
+            });
+        }
+        Ok((start, end))
+    }
+
+    /// Checks a host-physical address for a page of `size`.
+    #[inline]
+    fn check_hpa(&self, hpa: HostPhysAddr, size: PageSize) -> Result<u64, EptError> {
+        let h = hpa.as_u64();
+        if h & (size.bytes() - 1) != 0 {
+            return Err(EptError::Misaligned {
+                kind: AddrKind::HostPhys,
+                value: h,
+                alignment: size.bytes(),
+            });
+        }
+        if h >= self.hpa_limit {
+            return Err(EptError::BeyondPhysAddrWidth {
+                hpa,
+                width: u32::from(self.config.phys_addr_width()),
+            });
+        }
+        Ok(h)
+    }
+
+    /// Validates mapping attributes and returns the leaf bits other than the address and
+    /// the page-size bit (SDM Vol. 3C §29.3.3.1, EPT misconfigurations).
+    #[inline]
+    fn leaf_bits(&self, attrs: EptAttributes) -> Result<u64, EptError> {
+        let f = attrs.flags;
+        if f.intersects(EptFlags::TABLE_MANAGED) {
+            return Err(EptError::InvalidFlags(FlagsError::TableManaged(
+                f & EptFlags::TABLE_MANAGED,
+            )));
+        }
+        if !f.contains(EptFlags::READ) {
+            if f.contains(EptFlags::WRITE) {
+                return Err(EptError::InvalidFlags(FlagsError::WriteWithoutRead));
+            }
+            let exec = if self.config.mode_based_execute() {
+                EptFlags::EXECUTE | EptFlags::USER_EXECUTE
+            } else {
+                EptFlags::EXECUTE
+            };
+            if !f.intersects(exec) {
+                return Err(EptError::InvalidFlags(FlagsError::NoAccess));
+            }
+            if !self.config.supports_execute_only() {
+                return Err(EptError::CapabilityMissing(Capability::ExecuteOnly));
+            }
+        }
+        let mt = attrs.memory_type;
+        if !mt.is_defined() {
+            return Err(EptError::InvalidFlags(FlagsError::ReservedMemoryType(mt)));
+        }
+        Ok(f.bits() | (u64::from(mt.raw()) << MEMORY_TYPE_SHIFT))
+    }
+
+    /// Whether pages of `size` may be mapped; an error naming the capability otherwise.
+    #[inline]
+    fn check_size(&self, size: PageSize, leaf_bits: u64) -> Result<(), EptError> {
+        if size == PageSize::Size4K {
+            return Ok(());
+        }
+        if !self.config.supports_page_size(size) {
+            return Err(EptError::PageSizeUnsupported(size));
+        }
+        if leaf_bits & EptFlags::SUB_PAGE_WRITE_PERMISSIONS.bits() != 0 {
+            return Err(EptError::InvalidFlags(FlagsError::SubPageWriteOnLargePage));
+        }
+        Ok(())
+    }
+
+    /// Walks towards `gpa` without changing anything. Returns the structures visited
+    /// (indexed by level), the level where the walk stopped and the entry there: 0 if not
+    /// mapped, else a leaf.
+    fn walk(&self, gpa: u64) -> Walk {
+        let mut tables = [self.root_ptr; 6];
+        let mut level = self.levels;
+        let mut table = self.root_ptr;
+        loop {
+            if let Some(t) = tables.get_mut(level as usize) {
+                *t = table;
+            }
+            let e = table.load(index(gpa, level));
+            if e == 0 || is_leaf(e, level) {
+                return Walk {
+                    tables,
+                    level,
+                    entry: e,
+                };
+            }
+            table = self.table_ptr(e);
+            level -= 1;
+        }
+    }
+
+    /// Frees the structures on the path to `gpa` that are empty, from `from_level` up
+    /// (never the root), fixing the counts above.
+    fn release_empty(&mut self, walk: &Walk, gpa: u64, from_level: u32) {
+        let mut level = from_level;
+        while level < self.levels {
+            let parent = walk.table(level + 1);
+            let pidx = index(gpa, level + 1);
+            let pe = parent.load(pidx);
+            if pe == 0 || is_leaf(pe, level + 1) || count_of(pe) != 0 {
+                return;
+            }
+            parent.store(pidx, 0);
+            self.free_table(pe);
+            if level + 1 < self.levels {
+                let gp = walk.table(level + 2);
+                let gidx = index(gpa, level + 2);
+                gp.store(gidx, gp.load(gidx).wrapping_sub(COUNT_ONE));
+            }
+            level += 1;
+        }
+    }
+
+    fn set_cache(&self, gpa: u64, pt: TablePtr, pd: TablePtr) {
+        self.cache.set(LeafCache {
+            tag: gpa >> 21,
+            pt,
+            pd,
+            pd_idx: index(gpa, 2),
+        });
+    }
+
+    /// Frees every structure below `table` (at `level`), not `table` itself.
+    fn free_subtree(&mut self, table: TablePtr, level: u32) {
+        if level == 1 {
+            return;
+        }
+        for i in 0..ENTRIES {
+            let e = table.load(i);
+            if e != 0 && !is_leaf(e, level) {
+                let child = self.table_ptr(e);
+                self.free_subtree(child, level - 1);
+                self.host.free_frame(HostPhysAddr::new(table_addr(e)));
+                self.frames -= 1;
+            }
+        }
+    }
+}
+
+impl<H: EptHost> Drop for EptPageTable<H> {
+    fn drop(&mut self) {
+        self.free_subtree(self.root_ptr, self.levels);
+        self.host.free_frame(self.root);
+        self.frames -= 1;
+    }
+}
+
+impl<H: EptHost> core::fmt::Debug for EptPageTable<H> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EptPageTable")
+            .field("root", &self.root)
+            .field("levels", &self.levels)
+            .field("frames", &self.frames)
+            .field("pending_flush", &self.pending_flush)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of [`EptPageTable::walk`].
+struct Walk {
+    tables: [TablePtr; 6],
+    level: u32,
+    entry: u64,
+}
+
+impl Walk {
+    #[inline]
+    fn table(&self, level: u32) -> TablePtr {
+        match self.tables.get(level as usize) {
+            Some(t) => *t,
+            None => self.tables[0],
+        }
+    }
+}
+
+/// Allocates a frame and checks the host's promises that the table relies on for
+/// correctness of the entries it writes.
+fn alloc_checked<H: EptHost>(host: &mut H, hpa_limit: u64) -> Result<HostPhysAddr, EptError> {
+    let frame = host.alloc_zeroed_frame().ok_or(EptError::OutOfMemory)?;
+    if frame.as_u64() & 0xfff != 0 || frame.as_u64() >= hpa_limit {
+        host.free_frame(frame);
+        return Err(EptError::InvalidFrame(frame));
+    }
+    Ok(frame)
+}
+
+/// The non-leaf entry referencing the structure at `frame`, with `count` present entries.
+#[inline]
+const fn non_leaf(frame: u64, count: u64) -> u64 {
+    frame | NON_LEAF_RIGHTS | (count << raw::COUNT_SHIFT)
+}
+
+/// The page-size bit for a leaf of `size`.
+#[inline]
+const fn ps_bit(size: PageSize) -> u64 {
+    match size {
+        PageSize::Size4K => 0,
+        _ => PS,
+    }
+}
+
+/// The mapping a leaf entry `e` at `level` makes for `gpa`.
+#[inline]
+fn mapping_of(gpa: u64, e: u64, level: u32) -> Mapping {
+    let size = PageSize::from_level(level).unwrap_or(PageSize::Size4K);
+    let entry = crate::entry::EptEntry(e);
+    Mapping {
+        gpa: GuestPhysAddr::new(gpa & !(size.bytes() - 1)),
+        hpa: entry.frame(size),
+        size,
+        attributes: EptAttributes::of_entry(entry),
+    }
+}

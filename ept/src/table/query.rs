@@ -1,0 +1,60 @@
+//! Looking up mappings: `query` and `translate`.
+
+use super::raw::index;
+use super::{EptPageTable, Mapping, NO_TAG, mapping_of};
+use crate::addr::{GuestPhysAddr, HostPhysAddr, PageSize};
+use crate::error::EptError;
+use crate::host::EptHost;
+
+impl<H: EptHost> EptPageTable<H> {
+    /// The mapping containing `gpa` (any alignment), as the processor's walk would find it
+    /// (SDM Vol. 3C §29.3.2).
+    #[inline]
+    pub fn query(&self, gpa: GuestPhysAddr) -> Result<Mapping, EptError> {
+        let g = gpa.as_u64();
+        if g >> self.gpa_width != 0 {
+            return Err(EptError::BeyondWalkLength {
+                gpa,
+                width: self.gpa_width,
+            });
+        }
+        let c = self.cache.get();
+        if c.tag == g >> 21 && c.tag != NO_TAG {
+            let e = c.pt.load(index(g, 1));
+            if e == 0 {
+                return Err(EptError::NotMapped { gpa });
+            }
+            return Ok(mapping_of(g, e, 1));
+        }
+        let walk = self.walk(g);
+        if walk.entry == 0 {
+            return Err(EptError::NotMapped { gpa });
+        }
+        if walk.level == 1 {
+            self.set_cache(g, walk.table(1), walk.table(2));
+        }
+        Ok(mapping_of(g, walk.entry, walk.level))
+    }
+
+    /// The host-physical address `gpa` translates to.
+    #[inline]
+    pub fn translate(&self, gpa: GuestPhysAddr) -> Result<HostPhysAddr, EptError> {
+        let m = self.query(gpa)?;
+        Ok(HostPhysAddr::new(
+            m.hpa.as_u64() | gpa.page_offset(m.size),
+        ))
+    }
+
+    /// Whether any page in `[gpa, gpa + len)` is mapped (`len` 4-KiB aligned, non-zero).
+    pub fn is_any_mapped(&self, gpa: GuestPhysAddr, len: u64) -> Result<bool, EptError> {
+        let (start, end) = self.check_range(gpa, len)?;
+        Ok(self
+            .next_mapping(start)
+            .is_some_and(|m| m.gpa.as_u64() < end))
+    }
+
+    /// The size of the page mapping `gpa`, if mapped.
+    pub fn page_size_at(&self, gpa: GuestPhysAddr) -> Option<PageSize> {
+        self.query(gpa).ok().map(|m| m.size)
+    }
+}
