@@ -1,1 +1,2 @@
+//! Placeholder: benchmark added next.
 fn main() {}

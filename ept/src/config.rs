@@ -5,7 +5,7 @@ use vmx_defs::memory_type::MemoryType;
 
 use crate::addr::PageSize;
 use crate::error::{Capability, EptError};
-use crate::walk_length::PageWalkLength;
+use vmx_defs::ept::PageWalkLength;
 
 /// The configuration of an [`EptPageTable`](crate::EptPageTable): the capabilities it may
 /// use (IA32_VMX_EPT_VPID_CAP, SDM Vol. 3D §A.10), MAXPHYADDR, and the EPTP settings
@@ -26,7 +26,7 @@ pub struct EptConfig {
 
 impl EptConfig {
     /// A configuration for a CPU with these capabilities and MAXPHYADDR
-    /// (CPUID.80000008H:EAX[7:0], 36..=52).
+    /// (CPUID.80000008H:EAX\[7:0\], 36..=52).
     ///
     /// Defaults: a 4-level walk if supported (else 5-level), write-back paging structures
     /// if supported (else uncacheable), A/D flags, mode-based execute control and
@@ -85,7 +85,9 @@ impl EptConfig {
     /// Enables supervisor shadow-stack control (EPTP bit 7; capability bit 23).
     pub fn with_supervisor_shadow_stack(mut self, enable: bool) -> Result<Self, EptError> {
         if enable && !self.caps.contains(EptVpidCap::SUPERVISOR_SHADOW_STACK) {
-            return Err(EptError::CapabilityMissing(Capability::SupervisorShadowStack));
+            return Err(EptError::CapabilityMissing(
+                Capability::SupervisorShadowStack,
+            ));
         }
         self.supervisor_shadow_stack = enable;
         Ok(self)

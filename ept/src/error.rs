@@ -121,7 +121,9 @@ pub enum EptError {
     InvalidFrame(HostPhysAddr),
     /// The mapping attributes are invalid.
     InvalidFlags(FlagsError),
-    /// MAXPHYADDR outside 36..=52 (SDM Vol. 3A §4.1.4: CPUID.80000008H:EAX[7:0]).
+    /// The EPTP for the table would fail the VM-entry checks (SDM Vol. 3C §27.2.1.1).
+    Eptp(vmx_defs::ept::EptpError),
+    /// MAXPHYADDR outside 36..=52 (SDM Vol. 3A §4.1.4: CPUID.80000008H:EAX\[7:0\]).
     InvalidPhysAddrWidth(u8),
 }
 
@@ -152,6 +154,7 @@ impl fmt::Display for EptError {
                 write!(f, "host returned an unusable paging-structure frame {hpa}")
             }
             EptError::InvalidFlags(e) => write!(f, "invalid EPT mapping attributes: {e:?}"),
+            EptError::Eptp(e) => write!(f, "invalid EPT pointer: {e}"),
             EptError::InvalidPhysAddrWidth(w) => {
                 write!(f, "MAXPHYADDR {w} is outside 36..=52")
             }

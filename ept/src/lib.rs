@@ -1,5 +1,17 @@
-//! Intel VT-x extended page tables (EPT): map, unmap, protect, query, large pages, memory
-//! types, accessed/dirty flags and INVEPT.
+#![doc = include_str!("../README.md")]
+//!
+//! ## Map of the crate
+//!
+//! | item | SDM |
+//! |---|---|
+//! | [`EptEntry`], [`EptFlags`], [`EptAttributes`] | Vol. 3C §29.3.2, Tables 29-1 to 29-7 |
+//! | [`EptPageTable`] walks, large pages | Vol. 3C §29.3.2 |
+//! | [`EptError`] misconfigurations | Vol. 3C §29.3.3.1 |
+//! | [`EptPageTable::accessed_dirty`] | Vol. 3C §29.3.5 |
+//! | [`EptAttributes::memory_type`], [`mtrr`] | Vol. 3C §29.3.7, Vol. 3A §12.11 |
+//! | [`EptPageTable::eptp`] | Vol. 3C §26.6.11 |
+//! | [`FlushToken`], [`EptPageTable::flush`] | Vol. 3C §29.4.3 |
+//! | [`EptConfig`] | Vol. 3D §A.10 (IA32_VMX_EPT_VPID_CAP) |
 #![no_std]
 
 mod addr;
@@ -8,8 +20,8 @@ mod entry;
 mod error;
 mod host;
 mod invalidation;
+pub mod mtrr;
 mod table;
-mod walk_length;
 
 pub use addr::{GuestPhysAddr, HostPhysAddr, PageSize};
 pub use config::EptConfig;
@@ -17,5 +29,7 @@ pub use entry::{ADDRESS_MASK, DecodedEntry, EptAttributes, EptEntry, EptFlags};
 pub use error::{AddrKind, Capability, EptError, FlagsError};
 pub use host::EptHost;
 pub use invalidation::FlushToken;
+pub use invalidation::{FlushError, HardwareInvept, InveptExecutor};
 pub use table::{AccessedDirty, EptPageTable, Mapping, Mappings};
-pub use walk_length::PageWalkLength;
+pub use vmx_defs::ept::{Eptp, EptpError, PageWalkLength};
+pub use vmx_defs::invalidation::{InveptDescriptor, InveptType};

@@ -49,21 +49,21 @@ impl Model {
     }
 
     fn any_mapped(&self, start: u64, end: u64) -> bool {
-        if let Some((&s, &(len, _, _))) = self.runs.range(..=start).next_back() {
-            if start < s + len {
-                return true;
-            }
+        if let Some((&s, &(len, _, _))) = self.runs.range(..=start).next_back()
+            && start < s + len
+        {
+            return true;
         }
         self.runs.range(start..end).next().is_some()
     }
 
     /// Splits runs so that `at` is a run boundary.
     fn cut(&mut self, at: u64) {
-        if let Some((&s, &(len, hpa, a))) = self.runs.range(..at).next_back() {
-            if at < s + len {
-                self.runs.insert(s, (at - s, hpa, a));
-                self.runs.insert(at, (s + len - at, hpa + (at - s), a));
-            }
+        if let Some((&s, &(len, hpa, a))) = self.runs.range(..at).next_back()
+            && at < s + len
+        {
+            self.runs.insert(s, (at - s, hpa, a));
+            self.runs.insert(at, (s + len - at, hpa + (at - s), a));
         }
     }
 
@@ -92,11 +92,30 @@ impl Model {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Map { gpa: u64, hpa: u64, size: PageSize, attrs: EptAttributes },
-    MapRegion { gpa: u64, hpa: u64, len: u64, attrs: EptAttributes },
-    Unmap { gpa: u64, len: u64 },
-    Protect { gpa: u64, len: u64, attrs: EptAttributes },
-    Query { gpa: u64 },
+    Map {
+        gpa: u64,
+        hpa: u64,
+        size: PageSize,
+        attrs: EptAttributes,
+    },
+    MapRegion {
+        gpa: u64,
+        hpa: u64,
+        len: u64,
+        attrs: EptAttributes,
+    },
+    Unmap {
+        gpa: u64,
+        len: u64,
+    },
+    Protect {
+        gpa: u64,
+        len: u64,
+        attrs: EptAttributes,
+    },
+    Query {
+        gpa: u64,
+    },
 }
 
 fn attrs() -> impl Strategy<Value = EptAttributes> {
@@ -186,8 +205,20 @@ struct Cfg {
 }
 
 fn cfg() -> impl Strategy<Value = Cfg> {
-    (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>())
-        .prop_map(|(five, p2m, p1g, xo, ad)| Cfg { five, p2m, p1g, xo, ad })
+    (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(five, p2m, p1g, xo, ad)| Cfg {
+            five,
+            p2m,
+            p1g,
+            xo,
+            ad,
+        })
 }
 
 impl Cfg {
@@ -203,7 +234,11 @@ impl Cfg {
             caps.remove(EptVpidCap::EXECUTE_ONLY);
         }
         let c = EptConfig::new(caps, 52).unwrap();
-        let c = if self.five { c.with_walk_length(PageWalkLength::Five).unwrap() } else { c };
+        let c = if self.five {
+            c.with_walk_length(PageWalkLength::Five).unwrap()
+        } else {
+            c
+        };
         c.with_accessed_dirty(self.ad).unwrap()
     }
     fn width(self) -> u32 {
@@ -263,7 +298,7 @@ fn expect(c: Cfg, m: &mut Model, op: &Op) -> Result<(), &'static str> {
         })
     };
     let range = |gpa: u64, len: u64| -> Result<u64, &'static str> {
-        if gpa % K4 != 0 || len % K4 != 0 {
+        if !gpa.is_multiple_of(K4) || !len.is_multiple_of(K4) {
             return Err("misaligned");
         }
         if gpa >= top {
@@ -276,12 +311,19 @@ fn expect(c: Cfg, m: &mut Model, op: &Op) -> Result<(), &'static str> {
         Ok(end)
     };
     match *op {
-        Op::Map { gpa, hpa, size, attrs } => {
+        Op::Map {
+            gpa,
+            hpa,
+            size,
+            attrs,
+        } => {
             attr_err(&attrs)?;
             if size != PageSize::Size4K && !c.size_ok(size) {
                 return Err("size");
             }
-            if size != PageSize::Size4K && attrs.flags.contains(EptFlags::SUB_PAGE_WRITE_PERMISSIONS) {
+            if size != PageSize::Size4K
+                && attrs.flags.contains(EptFlags::SUB_PAGE_WRITE_PERMISSIONS)
+            {
                 return Err("flags");
             }
             let b = size.bytes();
@@ -303,7 +345,12 @@ fn expect(c: Cfg, m: &mut Model, op: &Op) -> Result<(), &'static str> {
             m.runs.insert(gpa, (b, hpa, attrs));
             Ok(())
         }
-        Op::MapRegion { gpa, hpa, len, attrs } => {
+        Op::MapRegion {
+            gpa,
+            hpa,
+            len,
+            attrs,
+        } => {
             attr_err(&attrs)?;
             let end = range(gpa, len)?;
             if hpa % K4 != 0 {
@@ -348,12 +395,22 @@ fn expect(c: Cfg, m: &mut Model, op: &Op) -> Result<(), &'static str> {
 
 fn run_op(t: &mut EptPageTable<CountingHost>, op: &Op) -> Result<(), EptError> {
     match *op {
-        Op::Map { gpa, hpa, size, attrs } => t.map(GuestPhysAddr::new(gpa), HostPhysAddr::new(hpa), size, attrs),
-        Op::MapRegion { gpa, hpa, len, attrs } => {
-            t.map_region(GuestPhysAddr::new(gpa), HostPhysAddr::new(hpa), len, attrs)
-        }
+        Op::Map {
+            gpa,
+            hpa,
+            size,
+            attrs,
+        } => t.map(GuestPhysAddr::new(gpa), HostPhysAddr::new(hpa), size, attrs),
+        Op::MapRegion {
+            gpa,
+            hpa,
+            len,
+            attrs,
+        } => t.map_region(GuestPhysAddr::new(gpa), HostPhysAddr::new(hpa), len, attrs),
         Op::Unmap { gpa, len } => t.unmap(GuestPhysAddr::new(gpa), len).map(|f| f.defer()),
-        Op::Protect { gpa, len, attrs } => t.protect(GuestPhysAddr::new(gpa), len, attrs).map(|f| f.defer()),
+        Op::Protect { gpa, len, attrs } => t
+            .protect(GuestPhysAddr::new(gpa), len, attrs)
+            .map(|f| f.defer()),
         Op::Query { gpa } => t.query(GuestPhysAddr::new(gpa)).map(|_| ()),
     }
 }
@@ -370,13 +427,17 @@ fn check_state(c: Cfg, t: &EptPageTable<CountingHost>, m: &Model, host: &Countin
         assert!(g >= last_end, "mappings out of order");
         last_end = g + mp.size.bytes();
         assert!(c.size_ok(mp.size), "page size {:?} not allowed", mp.size);
-        let (h, a) = m.lookup(g).unwrap_or_else(|| panic!("table maps {g:#x}, model does not"));
+        let (h, a) = m
+            .lookup(g)
+            .unwrap_or_else(|| panic!("table maps {g:#x}, model does not"));
         assert_eq!(mp.hpa.as_u64(), h, "hpa of {g:#x}");
         let mut got = mp.attributes;
         got.flags.remove(EptFlags::ACCESSED_DIRTY);
         assert_eq!(got, a, "attributes of {g:#x}");
         // The whole page is one run in the model.
-        let (h_end, a_end) = m.lookup(last_end - K4).expect("end of page mapped in model");
+        let (h_end, a_end) = m
+            .lookup(last_end - K4)
+            .expect("end of page mapped in model");
         assert_eq!(h_end, h + mp.size.bytes() - K4);
         assert_eq!(a_end, a);
         total += mp.size.bytes();
@@ -385,7 +446,11 @@ fn check_state(c: Cfg, t: &EptPageTable<CountingHost>, m: &Model, host: &Countin
         }
     }
     assert_eq!(total, m.total(), "mapped bytes");
-    assert_eq!(t.frames_used(), needed.len() + 1, "frames in use vs structures needed");
+    assert_eq!(
+        t.frames_used(),
+        needed.len() + 1,
+        "frames in use vs structures needed"
+    );
     assert_eq!(host.live(), t.frames_used(), "host frames vs table count");
 }
 
@@ -395,11 +460,12 @@ fn run(c: Cfg, ops: &[Op], budget: Option<usize>) {
     host.set_budget(budget);
     let mut m = Model::default();
     for op in ops {
-        if let Op::MapRegion { len, .. } = op {
-            if !c.p2m && *len > 64 * M2 {
-                // Hundreds of thousands of 4-KiB pages: too slow to cross-check each step.
-                continue;
-            }
+        if let Op::MapRegion { len, .. } = op
+            && !c.p2m
+            && *len > 64 * M2
+        {
+            // Hundreds of thousands of 4-KiB pages: too slow to cross-check each step.
+            continue;
         }
         let mut next = m.clone();
         let want = expect(c, &mut next, op);

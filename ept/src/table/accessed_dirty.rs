@@ -57,7 +57,8 @@ impl<H: EptHost> EptPageTable<H> {
         let (start, end) = self.check_range(gpa, len)?;
         let mask = (which & EptFlags::ACCESSED_DIRTY).bits();
         if mask != 0 {
-            let cleared = self.clear_in(self.root_ptr, self.levels, 0, start, end, mask, &mut visit);
+            let cleared =
+                self.clear_in(self.root_ptr, self.levels, 0, start, end, mask, &mut visit);
             if cleared {
                 self.pending_flush = true;
             }

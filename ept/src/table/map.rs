@@ -86,7 +86,12 @@ impl<H: EptHost> EptPageTable<H> {
 
     /// Maps one page; `leaf` is the complete leaf entry, addresses already checked.
     #[inline]
-    pub(super) fn map_checked(&mut self, gpa: u64, leaf: u64, size: PageSize) -> Result<(), EptError> {
+    pub(super) fn map_checked(
+        &mut self,
+        gpa: u64,
+        leaf: u64,
+        size: PageSize,
+    ) -> Result<(), EptError> {
         if size == PageSize::Size4K {
             let c = self.cache.get();
             if c.tag == gpa >> 21 && c.tag != NO_TAG {

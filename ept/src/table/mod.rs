@@ -9,12 +9,14 @@ mod unmap;
 
 use core::cell::Cell;
 
+use vmx_defs::ept::{Eptp, EptpError};
+
 use crate::addr::{GuestPhysAddr, HostPhysAddr, PageSize};
 use crate::config::EptConfig;
 use crate::entry::{EptAttributes, EptFlags};
 use crate::error::{AddrKind, Capability, EptError, FlagsError};
 use crate::host::EptHost;
-use crate::walk_length::PageWalkLength;
+use vmx_defs::ept::PageWalkLength;
 
 pub use accessed_dirty::AccessedDirty;
 pub use iter::Mappings;
@@ -80,6 +82,7 @@ pub struct EptPageTable<H: EptHost> {
     frames: usize,
     /// An invalidation is owed for changes made since the last flush.
     pending_flush: bool,
+    eptp: Eptp,
     cache: Cell<LeafCache>,
 }
 
@@ -98,6 +101,13 @@ impl<H: EptHost> EptPageTable<H> {
             PageWalkLength::Four => 4,
             PageWalkLength::Five => 5,
         };
+        let eptp = match make_eptp(root, &config) {
+            Ok(eptp) => eptp,
+            Err(e) => {
+                host.free_frame(root);
+                return Err(EptError::Eptp(e));
+            }
+        };
         Ok(Self {
             host,
             config,
@@ -108,6 +118,7 @@ impl<H: EptHost> EptPageTable<H> {
             hpa_limit,
             frames: 1,
             pending_flush: false,
+            eptp,
             cache: Cell::new(LeafCache {
                 tag: NO_TAG,
                 pt: root_ptr,
@@ -148,6 +159,18 @@ impl<H: EptHost> EptPageTable<H> {
         self.pending_flush
     }
 
+    /// Forgets the pending invalidation, after an INVEPT that covers this table ran.
+    pub(crate) fn clear_pending(&mut self) {
+        self.pending_flush = false;
+    }
+
+    /// The EPT pointer for the VMCS (SDM Vol. 3C §26.6.11): the root, the walk length, the
+    /// paging-structure memory type, and the A/D and supervisor shadow-stack enables of
+    /// the configuration.
+    pub const fn eptp(&self) -> Eptp {
+        self.eptp
+    }
+
     // ----- internals shared by the operation files -----
 
     #[inline]
@@ -162,7 +185,10 @@ impl<H: EptHost> EptPageTable<H> {
     fn alloc_table(&mut self) -> Result<(u64, TablePtr), EptError> {
         let frame = alloc_checked(&mut self.host, self.hpa_limit)?;
         self.frames += 1;
-        Ok((frame.as_u64(), TablePtr(self.host.phys_to_virt(frame).cast())))
+        Ok((
+            frame.as_u64(),
+            TablePtr(self.host.phys_to_virt(frame).cast()),
+        ))
     }
 
     fn free_table(&mut self, entry: u64) {
@@ -390,6 +416,24 @@ impl Walk {
             Some(t) => *t,
             None => self.tables[0],
         }
+    }
+}
+
+/// The EPTP for a table rooted at `root`, checked as VM entry checks it.
+fn make_eptp(root: HostPhysAddr, config: &EptConfig) -> Result<Eptp, EptpError> {
+    let caps = config.capabilities();
+    let eptp = Eptp::new(
+        root.as_u64(),
+        config.walk_length(),
+        config.structure_memory_type(),
+        config.accessed_dirty(),
+        caps,
+        config.phys_addr_width(),
+    )?;
+    if config.supervisor_shadow_stack() {
+        eptp.with_supervisor_shadow_stack(caps)
+    } else {
+        Ok(eptp)
     }
 }
 

@@ -40,9 +40,7 @@ impl<H: EptHost> EptPageTable<H> {
     #[inline]
     pub fn translate(&self, gpa: GuestPhysAddr) -> Result<HostPhysAddr, EptError> {
         let m = self.query(gpa)?;
-        Ok(HostPhysAddr::new(
-            m.hpa.as_u64() | gpa.page_offset(m.size),
-        ))
+        Ok(HostPhysAddr::new(m.hpa.as_u64() | gpa.page_offset(m.size)))
     }
 
     /// Whether any page in `[gpa, gpa + len)` is mapped (`len` 4-KiB aligned, non-zero).

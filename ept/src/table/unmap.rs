@@ -155,7 +155,12 @@ impl<H: EptHost> EptPageTable<H> {
 
     /// Replaces the large leaf in entry `idx` of `table` (at `level` 2 or 3) by a structure
     /// of 512 leaves one level down with the same translations and attributes.
-    pub(super) fn split_leaf(&mut self, table: TablePtr, idx: usize, level: u32) -> Result<(), EptError> {
+    pub(super) fn split_leaf(
+        &mut self,
+        table: TablePtr,
+        idx: usize,
+        level: u32,
+    ) -> Result<(), EptError> {
         let (frame, child) = self.alloc_table()?;
         let child_size = 1u64 << level_shift(level - 1);
         let mut old = table.load(idx);
@@ -189,7 +194,14 @@ impl<H: EptHost> EptPageTable<H> {
     /// Unmaps every page in `[start, end)` below `table` (at `level`, translating from
     /// `base`), freeing structures that become empty. Every leaf met lies wholly inside the
     /// range. Returns the number of entries of `table` cleared.
-    pub(super) fn unmap_in(&mut self, table: TablePtr, level: u32, base: u64, start: u64, end: u64) -> u64 {
+    pub(super) fn unmap_in(
+        &mut self,
+        table: TablePtr,
+        level: u32,
+        base: u64,
+        start: u64,
+        end: u64,
+    ) -> u64 {
         let shift = level_shift(level);
         let mut cleared = 0;
         for i in index(start, level)..=index(end - 1, level) {
@@ -218,7 +230,15 @@ impl<H: EptHost> EptPageTable<H> {
         cleared
     }
 
-    fn protect_in(&mut self, table: TablePtr, level: u32, base: u64, start: u64, end: u64, bits: u64) {
+    fn protect_in(
+        &mut self,
+        table: TablePtr,
+        level: u32,
+        base: u64,
+        start: u64,
+        end: u64,
+        bits: u64,
+    ) {
         let shift = level_shift(level);
         for i in index(start, level)..=index(end - 1, level) {
             let entry = table.load(i);

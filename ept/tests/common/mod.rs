@@ -69,7 +69,10 @@ unsafe impl EptHost for CountingHost {
 
     fn free_frame(&mut self, frame: HostPhysAddr) {
         let mut f = self.0.borrow_mut();
-        assert!(f.live.remove(&frame.as_u64()), "double or foreign free of {frame:?}");
+        assert!(
+            f.live.remove(&frame.as_u64()),
+            "double or foreign free of {frame:?}"
+        );
         f.frees += 1;
         if !f.fake.remove(&frame.as_u64()) {
             // SAFETY: allocated above with LAYOUT and not yet freed (live set).
