@@ -1,9 +1,15 @@
 //! Everything that can stop the example hypervisor, each with what was wrong.
 
+use alloc::string::String;
 use core::fmt;
 
+use ept::EptError;
 use example_hypervisor::guest_loader::{ElfError, LoadError};
 use example_hypervisor::guest_setup::RamTooSmall;
+use example_hypervisor::guest_walk::WalkError;
+use example_hypervisor::mmio::MmioError;
+use vmx_defs::ept::EptpError;
+use vmx_vcpu::VmxError;
 
 /// Why the hypervisor stopped before the guest finished.
 #[derive(Debug)]
@@ -23,6 +29,28 @@ pub enum HypervisorError {
     GuestLoad(LoadError),
     /// Guest RAM cannot hold the GDT and page tables.
     GuestSetup(RamTooSmall),
+    /// Building the guest's EPT failed.
+    Ept(EptError),
+    /// The EPT pointer is not valid for this processor.
+    Eptp(EptpError),
+    /// Enabling VMX, configuring the vCPU or a VMCS access failed.
+    Vmx(VmxError),
+    /// The guest stopped in a way the example does not handle (already decoded).
+    Run(String),
+    /// An MMIO access could not be emulated.
+    Mmio {
+        /// The guest's RIP.
+        rip: u64,
+        /// What was wrong.
+        error: MmioError,
+    },
+    /// The instruction at RIP could not be read through the guest's page tables.
+    InstructionFetch {
+        /// The guest's RIP.
+        rip: u64,
+        /// What was wrong.
+        error: WalkError,
+    },
 }
 
 impl fmt::Display for HypervisorError {
@@ -37,6 +65,14 @@ impl fmt::Display for HypervisorError {
             Self::GuestElf(e) => write!(f, "guest ELF: {e}"),
             Self::GuestLoad(e) => write!(f, "loading the guest: {e}"),
             Self::GuestSetup(e) => write!(f, "setting up the guest: {e}"),
+            Self::Ept(e) => write!(f, "building the EPT: {e}"),
+            Self::Eptp(e) => write!(f, "EPT pointer: {e}"),
+            Self::Vmx(e) => write!(f, "VMX: {e}"),
+            Self::Run(what) => write!(f, "{what}"),
+            Self::Mmio { rip, error } => write!(f, "MMIO at RIP {rip:#x}: {error}"),
+            Self::InstructionFetch { rip, error } => {
+                write!(f, "reading the instruction at RIP {rip:#x}: {error}")
+            }
         }
     }
 }
@@ -56,5 +92,23 @@ impl From<LoadError> for HypervisorError {
 impl From<RamTooSmall> for HypervisorError {
     fn from(e: RamTooSmall) -> Self {
         Self::GuestSetup(e)
+    }
+}
+
+impl From<EptError> for HypervisorError {
+    fn from(e: EptError) -> Self {
+        Self::Ept(e)
+    }
+}
+
+impl From<EptpError> for HypervisorError {
+    fn from(e: EptpError) -> Self {
+        Self::Eptp(e)
+    }
+}
+
+impl From<VmxError> for HypervisorError {
+    fn from(e: VmxError) -> Self {
+        Self::Vmx(e)
     }
 }

@@ -5,8 +5,8 @@
 //! CR0.PG set, CR4.PAE set, IA32_EFER.LME and LMA set, CS a 64-bit code segment (SDM Vol. 3A
 //! §10.8.5 "Initializing IA-32e Mode"). VM entry loads this state directly from the VMCS
 //! guest-state area (SDM Vol. 3C §28.3.2), so the descriptors written here are what the guest
-//! would find if it reloaded a segment register or read its GDT; the VMCS values computed
-//! by [`InitialState`] must agree with them.
+//! would find if it reloaded a segment register or read its GDT; the [`GuestState`] returned
+//! by [`build`] agrees with them.
 //!
 //! Layout (guest-physical, see [`example_guest::abi`]): the GDT at
 //! [`GUEST_GDT_GPA`](example_guest::abi::GUEST_GDT_GPA) with the 104-byte TSS 0x80 bytes after
@@ -16,7 +16,7 @@
 use core::fmt;
 
 use example_guest::abi::{GUEST_CS, GUEST_DS, GUEST_GDT_GPA, GUEST_PAGE_TABLES_GPA, GUEST_TR};
-use vmx_defs::guest_state::{PrivilegeLevel, SegmentAccessRights};
+use vmx_vcpu::guest::{DescriptorTableRegister, GuestState, Segment};
 
 /// Offset of the TSS from the GDT's start.
 const TSS_OFFSET: u64 = 0x80;
@@ -64,55 +64,6 @@ impl fmt::Display for RamTooSmall {
     }
 }
 
-/// A segment register as the VMCS guest-state area holds it (SDM Vol. 3C §25.4.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Segment {
-    /// The selector.
-    pub selector: u16,
-    /// The base address.
-    pub base: u64,
-    /// The limit, in bytes (already scaled by the granularity).
-    pub limit: u32,
-    /// The access rights, in the VMCS format.
-    pub access_rights: SegmentAccessRights,
-}
-
-/// The guest's register state at its first VM entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InitialState {
-    /// RIP: the guest's entry point.
-    pub rip: u64,
-    /// RSP: the top of guest RAM (the guest switches to its own stack at once).
-    pub rsp: u64,
-    /// RFLAGS: only the reserved bit 1 set (interrupts disabled).
-    pub rflags: u64,
-    /// CR0: PE, MP, ET, NE, WP, PG. The caller adds the bits the CPU's
-    /// IA32_VMX_CR0_FIXED0 requires (SDM Vol. 3C §24.8).
-    pub cr0: u64,
-    /// CR3: the guest's PML4.
-    pub cr3: u64,
-    /// CR4: PAE. The caller adds the bits IA32_VMX_CR4_FIXED0 requires (VMXE).
-    pub cr4: u64,
-    /// IA32_EFER: LME and LMA.
-    pub efer: u64,
-    /// CS: 64-bit code.
-    pub cs: Segment,
-    /// DS, ES, SS, FS and GS: flat data.
-    pub data: Segment,
-    /// TR: the busy 64-bit TSS.
-    pub tr: Segment,
-    /// LDTR: unusable (null selector).
-    pub ldtr: Segment,
-    /// GDTR base.
-    pub gdtr_base: u64,
-    /// GDTR limit.
-    pub gdtr_limit: u32,
-    /// IDTR base (0: the guest loads its own IDT).
-    pub idtr_base: u64,
-    /// IDTR limit (0).
-    pub idtr_limit: u32,
-}
-
 fn write_u64(ram: &mut [u8], gpa: u64, value: u64) {
     let Ok(at) = usize::try_from(gpa) else { return };
     if let Some(slot) = at.checked_add(8).and_then(|end| ram.get_mut(at..end)) {
@@ -131,8 +82,11 @@ fn tss_descriptor(base: u64, limit: u32) -> [u64; 2] {
 }
 
 /// Writes the GDT, the TSS and the page tables into `ram` (guest RAM from guest-physical 0)
-/// and returns the state to enter the guest with at `entry`.
-pub fn build(ram: &mut [u8], entry: u64) -> Result<InitialState, RamTooSmall> {
+/// and returns the state to enter the guest with at `entry`: 64-bit mode, ring 0, CS =
+/// [`GUEST_CS`], the data segments = [`GUEST_DS`], TR = [`GUEST_TR`] (the descriptors written
+/// here), RSP at the top of RAM, interrupts disabled. CR0 and CR4 are the values the guest
+/// sees; the vCPU adds the bits VMX operation fixes (SDM Vol. 3C §24.8).
+pub fn build(ram: &mut [u8], entry: u64) -> Result<GuestState, RamTooSmall> {
     let tables_end = GUEST_PAGE_TABLES_GPA + 6 * 4096;
     let available = ram.len() as u64;
     if available < tables_end {
@@ -188,44 +142,20 @@ pub fn build(ram: &mut [u8], entry: u64) -> Result<InitialState, RamTooSmall> {
         }
     }
 
-    let data = Segment {
-        selector: GUEST_DS,
-        base: 0,
-        limit: 0xFFFF_FFFF,
-        access_rights: SegmentAccessRights::data(PrivilegeLevel::Ring0),
-    };
-    Ok(InitialState {
-        rip: entry,
-        rsp: available,
-        rflags: 1 << 1,
-        cr0: CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG,
-        cr3: pml4,
-        cr4: CR4_PAE,
-        efer: EFER_LME | EFER_LMA,
-        cs: Segment {
-            selector: GUEST_CS,
-            base: 0,
-            limit: 0xFFFF_FFFF,
-            access_rights: SegmentAccessRights::code64(PrivilegeLevel::Ring0),
-        },
-        data,
-        tr: Segment {
-            selector: GUEST_TR,
-            base: tss_base,
-            limit: TSS_LIMIT,
-            access_rights: SegmentAccessRights::tss_busy(),
-        },
-        ldtr: Segment {
-            selector: 0,
-            base: 0,
-            limit: 0,
-            access_rights: SegmentAccessRights::unusable(),
-        },
-        gdtr_base: GUEST_GDT_GPA,
-        gdtr_limit: (GDT_SIZE - 1) as u32,
-        idtr_base: 0,
-        idtr_limit: 0,
-    })
+    let tr = Segment::tss(GUEST_TR, tss_base, TSS_LIMIT);
+    let gdtr = DescriptorTableRegister { base: GUEST_GDT_GPA, limit: (GDT_SIZE - 1) as u16 };
+    // No IDT yet: the guest loads its own before enabling interrupts.
+    let idtr = DescriptorTableRegister { base: 0, limit: 0 };
+    let mut state = GuestState::long_mode(pml4, entry, available, tr, gdtr, idtr);
+    state.cs = Segment::code64(GUEST_CS);
+    for segment in [&mut state.ss, &mut state.ds, &mut state.es, &mut state.fs, &mut state.gs] {
+        *segment = Segment::data(GUEST_DS);
+    }
+    state.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+    state.cr4 = CR4_PAE;
+    state.efer = EFER_LME | EFER_LMA;
+    state.rflags = 1 << 1;
+    Ok(state)
 }
 
 #[cfg(test)]
@@ -272,7 +202,7 @@ mod tests {
         let ar = |d: u64| (((d >> 40) & 0xFF) | (((d >> 52) & 0xF) << 12)) as u32;
         assert_eq!(ar(code), state.cs.access_rights.raw());
         let data = read_u64(&ram, GUEST_GDT_GPA + 16).unwrap();
-        assert_eq!(ar(data), state.data.access_rights.raw());
+        assert_eq!(ar(data), state.ds.access_rights.raw());
         let tss = read_u64(&ram, GUEST_GDT_GPA + 24).unwrap();
         assert_eq!(ar(tss), state.tr.access_rights.raw());
         assert_eq!(tss & 0xFFFF, u64::from(state.tr.limit));

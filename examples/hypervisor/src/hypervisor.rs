@@ -1,4 +1,5 @@
-//! The hypervisor's main flow: capabilities, guest memory, guest image, then the vCPU.
+//! The hypervisor's main flow: capabilities, guest memory and image, EPT, VMX, the vCPU,
+//! the run, the report.
 
 use baremetal::exit::{ExitCode, exit};
 use baremetal::println;
@@ -6,9 +7,12 @@ use example_guest::abi;
 use example_hypervisor::guest_loader::GuestImage;
 use example_hypervisor::guest_setup;
 use vmx_defs::capabilities::VmxCapabilities;
+use vmx_vcpu::{VcpuConfig, VmxCpu, VmxVcpu};
 
 use crate::error::HypervisorError;
+use crate::exits::{GuestResult, Machine, TIMER_PERIOD_TSC};
 use crate::guest_memory::GuestMemory;
+use crate::hosts::FrameHost;
 
 /// The guest executable, built by `cargo ci run` and copied here by `build.rs`.
 static GUEST_ELF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.elf"));
@@ -18,14 +22,19 @@ const CPUID_1_ECX_VMX: u32 = 1 << 5;
 
 /// Entered by the runtime once the console, GDT/TSS, IDT, frames and heap are ready.
 pub fn main() -> ! {
-    println!(
-        "example hypervisor: started (Bochs CPU model \"{}\")",
-        baremetal::boot::model_name()
-    );
+    println!("example hypervisor: started (Bochs CPU model \"{}\")", baremetal::boot::model_name());
     match run() {
-        Ok(()) => {
+        Ok(result) if result.failed_checks == 0 => {
+            println!("example hypervisor: guest DONE, result 0 (all self-checks passed)");
             println!("example hypervisor: SUCCESS");
             exit(ExitCode::Success)
+        }
+        Ok(result) => {
+            println!(
+                "example hypervisor: FAILED: the guest's self-checks failed (mask {:#x}, see example_guest::abi::check)",
+                result.failed_checks
+            );
+            exit(ExitCode::Failure)
         }
         Err(e) => {
             println!("example hypervisor: FAILED: {e}");
@@ -34,46 +43,87 @@ pub fn main() -> ! {
     }
 }
 
-/// Reads the VMX capability MSRs (SDM Vol. 3C Appendix A), after checking CPUID for VMX.
-fn read_capabilities() -> Result<VmxCapabilities, HypervisorError> {
+/// Reads the VMX capability MSRs (SDM Vol. 3C Appendix A), after checking CPUID for VMX,
+/// to refuse early and clearly on a processor that lacks what the example needs.
+fn check_capabilities() -> Result<(), HypervisorError> {
     if baremetal::cpu::cpuid(1, 0).ecx & CPUID_1_ECX_VMX == 0 {
         return Err(HypervisorError::NoVmx);
     }
-    // `from_msrs` reads only the MSRs the basic controls say exist; a #GP would still be
+    // `from_msrs` reads only the MSRs that exist on this processor; a #GP would still be
     // caught and read as 0 rather than crash.
-    Ok(VmxCapabilities::from_msrs(|msr| {
-        baremetal::try_rdmsr(msr).unwrap_or(0)
-    }))
-}
-
-fn run() -> Result<(), HypervisorError> {
-    let caps = read_capabilities()?;
+    let caps = VmxCapabilities::from_msrs(|msr| baremetal::try_rdmsr(msr).unwrap_or(0));
     if !caps.has_ept() {
-        return Err(HypervisorError::MissingFeature(
-            "EPT (extended page tables)",
-        ));
+        return Err(HypervisorError::MissingFeature("EPT (extended page tables)"));
     }
     if !caps.has_preemption_timer() {
         return Err(HypervisorError::MissingFeature("the VMX-preemption timer"));
     }
-    println!(
-        "example hypervisor: VMX with EPT and the preemption timer (VMCS revision {:#x})",
-        caps.basic().revision_id()
-    );
+    Ok(())
+}
 
+fn run() -> Result<GuestResult, HypervisorError> {
+    check_capabilities()?;
+
+    // The guest's RAM, its image, its GDT and page tables.
     let mut memory = GuestMemory::new()?;
     let image = GuestImage::parse(GUEST_ELF)?;
     image.load_into(memory.as_mut_slice())?;
-    let state = guest_setup::build(memory.as_mut_slice(), image.entry)?;
+    let guest_state = guest_setup::build(memory.as_mut_slice(), image.entry)?;
     println!(
-        "example hypervisor: guest RAM {:#x} bytes at host {:#x}; guest image: {} segments, entry {:#x}",
+        "example hypervisor: guest RAM {:#x} bytes at host-physical {:#x}; guest image: {} segments, entry {:#x}",
         memory.size(),
         memory.host_base(),
         image.segments.len(),
-        state.rip
+        image.entry
     );
-    let _ = abi::DEVICE_BASE;
-    Err(HypervisorError::MissingFeature(
-        "vmx-vcpu's VmxVcpu run loop (being written): the guest cannot run yet",
-    ))
+
+    // VMX root operation (SDM Vol. 3C §24.7).
+    // SAFETY: CPL 0 in 64-bit mode on the only CPU, interrupts disabled, nothing else uses
+    // VMX here.
+    let cpu = unsafe { VmxCpu::enable(FrameHost) }?;
+    let caps = cpu.capabilities();
+    println!(
+        "example hypervisor: VMX on (VMCS revision {:#x}), EPT and preemption timer (rate 2^{})",
+        caps.basic().revision_id(),
+        caps.misc().preemption_timer_rate()
+    );
+
+    // The guest's own guest-physical space.
+    let ept = crate::guest_ept::build(&memory, caps)?;
+    println!(
+        "example hypervisor: EPT maps guest-physical [0, {:#x}) (EPTP {:#x}); the device page {:#x} is left unmapped",
+        memory.size(),
+        ept.eptp.raw(),
+        abi::DEVICE_BASE
+    );
+
+    // The vCPU: EPT, HLT exiting, the preemption timer, every I/O port and MSR intercepted.
+    let mut config = VcpuConfig::new(guest_state);
+    config.ept = Some(ept.eptp);
+    config.preemption_timer = true;
+    // SAFETY: the guest runs on the EPT built above, which maps only its own frames.
+    let mut vcpu = unsafe { VmxVcpu::new(&cpu, &config) }?;
+    // Every exception exits: the guest has no handlers of its own, so any fault is a bug
+    // worth reporting (SDM Vol. 3C §25.6.3).
+    vcpu.set_exception_bitmap(u32::MAX)?;
+    vcpu.set_preemption_timer(TIMER_PERIOD_TSC)?;
+
+    let hlt_activity = caps.misc().activity_hlt();
+    let mut machine = Machine::new(&memory, hlt_activity);
+    println!("example hypervisor: launching the guest");
+    let result = machine.run(&mut vcpu);
+
+    println!("example hypervisor: timer interrupts injected: {}", machine.timer_delivered);
+    println!(
+        "example hypervisor: preemption-timer ticks: {}",
+        machine.timer_ticks
+    );
+    println!("example hypervisor: exit statistics:");
+    println!("{}", machine.stats);
+
+    drop(vcpu);
+    // The EPT's frames go back only after the vCPU that used them is gone.
+    drop(ept);
+    cpu.disable()?;
+    result
 }

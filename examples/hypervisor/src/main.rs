@@ -25,9 +25,17 @@ extern crate alloc;
 #[cfg(target_os = "none")]
 mod error;
 #[cfg(target_os = "none")]
+mod exits;
+#[cfg(target_os = "none")]
+mod guest_ept;
+#[cfg(target_os = "none")]
 mod guest_memory;
 #[cfg(target_os = "none")]
+mod hosts;
+#[cfg(target_os = "none")]
 mod hypervisor;
+#[cfg(target_os = "none")]
+mod report;
 
 #[cfg(target_os = "none")]
 baremetal::entry!(hypervisor::main);

@@ -1,0 +1,256 @@
+//! Running the guest and handling its VM exits.
+//!
+//! | exit | handling |
+//! |---|---|
+//! | I/O instruction on COM1 | the UART model (`example_hypervisor::uart`); each complete guest line is printed as `guest: ...` |
+//! | CPUID | `example_hypervisor::cpuid::guest_view`: the signature leaf, filtered real leaves |
+//! | VMX-preemption timer | a timer tick: the timer vector is queued for injection; `vmx-vcpu` injects it when the guest can take it, else requests an interrupt-window exit |
+//! | interrupt window | nothing: the next entry injects the pending tick |
+//! | HLT | the guest waits for an interrupt: with a tick pending it is injected at once, else the guest is put in the HLT activity state until the timer fires |
+//! | EPT violation on the device page | MMIO emulation: decode the `MOV` at RIP, perform it on the device, advance RIP |
+//! | VMCALL | `DONE` ends the run with the guest's result; `PANIC` ends it with failure |
+//! | anything else | printed decoded, and the run fails |
+
+use alloc::string::String;
+
+use baremetal::println;
+use example_guest::abi::{self, hypercall};
+use example_hypervisor::cpuid::{self, CpuidRegisters};
+use example_hypervisor::exit_stats::ExitStats;
+use example_hypervisor::guest_walk;
+use example_hypervisor::mmio::{self, ExampleDevice};
+use example_hypervisor::mov_decoder::{self, Gpr, MAX_INSTRUCTION_LENGTH};
+use example_hypervisor::uart::Uart;
+use vmx_defs::exit_reason::ExitReason;
+use vmx_defs::guest_state::ActivityState;
+use vmx_defs::vmcs::fields;
+use vmx_vcpu::exit::{EptViolation, IoExit, VmExit};
+use vmx_vcpu::{Event, VmxHost, VmxVcpu};
+
+use crate::error::HypervisorError;
+use crate::guest_memory::GuestMemory;
+use crate::report;
+
+/// TSC ticks between timer interrupts (Bochs's TSC counts emulated instructions).
+pub const TIMER_PERIOD_TSC: u64 = 200_000;
+/// A guest that never finishes is stopped after this many exits.
+const MAX_EXITS: u64 = 1_000_000;
+
+/// What the guest reported with the `DONE` hypercall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuestResult {
+    /// The mask of failed self-checks (0: all passed).
+    pub failed_checks: u64,
+}
+
+/// The guest's virtual devices and the run's bookkeeping.
+pub struct Machine<'m> {
+    memory: &'m GuestMemory,
+    uart: Uart,
+    device: ExampleDevice,
+    /// VM exits by reason.
+    pub stats: ExitStats,
+    /// Timer interrupts delivered to the guest.
+    pub timer_delivered: u64,
+    /// Timer ticks (preemption-timer expiries) seen.
+    pub timer_ticks: u64,
+    /// Whether the processor supports entering the guest in the HLT activity state.
+    hlt_activity_supported: bool,
+}
+
+/// What to do after an exit.
+enum Flow {
+    /// Re-enter the guest.
+    Continue,
+    /// The guest is done.
+    Done(GuestResult),
+}
+
+impl<'m> Machine<'m> {
+    /// A machine around `memory`.
+    pub fn new(memory: &'m GuestMemory, hlt_activity_supported: bool) -> Self {
+        Self {
+            memory,
+            uart: Uart::new(),
+            device: ExampleDevice::new(),
+            stats: ExitStats::new(),
+            timer_delivered: 0,
+            timer_ticks: 0,
+            hlt_activity_supported,
+        }
+    }
+
+    /// Runs the guest until it sends `DONE` or something unexpected happens.
+    pub fn run<H: VmxHost>(&mut self, vcpu: &mut VmxVcpu<'_, H>) -> Result<GuestResult, HypervisorError> {
+        for _ in 0..MAX_EXITS {
+            let tick_was_pending = timer_pending(vcpu);
+            let exit = vcpu.run().map_err(|e| HypervisorError::Run(report::describe_vmx_error(&e)))?;
+            if tick_was_pending && !timer_pending(vcpu) {
+                self.timer_delivered += 1;
+            }
+            let reason = ExitReason(vcpu.read_field(fields::EXIT_REASON)?);
+            self.stats.record(reason.basic());
+            match self.handle(vcpu, &exit)? {
+                Flow::Continue => {}
+                Flow::Done(result) => {
+                    self.flush_partial_line();
+                    return Ok(result);
+                }
+            }
+        }
+        Err(HypervisorError::Run(alloc::format!("the guest did not finish within {MAX_EXITS} VM exits")))
+    }
+
+    fn flush_partial_line(&mut self) {
+        if let Some(line) = self.uart.take_partial_line() {
+            println!("guest: {line}");
+        }
+    }
+
+    fn unexpected<H: VmxHost>(&mut self, vcpu: &mut VmxVcpu<'_, H>, exit: &VmExit) -> HypervisorError {
+        self.flush_partial_line();
+        let rip = vcpu.rip().unwrap_or(0);
+        HypervisorError::Run(report::describe_unexpected_exit(exit, rip))
+    }
+
+    fn handle<H: VmxHost>(&mut self, vcpu: &mut VmxVcpu<'_, H>, exit: &VmExit) -> Result<Flow, HypervisorError> {
+        match exit {
+            VmExit::Io(io) if is_serial_port(io.port) => self.serial(vcpu, io)?,
+            VmExit::Cpuid { leaf, subleaf } => {
+                let real = if cpuid::is_hypervisor_leaf(*leaf) {
+                    CpuidRegisters::default()
+                } else {
+                    let r = baremetal::cpu::cpuid(*leaf, *subleaf);
+                    CpuidRegisters { eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx }
+                };
+                let v = cpuid::guest_view(*leaf, real);
+                vcpu.complete_cpuid(v.eax, v.ebx, v.ecx, v.edx)?;
+            }
+            VmExit::PreemptionTimer => {
+                self.timer_ticks += 1;
+                if !timer_pending(vcpu) {
+                    vcpu.inject(Event::ExternalInterrupt(abi::TIMER_VECTOR))?;
+                }
+            }
+            VmExit::InterruptWindow => {}
+            VmExit::Hlt => self.halt(vcpu)?,
+            VmExit::EptViolation(v) if ExampleDevice::contains(v.gpa) => self.mmio(vcpu, v)?,
+            VmExit::Vmcall(args) => match args.rax {
+                hypercall::DONE => return Ok(Flow::Done(GuestResult { failed_checks: args.rdi })),
+                hypercall::PANIC => {
+                    self.flush_partial_line();
+                    return Err(HypervisorError::Run(String::from("the guest panicked (its message is above)")));
+                }
+                _ => {
+                    vcpu.regs_mut().rax = hypercall::UNKNOWN;
+                    vcpu.advance_rip()?;
+                }
+            },
+            other => return Err(self.unexpected(vcpu, other)),
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// An IN or OUT on the UART's ports.
+    fn serial<H: VmxHost>(&mut self, vcpu: &mut VmxVcpu<'_, H>, io: &IoExit) -> Result<(), HypervisorError> {
+        if io.string || io.size != 1 {
+            return Err(self.unexpected(vcpu, &VmExit::Io(*io)));
+        }
+        let offset = io.port - abi::serial::BASE;
+        if io.is_in {
+            let value = self.uart.read(offset);
+            vcpu.complete_io_in(io, u32::from(value))?;
+        } else {
+            let value = io.value.unwrap_or(0) as u8;
+            if let Some(line) = self.uart.write(offset, value) {
+                println!("guest: {line}");
+            }
+            vcpu.advance_rip()?;
+        }
+        Ok(())
+    }
+
+    /// HLT: the guest waits for an interrupt (SDM Vol. 3C §26.1.3 HLT exiting).
+    fn halt<H: VmxHost>(&mut self, vcpu: &mut VmxVcpu<'_, H>) -> Result<(), HypervisorError> {
+        vcpu.advance_rip()?;
+        if timer_pending(vcpu) {
+            // Injected at the next entry (advancing RIP ended the STI blocking).
+            return Ok(());
+        }
+        if self.hlt_activity_supported {
+            // Enter the guest halted: it stays in the HLT activity state until the
+            // preemption timer expires and the tick is injected, which wakes it
+            // (SDM Vol. 3C §27.7.4, §26.5.1).
+            // SAFETY: HLT (1) is an activity state the processor supports (IA32_VMX_MISC[6],
+            // checked), and the guest's RFLAGS.IF is 1 (it executed `sti; hlt`), so a
+            // timer interrupt can wake it.
+            unsafe { vcpu.write_field(fields::GUEST_ACTIVITY_STATE, ActivityState::HLT.raw())? };
+        } else {
+            // No HLT activity state: let the next tick arrive now instead.
+            self.timer_ticks += 1;
+            vcpu.inject(Event::ExternalInterrupt(abi::TIMER_VECTOR))?;
+        }
+        Ok(())
+    }
+
+    /// MMIO: decode the `MOV` at RIP and perform it on the device.
+    fn mmio<H: VmxHost>(&mut self, vcpu: &mut VmxVcpu<'_, H>, violation: &EptViolation) -> Result<(), HypervisorError> {
+        let rip = vcpu.rip()?;
+        let cr3 = vcpu.read_field(fields::GUEST_CR3)?;
+        let mut bytes = [0u8; MAX_INSTRUCTION_LENGTH];
+        let fetched = self.fetch(cr3, rip, &mut bytes)?;
+        let decoded = mov_decoder::decode(bytes.get(..fetched).unwrap_or(&[]))
+            .map_err(|e| HypervisorError::Mmio { rip, error: mmio::MmioError::Decode(e) })?;
+        let regs = *vcpu.regs();
+        let rsp = vcpu.rsp()?;
+        let completion = mmio::emulate(
+            &mut self.device,
+            violation.gpa,
+            violation.qualification.data_write(),
+            &decoded,
+            |operand| if operand.gpr == Gpr::Rsp { rsp } else { regs.get(operand.gpr).unwrap_or(0) },
+        )
+        .map_err(|error| HypervisorError::Mmio { rip, error })?;
+        if let Some((operand, value)) = completion.load {
+            if operand.gpr == Gpr::Rsp {
+                vcpu.set_rsp(operand.write(rsp, value))?;
+            } else {
+                let old = regs.get(operand.gpr).unwrap_or(0);
+                vcpu.regs_mut().set(operand.gpr, operand.write(old, value));
+            }
+        }
+        vcpu.set_rip(rip.wrapping_add(u64::from(completion.instruction_length)))?;
+        Ok(())
+    }
+
+    /// Reads the instruction bytes at guest-virtual `rip` (through the guest's page tables;
+    /// an instruction may cross a page boundary). Returns how many bytes were read.
+    fn fetch(&self, cr3: u64, rip: u64, out: &mut [u8]) -> Result<usize, HypervisorError> {
+        let mut done = 0;
+        while done < out.len() {
+            let gva = rip.wrapping_add(done as u64);
+            let gpa = guest_walk::translate(cr3, gva, |a| self.memory.read_u64(a))
+                .map_err(|e| HypervisorError::InstructionFetch { rip, error: e })?;
+            let in_page = (0x1000 - (gpa & 0xFFF)) as usize;
+            let want = in_page.min(out.len() - done);
+            let got = self.memory.read_bytes(gpa, out.get_mut(done..done + want).unwrap_or(&mut []));
+            done += got;
+            if got < want {
+                break;
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// Whether `port` is one of the UART's.
+fn is_serial_port(port: u16) -> bool {
+    port.wrapping_sub(abi::serial::BASE) < abi::serial::PORT_COUNT
+}
+
+/// Whether a timer interrupt is queued (or waiting for re-injection).
+fn timer_pending<H: VmxHost>(vcpu: &VmxVcpu<'_, H>) -> bool {
+    let pending = vcpu.pending_events();
+    pending.highest_interrupt() == Some(abi::TIMER_VECTOR)
+        || pending.reinjection() == Some(Event::ExternalInterrupt(abi::TIMER_VECTOR))
+}
