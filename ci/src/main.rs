@@ -274,6 +274,10 @@ fn cmd_test(opts: &Options) -> Result<bool, String> {
             }
         }
     }
+    println!("== example hypervisor on {}", run::DEFAULT_MODEL);
+    let (example, example_ok) = run::example_checks(limit);
+    total += example;
+    all_ok &= example_ok;
     println!("cargo ci test: {:.1} s", start.elapsed().as_secs_f64());
     println!("{total}");
     Ok(all_ok && total.failed == 0)

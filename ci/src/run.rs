@@ -428,11 +428,38 @@ pub fn cmd_run(model: Option<&str>, qemu: bool, timeout: Duration) -> Result<boo
     Ok(ok)
 }
 
+/// Clippy (`-D warnings`) of the example's two packages for the bare-metal target, where
+/// their bare-metal code is compiled (the host build sees only the `main` that explains how to
+/// run them).
+pub fn example_clippy(guest_elf: &Path) -> Result<bool, String> {
+    let status = builder::cargo()
+        .env(GUEST_ELF_VAR, guest_elf)
+        .args([
+            "clippy",
+            "--quiet",
+            "--target",
+            builder::TARGET,
+            "-p",
+            GUEST_PACKAGE,
+            "-p",
+            HYPERVISOR_PACKAGE,
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .status()
+        .map_err(|e| format!("running cargo clippy: {e}"))?;
+    Ok(status.success())
+}
+
 /// Runs the example on [`DEFAULT_MODEL`] for `cargo ci test`: each check is one counted
-/// result. Returns the tally and whether everything passed.
-#[allow(dead_code)] // hooked into `cargo ci test` once the example runs its guest
+/// result, plus `example_baremetal_clippy`. Returns the tally and whether everything passed.
 pub fn example_checks(timeout: Duration) -> (Tally, bool) {
     let mut tally = Tally::default();
+    let guest = builder::target_dir()
+        .join(builder::TARGET)
+        .join(builder::PROFILE)
+        .join(GUEST_PACKAGE);
     let result = crate::bochs::ensure_installed()
         .and_then(|()| build_example())
         .and_then(|elf| run_in_bochs(&elf, &boot_options(DEFAULT_MODEL, timeout), true));
@@ -457,6 +484,20 @@ pub fn example_checks(timeout: Duration) -> (Tally, bool) {
             if !run.success() {
                 for l in run.diagnosis() {
                     println!("{l}");
+                }
+            }
+            match example_clippy(&guest) {
+                Ok(true) => {
+                    tally.passed += 1;
+                    println!("ok example_baremetal_clippy");
+                }
+                Ok(false) => {
+                    tally.failed += 1;
+                    println!("FAIL example_baremetal_clippy: clippy -D warnings failed (above)");
+                }
+                Err(e) => {
+                    tally.failed += 1;
+                    println!("FAIL example_baremetal_clippy: {e}");
                 }
             }
             println!(

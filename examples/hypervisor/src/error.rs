@@ -18,6 +18,8 @@ pub enum HypervisorError {
     NoVmx,
     /// The processor lacks a VMX feature the example needs.
     MissingFeature(&'static str),
+    /// The hypervisor was built without a guest (`EXAMPLE_GUEST_ELF` unset).
+    NoGuest,
     /// The frame allocator could not provide guest RAM.
     OutOfMemory {
         /// What the memory was for.
@@ -60,6 +62,10 @@ impl fmt::Display for HypervisorError {
             Self::MissingFeature(what) => write!(
                 f,
                 "this example needs {what}, which this processor's VMX does not have"
+            ),
+            Self::NoGuest => write!(
+                f,
+                "built without a guest (EXAMPLE_GUEST_ELF was not set): build and run with `cargo ci run`"
             ),
             Self::OutOfMemory { purpose } => write!(f, "out of memory for {purpose}"),
             Self::GuestElf(e) => write!(f, "guest ELF: {e}"),

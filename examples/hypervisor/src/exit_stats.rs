@@ -43,9 +43,9 @@ impl fmt::Display for ExitStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (reason, count) in self.iter() {
             let name = reason.name().unwrap_or("unknown reason");
-            writeln!(f, "  {name:<28} ({:>2}): {count}", reason.number())?;
+            writeln!(f, "  {name:<36} ({:>2}): {count}", reason.number())?;
         }
-        write!(f, "  {:<28}     : {}", "total", self.total())
+        write!(f, "  {:<36}     : {}", "total", self.total())
     }
 }
 

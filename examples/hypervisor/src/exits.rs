@@ -81,10 +81,15 @@ impl<'m> Machine<'m> {
     }
 
     /// Runs the guest until it sends `DONE` or something unexpected happens.
-    pub fn run<H: VmxHost>(&mut self, vcpu: &mut VmxVcpu<'_, H>) -> Result<GuestResult, HypervisorError> {
+    pub fn run<H: VmxHost>(
+        &mut self,
+        vcpu: &mut VmxVcpu<'_, H>,
+    ) -> Result<GuestResult, HypervisorError> {
         for _ in 0..MAX_EXITS {
             let tick_was_pending = timer_pending(vcpu);
-            let exit = vcpu.run().map_err(|e| HypervisorError::Run(report::describe_vmx_error(&e)))?;
+            let exit = vcpu
+                .run()
+                .map_err(|e| HypervisorError::Run(report::describe_vmx_error(&e)))?;
             if tick_was_pending && !timer_pending(vcpu) {
                 self.timer_delivered += 1;
             }
@@ -98,7 +103,9 @@ impl<'m> Machine<'m> {
                 }
             }
         }
-        Err(HypervisorError::Run(alloc::format!("the guest did not finish within {MAX_EXITS} VM exits")))
+        Err(HypervisorError::Run(alloc::format!(
+            "the guest did not finish within {MAX_EXITS} VM exits"
+        )))
     }
 
     fn flush_partial_line(&mut self) {
@@ -107,13 +114,21 @@ impl<'m> Machine<'m> {
         }
     }
 
-    fn unexpected<H: VmxHost>(&mut self, vcpu: &mut VmxVcpu<'_, H>, exit: &VmExit) -> HypervisorError {
+    fn unexpected<H: VmxHost>(
+        &mut self,
+        vcpu: &mut VmxVcpu<'_, H>,
+        exit: &VmExit,
+    ) -> HypervisorError {
         self.flush_partial_line();
         let rip = vcpu.rip().unwrap_or(0);
         HypervisorError::Run(report::describe_unexpected_exit(exit, rip))
     }
 
-    fn handle<H: VmxHost>(&mut self, vcpu: &mut VmxVcpu<'_, H>, exit: &VmExit) -> Result<Flow, HypervisorError> {
+    fn handle<H: VmxHost>(
+        &mut self,
+        vcpu: &mut VmxVcpu<'_, H>,
+        exit: &VmExit,
+    ) -> Result<Flow, HypervisorError> {
         match exit {
             VmExit::Io(io) if is_serial_port(io.port) => self.serial(vcpu, io)?,
             VmExit::Cpuid { leaf, subleaf } => {
@@ -121,7 +136,12 @@ impl<'m> Machine<'m> {
                     CpuidRegisters::default()
                 } else {
                     let r = baremetal::cpu::cpuid(*leaf, *subleaf);
-                    CpuidRegisters { eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx }
+                    CpuidRegisters {
+                        eax: r.eax,
+                        ebx: r.ebx,
+                        ecx: r.ecx,
+                        edx: r.edx,
+                    }
                 };
                 let v = cpuid::guest_view(*leaf, real);
                 vcpu.complete_cpuid(v.eax, v.ebx, v.ecx, v.edx)?;
@@ -136,10 +156,16 @@ impl<'m> Machine<'m> {
             VmExit::Hlt => self.halt(vcpu)?,
             VmExit::EptViolation(v) if ExampleDevice::contains(v.gpa) => self.mmio(vcpu, v)?,
             VmExit::Vmcall(args) => match args.rax {
-                hypercall::DONE => return Ok(Flow::Done(GuestResult { failed_checks: args.rdi })),
+                hypercall::DONE => {
+                    return Ok(Flow::Done(GuestResult {
+                        failed_checks: args.rdi,
+                    }));
+                }
                 hypercall::PANIC => {
                     self.flush_partial_line();
-                    return Err(HypervisorError::Run(String::from("the guest panicked (its message is above)")));
+                    return Err(HypervisorError::Run(String::from(
+                        "the guest panicked (its message is above)",
+                    )));
                 }
                 _ => {
                     vcpu.regs_mut().rax = hypercall::UNKNOWN;
@@ -152,7 +178,11 @@ impl<'m> Machine<'m> {
     }
 
     /// An IN or OUT on the UART's ports.
-    fn serial<H: VmxHost>(&mut self, vcpu: &mut VmxVcpu<'_, H>, io: &IoExit) -> Result<(), HypervisorError> {
+    fn serial<H: VmxHost>(
+        &mut self,
+        vcpu: &mut VmxVcpu<'_, H>,
+        io: &IoExit,
+    ) -> Result<(), HypervisorError> {
         if io.string || io.size != 1 {
             return Err(self.unexpected(vcpu, &VmExit::Io(*io)));
         }
@@ -194,13 +224,21 @@ impl<'m> Machine<'m> {
     }
 
     /// MMIO: decode the `MOV` at RIP and perform it on the device.
-    fn mmio<H: VmxHost>(&mut self, vcpu: &mut VmxVcpu<'_, H>, violation: &EptViolation) -> Result<(), HypervisorError> {
+    fn mmio<H: VmxHost>(
+        &mut self,
+        vcpu: &mut VmxVcpu<'_, H>,
+        violation: &EptViolation,
+    ) -> Result<(), HypervisorError> {
         let rip = vcpu.rip()?;
         let cr3 = vcpu.read_field(fields::GUEST_CR3)?;
         let mut bytes = [0u8; MAX_INSTRUCTION_LENGTH];
         let fetched = self.fetch(cr3, rip, &mut bytes)?;
-        let decoded = mov_decoder::decode(bytes.get(..fetched).unwrap_or(&[]))
-            .map_err(|e| HypervisorError::Mmio { rip, error: mmio::MmioError::Decode(e) })?;
+        let decoded = mov_decoder::decode(bytes.get(..fetched).unwrap_or(&[])).map_err(|e| {
+            HypervisorError::Mmio {
+                rip,
+                error: mmio::MmioError::Decode(e),
+            }
+        })?;
         let regs = *vcpu.regs();
         let rsp = vcpu.rsp()?;
         let completion = mmio::emulate(
@@ -208,7 +246,13 @@ impl<'m> Machine<'m> {
             violation.gpa,
             violation.qualification.data_write(),
             &decoded,
-            |operand| if operand.gpr == Gpr::Rsp { rsp } else { regs.get(operand.gpr).unwrap_or(0) },
+            |operand| {
+                if operand.gpr == Gpr::Rsp {
+                    rsp
+                } else {
+                    regs.get(operand.gpr).unwrap_or(0)
+                }
+            },
         )
         .map_err(|error| HypervisorError::Mmio { rip, error })?;
         if let Some((operand, value)) = completion.load {
@@ -233,7 +277,9 @@ impl<'m> Machine<'m> {
                 .map_err(|e| HypervisorError::InstructionFetch { rip, error: e })?;
             let in_page = (0x1000 - (gpa & 0xFFF)) as usize;
             let want = in_page.min(out.len() - done);
-            let got = self.memory.read_bytes(gpa, out.get_mut(done..done + want).unwrap_or(&mut []));
+            let got = self
+                .memory
+                .read_bytes(gpa, out.get_mut(done..done + want).unwrap_or(&mut []));
             done += got;
             if got < want {
                 break;

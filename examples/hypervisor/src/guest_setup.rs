@@ -9,8 +9,8 @@
 //! by [`build`] agrees with them.
 //!
 //! Layout (guest-physical, see [`example_guest::abi`]): the GDT at
-//! [`GUEST_GDT_GPA`](example_guest::abi::GUEST_GDT_GPA) with the 104-byte TSS 0x80 bytes after
-//! it; the PML4 at [`GUEST_PAGE_TABLES_GPA`](example_guest::abi::GUEST_PAGE_TABLES_GPA), then
+//! [`GUEST_GDT_GPA`] with the 104-byte TSS 0x80 bytes after
+//! it; the PML4 at [`GUEST_PAGE_TABLES_GPA`], then
 //! the PDPT, then four page directories of 2-MiB pages mapping the first 4 GiB 1:1.
 
 use core::fmt;
@@ -143,12 +143,21 @@ pub fn build(ram: &mut [u8], entry: u64) -> Result<GuestState, RamTooSmall> {
     }
 
     let tr = Segment::tss(GUEST_TR, tss_base, TSS_LIMIT);
-    let gdtr = DescriptorTableRegister { base: GUEST_GDT_GPA, limit: (GDT_SIZE - 1) as u16 };
+    let gdtr = DescriptorTableRegister {
+        base: GUEST_GDT_GPA,
+        limit: (GDT_SIZE - 1) as u16,
+    };
     // No IDT yet: the guest loads its own before enabling interrupts.
     let idtr = DescriptorTableRegister { base: 0, limit: 0 };
     let mut state = GuestState::long_mode(pml4, entry, available, tr, gdtr, idtr);
     state.cs = Segment::code64(GUEST_CS);
-    for segment in [&mut state.ss, &mut state.ds, &mut state.es, &mut state.fs, &mut state.gs] {
+    for segment in [
+        &mut state.ss,
+        &mut state.ds,
+        &mut state.es,
+        &mut state.fs,
+        &mut state.gs,
+    ] {
         *segment = Segment::data(GUEST_DS);
     }
     state.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;

@@ -22,7 +22,10 @@ const CPUID_1_ECX_VMX: u32 = 1 << 5;
 
 /// Entered by the runtime once the console, GDT/TSS, IDT, frames and heap are ready.
 pub fn main() -> ! {
-    println!("example hypervisor: started (Bochs CPU model \"{}\")", baremetal::boot::model_name());
+    println!(
+        "example hypervisor: started (Bochs CPU model \"{}\")",
+        baremetal::boot::model_name()
+    );
     match run() {
         Ok(result) if result.failed_checks == 0 => {
             println!("example hypervisor: guest DONE, result 0 (all self-checks passed)");
@@ -53,7 +56,9 @@ fn check_capabilities() -> Result<(), HypervisorError> {
     // caught and read as 0 rather than crash.
     let caps = VmxCapabilities::from_msrs(|msr| baremetal::try_rdmsr(msr).unwrap_or(0));
     if !caps.has_ept() {
-        return Err(HypervisorError::MissingFeature("EPT (extended page tables)"));
+        return Err(HypervisorError::MissingFeature(
+            "EPT (extended page tables)",
+        ));
     }
     if !caps.has_preemption_timer() {
         return Err(HypervisorError::MissingFeature("the VMX-preemption timer"));
@@ -65,6 +70,9 @@ fn run() -> Result<GuestResult, HypervisorError> {
     check_capabilities()?;
 
     // The guest's RAM, its image, its GDT and page tables.
+    if GUEST_ELF.is_empty() {
+        return Err(HypervisorError::NoGuest);
+    }
     let mut memory = GuestMemory::new()?;
     let image = GuestImage::parse(GUEST_ELF)?;
     image.load_into(memory.as_mut_slice())?;
@@ -91,8 +99,9 @@ fn run() -> Result<GuestResult, HypervisorError> {
     // The guest's own guest-physical space.
     let ept = crate::guest_ept::build(&memory, caps)?;
     println!(
-        "example hypervisor: EPT maps guest-physical [0, {:#x}) (EPTP {:#x}); the device page {:#x} is left unmapped",
+        "example hypervisor: EPT maps guest-physical [0, {:#x}) with {} paging-structure frames (EPTP {:#x}); the device page {:#x} is left unmapped",
         memory.size(),
+        ept.table.frames_used(),
         ept.eptp.raw(),
         abi::DEVICE_BASE
     );
@@ -113,7 +122,10 @@ fn run() -> Result<GuestResult, HypervisorError> {
     println!("example hypervisor: launching the guest");
     let result = machine.run(&mut vcpu);
 
-    println!("example hypervisor: timer interrupts injected: {}", machine.timer_delivered);
+    println!(
+        "example hypervisor: timer interrupts injected: {}",
+        machine.timer_delivered
+    );
     println!(
         "example hypervisor: preemption-timer ticks: {}",
         machine.timer_ticks

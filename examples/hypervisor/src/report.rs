@@ -12,7 +12,11 @@ use vmx_vcpu::{EntryInstruction, VmxError};
 
 /// `NAME (number)` for a basic exit reason.
 pub fn reason_name(reason: BasicExitReason) -> String {
-    format!("{} ({})", reason.name().unwrap_or("unknown exit reason"), reason.number())
+    format!(
+        "{} ({})",
+        reason.name().unwrap_or("unknown exit reason"),
+        reason.number()
+    )
 }
 
 /// A VM entry that failed with VMfail (SDM Vol. 3C §27.1-27.2, §31.4): the VM-instruction
@@ -32,9 +36,9 @@ pub fn describe_entry_failure(failure: &EntryFailure) -> String {
     let basic = failure.reason.basic();
     let detail = if basic == BasicExitReason::VM_ENTRY_FAILURE_INVALID_GUEST_STATE {
         match EntryFailureQualification::from_raw(failure.qualification).code() {
-            EntryFailureCode::NoSpecifiedReason => {
-                String::from("a guest-state check failed (qualification 0: no specified reason; the Bochs log names the check)")
-            }
+            EntryFailureCode::NoSpecifiedReason => String::from(
+                "a guest-state check failed (qualification 0: no specified reason; the Bochs log names the check)",
+            ),
             EntryFailureCode::PdpteLoad => String::from("loading the PDPTEs failed"),
             EntryFailureCode::NmiInjectionBlockedBySti => {
                 String::from("NMI injection while blocked by STI")
@@ -43,7 +47,10 @@ pub fn describe_entry_failure(failure: &EntryFailure) -> String {
             EntryFailureCode::Unknown(code) => format!("qualification code {code}"),
         }
     } else if basic == BasicExitReason::VM_ENTRY_FAILURE_MSR_LOADING {
-        format!("loading entry {} of the VM-entry MSR-load list failed", failure.qualification)
+        format!(
+            "loading entry {} of the VM-entry MSR-load list failed",
+            failure.qualification
+        )
     } else {
         format!("qualification {:#x}", failure.qualification)
     };
@@ -55,7 +62,10 @@ pub fn describe_unexpected_exit(exit: &VmExit, rip: u64) -> String {
     match exit {
         VmExit::Exception(e) => {
             let vector = ExceptionVector(e.vector);
-            let code = e.error_code.map(|c| format!(", error code {c:#x}")).unwrap_or_default();
+            let code = e
+                .error_code
+                .map(|c| format!(", error code {c:#x}"))
+                .unwrap_or_default();
             format!(
                 "guest exception {} (vector {}){code} at RIP {rip:#x}, qualification {:#x}",
                 vector.name().unwrap_or("unknown"),
@@ -80,7 +90,10 @@ pub fn describe_unexpected_exit(exit: &VmExit, rip: u64) -> String {
             io.string,
             io.rep
         ),
-        VmExit::Other { reason, qualification } => format!(
+        VmExit::Other {
+            reason,
+            qualification,
+        } => format!(
             "unhandled exit {} at RIP {rip:#x}, qualification {qualification:?}",
             reason_name(reason.basic()),
         ),
