@@ -59,6 +59,7 @@ pub mod marker {
     pub const STATS_HEADER: &str = "example hypervisor: exit statistics";
     /// Exit reasons the example must have seen (names as vmx-defs prints them).
     pub const STATS_REASONS: &[&str] = &[
+        "INTERRUPT_WINDOW",
         "CPUID",
         "HLT",
         "IO_INSTRUCTION",
@@ -641,6 +642,7 @@ guest: timer: received 5 timer interrupts (5 halts)
 guest: mmio: wrote operand 0x12345678, read back 0x12345678, device result 0x78563413
 example hypervisor: timer interrupts injected: 5
 example hypervisor: exit statistics:
+  INTERRUPT_WINDOW             ( 7): 1
   CPUID                        (10): 2
   HLT                          (12): 5
   IO_INSTRUCTION               (30): 900

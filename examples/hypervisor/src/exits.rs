@@ -5,7 +5,7 @@
 //! | I/O instruction on COM1 | the UART model (`example_hypervisor::uart`); each complete guest line is printed as `guest: ...` |
 //! | CPUID | `example_hypervisor::cpuid::guest_view`: the signature leaf, filtered real leaves |
 //! | VMX-preemption timer | a timer tick: the timer vector is queued for injection; `vmx-vcpu` injects it when the guest can take it, else requests an interrupt-window exit |
-//! | interrupt window | nothing: the next entry injects the pending tick |
+//! | interrupt window | nothing: the guest can now take the pending tick, which the next entry injects |
 //! | HLT | the guest waits for an interrupt: with a tick pending it is injected at once, else the guest is put in the HLT activity state until the timer fires |
 //! | EPT violation on the device page | MMIO emulation: decode the `MOV` at RIP, perform it on the device, advance RIP |
 //! | VMCALL | `DONE` ends the run with the guest's result; `PANIC` ends it with failure |
@@ -52,7 +52,8 @@ pub struct Machine<'m> {
     pub stats: ExitStats,
     /// Timer interrupts delivered to the guest.
     pub timer_delivered: u64,
-    /// Timer ticks (preemption-timer expiries) seen.
+    /// Timer ticks: preemption-timer expiries (and ticks made up at HLT where the HLT
+    /// activity state is not available).
     pub timer_ticks: u64,
     /// Whether the processor supports entering the guest in the HLT activity state.
     hlt_activity_supported: bool,

@@ -127,7 +127,7 @@ fn run() -> Result<GuestResult, HypervisorError> {
         machine.timer_delivered
     );
     println!(
-        "example hypervisor: preemption-timer ticks: {}",
+        "example hypervisor: preemption-timer expiries: {} (a tick waiting for the guest absorbs later ones)",
         machine.timer_ticks
     );
     println!("example hypervisor: exit statistics:");
