@@ -5,7 +5,9 @@ use alloc::string::String;
 
 use vmx_defs::exception::ExceptionVector;
 use vmx_defs::exit_reason::BasicExitReason;
-use vmx_defs::qualification::{EntryFailureCode, EntryFailureQualification};
+use vmx_defs::qualification::{
+    EntryFailureCode, EntryFailureQualification, EptViolationQualification,
+};
 use vmx_insn::VmFail;
 use vmx_vcpu::exit::{EntryFailure, VmExit};
 use vmx_vcpu::{EntryInstruction, VmxError};
@@ -76,8 +78,12 @@ pub fn describe_unexpected_exit(exit: &VmExit, rip: u64) -> String {
         VmExit::TripleFault => format!("guest triple fault (last RIP {rip:#x})"),
         VmExit::EntryFailure(f) => describe_entry_failure(f),
         VmExit::EptViolation(v) => format!(
-            "EPT violation at guest-physical {:#x} (linear {:?}) at RIP {rip:#x} outside the emulated device: {:?}",
-            v.gpa, v.gla, v.qualification
+            "EPT violation at guest-physical {:#x}{} at RIP {rip:#x}, outside guest RAM and the emulated device: {}",
+            v.gpa,
+            v.gla
+                .map(|a| format!(" (linear {a:#x})"))
+                .unwrap_or_default(),
+            describe_ept_violation(v.qualification)
         ),
         VmExit::EptMisconfiguration { gpa } => {
             format!("EPT misconfiguration at guest-physical {gpa:#x} (RIP {rip:#x})")
@@ -99,6 +105,32 @@ pub fn describe_unexpected_exit(exit: &VmExit, rip: u64) -> String {
         ),
         other => format!("unhandled exit {other:?} at RIP {rip:#x}"),
     }
+}
+
+/// The access and the permissions an EPT-violation qualification reports (SDM Vol. 3C
+/// §28.2.1, Table 28-7).
+pub fn describe_ept_violation(q: EptViolationQualification) -> String {
+    let access = if q.instruction_fetch() {
+        "instruction fetch"
+    } else if q.data_write() {
+        "data write"
+    } else if q.data_read() {
+        "data read"
+    } else {
+        "access of unknown kind"
+    };
+    let allowed = [
+        (q.readable(), "r"),
+        (q.writable(), "w"),
+        (q.executable(), "x"),
+    ]
+    .iter()
+    .map(|&(ok, c)| if ok { c } else { "-" })
+    .collect::<String>();
+    format!(
+        "{access}, the EPT entry allows {allowed} (qualification {:#x})",
+        q.raw()
+    )
 }
 
 /// A `VmxError` from running the guest, with VMfail decoded.
