@@ -35,7 +35,7 @@ pub const HYPERVISOR_PACKAGE: &str = "example-hypervisor";
 pub const GUEST_ELF_VAR: &str = "EXAMPLE_GUEST_ELF";
 
 /// Markers printed by the example (examples/hypervisor/src/hypervisor.rs, and the guest's
-/// lines that the hypervisor forwards with the [`GUEST_PREFIX`]).
+/// lines that the hypervisor forwards with the [`GUEST_PREFIX`](marker::GUEST_PREFIX)).
 pub mod marker {
     /// Prefix of every line the guest printed on its serial port.
     pub const GUEST_PREFIX: &str = "guest: ";

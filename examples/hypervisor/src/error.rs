@@ -8,7 +8,6 @@ use example_hypervisor::guest_loader::{ElfError, LoadError};
 use example_hypervisor::guest_setup::RamTooSmall;
 use example_hypervisor::guest_walk::WalkError;
 use example_hypervisor::mmio::MmioError;
-use vmx_defs::ept::EptpError;
 use vmx_vcpu::VmxError;
 
 /// Why the hypervisor stopped before the guest finished.
@@ -33,8 +32,6 @@ pub enum HypervisorError {
     GuestSetup(RamTooSmall),
     /// Building the guest's EPT failed.
     Ept(EptError),
-    /// The EPT pointer is not valid for this processor.
-    Eptp(EptpError),
     /// Enabling VMX, configuring the vCPU or a VMCS access failed.
     Vmx(VmxError),
     /// The guest stopped in a way the example does not handle (already decoded).
@@ -72,7 +69,6 @@ impl fmt::Display for HypervisorError {
             Self::GuestLoad(e) => write!(f, "loading the guest: {e}"),
             Self::GuestSetup(e) => write!(f, "setting up the guest: {e}"),
             Self::Ept(e) => write!(f, "building the EPT: {e}"),
-            Self::Eptp(e) => write!(f, "EPT pointer: {e}"),
             Self::Vmx(e) => write!(f, "VMX: {e}"),
             Self::Run(what) => write!(f, "{what}"),
             Self::Mmio { rip, error } => write!(f, "MMIO at RIP {rip:#x}: {error}"),
@@ -104,12 +100,6 @@ impl From<RamTooSmall> for HypervisorError {
 impl From<EptError> for HypervisorError {
     fn from(e: EptError) -> Self {
         Self::Ept(e)
-    }
-}
-
-impl From<EptpError> for HypervisorError {
-    fn from(e: EptpError) -> Self {
-        Self::Eptp(e)
     }
 }
 

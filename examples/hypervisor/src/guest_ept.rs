@@ -6,9 +6,8 @@
 //! guest-physical address — the example device's page among them — has no mapping, so the
 //! guest touching it causes an EPT violation that the hypervisor handles (`exits.rs`).
 
-use ept::{EptAttributes, EptConfig, EptFlags, EptPageTable, GuestPhysAddr, HostPhysAddr};
+use ept::{EptAttributes, EptConfig, EptFlags, EptPageTable, Eptp, GuestPhysAddr, HostPhysAddr};
 use vmx_defs::capabilities::VmxCapabilities;
-use vmx_defs::ept::{Eptp, PageWalkLength};
 
 use crate::error::HypervisorError;
 use crate::guest_memory::GuestMemory;
@@ -35,13 +34,8 @@ pub fn build(memory: &GuestMemory, caps: &VmxCapabilities) -> Result<GuestEpt, H
         memory.size(),
         EptAttributes::write_back(rwx),
     )?;
-    let eptp = Eptp::new(
-        table.root().as_u64(),
-        PageWalkLength::Four,
-        config.structure_memory_type(),
-        false,
-        caps.ept_vpid(),
-        width,
-    )?;
+    // The EPTP names the root, the walk length and the paging structures' memory type
+    // (SDM Vol. 3C §25.6.11), as the table was configured.
+    let eptp = table.eptp();
     Ok(GuestEpt { table, eptp })
 }
