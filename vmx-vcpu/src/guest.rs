@@ -200,6 +200,47 @@ impl GuestState {
         }
     }
 
+    /// 32-bit protected mode without paging, ring 0, flat 4-GiB segments (CS selector
+    /// 0x08, data 0x10), at `eip` with ESP = `esp`. CR0 = PE|ET|NE. Paging is off, so the
+    /// vCPU needs "unrestricted guest" (and EPT); set CR0.PG and CR3 (and CR4.PAE) in the
+    /// returned state for a paged protected-mode guest, which does not.
+    pub const fn protected_mode(eip: u32, esp: u32) -> Self {
+        Self {
+            cr0: CR0_PE | CR0_ET | CR0_NE,
+            cr3: 0,
+            cr4: 0,
+            efer: 0,
+            pat: PAT_DEFAULT,
+            cs: Segment::code32(0x08),
+            ss: Segment::data(0x10),
+            ds: Segment::data(0x10),
+            es: Segment::data(0x10),
+            fs: Segment::data(0x10),
+            gs: Segment::data(0x10),
+            tr: Segment {
+                selector: 0x18,
+                base: 0,
+                limit: 0x67,
+                access_rights: SegmentAccessRights::tss_busy(),
+            },
+            ldtr: Segment {
+                selector: 0,
+                base: 0,
+                limit: 0,
+                access_rights: SegmentAccessRights::unusable(),
+            },
+            gdtr: DescriptorTableRegister {
+                base: 0,
+                limit: 0xFFFF,
+            },
+            idtr: DescriptorTableRegister { base: 0, limit: 0 },
+            rip: eip as u64,
+            rsp: esp as u64,
+            rflags: 0x2,
+            dr7: 0x400,
+        }
+    }
+
     /// 64-bit mode, ring 0, flat segments: CR0 = PE|ET|NE|WP|PG, CR4 = PAE, EFER = LME|LMA,
     /// CR3 = `cr3`, CS selector 0x08, SS/DS/ES selector 0x10 (FS/GS null-selector flat
     /// data), TR, GDTR and IDTR from the arguments. Change the public fields for other

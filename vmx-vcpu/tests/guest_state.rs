@@ -47,6 +47,17 @@ fn long_mode_state() {
 }
 
 #[test]
+fn protected_mode_state() {
+    let g = GuestState::protected_mode(0x8000, 0x7000);
+    assert_eq!(g.cr0 & (CR0_PE | CR0_PG), CR0_PE);
+    assert!(g.needs_unrestricted_guest());
+    assert!(!g.is_long_mode());
+    assert!(g.cs.access_rights.default_big());
+    assert!(!g.cs.access_rights.long_mode());
+    assert_eq!((g.rip, g.rsp), (0x8000, 0x7000));
+}
+
+#[test]
 fn xcr0_rules() {
     let all = 0x2FF; // x87, SSE, AVX, BNDREGS/BNDCSR, AVX-512 (3), PKRU
     assert!(check_xcr0(1, all).is_ok());

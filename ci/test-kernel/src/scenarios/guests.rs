@@ -115,6 +115,23 @@ global_asm!(
     "inc r13",
     "vmcall",
     "iretq",
+    // #UD handler: R15 = 6.
+    ".global vcpu_guest_ud_handler",
+    "vcpu_guest_ud_handler:",
+    "mov r15, 6",
+    "iretq",
+    // #GP handler: R12 = error code (popped).
+    ".global vcpu_guest_gp_handler",
+    "vcpu_guest_gp_handler:",
+    "mov r12, [rsp]",
+    "add rsp, 8",
+    "iretq",
+    // A 2-byte instruction (XCHG AX, AX), then VMCALL (injection scenarios).
+    ".global vcpu_guest_soft",
+    "vcpu_guest_soft:",
+    "xchg ax, ax",
+    "vmcall",
+    "ud2",
     // Spins forever (preemption timer).
     ".global vcpu_guest_spin",
     "vcpu_guest_spin:",
@@ -161,6 +178,12 @@ unsafe extern "C" {
     /// See the assembly above.
     pub fn vcpu_guest_spin();
     /// See the assembly above.
+    pub fn vcpu_guest_ud_handler();
+    /// See the assembly above.
+    pub fn vcpu_guest_gp_handler();
+    /// See the assembly above.
+    pub fn vcpu_guest_soft();
+    /// See the assembly above.
     pub fn vcpu_guest_sse();
 }
 
@@ -172,6 +195,10 @@ pub fn addr(f: unsafe extern "C" fn()) -> u64 {
 /// Real-mode guest bytes (loaded at guest-physical 0x8000, CS=0x0800, IP=0):
 /// `mov ax, 0x1234; vmcall; hlt`.
 pub const REAL_MODE_CODE: [u8; 7] = [0xB8, 0x34, 0x12, 0x0F, 0x01, 0xC1, 0xF4];
+
+/// 32-bit protected-mode guest bytes (loaded at guest-physical 0x8000, flat CS):
+/// `mov eax, 0x1234; vmcall; hlt`.
+pub const PROTECTED_MODE_CODE: [u8; 9] = [0xB8, 0x34, 0x12, 0x00, 0x00, 0x0F, 0x01, 0xC1, 0xF4];
 
 /// Register block of the hand-written minimal loop: the 16 GPR slots in SDM order (RSP's
 /// unused) and the iteration counter.

@@ -119,6 +119,18 @@ pub const SCENARIOS: &[Scenario] = &[
         run: real_mode,
     },
     Scenario {
+        name: "vcpu_protected_mode_unrestricted_guest",
+        run: protected_mode,
+    },
+    Scenario {
+        name: "vcpu_inject_exceptions_and_soft_int",
+        run: inject_exceptions,
+    },
+    Scenario {
+        name: "vcpu_disable_clears_leaked_vmcs",
+        run: disable_clears_leaked,
+    },
+    Scenario {
         name: "vcpu_long_mode_under_ept",
         run: long_mode_ept,
     },
@@ -296,8 +308,7 @@ fn simple(env: &mut Env, entry: unsafe extern "C" fn()) -> Result<VcpuConfig, Ou
     Ok(VcpuConfig::new(guest(env, entry, 0x2, NO_IDT)?))
 }
 
-fn has_secondary(cpu: &Cpu, what: bool, name: &str) -> Result<(), Outcome> {
-    let _ = cpu;
+fn has_feature(what: bool, name: &str) -> Result<(), Outcome> {
     if what {
         Ok(())
     } else {
@@ -832,7 +843,7 @@ fn preemption_timer(env: &mut Env) -> Outcome {
 
 fn vpid_on(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    setup!(has_secondary(&c, c.capabilities().has_vpid(), "VPID"));
+    setup!(has_feature(c.capabilities().has_vpid(), "VPID"));
     let mut cfg = setup!(simple(env, vcpu_guest_vmcall));
     cfg.vpid = true;
     let mut v = setup!(new_vcpu(&c, &cfg));
@@ -907,8 +918,7 @@ fn identity_ept(env: &mut Env, code_frame: Option<u64>) -> Result<vmx_defs::ept:
 fn real_mode(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let caps = c.capabilities();
-    setup!(has_secondary(
-        &c,
+    setup!(has_feature(
         caps.has_unrestricted_guest() && caps.has_ept(),
         "unrestricted guest"
     ));
@@ -939,9 +949,106 @@ fn real_mode(env: &mut Env) -> Outcome {
     Outcome::Pass
 }
 
+fn protected_mode(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let caps = c.capabilities();
+    setup!(has_feature(
+        caps.has_unrestricted_guest() && caps.has_ept(),
+        "unrestricted guest"
+    ));
+    let code = setup!(
+        env.alloc_frame()
+            .ok_or_else(|| Outcome::Fail("no frame".into()))
+    );
+    // SAFETY: our frame; the code is 9 bytes.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            PROTECTED_MODE_CODE.as_ptr(),
+            code as *mut u8,
+            PROTECTED_MODE_CODE.len(),
+        )
+    };
+    let mut cfg = VcpuConfig::new(GuestState::protected_mode(0x8000, 0x7000));
+    cfg.ept = Some(setup!(identity_ept(env, Some(code))));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let e = setup!(run(&mut v));
+    let VmExit::Vmcall(args) = e else {
+        return Outcome::Fail(format!("expected VMCALL, got {e:?}"));
+    };
+    check_eq!(args.rax, 0x1234);
+    check_eq!(ok!(v.rip(), "rip"), 0x8005);
+    ok!(v.advance_rip(), "advance");
+    check_eq!(setup!(run(&mut v)), VmExit::Hlt);
+    Outcome::Pass
+}
+
+fn inject_exceptions(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let (idt_frame, idt) = setup!(guest_idt(env, true));
+    set_gate(idt_frame, 6, addr(vcpu_guest_ud_handler), true);
+    set_gate(idt_frame, 13, addr(vcpu_guest_gp_handler), true);
+    let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_soft, 0x2, idt)));
+    let entry = cfg.guest.rip;
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    // INT 0x40 "executed" by the 2-byte instruction at RIP: the handler returns past it.
+    ok!(
+        v.inject(Event::SoftwareInterrupt {
+            vector: 0x40,
+            instruction_len: 2
+        }),
+        "inject INT n"
+    );
+    let r = setup!(expect_vmcall(&mut v));
+    check!(r.r14 == 0x40, "INT 0x40 handler did not run: {r:?}");
+    // #UD (fault, no error code): the handler returns to the same instruction.
+    ok!(v.set_rip(entry), "set_rip");
+    ok!(v.inject(Event::exception(6, None)), "inject #UD");
+    let r = setup!(expect_vmcall(&mut v));
+    check!(r.r15 == 6, "#UD handler did not run: {r:?}");
+    // #GP with error code 0x28: the handler pops it into R12.
+    ok!(v.set_rip(entry), "set_rip");
+    ok!(v.inject(Event::exception(13, Some(0x28))), "inject #GP");
+    let r = setup!(expect_vmcall(&mut v));
+    check!(r.r12 == 0x28, "#GP error code {:#x}", r.r12);
+    // An error code on a vector without one is refused before anything runs.
+    check!(
+        v.inject(Event::HardwareException {
+            vector: 6,
+            error_code: Some(1)
+        })
+        .is_err(),
+        "bad event accepted"
+    );
+    Outcome::Pass
+}
+
+fn disable_clears_leaked(_env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let mut vmcs = ok!(vmx_vcpu::Vmcs::new(&c), "Vmcs::new");
+    ok!(vmcs.load(), "load");
+    check_eq!(vmcs.state(), vmx_vcpu::VmcsState::Current);
+    check_eq!(c.active_vmcs_count(), 1);
+    let paddr = vmcs.paddr();
+    // Leak it while active: VmxCpu still knows and VMCLEARs it on disable.
+    core::mem::forget(vmcs);
+    check_eq!(c.active_vmcs_count(), 1);
+    ok!(c.disable(), "disable");
+    // The region was written back by VMCLEAR: its launch state is clear, so it can be
+    // made current again after re-enabling.
+    let c = setup!(enable());
+    // SAFETY: the leaked region is still allocated (leaked) and tagged.
+    let r = unsafe { vmx_insn::vmptrld(paddr) };
+    check!(r.is_ok(), "VMPTRLD of the cleared region: {r:?}");
+    // SAFETY: as above.
+    let r = unsafe { vmx_insn::vmclear(paddr) };
+    check!(r.is_ok(), "VMCLEAR: {r:?}");
+    ok!(c.disable(), "disable");
+    Outcome::Pass
+}
+
 fn long_mode_ept(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    setup!(has_secondary(&c, c.capabilities().has_ept(), "EPT"));
+    setup!(has_feature(c.capabilities().has_ept(), "EPT"));
     let mut cfg = setup!(simple(env, vcpu_guest_cpuid));
     cfg.ept = Some(setup!(identity_ept(env, None)));
     let mut v = setup!(new_vcpu(&c, &cfg));
@@ -1060,7 +1167,7 @@ fn sse_isolated(env: &mut Env) -> Outcome {
         r.rbx
     );
     check_eq!(read_xmm0(), 0x2222);
-    Outcome::Pass
+    Outcome::PassWith(format!("{:?} switching", want))
 }
 
 struct Sink(usize, bool);
