@@ -30,6 +30,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             && self.cpu.capabilities().has_nmi_window_exiting()
     }
 
+    #[inline(never)]
     pub(super) fn apply_injection(&mut self) -> Result<(), VmxError> {
         let state = GuestEventState::from_raw(
             vmread(fields::GUEST_RFLAGS)?,

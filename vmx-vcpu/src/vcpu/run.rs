@@ -42,6 +42,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         self.enter(instruction)
     }
 
+    #[inline]
     fn enter(&mut self, instruction: EntryInstruction) -> Result<VmExit, VmxError> {
         self.vmcs.load()?;
         if self.windows_on || !self.pending.is_empty() {

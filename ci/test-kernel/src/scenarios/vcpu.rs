@@ -147,6 +147,10 @@ pub const SCENARIOS: &[Scenario] = &[
         run: sse_isolated,
     },
     Scenario {
+        name: "vcpu_sse_state_isolated_fxsave",
+        run: sse_isolated_fxsave,
+    },
+    Scenario {
         name: "vcpu_vmcs_dump",
         run: vmcs_dump,
     },
@@ -1137,10 +1141,19 @@ fn write_xmm0(v: u64) {
 }
 
 fn sse_isolated(env: &mut Env) -> Outcome {
+    sse_isolated_with(env, true)
+}
+
+fn sse_isolated_fxsave(env: &mut Env) -> Outcome {
+    sse_isolated_with(env, false)
+}
+
+fn sse_isolated_with(env: &mut Env, allow_xsave: bool) -> Outcome {
     let c = setup!(enable());
-    // Let the host use SSE (the runner restores CR4 afterwards); use XSAVE when present.
+    // Let the host use SSE (the runner restores CR4 afterwards); with `allow_xsave`, use
+    // XSAVE when present (CR4.OSXSAVE), else FXSAVE only (CR4.OSFXSR).
     let mut cr4 = cpu::read_cr4() | (1 << 9) | (1 << 10);
-    let xsave = env.cpuid(1, 0).ecx & (1 << 26) != 0;
+    let xsave = allow_xsave && env.cpuid(1, 0).ecx & (1 << 26) != 0;
     if xsave {
         cr4 |= 1 << 18;
     }
