@@ -122,6 +122,7 @@ pub fn compute_controls(caps: &VmxCapabilities, config: &VcpuConfig) -> Result<C
     }
     if config.preemption_timer {
         req.pin |= Pin::ACTIVATE_VMX_PREEMPTION_TIMER;
+        opt.exit |= Ex::SAVE_VMX_PREEMPTION_TIMER_VALUE;
     }
 
     if config.io_bitmaps {

@@ -95,9 +95,12 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         vmwrite(fields::CTRL_TSC_OFFSET, offset as u64)
     }
 
-    /// Arms the VMX-preemption timer to expire after about `tsc_ticks` TSC ticks: the
-    /// field counts down once every 2^X ticks, X = IA32_VMX_MISC\[4:0\] (SDM §26.5.1).
-    /// Returns the value written.
+    /// Arms the VMX-preemption timer to expire after about `tsc_ticks` TSC ticks of guest
+    /// execution: the field counts down once every 2^X ticks, X = IA32_VMX_MISC\[4:0\]
+    /// (SDM §26.5.1). When the processor allows "save VMX-preemption timer value" (used when
+    /// available) the count continues across exits, else every VM entry restarts it from
+    /// this value. After a [`VmExit::PreemptionTimer`](crate::VmExit::PreemptionTimer) the
+    /// field is 0: arm it again before the next run. Returns the value written.
     pub fn set_preemption_timer(&mut self, tsc_ticks: u64) -> Result<u32, VmxError> {
         if !self
             .controls
@@ -122,7 +125,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         if self.xstate.mode != XStateMode::Xsave {
             return Err(VmxError::InvalidXcr0(value));
         }
-        check_xcr0(value, self.xstate.supported_xcr0 & !((1 << 9) | (1 << 19)))?;
+        check_xcr0(value, self.xstate.supported_xcr0)?;
         let union = self.xstate.host_xcr0 | value | (self.xstate.supported_xcr0 & 3);
         let b = self.block_mut();
         b.guest_xcr0 = value;

@@ -13,7 +13,7 @@ mod setup;
 
 use core::ptr::NonNull;
 
-use vmx_defs::invalidation::{InvvpidDescriptor, InvvpidType};
+use vmx_defs::invalidation::{InveptDescriptor, InveptType, InvvpidDescriptor, InvvpidType};
 use vmx_defs::vmcs::{Access, Field, ReadWrite, Width, fields};
 use vmx_insn::FieldValue;
 
@@ -206,6 +206,19 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         vcpu.write_host_state(&host)?;
         vcpu.setup_msr_lists(config)?;
         vcpu.write_guest_state(&config.guest)?;
+        if let Some(eptp) = config.ept
+            && caps.has_invept()
+        {
+            // Translations cached for this EPTP by an earlier user of the same tables must
+            // not survive (SDM §29.4.3.1): single-context INVEPT, or global.
+            let single = InveptDescriptor::new(eptp);
+            if !caps.has_invept_single_context()
+                || vmx_insn::invept(InveptType::SingleContext, &single).is_err()
+            {
+                vmx_insn::invept(InveptType::AllContext, &InveptDescriptor::all_context())
+                    .map_err(insn("INVEPT"))?;
+            }
+        }
         if let Some(v) = vpid {
             vmwrite(fields::CTRL_VPID, v.get())?;
             if let Ok(desc) = InvvpidDescriptor::single_context(v.get()) {
