@@ -882,41 +882,54 @@ fn vpid_off(env: &mut Env) -> Outcome {
     Outcome::Pass
 }
 
-/// An identity EPT over the first 4 GiB with 2-MiB pages, except guest-physical 0x8000,
-/// which maps `code_frame` (when given). Returns the EPTP.
-fn identity_ept(env: &mut Env, code_frame: Option<u64>) -> Result<vmx_defs::ept::Eptp, Outcome> {
-    let f = |env: &mut Env| {
-        env.alloc_frame()
-            .ok_or_else(|| Outcome::Fail("no EPT frame".into()))
-    };
-    let pml4 = f(env)?;
-    let pdpt = f(env)?;
-    let pt = f(env)?;
-    let w = |table: u64, i: u64, v: u64| {
-        // SAFETY: `table` is a frame this scenario owns; i < 512.
-        unsafe { ((table + i * 8) as *mut u64).write_volatile(v) }
-    };
-    w(pml4, 0, pdpt | 7);
-    for g in 0..4u64 {
-        let pd = f(env)?;
-        w(pdpt, g, pd | 7);
-        for i in 0..512u64 {
-            let base = (g << 30) | (i << 21);
-            if base == 0 {
-                w(pd, 0, pt | 7);
-            } else {
-                w(pd, i, base | 7 | (6 << 3) | (1 << 7));
-            }
-        }
+/// The kernel's frame allocator for the `ept` crate (identity-mapped memory).
+struct KernelEptHost;
+
+// SAFETY: `frames::alloc_frame` returns zeroed, exclusively owned, identity-mapped frames.
+unsafe impl ept::EptHost for KernelEptHost {
+    fn alloc_zeroed_frame(&mut self) -> Option<ept::HostPhysAddr> {
+        frames::alloc_frame().map(ept::HostPhysAddr::new)
     }
-    for i in 0..512u64 {
-        let target = match code_frame {
-            Some(frame) if i == 8 => frame,
-            _ => i << 12,
-        };
-        w(pt, i, target | 7 | (6 << 3));
+
+    fn free_frame(&mut self, frame: ept::HostPhysAddr) {
+        let _ = frames::free_frame(frame.as_u64());
     }
-    Ok(vmx_defs::ept::Eptp::from_raw(pml4 | 6 | (3 << 3)))
+
+    fn phys_to_virt(&self, frame: ept::HostPhysAddr) -> *mut u8 {
+        frame.as_u64() as *mut u8
+    }
+}
+
+/// An identity EPT over the first 4 GiB built with the `ept` crate, except guest-physical
+/// 0x8000, which maps `code_frame` (when given). Returns the table (keep it alive while the
+/// guest runs) and its EPTP.
+fn identity_ept(
+    _env: &mut Env,
+    code_frame: Option<u64>,
+) -> Result<(ept::EptPageTable<KernelEptHost>, vmx_defs::ept::Eptp), Outcome> {
+    let fail = |what: &str, e: ept::EptError| Outcome::Fail(format!("EPT {what}: {e}"));
+    let caps = vmx_insn::ept_vpid_capabilities();
+    let width = vmx_insn::physical_address_width().bits();
+    let config = ept::EptConfig::new(caps, width).map_err(|e| fail("config", e))?;
+    let mut t = ept::EptPageTable::new(KernelEptHost, config).map_err(|e| fail("new", e))?;
+    let rwx = ept::EptAttributes::write_back(
+        ept::EptFlags::READ | ept::EptFlags::WRITE | ept::EptFlags::EXECUTE,
+    );
+    let g = ept::GuestPhysAddr::new;
+    let h = ept::HostPhysAddr::new;
+    t.map_region(g(0), h(0), 0x8000, rwx)
+        .map_err(|e| fail("map", e))?;
+    t.map(
+        g(0x8000),
+        h(code_frame.unwrap_or(0x8000)),
+        ept::PageSize::Size4K,
+        rwx,
+    )
+    .map_err(|e| fail("map code", e))?;
+    t.map_region(g(0x9000), h(0x9000), (4u64 << 30) - 0x9000, rwx)
+        .map_err(|e| fail("map", e))?;
+    let eptp = t.eptp();
+    Ok((t, eptp))
 }
 
 fn real_mode(env: &mut Env) -> Outcome {
@@ -939,7 +952,8 @@ fn real_mode(env: &mut Env) -> Outcome {
         )
     };
     let mut cfg = VcpuConfig::new(GuestState::real_mode(0x0800, 0, 0, 0x7000));
-    cfg.ept = Some(setup!(identity_ept(env, Some(code))));
+    let (_ept, eptp) = setup!(identity_ept(env, Some(code)));
+    cfg.ept = Some(eptp);
     let mut v = setup!(new_vcpu(&c, &cfg));
     let e = setup!(run(&mut v));
     let VmExit::Vmcall(args) = e else {
@@ -973,7 +987,8 @@ fn protected_mode(env: &mut Env) -> Outcome {
         )
     };
     let mut cfg = VcpuConfig::new(GuestState::protected_mode(0x8000, 0x7000));
-    cfg.ept = Some(setup!(identity_ept(env, Some(code))));
+    let (_ept, eptp) = setup!(identity_ept(env, Some(code)));
+    cfg.ept = Some(eptp);
     let mut v = setup!(new_vcpu(&c, &cfg));
     let e = setup!(run(&mut v));
     let VmExit::Vmcall(args) = e else {
@@ -1054,7 +1069,8 @@ fn long_mode_ept(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     setup!(has_feature(c.capabilities().has_ept(), "EPT"));
     let mut cfg = setup!(simple(env, vcpu_guest_cpuid));
-    cfg.ept = Some(setup!(identity_ept(env, None)));
+    let (_ept, eptp) = setup!(identity_ept(env, None));
+    cfg.ept = Some(eptp);
     let mut v = setup!(new_vcpu(&c, &cfg));
     check_eq!(
         setup!(run(&mut v)),
