@@ -132,6 +132,27 @@ global_asm!(
     "xchg ax, ax",
     "vmcall",
     "ud2",
+    // R8 = CR2, every other GPR but RSP += 1, CR2 = R15, VMCALL (register round trip).
+    ".global vcpu_guest_gprs",
+    "vcpu_guest_gprs:",
+    "mov r8, cr2",
+    "inc rax",
+    "inc rbx",
+    "inc rcx",
+    "inc rdx",
+    "inc rsi",
+    "inc rdi",
+    "inc rbp",
+    "inc r9",
+    "inc r10",
+    "inc r11",
+    "inc r12",
+    "inc r13",
+    "inc r14",
+    "inc r15",
+    "mov cr2, r15",
+    "vmcall",
+    "ud2",
     // Spins forever (preemption timer).
     ".global vcpu_guest_spin",
     "vcpu_guest_spin:",
@@ -183,6 +204,8 @@ unsafe extern "C" {
     pub fn vcpu_guest_gp_handler();
     /// See the assembly above.
     pub fn vcpu_guest_soft();
+    /// See the assembly above.
+    pub fn vcpu_guest_gprs();
     /// See the assembly above.
     pub fn vcpu_guest_sse();
 }

@@ -47,6 +47,10 @@ pub const SCENARIOS: &[Scenario] = &[
         run: vmresume_clear,
     },
     Scenario {
+        name: "vcpu_gprs_and_cr2_round_trip",
+        run: gprs_round_trip,
+    },
+    Scenario {
         name: "vcpu_cpuid_exit",
         run: cpuid_exit,
     },
@@ -404,6 +408,56 @@ fn vmresume_clear(env: &mut Env) -> Outcome {
         "VMRESUME of a clear VMCS: {r:?}"
     );
     setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+fn gprs_round_trip(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_gprs));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let init = vmx_vcpu::regs::GuestRegisters {
+        rax: 0x1000,
+        rcx: 0x1100,
+        rdx: 0x1200,
+        rbx: 0x1300,
+        unused_rsp: 0,
+        rbp: 0x1500,
+        rsi: 0x1600,
+        rdi: 0x1700,
+        r8: 0x1800,
+        r9: 0x1900,
+        r10: 0x1A00,
+        r11: 0x1B00,
+        r12: 0x1C00,
+        r13: 0x1D00,
+        r14: 0x1E00,
+        r15: 0x1F00,
+        cr2: 0xDEAD_0000,
+    };
+    *v.regs_mut() = init;
+    let r = setup!(expect_vmcall(&mut v));
+    check_eq!(r.r8, init.cr2);
+    let pairs = [
+        (r.rax, init.rax),
+        (r.rcx, init.rcx),
+        (r.rdx, init.rdx),
+        (r.rbx, init.rbx),
+        (r.rbp, init.rbp),
+        (r.rsi, init.rsi),
+        (r.rdi, init.rdi),
+        (r.r9, init.r9),
+        (r.r10, init.r10),
+        (r.r11, init.r11),
+        (r.r12, init.r12),
+        (r.r13, init.r13),
+        (r.r14, init.r14),
+        (r.r15, init.r15),
+    ];
+    for (got, was) in pairs {
+        check!(got == was + 1, "register {was:#x} came back as {got:#x}");
+    }
+    check_eq!(r.cr2, init.r15 + 1);
+    check_eq!(ok!(v.rsp(), "rsp"), cfg.guest.rsp);
     Outcome::Pass
 }
 
