@@ -13,8 +13,16 @@ use crate::xstate::{XStateMode, check_xcr0};
 use super::{F_IO_A, F_MSR_BITMAP, VmxVcpu, vmwrite};
 
 impl<'c, H: VmxHost> VmxVcpu<'c, H> {
-    /// The MSR bitmap, when "use MSR bitmaps" is on (SDM §25.6.9).
-    pub fn msr_bitmap_mut(&mut self) -> Option<&mut MsrBitmap> {
+    /// The MSR bitmap, when "use MSR bitmaps" is on (SDM §25.6.9). Every MSR starts
+    /// intercepted.
+    ///
+    /// # Safety
+    /// Clearing a bit gives the guest the real MSR. The caller may only pass through MSRs
+    /// whose guest values cannot affect the host: those the VMCS switches (FS/GS base,
+    /// SYSENTER, EFER/PAT when loaded by the controls), those in this vCPU's MSR switch
+    /// lists (STAR, LSTAR, CSTAR, FMASK, KERNEL_GS_BASE, TSC_AUX...), or ones it accepts to
+    /// share (read-only pass-through of harmless MSRs).
+    pub unsafe fn msr_bitmap_mut(&mut self) -> Option<&mut MsrBitmap> {
         if !self
             .controls
             .primary
@@ -32,8 +40,14 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         })
     }
 
-    /// The I/O bitmaps A and B, when "use I/O bitmaps" is on (SDM §25.6.4).
-    pub fn io_bitmaps_mut(&mut self) -> Option<&mut IoBitmaps> {
+    /// The I/O bitmaps A and B, when "use I/O bitmaps" is on (SDM §25.6.4). Every port
+    /// starts intercepted.
+    ///
+    /// # Safety
+    /// Clearing a bit gives the guest the real port. The caller may only pass through ports
+    /// whose devices cannot be used to affect host memory or host state it relies on (e.g.
+    /// not PCI configuration ports 0xCF8/0xCFC or DMA controllers).
+    pub unsafe fn io_bitmaps_mut(&mut self) -> Option<&mut IoBitmaps> {
         if !self
             .controls
             .primary

@@ -556,7 +556,8 @@ fn msr_bitmap_on(env: &mut Env) -> Outcome {
         v.set_guest_msr(IA32_KERNEL_GS_BASE, 0xABCD_0000),
         "set_guest_msr"
     );
-    let Some(bm) = v.msr_bitmap_mut() else {
+    // SAFETY: only KERNEL_GS_BASE is passed through, and the vCPU switches it.
+    let Some(bm) = (unsafe { v.msr_bitmap_mut() }) else {
         return Outcome::Fail("no MSR bitmap".into());
     };
     check!(
@@ -586,7 +587,8 @@ fn msr_bitmap_off(env: &mut Env) -> Outcome {
     cfg.msr_bitmap = false;
     let mut v = setup!(new_vcpu(&c, &cfg));
     check!(
-        v.msr_bitmap_mut().is_none(),
+        // SAFETY: nothing is changed.
+        unsafe { v.msr_bitmap_mut() }.is_none(),
         "bitmap present with msr_bitmap = false"
     );
     check_eq!(
@@ -646,7 +648,8 @@ fn io_bitmaps(env: &mut Env) -> Outcome {
     drop(v);
     // 0x80 (bitmap A) and 0xFFFF (bitmap B) passed through, 0x8000 (bitmap B) intercepted.
     let mut v = setup!(new_vcpu(&c, &cfg));
-    let Some(io) = v.io_bitmaps_mut() else {
+    // SAFETY: ports 0x80 (POST code) and 0xFFFF (nothing decodes it) are harmless.
+    let Some(io) = (unsafe { v.io_bitmaps_mut() }) else {
         return Outcome::Fail("no I/O bitmaps".into());
     };
     io.pass_through(0x80);
@@ -667,7 +670,8 @@ fn io_unconditional(env: &mut Env) -> Outcome {
     cfg.io_bitmaps = false;
     let mut v = setup!(new_vcpu(&c, &cfg));
     check!(
-        v.io_bitmaps_mut().is_none(),
+        // SAFETY: nothing is changed.
+        unsafe { v.io_bitmaps_mut() }.is_none(),
         "bitmaps present with io_bitmaps = false"
     );
     setup!(expect_io(&mut v, 0x80, false, Some(0x5a)));
