@@ -20,6 +20,15 @@ pub enum EntryInstruction {
     Resume,
 }
 
+impl fmt::Display for EntryInstruction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Launch => "VMLAUNCH",
+            Self::Resume => "VMRESUME",
+        })
+    }
+}
+
 /// Everything that can go wrong while enabling VMX, configuring or running a vCPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -108,9 +117,9 @@ impl fmt::Display for VmxError {
                 "frame {paddr:#x} is above 4 GiB but IA32_VMX_BASIC[48] limits VMX structures to 32-bit addresses"
             ),
             Self::Instruction { instruction, error } => {
-                write!(f, "{instruction} failed: {error:?}")
+                write!(f, "{instruction} failed: {error}")
             }
-            Self::EntryFailed { instruction, fail } => write!(f, "{instruction:?} failed: {fail}"),
+            Self::EntryFailed { instruction, fail } => write!(f, "{instruction} failed: {fail}"),
             Self::TooManyActiveVmcs => f.write_str("too many active VMCSs on this CPU"),
             Self::Control(e) => write!(f, "{e}"),
             Self::MissingFeature(w) => write!(f, "missing feature: {w}"),
