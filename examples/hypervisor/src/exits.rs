@@ -87,6 +87,8 @@ impl<'m> Machine<'m> {
         vcpu: &mut VmxVcpu<'_, H>,
     ) -> Result<GuestResult, HypervisorError> {
         for _ in 0..MAX_EXITS {
+            // vmx-vcpu injects a queued tick at entry when the guest can take it; a tick that
+            // was queued before the entry and is gone after it was delivered.
             let tick_was_pending = timer_pending(vcpu);
             let exit = vcpu
                 .run()
@@ -94,6 +96,7 @@ impl<'m> Machine<'m> {
             if tick_was_pending && !timer_pending(vcpu) {
                 self.timer_delivered += 1;
             }
+            // The typed exit does not carry its number: read it for the statistics.
             let reason = ExitReason(vcpu.read_field(fields::EXIT_REASON)?);
             self.stats.record(reason.basic());
             match self.handle(vcpu, &exit)? {
@@ -109,12 +112,14 @@ impl<'m> Machine<'m> {
         )))
     }
 
+    /// Prints what the guest sent after its last complete line.
     fn flush_partial_line(&mut self) {
         if let Some(line) = self.uart.take_partial_line() {
             println!("guest: {line}");
         }
     }
 
+    /// The error for an exit the example does not handle: decoded, with the guest's RIP.
     fn unexpected<H: VmxHost>(
         &mut self,
         vcpu: &mut VmxVcpu<'_, H>,
@@ -125,6 +130,7 @@ impl<'m> Machine<'m> {
         HypervisorError::Run(report::describe_unexpected_exit(exit, rip))
     }
 
+    /// Handles one exit (see the table in the module documentation).
     fn handle<H: VmxHost>(
         &mut self,
         vcpu: &mut VmxVcpu<'_, H>,
