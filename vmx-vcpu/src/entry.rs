@@ -26,6 +26,14 @@
 //! At exit the code also stores the exit reason, VM-exit instruction length and
 //! IDT-vectoring information (fields every exit handler needs) into the block.
 //!
+//! # Run-loop mode
+//! When the block's `loop_callback` is set, the exit code does not return: with the guest
+//! state saved and the host's extended state back, it calls `loop_callback(loop_ctx)`
+//! (stack 16-byte aligned, as the C ABI wants). A return of 0 or 1 re-enters the guest
+//! with VMLAUNCH or VMRESUME (HOST_RSP is checked again, so a nested entry in between is
+//! harmless); 2 or more ends the loop and returns 0. Host callee-saved registers are
+//! preserved by the callback itself, so a loop iteration costs no push/pop of them.
+//!
 //! Return value: 0 after a VM exit; otherwise the RFLAGS after a failed VMLAUNCH/VMRESUME
 //! (VMfail, CF or ZF set; never 0 since bit 1 of RFLAGS is always 1).
 
@@ -61,6 +69,11 @@ pub(crate) struct RunBlock {
     pub exit_instruction_len: u64,
     /// IDT-vectoring information field, read by the exit code (SDM §25.9.3).
     pub idt_vectoring_info: u64,
+    /// Run-loop mode: `extern "C" fn(u64) -> u64` called after each exit with
+    /// `loop_ctx` (0: plain `run`, return after the exit).
+    pub loop_callback: u64,
+    /// Argument for `loop_callback`.
+    pub loop_ctx: u64,
 }
 
 macro_rules! reg_off {
@@ -91,9 +104,12 @@ core::arch::global_asm!(
     "push r15",
     "pushfq",
     "cli",
+    "sub rsp, 8",
     "push rdi",
     "mov r12, rdi",
     "mov r13, rsi",
+    // Run-loop re-entry point: r12 = block, r13 = 1 for VMRESUME.
+    "20:",
     // ---- extended state: host out, guest in ----
     "mov rax, [r12 + {xmode}]",
     "test rax, rax",
@@ -244,8 +260,21 @@ core::arch::global_asm!(
     "mov rcx, [r12 + {host_area}]",
     "fxrstor64 [rcx]",
     "46:",
+    // ---- run-loop mode: call the callback unless the entry failed ----
+    "test r13, r13",
+    "jnz 47f",
+    "mov rax, [r12 + {loop_callback}]",
+    "test rax, rax",
+    "jz 47f",
+    "mov rdi, [r12 + {loop_ctx}]",
+    "call rax",
+    "cmp rax, 2",
+    "jae 47f",
+    "mov r13, rax",
+    "jmp 20b",
+    "47:",
     "mov rax, rbx",
-    "add rsp, 8",
+    "add rsp, 16",
     "popfq",
     "pop r15",
     "pop r14",
@@ -269,6 +298,8 @@ core::arch::global_asm!(
     enc_reason = const fields::EXIT_REASON.raw(),
     enc_len = const fields::EXIT_INSTRUCTION_LENGTH.raw(),
     enc_idt = const fields::EXIT_IDT_VECTORING_INFO.raw(),
+    loop_callback = const offset_of!(RunBlock, loop_callback),
+    loop_ctx = const offset_of!(RunBlock, loop_ctx),
     cr2 = const reg_off!(cr2),
     rax = const reg_off!(rax),
     rcx = const reg_off!(rcx),

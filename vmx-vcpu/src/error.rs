@@ -92,6 +92,8 @@ pub enum VmxError {
     MsrListFull,
     /// The EPT pointer does not fit this processor (SDM §25.6.11, IA32_VMX_EPT_VPID_CAP).
     InvalidEptp(EptpError),
+    /// `run` was called on a vCPU from inside its own `run_loop` handler.
+    Reentrant,
     /// The MSR is not in the MSR switch lists.
     MsrNotSwitched(u32),
     /// A value for XCR0 the host cannot load (unsupported component, or x87 clear, or AVX
@@ -131,6 +133,7 @@ impl fmt::Display for VmxError {
             Self::MsrListFull => f.write_str("the MSR switch list is full"),
             Self::InvalidXcr0(v) => write!(f, "XCR0 value {v:#x} cannot be loaded"),
             Self::InvalidEptp(e) => write!(f, "EPT pointer: {e}"),
+            Self::Reentrant => f.write_str("run called inside this vCPU's own run_loop"),
             Self::MsrNotSwitched(m) => write!(f, "MSR {m:#x} is not in the MSR switch lists"),
         }
     }
@@ -177,7 +180,8 @@ impl From<VmxError> for AxErrorKind {
             VmxError::AlreadyEnabled
             | VmxError::FixedBit(_)
             | VmxError::HostState(_)
-            | VmxError::NotCurrent => AxErrorKind::BadState,
+            | VmxError::NotCurrent
+            | VmxError::Reentrant => AxErrorKind::BadState,
             VmxError::AddressAbove4G { .. } => AxErrorKind::BadAddress,
             VmxError::Instruction { error, .. } => AxErrorKind::from(error),
             VmxError::EntryFailed { fail, .. } => AxErrorKind::from(fail),

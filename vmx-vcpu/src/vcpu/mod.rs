@@ -35,6 +35,7 @@ use crate::xstate::{XStateInfo, XStateMode, init_legacy_area};
 pub use msr_list::{
     IA32_CSTAR, IA32_FMASK, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_STAR, IA32_TSC_AUX,
 };
+pub use run::Flow;
 
 /// Frame indices inside the vCPU's allocation.
 pub(super) const F_BLOCK: usize = 0;

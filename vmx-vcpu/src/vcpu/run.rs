@@ -44,27 +44,53 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
 
     #[inline]
     fn enter(&mut self, instruction: EntryInstruction) -> Result<VmExit, VmxError> {
+        if self.block().loop_callback != 0 {
+            return Err(VmxError::Reentrant);
+        }
+        self.prepare_entry()?;
+        let resume = u64::from(instruction == EntryInstruction::Resume);
+        // SAFETY: the VMCS is current and fully set up: host state captured from this CPU,
+        // HOST_RIP = `vmx_vcpu_exit`, HOST_RSP maintained by the entry code, every pointer
+        // names frames this vCPU owns; the block is ours and pinned; no loop callback is
+        // set, so the call returns after one exit.
+        let rc = unsafe { vmx_vcpu_enter(self.block.as_ptr(), resume) };
+        if rc != 0 {
+            return Err(self.entry_failed(instruction, rc));
+        }
+        Ok(self.finish_exit(instruction))
+    }
+
+    /// What must happen before every VM entry: the VMCS current, pending events injected
+    /// or their windows requested.
+    #[inline]
+    fn prepare_entry(&mut self) -> Result<(), VmxError> {
         self.vmcs.load()?;
         if self.windows_on || !self.pending.is_empty() {
             self.apply_injection()?;
         }
-        let resume = u64::from(instruction == EntryInstruction::Resume);
-        // SAFETY: the VMCS is current and fully set up: host state captured from this CPU,
-        // HOST_RIP = `vmx_vcpu_exit`, HOST_RSP maintained by the entry code, every pointer
-        // names frames this vCPU owns; the block is ours and pinned.
-        let rc = unsafe { vmx_vcpu_enter(self.block.as_ptr(), resume) };
-        if rc != 0 {
-            if let Some(e) = self.in_flight.take() {
-                // The event was not delivered: put it back first in line.
-                self.pending.set_reinjection(Some(e));
-                vmwrite(fields::CTRL_VMENTRY_INTERRUPTION_INFO, 0)?;
+        Ok(())
+    }
+
+    /// The error for a VMfail with RFLAGS `rflags`; an event written for injection goes
+    /// back first in line (it was not delivered).
+    #[cold]
+    fn entry_failed(&mut self, instruction: EntryInstruction, rflags: u64) -> VmxError {
+        if let Some(e) = self.in_flight.take() {
+            self.pending.set_reinjection(Some(e));
+            if let Err(err) = vmwrite(fields::CTRL_VMENTRY_INTERRUPTION_INFO, 0) {
+                return err;
             }
-            let fail = match vmx_insn::vmfail_from_rflags(rc) {
-                Err(f) => f,
-                Ok(()) => VmFail::Invalid,
-            };
-            return Err(VmxError::EntryFailed { instruction, fail });
         }
+        let fail = match vmx_insn::vmfail_from_rflags(rflags) {
+            Err(f) => f,
+            Ok(()) => VmFail::Invalid,
+        };
+        VmxError::EntryFailed { instruction, fail }
+    }
+
+    /// What happens after every VM exit: launch state, IDT-vectoring re-injection, decoding.
+    #[inline]
+    fn finish_exit(&mut self, instruction: EntryInstruction) -> VmExit {
         self.in_flight = None;
         let block = self.block();
         let reason = ExitReason(block.exit_reason as u32);
@@ -80,11 +106,65 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 self.vmcs.mark_launched();
             }
         }
-        Ok(decode_exit_with_reason(
-            reason,
-            &mut Vmread,
-            &self.block().regs,
-        ))
+        decode_exit_with_reason(reason, &mut Vmread, &self.block().regs)
+    }
+
+    /// Runs the guest until `handler` returns [`Flow::Stop`] or an error, calling it with
+    /// each decoded exit (SDM ch. 27-28).
+    ///
+    /// Equivalent to calling [`VmxVcpu::run`] in a loop, but the guest is re-entered from
+    /// the exit code without returning through it (see `entry.rs`, run-loop mode), which
+    /// saves the host callee-saved registers and the RFLAGS restore per exit. The host runs
+    /// the handler with interrupts disabled (RFLAGS is restored when the loop ends): return
+    /// [`Flow::Stop`] on an external-interrupt exit to let the host take it.
+    ///
+    /// Inside the handler, [`VmxVcpu::run`] on this vCPU fails with
+    /// [`VmxError::Reentrant`]; everything else (registers, fields, injection, completion
+    /// helpers, other vCPUs) is available. A VMfail ends the loop with
+    /// [`VmxError::EntryFailed`]; an error from the handler ends it with that error.
+    pub fn run_loop<F>(&mut self, handler: F) -> Result<(), VmxError>
+    where
+        F: FnMut(&mut Self, VmExit) -> Result<Flow, VmxError>,
+    {
+        if self.block().loop_callback != 0 {
+            return Err(VmxError::Reentrant);
+        }
+        self.prepare_entry()?;
+        let first = if self.vmcs.is_launched() {
+            EntryInstruction::Resume
+        } else {
+            EntryInstruction::Launch
+        };
+        let mut ctx = LoopContext {
+            vcpu: self as *mut Self,
+            handler,
+            result: Ok(()),
+            instruction: first,
+        };
+        let callback: extern "C" fn(u64) -> u64 = loop_callback::<H, F>;
+        let ctx_addr = &raw mut ctx as u64;
+        {
+            let block = self.block_mut();
+            block.loop_callback = callback as *const () as u64;
+            block.loop_ctx = ctx_addr;
+        }
+        // SAFETY: as in `enter`; in addition the callback and its context stay valid for
+        // the whole call (`ctx` lives on this frame) and are cleared right after it.
+        let rc = unsafe {
+            vmx_vcpu_enter(
+                self.block.as_ptr(),
+                u64::from(first == EntryInstruction::Resume),
+            )
+        };
+        {
+            let block = self.block_mut();
+            block.loop_callback = 0;
+            block.loop_ctx = 0;
+        }
+        if rc != 0 {
+            return Err(self.entry_failed(ctx.instruction, rc));
+        }
+        ctx.result
     }
 
     /// Moves RIP past the instruction that caused the exit (VM-exit instruction length,
@@ -154,5 +234,61 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// Physical address of the VMCS.
     pub fn vmcs_paddr(&self) -> PhysAddr {
         self.vmcs.paddr()
+    }
+}
+
+/// What a [`VmxVcpu::run_loop`] handler asks for next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flow {
+    /// Enter the guest again.
+    Continue,
+    /// Leave the loop; `run_loop` returns `Ok(())`.
+    Stop,
+}
+
+/// The state `loop_callback` works on.
+struct LoopContext<'c, H: VmxHost, F> {
+    vcpu: *mut VmxVcpu<'c, H>,
+    handler: F,
+    result: Result<(), VmxError>,
+    instruction: EntryInstruction,
+}
+
+/// Called by the exit code in run-loop mode with the address of a `LoopContext`. Returns
+/// 0 (VMLAUNCH) or 1 (VMRESUME) to re-enter, 2 to stop. A panic in the handler cannot
+/// unwind through the assembly: panicking out of an `extern "C"` function aborts.
+extern "C" fn loop_callback<'c, H, F>(ctx: u64) -> u64
+where
+    H: VmxHost + 'c,
+    F: FnMut(&mut VmxVcpu<'c, H>, VmExit) -> Result<Flow, VmxError>,
+{
+    // SAFETY: `run_loop` passed the address of its `LoopContext<'c, H, F>`, which outlives
+    // the assembly call that calls us, and touches it only after that call returns.
+    let ctx = unsafe { &mut *(ctx as *mut LoopContext<'c, H, F>) };
+    // SAFETY: `vcpu` comes from the `&mut self` of `run_loop`, which does not use it while
+    // the assembly (and so this callback) runs.
+    let vcpu = unsafe { &mut *ctx.vcpu };
+    let exit = vcpu.finish_exit(ctx.instruction);
+    let flow = (ctx.handler)(vcpu, exit).and_then(|flow| {
+        if flow == Flow::Continue {
+            vcpu.prepare_entry()?;
+        }
+        Ok(flow)
+    });
+    match flow {
+        Ok(Flow::Continue) => {
+            let resume = vcpu.vmcs.is_launched();
+            ctx.instruction = if resume {
+                EntryInstruction::Resume
+            } else {
+                EntryInstruction::Launch
+            };
+            u64::from(resume)
+        }
+        Ok(Flow::Stop) => 2,
+        Err(e) => {
+            ctx.result = Err(e);
+            2
+        }
     }
 }

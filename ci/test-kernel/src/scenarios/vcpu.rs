@@ -19,8 +19,8 @@ use vmx_insn::VmFail;
 use vmx_vcpu::exit::{CrAccess, ExceptionExit, IoExit};
 use vmx_vcpu::guest::{DescriptorTableRegister, GuestState, Segment};
 use vmx_vcpu::{
-    EntryInstruction, Event, IA32_KERNEL_GS_BASE, VcpuConfig, VmExit, VmxCpu, VmxError, VmxHost,
-    VmxVcpu,
+    EntryInstruction, Event, Flow, IA32_KERNEL_GS_BASE, VcpuConfig, VmExit, VmxCpu, VmxError,
+    VmxHost, VmxVcpu,
 };
 
 use crate::env::{Env, Outcome, Scenario};
@@ -49,6 +49,10 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "vcpu_gprs_and_cr2_round_trip",
         run: gprs_round_trip,
+    },
+    Scenario {
+        name: "vcpu_run_loop",
+        run: run_loop_semantics,
     },
     Scenario {
         name: "vcpu_cpuid_exit",
@@ -458,6 +462,43 @@ fn gprs_round_trip(env: &mut Env) -> Outcome {
     }
     check_eq!(r.cr2, init.r15 + 1);
     check_eq!(ok!(v.rsp(), "rsp"), cfg.guest.rsp);
+    Outcome::Pass
+}
+
+fn run_loop_semantics(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_vmcall));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let mut calls = 0u32;
+    let mut nested = None;
+    let r = v.run_loop(|v, exit| {
+        calls += 1;
+        if !matches!(exit, VmExit::Vmcall(_)) {
+            return Err(VmxError::InvalidGuestState("not a VMCALL"));
+        }
+        if calls == 2 {
+            nested = Some(v.run());
+        }
+        v.advance_rip()?;
+        Ok(if calls == 5 {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
+    });
+    ok!(r, "run_loop");
+    check_eq!(calls, 5);
+    check!(
+        matches!(nested, Some(Err(VmxError::Reentrant))),
+        "nested run: {nested:?}"
+    );
+    // The vCPU is launched and usable with run() afterwards.
+    check_eq!(v.vmcs().state(), vmx_vcpu::VmcsState::Launched);
+    setup!(expect_vmcall(&mut v));
+    // A handler error ends the loop with that error.
+    let r = v.run_loop(|_, _| Err(VmxError::NoVpid));
+    check!(matches!(r, Err(VmxError::NoVpid)), "handler error: {r:?}");
+    setup!(expect_vmcall(&mut v));
     Outcome::Pass
 }
 
@@ -1311,7 +1352,29 @@ fn exit_cost(env: &mut Env) -> Outcome {
             other => return Outcome::Fail(format!("unexpected {other:?}")),
         }
     }
+    let api_run = (cpu::rdtsc() - t0) / COST_ROUNDS;
+    // Public API, run-loop form: the same work per exit.
+    let mut left = COST_ROUNDS;
+    let mut bad = None;
+    let t0 = cpu::rdtsc();
+    let r = v.run_loop(|v, exit| {
+        if let VmExit::Cpuid { leaf, .. } = exit {
+            v.complete_cpuid(leaf, 0, 0, 0)?;
+        } else {
+            bad = Some(exit);
+            return Ok(Flow::Stop);
+        }
+        left -= 1;
+        Ok(if left == 0 {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
+    });
     let api = (cpu::rdtsc() - t0) / COST_ROUNDS;
+    ok!(r, "run_loop");
+    check!(bad.is_none(), "unexpected exit in run_loop: {bad:?}");
+    check_eq!(left, 0);
     drop(v);
     // Hand-written minimal loop on a fresh VMCS with the same guest.
     let mut w = setup!(new_vcpu(&c, &cfg));
@@ -1359,7 +1422,7 @@ fn exit_cost(env: &mut Env) -> Outcome {
     drop(w);
     let ratio_x100 = api * 100 / minimal.max(1);
     let msg: String = format!(
-        "CPUID round trip: public API {api} ticks, minimal loop {minimal} ticks ({}.{:02}x)",
+        "CPUID round trip: public API run_loop {api} ticks (run() {api_run}), minimal loop {minimal} ticks ({}.{:02}x)",
         ratio_x100 / 100,
         ratio_x100 % 100
     );
