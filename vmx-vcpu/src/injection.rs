@@ -141,6 +141,8 @@ pub struct PendingEvents {
     queued: usize,
     nmi: bool,
     irr: [u64; 4],
+    /// Cached `!is_empty()`, kept up to date by every mutation (read before each entry).
+    any: bool,
 }
 
 impl PendingEvents {
@@ -152,14 +154,19 @@ impl PendingEvents {
             queued: 0,
             nmi: false,
             irr: [0; 4],
+            any: false,
         }
+    }
+
+    fn recompute(&mut self) {
+        let [a, b, c, d] = self.irr;
+        self.any = self.reinject.is_some() || self.queued != 0 || self.nmi || a | b | c | d != 0;
     }
 
     /// Whether nothing is pending.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        let [a, b, c, d] = self.irr;
-        self.reinject.is_none() && self.queued == 0 && !self.nmi && a | b | c | d == 0
+        !self.any
     }
 
     /// Queues an event. External interrupts join the interrupt bitmap (a vector already
@@ -171,10 +178,12 @@ impl PendingEvents {
                 if let Some(w) = self.irr.get_mut(usize::from(v / 64)) {
                     *w |= 1 << (v % 64);
                 }
+                self.any = true;
                 Ok(())
             }
             Event::Nmi => {
                 self.nmi = true;
+                self.any = true;
                 Ok(())
             }
             Event::Raw { info, .. } => Err(InvalidEvent::UnsupportedType(((info >> 8) & 7) as u8)),
@@ -185,6 +194,7 @@ impl PendingEvents {
                     .ok_or(InvalidEvent::QueueFull)?;
                 *slot = Some(other);
                 self.queued += 1;
+                self.any = true;
                 Ok(())
             }
         }
@@ -194,6 +204,7 @@ impl PendingEvents {
     /// to be re-injected before anything else (SDM §28.2.4, §27.6.1.1).
     pub fn set_reinjection(&mut self, event: Option<Event>) {
         self.reinject = event;
+        self.recompute();
     }
 
     /// The event waiting for re-injection, if any.
@@ -277,6 +288,7 @@ impl PendingEvents {
             d.interrupt_window = true;
         }
         d.wake = d.inject.is_some() && state.activity == GuestActivity::Hlt;
+        self.recompute();
         d
     }
 }

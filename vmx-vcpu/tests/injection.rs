@@ -141,6 +141,11 @@ proptest! {
             prop_assert_eq!(d, InjectionDecision::default());
         }
         prop_assert_eq!(d.wake, d.inject.is_some() && s.activity == GuestActivity::Hlt);
+        // The cached emptiness agrees with what is observable (no exceptions queued here).
+        prop_assert_eq!(
+            p.is_empty(),
+            p.reinjection().is_none() && !p.nmi_pending() && p.highest_interrupt().is_none()
+        );
     }
 }
 
