@@ -55,9 +55,11 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             vmwrite(fields::GUEST_ACTIVITY_STATE, 0)?;
         }
         let mut primary = self.controls.primary;
+        // Interrupt-window exiting is allowed on every processor the SDM describes, but
+        // it is checked: without it a waiting event stays queued until the next exit.
         primary.set(
             PrimaryProcBasedControls::INTERRUPT_WINDOW_EXITING,
-            d.interrupt_window,
+            d.interrupt_window && self.cpu.capabilities().has_interrupt_window_exiting(),
         );
         primary.set(
             PrimaryProcBasedControls::NMI_WINDOW_EXITING,

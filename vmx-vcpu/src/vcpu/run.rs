@@ -91,10 +91,18 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// What happens after every VM exit: launch state, IDT-vectoring re-injection, decoding.
     #[inline]
     fn finish_exit(&mut self, instruction: EntryInstruction) -> VmExit {
-        self.in_flight = None;
-        let block = self.block();
-        let reason = ExitReason(block.exit_reason as u32);
-        if !reason.is_entry_failure() {
+        let reason = ExitReason(self.block().exit_reason as u32);
+        if reason.is_entry_failure() {
+            // A failed entry does not clear the VM-entry interruption information (SDM
+            // §27.8): take the event back so that the next entry decides again.
+            if let Some(e) = self.in_flight.take() {
+                self.pending.set_reinjection(Some(e));
+                // SAFETY: the VMCS is current; clearing the field only cancels injection.
+                unsafe { vmwrite_fast(fields::CTRL_VMENTRY_INTERRUPTION_INFO.raw(), 0) };
+            }
+        } else {
+            self.in_flight = None;
+            let block = self.block();
             let idt = block.idt_vectoring_info as u32;
             if idt & crate::event::INTERRUPTION_INFO_VALID != 0 {
                 let code = vmread_fast(fields::EXIT_IDT_VECTORING_ERROR_CODE.raw()) as u32;
