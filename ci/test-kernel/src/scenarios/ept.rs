@@ -1,6 +1,1131 @@
-//! Scenarios for the `ept` crate (written by its owner).
+//! Scenarios for the `ept` crate, in the emulator: an [`EptPageTable`] built through the
+//! crate's public API is the EPT of a guest run by `vmx-vcpu`, and each scenario asserts
+//! the exact exit and state the SDM specifies (Vol. 3C §29.3: EPT violations and
+//! misconfigurations, large pages, accessed and dirty flags, memory types; §29.4.3:
+//! invalidation).
+//!
+//! Layout: guest-physical `[0, 1 GiB)` is mapped to the same host-physical addresses with
+//! [`EptPageTable::map_region`] (read/write/execute, write-back), which covers the kernel
+//! image, its page tables, GDT and every frame the scenario allocates (the emulator has
+//! 256 MiB of RAM). The guest runs on the kernel's page tables, which map linear addresses
+//! `[0, 4 GiB)` to the same physical addresses, so guest-linear = guest-physical.
+//! Guest-physical addresses from [`ALIAS`] (1 GiB) up have no RAM behind them in that
+//! identity map; scenarios map their test pages there, onto host frames of their own, so
+//! that the guest reaching a host frame proves the translation.
 
-use crate::env::Scenario;
+#[path = "ept_guests.rs"]
+mod ept_guests;
+
+use alloc::format;
+use alloc::vec::Vec;
+use core::ptr::NonNull;
+
+use baremetal::{cpu, frames};
+use ept::{
+    EptAttributes, EptConfig, EptEntry, EptError, EptFlags, EptHost, EptPageTable, FlagsError,
+    GuestPhysAddr, HardwareInvept, HostPhysAddr, InveptDescriptor, InveptExecutor, PageSize,
+    PageWalkLength,
+};
+use memory_addr::PhysAddr;
+use vmx_defs::capabilities::EptVpidCap;
+use vmx_defs::memory_type::MemoryType;
+use vmx_defs::qualification::EptLinearAccess;
+use vmx_defs::vmcs::fields;
+use vmx_vcpu::guest::{DescriptorTableRegister, GuestState, Segment};
+use vmx_vcpu::{VcpuConfig, VmExit, VmxCpu, VmxError, VmxHost, VmxVcpu};
+
+use crate::env::{Env, Outcome, Scenario};
+use crate::{check, check_eq, skip};
+
+use ept_guests::{Op, addr, ept_guest_loop};
 
 /// This area's scenarios, in order.
-pub const SCENARIOS: &[Scenario] = &[];
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "ept_eptp_and_memory_types",
+        run: eptp_and_memory_types,
+    },
+    Scenario {
+        name: "ept_violation_read_not_present",
+        run: violation_read_not_present,
+    },
+    Scenario {
+        name: "ept_violation_read_execute_only",
+        run: violation_read_execute_only,
+    },
+    Scenario {
+        name: "ept_violation_write_read_only",
+        run: violation_write_read_only,
+    },
+    Scenario {
+        name: "ept_violation_fetch_not_executable",
+        run: violation_fetch_not_executable,
+    },
+    Scenario {
+        name: "ept_misconfiguration_exit_49",
+        run: misconfiguration,
+    },
+    Scenario {
+        name: "ept_protect_then_invept",
+        run: protect_then_invept,
+    },
+    Scenario {
+        name: "ept_large_page_2m",
+        run: large_page_2m,
+    },
+    Scenario {
+        name: "ept_large_page_1g",
+        run: large_page_1g,
+    },
+    Scenario {
+        name: "ept_accessed_dirty",
+        run: accessed_dirty,
+    },
+    Scenario {
+        name: "ept_five_level_walk",
+        run: five_level_walk,
+    },
+];
+
+/// Guest-physical 1 GiB: the start of the window where scenarios map their test pages.
+const ALIAS: u64 = 0x4000_0000;
+/// Size of the identity-mapped guest-physical range.
+const IDENTITY_LEN: u64 = 0x4000_0000;
+
+// ---------------------------------------------------------------- hosts
+
+/// The kernel's frame allocator as the EPT page table's host (memory is identity mapped).
+struct KernelEptHost;
+
+// SAFETY: `frames::alloc_frame` returns a zeroed, exclusively owned, 4-KiB-aligned,
+// identity-mapped frame, so the frame's physical address is a pointer valid for 4096 bytes
+// until it is freed, and no Rust reference covers it.
+unsafe impl EptHost for KernelEptHost {
+    fn alloc_zeroed_frame(&mut self) -> Option<HostPhysAddr> {
+        frames::alloc_frame().map(HostPhysAddr::new)
+    }
+
+    fn free_frame(&mut self, frame: HostPhysAddr) {
+        let _ = frames::free_frame(frame.as_u64());
+    }
+
+    fn phys_to_virt(&self, frame: HostPhysAddr) -> *mut u8 {
+        frame.as_u64() as *mut u8
+    }
+}
+
+/// The kernel's frame allocator as the vCPU's host.
+struct KernelHost;
+
+// SAFETY: `frames::alloc_frames` returns zeroed, exclusively owned, 4 KiB-aligned,
+// contiguous, identity-mapped RAM.
+unsafe impl VmxHost for KernelHost {
+    fn alloc_frames(&self, count: usize) -> Option<PhysAddr> {
+        frames::alloc_frames(count, 4096)
+            .ok()
+            .flatten()
+            .map(|a| PhysAddr::from_usize(a as usize))
+    }
+
+    fn free_frames(&self, paddr: PhysAddr, count: usize) {
+        let _ = frames::free_frames(paddr.as_usize() as u64, count);
+    }
+
+    fn phys_to_virt(&self, paddr: PhysAddr) -> NonNull<u8> {
+        NonNull::new(paddr.as_usize() as *mut u8).unwrap_or(NonNull::dangling())
+    }
+}
+
+type Cpu = VmxCpu<KernelHost>;
+type Table = EptPageTable<KernelEptHost>;
+type Vcpu<'c> = VmxVcpu<'c, KernelHost>;
+
+// ---------------------------------------------------------------- helpers
+
+macro_rules! setup {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(o) => return o,
+        }
+    };
+}
+
+macro_rules! ok {
+    ($e:expr, $what:literal) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Outcome::Fail(format!("{}: {:?}", $what, e)),
+        }
+    };
+}
+
+/// Enters VMX operation; skips where the model has no VMX or no EPT.
+fn enable() -> Result<Cpu, Outcome> {
+    // SAFETY: CPL 0, one CPU, no other VMX user (the runner left VMX operation).
+    let c = match unsafe { VmxCpu::enable(KernelHost) } {
+        Ok(c) => c,
+        Err(VmxError::NoVmxSupport) => return Err(Outcome::Skip("no VMX".into())),
+        Err(e) => return Err(Outcome::Fail(format!("VmxCpu::enable: {e}"))),
+    };
+    if !c.capabilities().has_ept() {
+        return Err(Outcome::Skip(
+            "no EPT on this model (secondary control \"enable EPT\" not allowed)".into(),
+        ));
+    }
+    Ok(c)
+}
+
+/// The EPT configuration for this processor: its IA32_VMX_EPT_VPID_CAP and MAXPHYADDR.
+fn config(c: &Cpu) -> Result<EptConfig, Outcome> {
+    EptConfig::new(
+        c.capabilities().ept_vpid(),
+        vmx_insn::physical_address_width().bits(),
+    )
+    .map_err(|e| Outcome::Fail(format!("EptConfig::new: {e}")))
+}
+
+/// A table with guest-physical `[0, 1 GiB)` mapped to itself, read/write/execute,
+/// write-back, with the largest pages the configuration allows.
+fn identity_table(cfg: EptConfig) -> Result<Table, Outcome> {
+    let mut t = EptPageTable::new(KernelEptHost, cfg)
+        .map_err(|e| Outcome::Fail(format!("EptPageTable::new: {e}")))?;
+    t.map_region(
+        GuestPhysAddr::new(0),
+        HostPhysAddr::new(0),
+        IDENTITY_LEN,
+        EptAttributes::write_back(EptFlags::RWX),
+    )
+    .map_err(|e| Outcome::Fail(format!("identity map_region: {e}")))?;
+    let expect = if cfg.supports_page_size(PageSize::Size1G) {
+        PageSize::Size1G
+    } else if cfg.supports_page_size(PageSize::Size2M) {
+        PageSize::Size2M
+    } else {
+        PageSize::Size4K
+    };
+    let got = t.page_size_at(GuestPhysAddr::new(0x20_0000));
+    if got != Some(expect) {
+        return Err(Outcome::Fail(format!(
+            "map_region used {got:?} pages, expected {expect:?}"
+        )));
+    }
+    Ok(t)
+}
+
+/// The guest: the command loop on the kernel's page tables and GDT, a fresh stack.
+fn guest_state(env: &mut Env) -> Result<GuestState, Outcome> {
+    let stack = env
+        .alloc_frames(4, 4096)
+        .ok()
+        .flatten()
+        .ok_or_else(|| Outcome::Fail("no stack frames".into()))?;
+    let sel = cpu::selectors();
+    let gdtr = cpu::sgdt();
+    let tr_base =
+        cpu::gdt_descriptor_base(sel.tr).ok_or_else(|| Outcome::Fail("TR not in GDT".into()))?;
+    let mut g = GuestState::long_mode(
+        cpu::read_cr3(),
+        addr(ept_guest_loop),
+        stack + 4 * 4096,
+        Segment::tss(sel.tr, tr_base, 0x67),
+        DescriptorTableRegister {
+            base: gdtr.base,
+            limit: gdtr.limit,
+        },
+        DescriptorTableRegister { base: 0, limit: 0 },
+    );
+    g.cs = Segment::code64(sel.cs);
+    g.ss = Segment::data(sel.ss);
+    g.ds = Segment::data(sel.ds);
+    g.es = Segment::data(sel.es);
+    g.cr0 = cpu::read_cr0();
+    g.cr4 = cpu::read_cr4() & !(1 << 13);
+    // SAFETY: IA32_EFER exists on every 64-bit processor.
+    g.efer = unsafe { cpu::rdmsr(0xC000_0080) };
+    g.rflags = 0x2;
+    Ok(g)
+}
+
+/// A vCPU running the guest under `table`, stopped at its first VMCALL (RIP advanced).
+/// Checks that the VMCS holds the table's EPTP.
+fn start<'c>(c: &'c Cpu, env: &mut Env, table: &Table) -> Result<Vcpu<'c>, Outcome> {
+    let mut cfg = VcpuConfig::new(guest_state(env)?);
+    cfg.ept = Some(table.eptp());
+    // SAFETY: the guest is the kernel's own test code on its page tables (trusted); the EPT
+    // maps the memory it uses.
+    let mut v = unsafe { VmxVcpu::new(c, &cfg) }
+        .map_err(|e| Outcome::Fail(format!("VmxVcpu::new: {e}")))?;
+    let eptp = v
+        .read_field(fields::CTRL_EPT_POINTER)
+        .map_err(|e| Outcome::Fail(format!("VMREAD EPTP: {e}")))?;
+    if eptp != table.eptp().raw() {
+        return Err(Outcome::Fail(format!(
+            "VMCS EPTP {eptp:#x} != table EPTP {:#x}",
+            table.eptp().raw()
+        )));
+    }
+    let e = run(&mut v)?;
+    done(&mut v, e)?;
+    Ok(v)
+}
+
+fn run(v: &mut Vcpu<'_>) -> Result<VmExit, Outcome> {
+    v.run().map_err(|e| Outcome::Fail(format!("run: {e}")))
+}
+
+/// Asks the guest for one access and runs it until the next exit.
+fn access(v: &mut Vcpu<'_>, op: Op, gla: u64, value: u64) -> Result<VmExit, Outcome> {
+    let r = v.regs_mut();
+    r.rcx = op as u64;
+    r.rdi = gla;
+    r.rsi = value;
+    run(v)
+}
+
+/// Expects the VMCALL that ends a command; returns RAX and readies the next command.
+fn done(v: &mut Vcpu<'_>, e: VmExit) -> Result<u64, Outcome> {
+    let VmExit::Vmcall(_) = e else {
+        return Err(Outcome::Fail(format!("expected VMCALL, got {e:?}")));
+    };
+    let rax = v.regs().rax;
+    v.regs_mut().rcx = 0;
+    v.advance_rip()
+        .map_err(|e| Outcome::Fail(format!("advance_rip: {e}")))?;
+    Ok(rax)
+}
+
+/// An access the EPT allows: returns RAX after it.
+fn allowed(v: &mut Vcpu<'_>, op: Op, gla: u64, value: u64) -> Result<u64, Outcome> {
+    let e = access(v, op, gla, value)?;
+    done(v, e).map_err(|o| match o {
+        Outcome::Fail(s) => Outcome::Fail(format!("{op:?} at {gla:#x}: {s}")),
+        o => o,
+    })
+}
+
+/// Resumes a guest stopped at an access the host has since allowed: returns RAX after it.
+fn resume(v: &mut Vcpu<'_>) -> Result<u64, Outcome> {
+    let e = run(v)?;
+    done(v, e)
+}
+
+/// Abandons the access a guest stopped at (by moving RIP to the read instruction) and has
+/// it read the quadword at `gla` instead: returns what it read.
+fn read_instead(v: &mut Vcpu<'_>, gla: u64) -> Result<u64, Outcome> {
+    v.set_rip(Op::Read.instruction())
+        .map_err(|e| Outcome::Fail(format!("set_rip: {e}")))?;
+    allowed(v, Op::Read, gla, 0)
+}
+
+/// The translation's permissions an EPT violation reports (qualification bits 5:3).
+#[derive(Clone, Copy, Debug)]
+struct Perms {
+    r: bool,
+    w: bool,
+    x: bool,
+}
+
+const NONE: Perms = Perms {
+    r: false,
+    w: false,
+    x: false,
+};
+
+/// An access the EPT forbids: checks the EPT-violation exit exactly (SDM Vol. 3C Table
+/// 28-7): access type (bits 2:0), the permissions of the translation (bits 5:3), guest
+/// linear address valid (bit 7) and the access being to the translation rather than to a
+/// guest paging structure (bit 8), no NMI unblocking (bit 12); the guest-physical and
+/// guest-linear address fields; and RIP at the faulting instruction.
+fn violation(v: &mut Vcpu<'_>, op: Op, gla: u64, value: u64, perms: Perms) -> Result<(), Outcome> {
+    let e = access(v, op, gla, value)?;
+    let VmExit::EptViolation(ev) = e else {
+        return Err(Outcome::Fail(format!(
+            "{op:?} at {gla:#x}: expected EPT violation, got {e:?}"
+        )));
+    };
+    let q = ev.qualification;
+    let access_bit = match op {
+        Op::Read => 1,
+        Op::Write => 2,
+        Op::Fetch => 4,
+    };
+    let expected = access_bit
+        | u64::from(perms.r) << 3
+        | u64::from(perms.w) << 4
+        | u64::from(perms.x) << 5
+        | 1 << 7
+        | 1 << 8;
+    // Bits 11:9 hold advanced information only where IA32_VMX_EPT_VPID_CAP bit 22 says so.
+    let low = q.raw() & 0x1ff;
+    if low != expected {
+        return Err(Outcome::Fail(format!(
+            "{op:?} at {gla:#x}: qualification {:#x} (bits 8:0 {low:#x}), expected bits 8:0 {expected:#x} ({perms:?})",
+            q.raw()
+        )));
+    }
+    let decoded_ok = q.data_read() == (op == Op::Read)
+        && q.data_write() == (op == Op::Write)
+        && q.instruction_fetch() == (op == Op::Fetch)
+        && q.readable() == perms.r
+        && q.writable() == perms.w
+        && q.executable() == perms.x
+        && q.guest_linear_address_valid()
+        && q.linear_access() == Some(EptLinearAccess::Translation)
+        && !q.nmi_unblocking();
+    if !decoded_ok {
+        return Err(Outcome::Fail(format!(
+            "decoded qualification disagrees with raw {:#x}: {q:?}",
+            q.raw()
+        )));
+    }
+    if ev.gpa != gla || ev.gla != Some(gla) {
+        return Err(Outcome::Fail(format!(
+            "{op:?}: GPA {:#x} / GLA {:?}, expected {gla:#x} for both",
+            ev.gpa, ev.gla
+        )));
+    }
+    let rip = v
+        .rip()
+        .map_err(|e| Outcome::Fail(format!("rip: {e}")))?;
+    let expect_rip = if op == Op::Fetch {
+        gla
+    } else {
+        op.instruction()
+    };
+    if rip != expect_rip {
+        return Err(Outcome::Fail(format!(
+            "{op:?}: RIP {rip:#x} at the violation, expected {expect_rip:#x}"
+        )));
+    }
+    Ok(())
+}
+
+/// Changes the attributes of `[gpa, gpa + len)` and performs the invalidation the change
+/// owes through the crate's flush token, checking the pending-invalidation state.
+fn protect(table: &mut Table, gpa: u64, len: u64, attrs: EptAttributes) -> Result<(), Outcome> {
+    let token = table
+        .protect(GuestPhysAddr::new(gpa), len, attrs)
+        .map_err(|e| Outcome::Fail(format!("protect {gpa:#x}+{len:#x}: {e}")))?;
+    if !table.needs_flush() {
+        return Err(Outcome::Fail("protect left no pending invalidation".into()));
+    }
+    table
+        .flush(token, &mut HardwareInvept)
+        .map_err(|e| Outcome::Fail(format!("flush: {e}")))?;
+    if table.needs_flush() {
+        return Err(Outcome::Fail("invalidation still pending after flush".into()));
+    }
+    Ok(())
+}
+
+fn map4k(table: &mut Table, gpa: u64, hpa: u64, attrs: EptAttributes) -> Result<(), Outcome> {
+    table
+        .map(
+            GuestPhysAddr::new(gpa),
+            HostPhysAddr::new(hpa),
+            PageSize::Size4K,
+            attrs,
+        )
+        .map_err(|e| Outcome::Fail(format!("map {gpa:#x} -> {hpa:#x}: {e}")))
+}
+
+fn frame(env: &mut Env) -> Result<u64, Outcome> {
+    env.alloc_frame()
+        .ok_or_else(|| Outcome::Fail("out of frames".into()))
+}
+
+fn write64(pa: u64, value: u64) {
+    // SAFETY: every caller passes an 8-byte-aligned address inside a frame the scenario
+    // allocated (identity mapped RAM).
+    unsafe { (pa as *mut u64).write_volatile(value) }
+}
+
+fn read64(pa: u64) -> u64 {
+    // SAFETY: as for `write64`.
+    unsafe { (pa as *const u64).read_volatile() }
+}
+
+/// The leaf entry mapping `gpa` in `table`, found by walking the structures from the root
+/// as the processor does (SDM Vol. 3C §29.3.2): a pointer to it and its page size.
+fn leaf_slot(table: &Table, gpa: u64) -> Option<(*mut u64, PageSize)> {
+    let levels = match table.config().walk_length() {
+        PageWalkLength::Four => 4u32,
+        PageWalkLength::Five => 5,
+    };
+    let mut structure = table.root().as_u64();
+    for level in (1..=levels).rev() {
+        let idx = (gpa >> (12 + 9 * (level - 1))) & 511;
+        let slot = (structure + idx * 8) as *mut u64;
+        // SAFETY: `structure` is a paging-structure frame of `table` (the root or one a
+        // present non-leaf entry references), identity mapped, and idx < 512.
+        let e = EptEntry(unsafe { slot.read_volatile() });
+        if !e.is_present(false) {
+            return None;
+        }
+        if level == 1 || (level <= 3 && e.page_size_bit()) {
+            return PageSize::from_level(level).map(|s| (slot, s));
+        }
+        structure = e.addr().as_u64();
+    }
+    None
+}
+
+// ---------------------------------------------------------------- scenarios
+
+/// The EPTP the crate computes is what the VMCS holds (memory type WB, 4-level walk, A/D
+/// off by default); leaf memory types WB and UC land in bits 5:3 of the entries and the
+/// guest reaches both pages; a table whose paging structures are UC is accepted by VM entry
+/// where IA32_VMX_EPT_VPID_CAP allows it.
+fn eptp_and_memory_types(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(config(&c));
+    let mut t = setup!(identity_table(cfg));
+    let eptp = t.eptp();
+    check_eq!(eptp.memory_type(), MemoryType::WRITE_BACK);
+    check_eq!(eptp.page_walk_length(), Some(PageWalkLength::Four));
+    check!(!eptp.accessed_dirty(), "A/D enabled by default");
+    check_eq!(eptp.root(), t.root().as_u64());
+    check!(
+        eptp.raw() & 0x7f == 6 | (3 << 3),
+        "EPTP bits 6:0 {:#x}",
+        eptp.raw() & 0x7f
+    );
+    let wb = setup!(frame(env));
+    let uc = setup!(frame(env));
+    write64(wb, 0x1111_0000_0000_00b6);
+    write64(uc, 0x2222_0000_0000_0000);
+    setup!(map4k(&mut t, ALIAS + wb, wb, EptAttributes::write_back(EptFlags::RW)));
+    setup!(map4k(&mut t, ALIAS + uc, uc, EptAttributes::uncacheable(EptFlags::RW)));
+    for (gpa, mt) in [
+        (ALIAS + wb, MemoryType::WRITE_BACK),
+        (ALIAS + uc, MemoryType::UNCACHEABLE),
+    ] {
+        let m = ok!(t.query(GuestPhysAddr::new(gpa)), "query");
+        check_eq!(m.attributes.memory_type, mt);
+        let Some((slot, size)) = leaf_slot(&t, gpa) else {
+            return Outcome::Fail(format!("no leaf for {gpa:#x}"));
+        };
+        check_eq!(size, PageSize::Size4K);
+        // SAFETY: `slot` points into a paging structure of `t`, which is alive.
+        let raw = unsafe { slot.read_volatile() };
+        check!(
+            (raw >> 3) & 7 == u64::from(mt.raw()),
+            "leaf {raw:#x} for {gpa:#x}: memory type bits 5:3 are not {mt:?}"
+        );
+        check!(raw & 7 == 3, "leaf {raw:#x}: access bits not RW");
+    }
+    let mut v = setup!(start(&c, env, &t));
+    check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + wb, 0)), read64(wb));
+    check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + uc, 0)), read64(uc));
+    setup!(allowed(&mut v, Op::Write, ALIAS + uc, 0x77));
+    check_eq!(read64(uc), 0x77);
+    drop(v);
+
+    let caps = cfg.capabilities();
+    if !caps.contains(EptVpidCap::MEMORY_TYPE_UC) {
+        check!(
+            matches!(
+                cfg.with_structure_memory_type(MemoryType::UNCACHEABLE),
+                Err(EptError::CapabilityMissing(_))
+            ),
+            "UC paging structures accepted without capability bit 8"
+        );
+        return Outcome::PassWith("UC paging structures not offered by this model".into());
+    }
+    let uc_cfg = ok!(
+        cfg.with_structure_memory_type(MemoryType::UNCACHEABLE),
+        "UC structure memory type"
+    );
+    let t2 = setup!(identity_table(uc_cfg));
+    check_eq!(t2.eptp().memory_type(), MemoryType::UNCACHEABLE);
+    check_eq!(t2.eptp().raw() & 7, 0);
+    let mut v2 = setup!(start(&c, env, &t2));
+    check_eq!(setup!(allowed(&mut v2, Op::Read, wb, 0)), read64(wb));
+    Outcome::PassWith("EPTP WB and UC read back from the VMCS; leaf WB/UC in bits 5:3".into())
+}
+
+/// A read of a guest-physical page that is not mapped (R=W=X=0): EPT violation with a
+/// data-read access and no permissions; mapping it (no invalidation needed: not-present
+/// entries are not cached, SDM Vol. 3C §29.4.3.1) lets the read complete.
+fn violation_read_not_present(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let mut t = setup!(identity_table(setup!(config(&c))));
+    let f = setup!(frame(env));
+    write64(f + 0x128, 0x5eed_0000_1234_5678);
+    let gpa = ALIAS + f + 0x128;
+    check!(
+        matches!(t.query(GuestPhysAddr::new(gpa)), Err(EptError::NotMapped { .. })),
+        "test page already mapped"
+    );
+    let mut v = setup!(start(&c, env, &t));
+    setup!(violation(&mut v, Op::Read, gpa, 0, NONE));
+    setup!(map4k(&mut t, ALIAS + f, f, EptAttributes::write_back(EptFlags::R)));
+    check!(!t.needs_flush(), "a new mapping asked for an invalidation");
+    check_eq!(
+        ok!(t.translate(GuestPhysAddr::new(gpa)), "translate").as_u64(),
+        f + 0x128
+    );
+    check_eq!(setup!(resume(&mut v)), 0x5eed_0000_1234_5678);
+    Outcome::Pass
+}
+
+/// A read of an execute-only page (where the model supports execute-only translations):
+/// violation reporting X but not R; adding R and flushing lets the read complete.
+fn violation_read_execute_only(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(config(&c));
+    let mut t = setup!(identity_table(cfg));
+    let f = setup!(frame(env));
+    let x_only = EptAttributes::write_back(EptFlags::EXECUTE);
+    if !cfg.supports_execute_only() {
+        check!(
+            matches!(
+                t.map(
+                    GuestPhysAddr::new(ALIAS + f),
+                    HostPhysAddr::new(f),
+                    PageSize::Size4K,
+                    x_only
+                ),
+                Err(EptError::CapabilityMissing(_))
+            ),
+            "execute-only mapping accepted without capability bit 0"
+        );
+        skip!("no execute-only EPT translations on this model");
+    }
+    write64(f, 0xe0e0);
+    setup!(map4k(&mut t, ALIAS + f, f, x_only));
+    let mut v = setup!(start(&c, env, &t));
+    setup!(violation(
+        &mut v,
+        Op::Read,
+        ALIAS + f,
+        0,
+        Perms {
+            r: false,
+            w: false,
+            x: true
+        }
+    ));
+    setup!(protect(
+        &mut t,
+        ALIAS + f,
+        0x1000,
+        EptAttributes::write_back(EptFlags::RX)
+    ));
+    check_eq!(setup!(resume(&mut v)), 0xe0e0);
+    Outcome::Pass
+}
+
+/// A write to a read-only page: violation reporting R only; the memory is unchanged;
+/// making the page writable and flushing lets the write complete.
+fn violation_write_read_only(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let mut t = setup!(identity_table(setup!(config(&c))));
+    let f = setup!(frame(env));
+    write64(f + 0x800, 0xaaaa);
+    setup!(map4k(&mut t, ALIAS + f, f, EptAttributes::write_back(EptFlags::R)));
+    let mut v = setup!(start(&c, env, &t));
+    check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + f + 0x800, 0)), 0xaaaa);
+    setup!(violation(
+        &mut v,
+        Op::Write,
+        ALIAS + f + 0x800,
+        0xbbbb,
+        Perms {
+            r: true,
+            w: false,
+            x: false
+        }
+    ));
+    check_eq!(read64(f + 0x800), 0xaaaa);
+    setup!(protect(
+        &mut t,
+        ALIAS + f,
+        0x1000,
+        EptAttributes::write_back(EptFlags::RW)
+    ));
+    setup!(resume(&mut v));
+    check_eq!(read64(f + 0x800), 0xbbbb);
+    Outcome::Pass
+}
+
+/// An instruction fetch from a read/write page without execute: violation reporting R
+/// and W, RIP at the page; making it executable and flushing lets the RET there run.
+fn violation_fetch_not_executable(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let mut t = setup!(identity_table(setup!(config(&c))));
+    let f = setup!(frame(env));
+    // SAFETY: `f` is a frame this scenario owns.
+    unsafe { (f as *mut u8).write_volatile(0xC3) };
+    setup!(map4k(&mut t, ALIAS + f, f, EptAttributes::write_back(EptFlags::RW)));
+    let mut v = setup!(start(&c, env, &t));
+    setup!(violation(
+        &mut v,
+        Op::Fetch,
+        ALIAS + f,
+        0,
+        Perms {
+            r: true,
+            w: true,
+            x: false
+        }
+    ));
+    setup!(protect(
+        &mut t,
+        ALIAS + f,
+        0x1000,
+        EptAttributes::write_back(EptFlags::RWX)
+    ));
+    setup!(resume(&mut v));
+    // And again, now allowed throughout.
+    setup!(allowed(&mut v, Op::Fetch, ALIAS + f, 0));
+    Outcome::Pass
+}
+
+/// EPT misconfigurations (SDM Vol. 3C §29.3.3.1) exit with reason 49 and the
+/// guest-physical address.
+///
+/// The crate refuses to build a misconfigured entry (write without read, reserved memory
+/// type) through every mapping call, and offers no raw path on purpose, so the scenario
+/// checks that refusal and then writes the leaf entry itself: it finds the entry by
+/// walking the table from its root as the processor does, changes only bits the crate
+/// does not track in leaves (bits 2:0 and 5:3), and restores the exact original value
+/// afterwards. Because the crate cannot know of that change, the scenario invalidates
+/// through the crate's INVEPT executor with the table's EPTP itself.
+fn misconfiguration(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let mut t = setup!(identity_table(setup!(config(&c))));
+    let f = setup!(frame(env));
+    write64(f + 0x40, 0x4949);
+    let gpa = ALIAS + f;
+    setup!(map4k(&mut t, gpa, f, EptAttributes::write_back(EptFlags::RW)));
+    let w_only = EptAttributes::write_back(EptFlags::WRITE);
+    check_eq!(
+        t.protect(GuestPhysAddr::new(gpa), 0x1000, w_only).err(),
+        Some(EptError::InvalidFlags(FlagsError::WriteWithoutRead))
+    );
+    check_eq!(
+        t.map(
+            GuestPhysAddr::new(ALIAS + 0x2000_0000),
+            HostPhysAddr::new(f),
+            PageSize::Size4K,
+            w_only
+        )
+        .err(),
+        Some(EptError::InvalidFlags(FlagsError::WriteWithoutRead))
+    );
+    let reserved_mt = EptAttributes::new(EptFlags::RW, MemoryType::from_raw(2));
+    check!(
+        matches!(
+            t.protect(GuestPhysAddr::new(gpa), 0x1000, reserved_mt),
+            Err(EptError::InvalidFlags(FlagsError::ReservedMemoryType(_)))
+        ),
+        "reserved memory type accepted"
+    );
+    let Some((slot, PageSize::Size4K)) = leaf_slot(&t, gpa) else {
+        return Outcome::Fail("no 4 KiB leaf for the test page".into());
+    };
+    // SAFETY: `slot` points into a live paging structure of `t`.
+    let original = unsafe { slot.read_volatile() };
+    let ty = match t.invept_type() {
+        Some(ty) => ty,
+        None => return Outcome::Fail("no INVEPT type".into()),
+    };
+    let desc = match ty {
+        ept::InveptType::SingleContext => InveptDescriptor::new(t.eptp()),
+        _ => InveptDescriptor::all_context(),
+    };
+    let mut v = setup!(start(&c, env, &t));
+    let mut seen = Vec::new();
+    for (what, bad) in [
+        ("write without read", (original & !7) | 2),
+        ("reserved memory type 2", (original & !(7 << 3)) | (2 << 3)),
+    ] {
+        // SAFETY: as above; the guest is stopped, and the entry is restored below.
+        unsafe { slot.write_volatile(bad) };
+        ok!(HardwareInvept.invept(ty, &desc), "INVEPT");
+        let e = setup!(access(&mut v, Op::Read, gpa + 0x40, 0));
+        let VmExit::EptMisconfiguration { gpa: reported } = e else {
+            return Outcome::Fail(format!("{what}: expected exit 49, got {e:?}"));
+        };
+        check!(
+            reported == gpa + 0x40,
+            "{what}: GPA {reported:#x}, expected {:#x}",
+            gpa + 0x40
+        );
+        let rip = ok!(v.rip(), "rip");
+        check_eq!(rip, Op::Read.instruction());
+        // SAFETY: as above.
+        unsafe { slot.write_volatile(original) };
+        ok!(HardwareInvept.invept(ty, &desc), "INVEPT");
+        check_eq!(setup!(resume(&mut v)), 0x4949);
+        seen.push(what);
+    }
+    check_eq!(
+        ok!(t.query(GuestPhysAddr::new(gpa)), "query").attributes,
+        EptAttributes::write_back(EptFlags::RW)
+    );
+    Outcome::PassWith(format!("exit 49 for: {}", seen.join(", ")))
+}
+
+/// A permission change takes effect in the guest once the crate's flush token has been
+/// flushed (INVEPT): the guest writes; the host write-protects and flushes; the next
+/// write exits with a violation and leaves memory unchanged while reads still work;
+/// restoring write access and flushing lets the write complete; later writes need no exit.
+fn protect_then_invept(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let mut t = setup!(identity_table(setup!(config(&c))));
+    let f = setup!(frame(env));
+    let gpa = ALIAS + f + 0x10;
+    setup!(map4k(&mut t, ALIAS + f, f, EptAttributes::write_back(EptFlags::RW)));
+    let mut v = setup!(start(&c, env, &t));
+    setup!(allowed(&mut v, Op::Write, gpa, 1));
+    check_eq!(read64(f + 0x10), 1);
+    setup!(protect(
+        &mut t,
+        ALIAS + f,
+        0x1000,
+        EptAttributes::write_back(EptFlags::R)
+    ));
+    setup!(violation(
+        &mut v,
+        Op::Write,
+        gpa,
+        2,
+        Perms {
+            r: true,
+            w: false,
+            x: false
+        }
+    ));
+    check_eq!(read64(f + 0x10), 1);
+    let ty = t.invept_type();
+    setup!(protect(
+        &mut t,
+        ALIAS + f,
+        0x1000,
+        EptAttributes::write_back(EptFlags::RW)
+    ));
+    setup!(resume(&mut v));
+    check_eq!(read64(f + 0x10), 2);
+    // Write-protected again: reads still complete, the write exits.
+    setup!(protect(
+        &mut t,
+        ALIAS + f,
+        0x1000,
+        EptAttributes::write_back(EptFlags::R)
+    ));
+    check_eq!(setup!(allowed(&mut v, Op::Read, gpa, 0)), 2);
+    setup!(violation(
+        &mut v,
+        Op::Write,
+        gpa,
+        3,
+        Perms {
+            r: true,
+            w: false,
+            x: false
+        }
+    ));
+    check_eq!(read64(f + 0x10), 2);
+    setup!(protect(
+        &mut t,
+        ALIAS + f,
+        0x1000,
+        EptAttributes::write_back(EptFlags::RW)
+    ));
+    setup!(resume(&mut v));
+    check_eq!(read64(f + 0x10), 3);
+    setup!(allowed(&mut v, Op::Write, gpa, 4));
+    check_eq!(read64(f + 0x10), 4);
+    check_eq!(setup!(allowed(&mut v, Op::Read, gpa, 0)), 4);
+    Outcome::PassWith(format!("INVEPT type {ty:?}"))
+}
+
+/// A 2-MiB page: the guest reads host memory across it at the offsets the table
+/// translates; protecting one 4-KiB part splits the page and only that part refuses writes.
+fn large_page_2m(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(config(&c));
+    let mut t = setup!(identity_table(cfg));
+    if !cfg.supports_page_size(PageSize::Size2M) {
+        skip!("no 2 MiB EPT pages on this model");
+    }
+    let block = match env.alloc_frames(512, 0x20_0000) {
+        Ok(Some(b)) => b,
+        other => return Outcome::Fail(format!("no 2 MiB block: {other:?}")),
+    };
+    let g = ALIAS + 0x60_0000;
+    ok!(
+        t.map(
+            GuestPhysAddr::new(g),
+            HostPhysAddr::new(block),
+            PageSize::Size2M,
+            EptAttributes::write_back(EptFlags::RW)
+        ),
+        "map 2 MiB"
+    );
+    let offsets = [0u64, 0x8, 0x11_008, 0x10_0000, 0x1f_fff8];
+    for (i, off) in offsets.iter().enumerate() {
+        write64(block + off, 0x2a00 + i as u64);
+        let m = ok!(t.query(GuestPhysAddr::new(g + off)), "query");
+        check_eq!(m.size, PageSize::Size2M);
+        check_eq!(m.gpa.as_u64(), g);
+        check_eq!(m.hpa.as_u64(), block);
+        check_eq!(
+            ok!(t.translate(GuestPhysAddr::new(g + off)), "translate").as_u64(),
+            block + off
+        );
+    }
+    let frames_before = t.frames_used();
+    let mut v = setup!(start(&c, env, &t));
+    for (i, off) in offsets.iter().enumerate() {
+        let got = setup!(allowed(&mut v, Op::Read, g + off, 0));
+        check!(
+            got == 0x2a00 + i as u64,
+            "guest read {got:#x} at {:#x}",
+            g + off
+        );
+    }
+    // Split: write-protect the 4 KiB at offset 0x5000.
+    let part = g + 0x5000;
+    setup!(protect(
+        &mut t,
+        part,
+        0x1000,
+        EptAttributes::write_back(EptFlags::R)
+    ));
+    check_eq!(t.frames_used(), frames_before + 1);
+    check_eq!(t.page_size_at(GuestPhysAddr::new(part)), Some(PageSize::Size4K));
+    check_eq!(t.page_size_at(GuestPhysAddr::new(g)), Some(PageSize::Size4K));
+    for off in [0x4ff8u64, 0x6000, 0x1f_fff8] {
+        check_eq!(
+            ok!(t.translate(GuestPhysAddr::new(g + off)), "translate").as_u64(),
+            block + off
+        );
+        setup!(allowed(&mut v, Op::Write, g + off, 0xbeef));
+        check_eq!(read64(block + off), 0xbeef);
+    }
+    setup!(violation(
+        &mut v,
+        Op::Write,
+        part + 0x18,
+        0xdead,
+        Perms {
+            r: true,
+            w: false,
+            x: false
+        }
+    ));
+    check_eq!(read64(block + 0x5018), 0);
+    setup!(protect(
+        &mut t,
+        part,
+        0x1000,
+        EptAttributes::write_back(EptFlags::RW)
+    ));
+    setup!(resume(&mut v));
+    check_eq!(read64(block + 0x5018), 0xdead);
+    Outcome::Pass
+}
+
+/// A 1-GiB page (guest-physical 1 GiB -> host-physical 0): the guest reaches host frames
+/// through it; protecting one 4-KiB part splits it (1 GiB -> 2 MiB -> 4 KiB) and only that
+/// part refuses writes; the rest of the 1 GiB keeps its 2 MiB pages.
+fn large_page_1g(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(config(&c));
+    if !cfg.supports_page_size(PageSize::Size1G) {
+        let mut t = setup!(identity_table(cfg));
+        check_eq!(
+            t.map(
+                GuestPhysAddr::new(ALIAS),
+                HostPhysAddr::new(0),
+                PageSize::Size1G,
+                EptAttributes::write_back(EptFlags::RW)
+            )
+            .err(),
+            Some(EptError::PageSizeUnsupported(PageSize::Size1G))
+        );
+        skip!("no 1 GiB EPT pages on this model (IA32_VMX_EPT_VPID_CAP bit 17 = 0)");
+    }
+    let mut t = setup!(identity_table(cfg));
+    ok!(
+        t.map(
+            GuestPhysAddr::new(ALIAS),
+            HostPhysAddr::new(0),
+            PageSize::Size1G,
+            EptAttributes::write_back(EptFlags::RW)
+        ),
+        "map 1 GiB"
+    );
+    // Two frames in different 2 MiB regions.
+    let a = setup!(frame(env));
+    let b = match env.alloc_frames(1, 0x20_0000) {
+        Ok(Some(b)) if b >> 21 != a >> 21 => b,
+        other => return Outcome::Fail(format!("no frame in another 2 MiB region: {other:?}")),
+    };
+    write64(a + 8, 0xa1);
+    write64(b + 8, 0xb1);
+    for f in [a, b] {
+        let m = ok!(t.query(GuestPhysAddr::new(ALIAS + f + 8)), "query");
+        check_eq!(m.size, PageSize::Size1G);
+        check_eq!(m.gpa.as_u64(), ALIAS);
+        check_eq!(m.hpa.as_u64(), 0);
+        check_eq!(
+            ok!(t.translate(GuestPhysAddr::new(ALIAS + f + 8)), "translate").as_u64(),
+            f + 8
+        );
+    }
+    let mut v = setup!(start(&c, env, &t));
+    check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + a + 8, 0)), 0xa1);
+    check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + b + 8, 0)), 0xb1);
+    let before = t.frames_used();
+    setup!(protect(
+        &mut t,
+        ALIAS + b,
+        0x1000,
+        EptAttributes::write_back(EptFlags::R)
+    ));
+    check_eq!(t.frames_used(), before + 2);
+    check_eq!(
+        t.page_size_at(GuestPhysAddr::new(ALIAS + b)),
+        Some(PageSize::Size4K)
+    );
+    check_eq!(
+        t.page_size_at(GuestPhysAddr::new(ALIAS + a)),
+        Some(PageSize::Size2M)
+    );
+    check_eq!(
+        ok!(t.translate(GuestPhysAddr::new(ALIAS + b + 8)), "translate").as_u64(),
+        b + 8
+    );
+    setup!(allowed(&mut v, Op::Write, ALIAS + a + 8, 0xa2));
+    check_eq!(read64(a + 8), 0xa2);
+    setup!(violation(
+        &mut v,
+        Op::Write,
+        ALIAS + b + 8,
+        0xb2,
+        Perms {
+            r: true,
+            w: false,
+            x: false
+        }
+    ));
+    check_eq!(read64(b + 8), 0xb1);
+    check_eq!(setup!(read_instead(&mut v, ALIAS + b + 8)), 0xb1);
+    setup!(protect(
+        &mut t,
+        ALIAS + b,
+        0x1000,
+        EptAttributes::write_back(EptFlags::RW)
+    ));
+    setup!(allowed(&mut v, Op::Write, ALIAS + b + 8, 0xb2));
+    check_eq!(read64(b + 8), 0xb2);
+    Outcome::Pass
+}
+
+/// With EPT accessed and dirty flags enabled (EPTP bit 6), the guest's read sets the
+/// accessed flag of the leaf and its write the dirty flag (SDM Vol. 3C §29.3.5); the crate
+/// reads them, clears them (reporting what it cleared) and, after the flush, the processor
+/// sets them again on the next access.
+fn accessed_dirty(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(config(&c));
+    if !cfg.capabilities().contains(EptVpidCap::ACCESSED_DIRTY) {
+        check!(
+            matches!(cfg.with_accessed_dirty(true), Err(EptError::CapabilityMissing(_))),
+            "A/D accepted without capability bit 21"
+        );
+        skip!("no EPT accessed/dirty flags on this model (IA32_VMX_EPT_VPID_CAP bit 21 = 0)");
+    }
+    let ad_cfg = ok!(cfg.with_accessed_dirty(true), "with_accessed_dirty");
+    let mut t = setup!(identity_table(ad_cfg));
+    check!(t.eptp().accessed_dirty(), "EPTP bit 6 clear");
+    check!(t.eptp().raw() & (1 << 6) != 0, "EPTP bit 6 clear");
+    let p = setup!(frame(env));
+    let q = setup!(frame(env));
+    let rw = EptAttributes::write_back(EptFlags::RW);
+    setup!(map4k(&mut t, ALIAS + p, p, rw));
+    setup!(map4k(&mut t, ALIAS + q, q, rw));
+    let ad = |t: &Table, f: u64| t.accessed_dirty(GuestPhysAddr::new(ALIAS + f));
+    let state = |t: &Table, f: u64| ad(t, f).map(|x| (x.accessed, x.dirty));
+    check_eq!(state(&t, p), Ok((false, false)));
+    let mut v = setup!(start(&c, env, &t));
+    check_eq!(state(&t, p), Ok((false, false)));
+    setup!(allowed(&mut v, Op::Read, ALIAS + p, 0));
+    check_eq!(state(&t, p), Ok((true, false)));
+    check_eq!(state(&t, q), Ok((false, false)));
+    setup!(allowed(&mut v, Op::Write, ALIAS + p, 5));
+    check_eq!(state(&t, p), Ok((true, true)));
+    check_eq!(state(&t, q), Ok((false, false)));
+
+    let mut visited = Vec::new();
+    let token = ok!(
+        t.clear_accessed_dirty(
+            GuestPhysAddr::new(ALIAS + p),
+            0x1000,
+            EptFlags::ACCESSED_DIRTY,
+            |m| visited.push(m)
+        ),
+        "clear_accessed_dirty"
+    );
+    check!(t.needs_flush(), "clearing A/D left no pending invalidation");
+    ok!(t.flush(token, &mut HardwareInvept), "flush");
+    check_eq!(visited.len(), 1);
+    check_eq!(visited[0].gpa.as_u64(), ALIAS + p);
+    check!(
+        visited[0].attributes.flags.contains(EptFlags::ACCESSED_DIRTY),
+        "visit saw {:?}",
+        visited[0].attributes.flags
+    );
+    check_eq!(state(&t, p), Ok((false, false)));
+
+    setup!(allowed(&mut v, Op::Write, ALIAS + q, 6));
+    check_eq!(state(&t, q), Ok((true, true)));
+    check_eq!(state(&t, p), Ok((false, false)));
+    setup!(allowed(&mut v, Op::Read, ALIAS + p, 0));
+    check_eq!(state(&t, p), Ok((true, false)));
+
+    // Clearing only the dirty flag keeps accessed.
+    let token = ok!(
+        t.clear_accessed_dirty(
+            GuestPhysAddr::new(ALIAS + q),
+            0x1000,
+            EptFlags::DIRTY,
+            |_| {}
+        ),
+        "clear dirty"
+    );
+    ok!(t.flush(token, &mut HardwareInvept), "flush");
+    check_eq!(state(&t, q), Ok((true, false)));
+    setup!(allowed(&mut v, Op::Write, ALIAS + q, 7));
+    check_eq!(state(&t, q), Ok((true, true)));
+    check_eq!(read64(q), 7);
+    Outcome::Pass
+}
+
+/// A 5-level EPT walk where the model offers one: the guest runs under a 5-level table.
+fn five_level_walk(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(config(&c));
+    if !cfg.capabilities().contains(EptVpidCap::PAGE_WALK_5) {
+        check_eq!(
+            cfg.with_walk_length(PageWalkLength::Five).err(),
+            Some(EptError::CapabilityMissing(ept::Capability::PageWalk5))
+        );
+        skip!("no 5-level EPT on this model (IA32_VMX_EPT_VPID_CAP bit 7 = 0)");
+    }
+    let five = ok!(cfg.with_walk_length(PageWalkLength::Five), "5-level config");
+    let mut t = setup!(identity_table(five));
+    check_eq!(t.guest_address_width(), 57);
+    check_eq!(t.eptp().page_walk_length(), Some(PageWalkLength::Five));
+    let f = setup!(frame(env));
+    write64(f, 0x55);
+    setup!(map4k(&mut t, ALIAS + f, f, EptAttributes::write_back(EptFlags::RW)));
+    let mut v = setup!(start(&c, env, &t));
+    check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + f, 0)), 0x55);
+    Outcome::Pass
+}
