@@ -254,3 +254,13 @@ impl<H: VmxHost> Drop for VmxCpu<H> {
         }
     }
 }
+
+impl<H: VmxHost> core::fmt::Debug for VmxCpu<H> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VmxCpu")
+            .field("vmxon_region", &self.vmxon_region)
+            .field("active_vmcs", &self.active_vmcs_count())
+            .field("enabled", &self.enabled.get())
+            .finish_non_exhaustive()
+    }
+}

@@ -357,3 +357,16 @@ impl<H: VmxHost> Drop for VmxVcpu<'_, H> {
         // (declared after it) releases the bitmaps and lists the VMCS points to.
     }
 }
+
+impl<H: VmxHost> core::fmt::Debug for VmxVcpu<'_, H> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VmxVcpu")
+            .field("vmcs", &self.vmcs)
+            .field("vpid", &self.vpid)
+            .field("controls", &self.controls)
+            .field("xstate", &self.xstate.mode)
+            .field("pending", &self.pending)
+            .field("regs", &self.block().regs)
+            .finish_non_exhaustive()
+    }
+}
