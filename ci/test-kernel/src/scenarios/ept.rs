@@ -62,6 +62,10 @@ pub const SCENARIOS: &[Scenario] = &[
         run: violation_fetch_not_executable,
     },
     Scenario {
+        name: "ept_violation_guest_paging_gla_gpa",
+        run: violation_guest_paging,
+    },
+    Scenario {
         name: "ept_misconfiguration_exit_49",
         run: misconfiguration,
     },
@@ -250,7 +254,19 @@ fn guest_state(env: &mut Env) -> Result<GuestState, Outcome> {
 /// A vCPU running the guest under `table`, stopped at its first VMCALL (RIP advanced).
 /// Checks that the VMCS holds the table's EPTP.
 fn start<'c>(c: &'c Cpu, env: &mut Env, table: &Table) -> Result<Vcpu<'c>, Outcome> {
-    let mut cfg = VcpuConfig::new(guest_state(env)?);
+    start_with_cr3(c, env, table, cpu::read_cr3())
+}
+
+/// As [`start`], with the guest on the page tables at `cr3`.
+fn start_with_cr3<'c>(
+    c: &'c Cpu,
+    env: &mut Env,
+    table: &Table,
+    cr3: u64,
+) -> Result<Vcpu<'c>, Outcome> {
+    let mut g = guest_state(env)?;
+    g.cr3 = cr3;
+    let mut cfg = VcpuConfig::new(g);
     cfg.ept = Some(table.eptp());
     // SAFETY: the guest is the kernel's own test code on its page tables (trusted); the EPT
     // maps the memory it uses.
@@ -332,12 +348,47 @@ const NONE: Perms = Perms {
     x: false,
 };
 
-/// An access the EPT forbids: checks the EPT-violation exit exactly (SDM Vol. 3C Table
-/// 28-7): access type (bits 2:0), the permissions of the translation (bits 5:3), guest
-/// linear address valid (bit 7) and the access being to the translation rather than to a
-/// guest paging structure (bit 8), no NMI unblocking (bit 12); the guest-physical and
-/// guest-linear address fields; and RIP at the faulting instruction.
+/// An access the EPT forbids, to guest-linear = guest-physical `gla`: see [`violation_at`].
 fn violation(v: &mut Vcpu<'_>, op: Op, gla: u64, value: u64, perms: Perms) -> Result<(), Outcome> {
+    violation_at(
+        v,
+        op,
+        gla,
+        value,
+        Expected {
+            gpa: gla,
+            access: op,
+            perms,
+            walk: EptLinearAccess::Translation,
+        },
+    )
+}
+
+/// What an EPT-violation exit should report.
+struct Expected {
+    /// The guest-physical address field.
+    gpa: u64,
+    /// The access type (bits 2:0): a guest paging-structure read is a read.
+    access: Op,
+    /// The permissions of the translation (bits 5:3).
+    perms: Perms,
+    /// Bit 8: the access was to the translation of the linear address, or to a guest
+    /// paging-structure entry during the walk.
+    walk: EptLinearAccess,
+}
+
+/// Asks the guest for `op` at `gla` and checks the EPT-violation exit exactly (SDM Vol. 3C
+/// Table 28-7): access type (bits 2:0), permissions of the translation (bits 5:3), guest
+/// linear address valid (bit 7), translation or paging-structure access (bit 8), no NMI
+/// unblocking (bit 12); the guest-physical and guest-linear address fields; and RIP at
+/// the faulting instruction (at the target for a fetch).
+fn violation_at(
+    v: &mut Vcpu<'_>,
+    op: Op,
+    gla: u64,
+    value: u64,
+    want: Expected,
+) -> Result<(), Outcome> {
     let e = access(v, op, gla, value)?;
     let VmExit::EptViolation(ev) = e else {
         return Err(Outcome::Fail(format!(
@@ -345,17 +396,19 @@ fn violation(v: &mut Vcpu<'_>, op: Op, gla: u64, value: u64, perms: Perms) -> Re
         )));
     };
     let q = ev.qualification;
-    let access_bit = match op {
+    let access_bit = match want.access {
         Op::Read => 1,
         Op::Write => 2,
         Op::Fetch => 4,
     };
+    let perms = want.perms;
+    let translation = want.walk == EptLinearAccess::Translation;
     let expected = access_bit
         | u64::from(perms.r) << 3
         | u64::from(perms.w) << 4
         | u64::from(perms.x) << 5
         | 1 << 7
-        | 1 << 8;
+        | u64::from(translation) << 8;
     // Bits 11:9 hold advanced information only where IA32_VMX_EPT_VPID_CAP bit 22 says so.
     let low = q.raw() & 0x1ff;
     if low != expected {
@@ -364,14 +417,14 @@ fn violation(v: &mut Vcpu<'_>, op: Op, gla: u64, value: u64, perms: Perms) -> Re
             q.raw()
         )));
     }
-    let decoded_ok = q.data_read() == (op == Op::Read)
-        && q.data_write() == (op == Op::Write)
-        && q.instruction_fetch() == (op == Op::Fetch)
+    let decoded_ok = q.data_read() == (want.access == Op::Read)
+        && q.data_write() == (want.access == Op::Write)
+        && q.instruction_fetch() == (want.access == Op::Fetch)
         && q.readable() == perms.r
         && q.writable() == perms.w
         && q.executable() == perms.x
         && q.guest_linear_address_valid()
-        && q.linear_access() == Some(EptLinearAccess::Translation)
+        && q.linear_access() == Some(want.walk)
         && !q.nmi_unblocking();
     if !decoded_ok {
         return Err(Outcome::Fail(format!(
@@ -379,10 +432,10 @@ fn violation(v: &mut Vcpu<'_>, op: Op, gla: u64, value: u64, perms: Perms) -> Re
             q.raw()
         )));
     }
-    if ev.gpa != gla || ev.gla != Some(gla) {
+    if ev.gpa != want.gpa || ev.gla != Some(gla) {
         return Err(Outcome::Fail(format!(
-            "{op:?}: GPA {:#x} / GLA {:?}, expected {gla:#x} for both",
-            ev.gpa, ev.gla
+            "{op:?}: GPA {:#x} / GLA {:?}, expected GPA {:#x}, GLA {gla:#x}",
+            ev.gpa, ev.gla, want.gpa
         )));
     }
     let rip = v
@@ -681,6 +734,100 @@ fn violation_fetch_not_executable(env: &mut Env) -> Outcome {
     // And again, now allowed throughout.
     setup!(allowed(&mut v, Op::Fetch, ALIAS + f, 0));
     Outcome::Pass
+}
+
+/// Guest-linear 512 GiB: outside the kernel's page tables (PML4 entry 1), mapped by
+/// [`violation_guest_paging`]'s own guest page tables.
+const GUEST_LINEAR: u64 = 0x80_0000_0000;
+
+/// An EPT violation where guest-linear and guest-physical addresses differ, and one raised
+/// by the guest's own page walk (SDM Vol. 3C Table 28-7 bit 8 = 0).
+///
+/// The guest runs on a copy of the kernel's PML4 whose entry 1 maps the linear page
+/// [`GUEST_LINEAR`] to guest-physical `ALIAS + f` (a read-only EPT mapping of host frame
+/// `f`); accessed and dirty flags are preset in those guest entries so that the walk only
+/// reads them. (1) A write to the linear page: violation with GLA = the linear address
+/// and GPA = `ALIAS + f` + offset, bit 8 set. (2) The EPT mapping of the guest's page
+/// table (inside the identity 1-GiB or 2-MiB page, which the crate splits) is removed and
+/// flushed: a read now faults on the walk, with GPA = the guest PTE's address, a read
+/// access, no permissions and bit 8 clear. Restoring the mapping lets the read complete.
+fn violation_guest_paging(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let mut t = setup!(identity_table(setup!(config(&c))));
+    let f = setup!(frame(env));
+    write64(f + 0x30, 0x1a2b);
+    setup!(map4k(&mut t, ALIAS + f, f, EptAttributes::write_back(EptFlags::R)));
+    // Guest page tables: PML4 (copy of the kernel's) -> PDPT -> PD -> PT.
+    let pml4 = setup!(frame(env));
+    let pdpt = setup!(frame(env));
+    let pd = setup!(frame(env));
+    let pt = setup!(frame(env));
+    let kernel_pml4 = cpu::read_cr3() & !0xfff;
+    for i in 0..512u64 {
+        write64(pml4 + i * 8, read64(kernel_pml4 + i * 8));
+    }
+    check!(
+        read64(pml4 + 8) == 0,
+        "kernel PML4 entry 1 in use: {:#x}",
+        read64(pml4 + 8)
+    );
+    // Present, writable, accessed; the PTE also dirty.
+    const PWA: u64 = 1 | 2 | 0x20;
+    write64(pml4 + 8, pdpt | PWA);
+    write64(pdpt, pd | PWA);
+    write64(pd, pt | PWA);
+    write64(pt, (ALIAS + f) | PWA | 0x40);
+    let mut v = setup!(start_with_cr3(&c, env, &t, pml4));
+    let gla = GUEST_LINEAR + 0x30;
+    check_eq!(setup!(allowed(&mut v, Op::Read, gla, 0)), 0x1a2b);
+    setup!(violation_at(
+        &mut v,
+        Op::Write,
+        gla,
+        0x3c4d,
+        Expected {
+            gpa: ALIAS + f + 0x30,
+            access: Op::Write,
+            perms: Perms {
+                r: true,
+                w: false,
+                x: false
+            },
+            walk: EptLinearAccess::Translation,
+        }
+    ));
+    check_eq!(read64(f + 0x30), 0x1a2b);
+    check_eq!(setup!(read_instead(&mut v, gla)), 0x1a2b);
+
+    // Take the guest's page table away from it.
+    let before = t.page_size_at(GuestPhysAddr::new(pt));
+    let token = ok!(t.unmap(GuestPhysAddr::new(pt), 0x1000), "unmap guest PT");
+    ok!(t.flush(token, &mut HardwareInvept), "flush");
+    check_eq!(t.page_size_at(GuestPhysAddr::new(pt)), None);
+    let neighbour = pt ^ 0x1000;
+    check_eq!(
+        t.page_size_at(GuestPhysAddr::new(neighbour)),
+        Some(PageSize::Size4K)
+    );
+    check_eq!(
+        ok!(t.translate(GuestPhysAddr::new(neighbour)), "translate").as_u64(),
+        neighbour
+    );
+    setup!(violation_at(
+        &mut v,
+        Op::Read,
+        gla,
+        0,
+        Expected {
+            gpa: pt,
+            access: Op::Read,
+            perms: NONE,
+            walk: EptLinearAccess::PagingStructure,
+        }
+    ));
+    setup!(map4k(&mut t, pt, pt, EptAttributes::write_back(EptFlags::RW)));
+    check_eq!(setup!(resume(&mut v)), 0x1a2b);
+    Outcome::PassWith(format!("guest PT split out of a {before:?} page"))
 }
 
 /// EPT misconfigurations (SDM Vol. 3C §29.3.3.1) exit with reason 49 and the
