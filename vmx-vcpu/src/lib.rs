@@ -31,6 +31,7 @@ pub use exit::VmExit;
 pub use host::{FRAME_SIZE, VmxHost};
 pub use host_state::HostState;
 pub use vcpu::{
-    Flow, IA32_CSTAR, IA32_FMASK, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_STAR, IA32_TSC_AUX, VmxVcpu,
+    Flow, IA32_CSTAR, IA32_FMASK, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_STAR, IA32_TSC_AUX,
+    IA32_XSS, VmxVcpu,
 };
 pub use vmcs::{Vmcs, VmcsState};

@@ -33,7 +33,7 @@ use crate::vpid::{Vpid, allocate_vpid, free_vpid};
 use crate::xstate::{XStateInfo, XStateMode, init_legacy_area};
 
 pub use msr_list::{
-    IA32_CSTAR, IA32_FMASK, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_STAR, IA32_TSC_AUX,
+    IA32_CSTAR, IA32_FMASK, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_STAR, IA32_TSC_AUX, IA32_XSS,
 };
 pub use run::Flow;
 
@@ -205,7 +205,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         };
         vcpu.write_controls(config)?;
         vcpu.write_host_state(&host)?;
-        vcpu.setup_msr_lists(config)?;
+        vcpu.setup_msr_lists()?;
         vcpu.write_guest_state(&config.guest)?;
         if let Some(eptp) = config.ept
             && caps.has_invept()

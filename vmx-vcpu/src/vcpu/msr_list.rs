@@ -7,7 +7,6 @@ use vmx_defs::msr_entry::MsrEntry;
 use vmx_defs::vmcs::fields;
 
 use crate::arch;
-use crate::config::VcpuConfig;
 use crate::error::VmxError;
 use crate::host::VmxHost;
 
@@ -25,6 +24,8 @@ pub const IA32_FMASK: u32 = 0xC000_0084;
 pub const IA32_KERNEL_GS_BASE: u32 = 0xC000_0102;
 /// IA32_TSC_AUX.
 pub const IA32_TSC_AUX: u32 = 0xC000_0103;
+/// IA32_XSS (supervisor state components for XSAVES/XRSTORS; SDM Vol. 1 §13.3).
+pub const IA32_XSS: u32 = 0xDA0;
 
 impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     pub(super) fn guest_list(&self) -> *mut MsrEntry {
@@ -35,7 +36,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         self.frames.ptr_of(F_MSR_HOST).cast::<MsrEntry>().as_ptr()
     }
 
-    pub(super) fn setup_msr_lists(&mut self, config: &VcpuConfig) -> Result<(), VmxError> {
+    pub(super) fn setup_msr_lists(&mut self) -> Result<(), VmxError> {
         vmwrite(
             fields::CTRL_VMENTRY_MSR_LOAD_ADDRESS,
             self.frames.paddr_of(F_MSR_GUEST).as_usize() as u64,
@@ -48,7 +49,6 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             fields::CTRL_VMEXIT_MSR_LOAD_ADDRESS,
             self.frames.paddr_of(F_MSR_HOST).as_usize() as u64,
         )?;
-        let _ = config;
         for msr in [
             IA32_STAR,
             IA32_LSTAR,
@@ -67,6 +67,11 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         {
             // SAFETY: CPUID.80000001H:EDX.RDTSCP says IA32_TSC_AUX exists.
             unsafe { self.add_switched_msr(IA32_TSC_AUX, 0) }?;
+        }
+        if arch::cpuid(1, 0).ecx & (1 << 26) != 0 && arch::cpuid(0xD, 1).eax & (1 << 3) != 0 {
+            // SAFETY: CPUID.(EAX=0DH,ECX=1):EAX[3] (XSAVES) says IA32_XSS exists; 0 is its
+            // reset value. XSS is the supervisor half of XCR0: switched like it.
+            unsafe { self.add_switched_msr(IA32_XSS, 0) }?;
         }
         Ok(())
     }

@@ -49,6 +49,12 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             vmwrite(fields::CTRL_IO_BITMAP_A_ADDRESS, addr(F_IO_A))?;
             vmwrite(fields::CTRL_IO_BITMAP_B_ADDRESS, addr(F_IO_A + 1))?;
         }
+        if c.secondary
+            .contains(SecondaryProcBasedControls::ENABLE_XSAVES_XRSTORS)
+        {
+            // No XSAVES/XRSTORS exits unless the caller asks (SDM §25.6.20).
+            vmwrite(fields::CTRL_XSS_EXITING_BITMAP, 0)?;
+        }
         if c.primary
             .contains(PrimaryProcBasedControls::USE_TSC_OFFSETTING)
         {

@@ -616,6 +616,9 @@ fn msr_bitmap_on(env: &mut Env) -> Outcome {
     );
     setup!(expect_vmcall(&mut v));
     check_eq!(v.guest_msr(IA32_KERNEL_GS_BASE), Some(0x5555));
+    // IA32_XSS is switched wherever XSAVES exists.
+    let xsaves = env.cpuid(1, 0).ecx & (1 << 26) != 0 && env.cpuid(0xD, 1).eax & (1 << 3) != 0;
+    check_eq!(v.guest_msr(vmx_vcpu::IA32_XSS).is_some(), xsaves);
     check_eq!(host_kernel_gs_base(), host_kgs);
     // Out of both ranges: always exits.
     check_eq!(setup!(run(&mut v)), VmExit::Rdmsr { msr: 0x4000_0000 });
