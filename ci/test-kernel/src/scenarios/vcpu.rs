@@ -550,6 +550,19 @@ fn rdtsc_exit(env: &mut Env) -> Outcome {
     ok!(v.advance_rip(), "advance");
     let r = setup!(expect_vmcall(&mut v));
     check!(r.rax == 0xCAFE && r.rdx == 0xBEEF, "guest saw {r:?}");
+    drop(v);
+    // RDTSC not exiting, with a TSC offset of 2^40: the guest reads TSC + offset.
+    let mut cfg = setup!(simple(env, vcpu_guest_rdtsc));
+    cfg.rdtsc_exiting = false;
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    ok!(v.set_tsc_offset(1 << 40), "set_tsc_offset");
+    let before = cpu::rdtsc();
+    let r = setup!(expect_vmcall(&mut v));
+    let guest_tsc = ((r.rdx & 0xFFFF_FFFF) << 32) | (r.rax & 0xFFFF_FFFF);
+    check!(
+        guest_tsc >= before + (1 << 40) && guest_tsc < cpu::rdtsc() + (1 << 40),
+        "guest TSC {guest_tsc:#x} not host TSC {before:#x} + 2^40"
+    );
     Outcome::Pass
 }
 
