@@ -126,13 +126,14 @@ impl TryFrom<HostPhysAddr> for memory_addr::PhysAddr {
 /// IA32_VMX_EPT_VPID_CAP bit 16; 1-GByte pages by an EPT PDPTE with bit 7 set and need
 /// bit 17 (SDM Vol. 3D §A.10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u64)]
 pub enum PageSize {
     /// 4 KiB, mapped by an EPT PTE (SDM Vol. 3C Table 29-6).
-    Size4K,
+    Size4K = 1 << 12,
     /// 2 MiB, mapped by an EPT PDE with bit 7 set (SDM Vol. 3C Table 29-4).
-    Size2M,
+    Size2M = 1 << 21,
     /// 1 GiB, mapped by an EPT PDPTE with bit 7 set (SDM Vol. 3C Table 29-2).
-    Size1G,
+    Size1G = 1 << 30,
 }
 
 impl PageSize {
@@ -142,7 +143,7 @@ impl PageSize {
     /// The number of bytes.
     #[inline]
     pub const fn bytes(self) -> u64 {
-        1 << self.shift()
+        self as u64
     }
 
     /// log2 of the number of bytes (12, 21 or 30).

@@ -98,6 +98,11 @@ impl EptFlags {
     pub const ACCESSED_DIRTY: Self = Self::ACCESSED.union(Self::DIRTY);
 }
 
+/// Every flag bit, as a constant (evaluated at compile time).
+const ALL_FLAGS: u64 = EptFlags::all().bits();
+/// The flag bits a mapping's attributes report (all but page size).
+const ATTRIBUTE_FLAGS: u64 = ALL_FLAGS & !EptFlags::PAGE_SIZE.bits();
+
 /// Bits 5:3 of a leaf entry: the EPT memory type.
 pub(crate) const MEMORY_TYPE_SHIFT: u32 = 3;
 /// Mask of bits 5:3.
@@ -135,7 +140,7 @@ impl EptAttributes {
     /// memory type).
     pub const fn of_entry(entry: EptEntry) -> Self {
         Self {
-            flags: EptFlags::from_bits_truncate(entry.0 & !EptFlags::PAGE_SIZE.bits()),
+            flags: EptFlags::from_bits_retain(entry.0 & ATTRIBUTE_FLAGS),
             memory_type: entry.memory_type(),
         }
     }
@@ -171,7 +176,7 @@ impl EptEntry {
     /// The single-bit fields (bits 63:57 and 10:0 other than the memory type).
     #[inline]
     pub const fn flags(self) -> EptFlags {
-        EptFlags::from_bits_truncate(self.0)
+        EptFlags::from_bits_retain(self.0 & ALL_FLAGS)
     }
 
     /// Bit 0: read access.

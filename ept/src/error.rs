@@ -46,6 +46,9 @@ pub enum FlagsError {
     NoAccess,
     /// A reserved EPT memory type (2, 3, 7 or above): an EPT misconfiguration.
     ReservedMemoryType(MemoryType),
+    /// Bits that are not EPT flags (made with `EptFlags::from_bits_retain`): they would land
+    /// in the address, the memory type or reserved bits.
+    Undefined(u64),
     /// Flags the table manages itself (page size) were passed.
     TableManaged(EptFlags),
     /// Sub-page write permissions (bit 61) on a page larger than 4 KiB, where the bit is

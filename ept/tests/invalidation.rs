@@ -103,7 +103,7 @@ fn accessed_dirty_read_and_clear() {
     let mut dirty = Vec::new();
     let tok = t
         .clear_accessed_dirty(gpa(0), 2 * M2, EptFlags::DIRTY, |m| {
-            dirty.push((m.gpa.as_u64(), m.size))
+            dirty.push((m.gpa().as_u64(), m.size()))
         })
         .unwrap();
     assert_eq!(
@@ -259,5 +259,5 @@ fn splitting_owes_an_invalidation_even_if_the_operation_fails() {
         Err(EptError::OutOfMemory)
     );
     assert!(t.needs_flush());
-    assert_eq!(t.query(gpa(K4)).unwrap().size, PageSize::Size2M);
+    assert_eq!(t.query(gpa(K4)).unwrap().size(), PageSize::Size2M);
 }

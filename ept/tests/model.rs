@@ -423,25 +423,29 @@ fn check_state(c: Cfg, t: &EptPageTable<CountingHost>, m: &Model, host: &Countin
     let mut needed = BTreeSet::new();
     let mut last_end = 0;
     for mp in t.mappings() {
-        let g = mp.gpa.as_u64();
+        let g = mp.gpa().as_u64();
         assert!(g >= last_end, "mappings out of order");
-        last_end = g + mp.size.bytes();
-        assert!(c.size_ok(mp.size), "page size {:?} not allowed", mp.size);
+        last_end = g + mp.size().bytes();
+        assert!(
+            c.size_ok(mp.size()),
+            "page size {:?} not allowed",
+            mp.size()
+        );
         let (h, a) = m
             .lookup(g)
             .unwrap_or_else(|| panic!("table maps {g:#x}, model does not"));
-        assert_eq!(mp.hpa.as_u64(), h, "hpa of {g:#x}");
-        let mut got = mp.attributes;
+        assert_eq!(mp.hpa().as_u64(), h, "hpa of {g:#x}");
+        let mut got = mp.attributes();
         got.flags.remove(EptFlags::ACCESSED_DIRTY);
         assert_eq!(got, a, "attributes of {g:#x}");
         // The whole page is one run in the model.
         let (h_end, a_end) = m
             .lookup(last_end - K4)
             .expect("end of page mapped in model");
-        assert_eq!(h_end, h + mp.size.bytes() - K4);
+        assert_eq!(h_end, h + mp.size().bytes() - K4);
         assert_eq!(a_end, a);
-        total += mp.size.bytes();
-        for l in mp.size.level()..levels {
+        total += mp.size().bytes();
+        for l in mp.size().level()..levels {
             needed.insert((l, g >> (12 + 9 * l)));
         }
     }

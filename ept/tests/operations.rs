@@ -51,15 +51,15 @@ fn map_query_translate_each_size() {
 
     let m = t.query(gpa(0x1abc)).unwrap();
     assert_eq!(
-        (m.gpa, m.hpa, m.size),
+        (m.gpa(), m.hpa(), m.size()),
         (gpa(0x1000), hpa(0x5000), PageSize::Size4K)
     );
-    assert_eq!(m.attributes, wb(EptFlags::RWX));
+    assert_eq!(m.attributes(), wb(EptFlags::RWX));
     assert_eq!(t.translate(gpa(0x1abc)).unwrap(), hpa(0x5abc));
 
     let m = t.query(gpa(4 * M2 + 0x12345)).unwrap();
     assert_eq!(
-        (m.gpa, m.hpa, m.size),
+        (m.gpa(), m.hpa(), m.size()),
         (gpa(4 * M2), hpa(8 * M2), PageSize::Size2M)
     );
     assert_eq!(
@@ -69,7 +69,7 @@ fn map_query_translate_each_size() {
 
     let m = t.query(gpa(2 * G1 + 0x3456_7890)).unwrap();
     assert_eq!(
-        (m.size, m.attributes.memory_type),
+        (m.size(), m.attributes().memory_type),
         (PageSize::Size1G, MemoryType::UNCACHEABLE)
     );
     assert_eq!(
@@ -84,7 +84,7 @@ fn map_query_translate_each_size() {
     // Root + PDPT(0) + PD(0) + PT(0); the 1-GiB page needs nothing more.
     assert_eq!(t.frames_used(), 4);
     assert_eq!(host.live(), 4);
-    let all: Vec<_> = t.mappings().map(|m| (m.gpa.as_u64(), m.size)).collect();
+    let all: Vec<_> = t.mappings().map(|m| (m.gpa().as_u64(), m.size())).collect();
     assert_eq!(
         all,
         vec![
@@ -206,7 +206,7 @@ fn map_region_picks_largest_pages() {
     let len = 2 * K4 + 2 * M2 + G1 + M2 + K4;
     t.map_region(gpa(start), hpa(start + 16 * G1), len, wb(EptFlags::RWX))
         .unwrap();
-    let sizes: Vec<_> = t.mappings().map(|m| m.size).collect();
+    let sizes: Vec<_> = t.mappings().map(|m| m.size()).collect();
     let mut want = vec![PageSize::Size4K; 2];
     want.extend([PageSize::Size2M; 2]);
     want.push(PageSize::Size1G);
@@ -214,13 +214,13 @@ fn map_region_picks_largest_pages() {
     want.push(PageSize::Size4K);
     assert_eq!(sizes, want);
     for m in t.mappings() {
-        assert_eq!(m.hpa.as_u64(), m.gpa.as_u64() + 16 * G1);
+        assert_eq!(m.hpa().as_u64(), m.gpa().as_u64() + 16 * G1);
     }
     // Host and guest alignment differ: only 4-KiB pages fit.
     let (mut t2, _h2) = table(full_caps());
     t2.map_region(gpa(0), hpa(K4), 4 * K4, wb(EptFlags::R))
         .unwrap();
-    assert!(t2.mappings().all(|m| m.size == PageSize::Size4K));
+    assert!(t2.mappings().all(|m| m.size() == PageSize::Size4K));
     // 4 GiB with 1-GiB pages: root and one PDPT.
     let (mut t3, _h3) = table(full_caps());
     t3.map_region(gpa(0), hpa(0), 4 * G1, wb(EptFlags::RWX))
@@ -239,7 +239,7 @@ fn large_pages_only_with_capability() {
         Err(EptError::PageSizeUnsupported(PageSize::Size1G))
     );
     t.map_region(gpa(0), hpa(0), G1, wb(EptFlags::R)).unwrap();
-    assert!(t.mappings().all(|m| m.size == PageSize::Size2M));
+    assert!(t.mappings().all(|m| m.size() == PageSize::Size2M));
     let caps = full_caps() - EptVpidCap::PAGE_2M;
     let (mut t, _h) = table(caps);
     assert_eq!(
@@ -271,16 +271,22 @@ fn unmap_part_of_large_pages_splits_and_keeps_the_rest() {
     let pages: Vec<_> = t.mappings().collect();
     // 511 2-MiB pages and 511 4-KiB pages remain.
     assert_eq!(
-        pages.iter().filter(|m| m.size == PageSize::Size2M).count(),
+        pages
+            .iter()
+            .filter(|m| m.size() == PageSize::Size2M)
+            .count(),
         511
     );
     assert_eq!(
-        pages.iter().filter(|m| m.size == PageSize::Size4K).count(),
+        pages
+            .iter()
+            .filter(|m| m.size() == PageSize::Size4K)
+            .count(),
         511
     );
     for m in &pages {
-        assert_eq!(m.hpa.as_u64(), m.gpa.as_u64() + 6 * G1);
-        assert_eq!(m.attributes, attrs);
+        assert_eq!(m.hpa().as_u64(), m.gpa().as_u64() + 6 * G1);
+        assert_eq!(m.attributes(), attrs);
     }
     // Root, PDPT, new PD, new PT.
     assert_eq!(t.frames_used(), 4);
@@ -300,10 +306,16 @@ fn protect_part_of_large_page() {
     t.protect(gpa(4 * K4), 2 * K4, wb(EptFlags::R))
         .unwrap()
         .defer();
-    assert_eq!(t.query(gpa(4 * K4)).unwrap().attributes, wb(EptFlags::R));
-    assert_eq!(t.query(gpa(5 * K4)).unwrap().attributes, wb(EptFlags::R));
-    assert_eq!(t.query(gpa(6 * K4)).unwrap().attributes, wb(EptFlags::RWX));
-    assert_eq!(t.query(gpa(3 * K4)).unwrap().attributes, wb(EptFlags::RWX));
+    assert_eq!(t.query(gpa(4 * K4)).unwrap().attributes(), wb(EptFlags::R));
+    assert_eq!(t.query(gpa(5 * K4)).unwrap().attributes(), wb(EptFlags::R));
+    assert_eq!(
+        t.query(gpa(6 * K4)).unwrap().attributes(),
+        wb(EptFlags::RWX)
+    );
+    assert_eq!(
+        t.query(gpa(3 * K4)).unwrap().attributes(),
+        wb(EptFlags::RWX)
+    );
     assert_eq!(t.translate(gpa(5 * K4 + 7)).unwrap(), hpa(M2 + 5 * K4 + 7));
     // A whole large page keeps its size.
     t.map(
@@ -318,7 +330,7 @@ fn protect_part_of_large_page() {
         .defer();
     let m = t.query(gpa(2 * M2)).unwrap();
     assert_eq!(
-        (m.size, m.attributes),
+        (m.size(), m.attributes()),
         (PageSize::Size2M, EptAttributes::uncacheable(EptFlags::RW))
     );
 }
@@ -377,7 +389,7 @@ fn not_mapped() {
             .map(|f| f.defer()),
         Err(EptError::NotMapped { gpa: gpa(4 * K4) })
     );
-    assert!(t.mappings().all(|m| m.attributes == wb(EptFlags::R)));
+    assert!(t.mappings().all(|m| m.attributes() == wb(EptFlags::R)));
     assert_eq!(t.query(gpa(G1)), Err(EptError::NotMapped { gpa: gpa(G1) }));
     assert_eq!(
         t.translate(gpa(G1)),
@@ -562,7 +574,7 @@ fn invalid_flags() {
         wb(EptFlags::RW | EptFlags::SUB_PAGE_WRITE_PERMISSIONS),
     )
     .unwrap();
-    assert_eq!(t.query(gpa(G1)).unwrap().size, PageSize::Size4K);
+    assert_eq!(t.query(gpa(G1)).unwrap().size(), PageSize::Size4K);
     assert_eq!(
         t.protect(gpa(0), K4, wb(EptFlags::WRITE))
             .map(|f| f.defer()),
@@ -676,7 +688,7 @@ fn out_of_memory_and_bad_frames() {
         t.unmap(gpa(G1), K4).map(|f| f.defer()),
         Err(EptError::OutOfMemory)
     );
-    assert_eq!(t.query(gpa(G1)).unwrap().size, PageSize::Size1G);
+    assert_eq!(t.query(gpa(G1)).unwrap().size(), PageSize::Size1G);
     host.set_budget(None);
     drop(t);
     assert_eq!(host.live(), 0);

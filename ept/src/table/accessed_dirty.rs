@@ -31,8 +31,8 @@ impl<H: EptHost> EptPageTable<H> {
         }
         let m = self.query(gpa)?;
         Ok(AccessedDirty {
-            accessed: m.attributes.flags.contains(EptFlags::ACCESSED),
-            dirty: m.attributes.flags.contains(EptFlags::DIRTY),
+            accessed: m.entry().accessed(),
+            dirty: m.entry().dirty(),
         })
     }
 

@@ -55,7 +55,7 @@ impl<H: EptHost> Iterator for Mappings<'_, H> {
     fn next(&mut self) -> Option<Mapping> {
         let from = self.next?;
         let m = self.table.next_mapping(from);
-        self.next = m.and_then(|m| m.gpa.as_u64().checked_add(m.size.bytes()));
+        self.next = m.and_then(|m| m.gpa().as_u64().checked_add(m.size().bytes()));
         m
     }
 }

@@ -1,10 +1,18 @@
 //! Creating mappings: `map` and `map_region`.
 
-use super::raw::{COUNT_ONE, index, is_leaf};
-use super::{EptPageTable, NO_TAG, non_leaf, ps_bit};
+use super::raw::{index, is_leaf};
+use super::{EptPageTable, non_leaf, ps_bit};
 use crate::addr::{GuestPhysAddr, HostPhysAddr, PageSize};
+use crate::entry::MEMORY_TYPE_SHIFT;
 use crate::entry::{EptAttributes, EptFlags};
 use crate::error::EptError;
+
+/// Flag bits whose value the fast path of `map` needs to be exactly `READ`: read set, page
+/// size clear, no undefined bits.
+const FAST_REJECT: u64 =
+    EptFlags::READ.bits() | EptFlags::PAGE_SIZE.bits() | !EptFlags::all().bits();
+/// Bit n set for each defined memory type n (0, 1, 4, 5, 6).
+const DEFINED_MEMORY_TYPES: u64 = 0b111_0011;
 use crate::host::EptHost;
 
 impl<H: EptHost> EptPageTable<H> {
@@ -17,6 +25,39 @@ impl<H: EptHost> EptPageTable<H> {
     /// do not cache not-present EPT entries (SDM Vol. 3C §29.4.3.1).
     #[inline]
     pub fn map(
+        &mut self,
+        gpa: GuestPhysAddr,
+        hpa: HostPhysAddr,
+        size: PageSize,
+        attributes: EptAttributes,
+    ) -> Result<(), EptError> {
+        if size == PageSize::Size4K {
+            // Fast path: a 4-KiB page in the cached page table, with attributes that pass
+            // every check trivially (readable, defined bits only, defined memory type).
+            let (g, h) = (gpa.as_u64(), hpa.as_u64());
+            let f = attributes.flags.bits();
+            let mt = attributes.memory_type.raw();
+            let c = self.cache.get();
+            if g >> 21 == c.tag
+                && (g | h) & 0xfff == 0
+                && h < self.hpa_limit
+                && f & FAST_REJECT == EptFlags::READ.bits()
+                && mt < 8
+                && (DEFINED_MEMORY_TYPES >> mt) & 1 != 0
+            {
+                let idx = index(g, 1);
+                if c.pt.load(idx) == 0 {
+                    c.pt.store(idx, h | f | (u64::from(mt) << MEMORY_TYPE_SHIFT));
+                    return Ok(());
+                }
+            }
+        }
+        self.map_general(gpa, hpa, size, attributes)
+    }
+
+    /// `map` with every check, for everything the fast path does not take.
+    #[inline(never)]
+    fn map_general(
         &mut self,
         gpa: GuestPhysAddr,
         hpa: HostPhysAddr,
@@ -94,7 +135,7 @@ impl<H: EptHost> EptPageTable<H> {
     ) -> Result<(), EptError> {
         if size == PageSize::Size4K {
             let c = self.cache.get();
-            if c.tag == gpa >> 21 && c.tag != NO_TAG {
+            if c.tag == gpa >> 21 {
                 let idx = index(gpa, 1);
                 if c.pt.load(idx) != 0 {
                     return Err(EptError::AlreadyMapped {
@@ -102,7 +143,6 @@ impl<H: EptHost> EptPageTable<H> {
                     });
                 }
                 c.pt.store(idx, leaf);
-                c.pd.store(c.pd_idx, c.pd.load(c.pd_idx) + COUNT_ONE);
                 return Ok(());
             }
         }
@@ -114,8 +154,6 @@ impl<H: EptHost> EptPageTable<H> {
     fn map_slow(&mut self, gpa: u64, leaf: u64, target_level: u32) -> Result<(), EptError> {
         let mut level = self.levels;
         let mut table = self.root_ptr;
-        // The entry referencing `table` (none for the root): its count field.
-        let mut parent = None;
         loop {
             let idx = index(gpa, level);
             let e = table.load(idx);
@@ -126,32 +164,23 @@ impl<H: EptHost> EptPageTable<H> {
                     });
                 }
                 table.store(idx, leaf);
-                if let Some((p, pidx)) = parent {
-                    bump(p, pidx);
-                    if level == 1 {
-                        self.cache.set(super::LeafCache {
-                            tag: gpa >> 21,
-                            pt: table,
-                            pd: p,
-                            pd_idx: pidx,
-                        });
-                    }
+                if level == 1 {
+                    self.set_cache(gpa, table);
                 }
                 return Ok(());
             }
             let next = if e == 0 {
                 match self.alloc_table() {
                     Ok((frame, ptr)) => {
-                        table.store(idx, non_leaf(frame, 0));
-                        if let Some((p, pidx)) = parent {
-                            bump(p, pidx);
-                        }
+                        table.store(idx, non_leaf(frame));
                         ptr
                     }
                     Err(err) => {
                         // Structures created above on this path are empty now.
                         let walk = self.walk(gpa);
-                        self.release_empty(&walk, gpa, walk.level);
+                        if walk.table(walk.level).is_empty() {
+                            self.release_empty(&walk, gpa, walk.level);
+                        }
                         return Err(err);
                     }
                 }
@@ -162,15 +191,8 @@ impl<H: EptHost> EptPageTable<H> {
             } else {
                 self.table_ptr(e)
             };
-            parent = Some((table, idx));
             table = next;
             level -= 1;
         }
     }
-}
-
-/// Adds one to the count in entry `idx` of `table`.
-#[inline]
-fn bump(table: super::TablePtr, idx: usize) {
-    table.store(idx, table.load(idx) + COUNT_ONE);
 }

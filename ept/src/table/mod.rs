@@ -13,7 +13,7 @@ use vmx_defs::ept::{Eptp, EptpError};
 
 use crate::addr::{GuestPhysAddr, HostPhysAddr, PageSize};
 use crate::config::EptConfig;
-use crate::entry::{EptAttributes, EptFlags};
+use crate::entry::{EptAttributes, EptEntry, EptFlags};
 use crate::error::{AddrKind, Capability, EptError, FlagsError};
 use crate::host::EptHost;
 use vmx_defs::ept::PageWalkLength;
@@ -22,22 +22,66 @@ pub use accessed_dirty::AccessedDirty;
 pub use iter::Mappings;
 
 use crate::entry::MEMORY_TYPE_SHIFT;
-use raw::{
-    COUNT_ONE, ENTRIES, NON_LEAF_RIGHTS, PS, TablePtr, count_of, index, is_leaf, table_addr,
-};
+use raw::{ENTRIES, NON_LEAF_RIGHTS, PS, TablePtr, index, is_leaf, table_addr};
 
-/// One mapping: a page of guest-physical memory and the host-physical page it maps to.
+/// One mapping: a page of guest-physical memory and the host-physical page it maps to,
+/// with the leaf entry that maps it.
+///
+/// Two words (the page's guest-physical address with its size, and the leaf entry), so that
+/// lookups return it cheaply; the accessors decode it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Mapping {
-    /// Guest-physical address of the page (aligned to `size`).
-    pub gpa: GuestPhysAddr,
-    /// Host-physical address of the page (aligned to `size`).
-    pub hpa: HostPhysAddr,
-    /// Page size.
-    pub size: PageSize,
-    /// Flags (including the accessed and dirty flags as the processor left them) and memory
-    /// type of the leaf entry.
-    pub attributes: EptAttributes,
+    /// The guest-physical address of the page, with the page size encoded in bits 1:0
+    /// (0: 4 KiB, 1: 2 MiB, 2: 1 GiB).
+    base: u64,
+    /// The leaf entry.
+    entry: EptEntry,
+}
+
+impl Mapping {
+    #[inline]
+    const fn new(gpa: u64, level: u32, entry: u64) -> Self {
+        let size_code = (level - 1) as u64 & 3;
+        let shift = 12 + 9 * (size_code as u32);
+        Self {
+            base: (gpa & !((1u64 << shift) - 1)) | size_code,
+            entry: EptEntry(entry),
+        }
+    }
+
+    /// Guest-physical address of the page (aligned to its size).
+    #[inline]
+    pub const fn gpa(&self) -> GuestPhysAddr {
+        GuestPhysAddr::new(self.base & !0xfff)
+    }
+
+    /// The page size.
+    #[inline]
+    pub const fn size(&self) -> PageSize {
+        match self.base & 3 {
+            0 => PageSize::Size4K,
+            1 => PageSize::Size2M,
+            _ => PageSize::Size1G,
+        }
+    }
+
+    /// Host-physical address of the page (aligned to its size).
+    #[inline]
+    pub const fn hpa(&self) -> HostPhysAddr {
+        self.entry.frame(self.size())
+    }
+
+    /// The leaf entry, as the processor left it (with its accessed and dirty flags).
+    #[inline]
+    pub const fn entry(&self) -> EptEntry {
+        self.entry
+    }
+
+    /// The flags (accessed and dirty included) and memory type of the leaf.
+    #[inline]
+    pub const fn attributes(&self) -> EptAttributes {
+        EptAttributes::of_entry(self.entry)
+    }
 }
 
 /// The last page table (level 1) the table walked to, so that runs of operations on the
@@ -48,9 +92,6 @@ struct LeafCache {
     tag: u64,
     /// The page table.
     pt: TablePtr,
-    /// The page directory holding the entry that references `pt`, and its index.
-    pd: TablePtr,
-    pd_idx: usize,
 }
 
 const NO_TAG: u64 = u64::MAX;
@@ -122,8 +163,6 @@ impl<H: EptHost> EptPageTable<H> {
             cache: Cell::new(LeafCache {
                 tag: NO_TAG,
                 pt: root_ptr,
-                pd: root_ptr,
-                pd_idx: 0,
             }),
         })
     }
@@ -268,6 +307,10 @@ impl<H: EptHost> EptPageTable<H> {
     #[inline]
     fn leaf_bits(&self, attrs: EptAttributes) -> Result<u64, EptError> {
         let f = attrs.flags;
+        let undefined = f.bits() & !EptFlags::all().bits();
+        if undefined != 0 {
+            return Err(EptError::InvalidFlags(FlagsError::Undefined(undefined)));
+        }
         if f.intersects(EptFlags::TABLE_MANAGED) {
             return Err(EptError::InvalidFlags(FlagsError::TableManaged(
                 f & EptFlags::TABLE_MANAGED,
@@ -335,35 +378,28 @@ impl<H: EptHost> EptPageTable<H> {
         }
     }
 
-    /// Frees the structures on the path to `gpa` that are empty, from `from_level` up
-    /// (never the root), fixing the counts above.
-    fn release_empty(&mut self, walk: &Walk, gpa: u64, from_level: u32) {
-        let mut level = from_level;
+    /// Frees the structure at `level` on the walk to `gpa`, which is empty, and every
+    /// structure above it that this leaves empty (never the root).
+    fn release_empty(&mut self, walk: &Walk, gpa: u64, level: u32) {
+        let mut level = level;
         while level < self.levels {
             let parent = walk.table(level + 1);
             let pidx = index(gpa, level + 1);
             let pe = parent.load(pidx);
-            if pe == 0 || is_leaf(pe, level + 1) || count_of(pe) != 0 {
+            if pe == 0 || is_leaf(pe, level + 1) {
                 return;
             }
             parent.store(pidx, 0);
             self.free_table(pe);
-            if level + 1 < self.levels {
-                let gp = walk.table(level + 2);
-                let gidx = index(gpa, level + 2);
-                gp.store(gidx, gp.load(gidx).wrapping_sub(COUNT_ONE));
+            if !parent.is_empty_after_clearing(pidx) {
+                return;
             }
             level += 1;
         }
     }
 
-    fn set_cache(&self, gpa: u64, pt: TablePtr, pd: TablePtr) {
-        self.cache.set(LeafCache {
-            tag: gpa >> 21,
-            pt,
-            pd,
-            pd_idx: index(gpa, 2),
-        });
+    fn set_cache(&self, gpa: u64, pt: TablePtr) {
+        self.cache.set(LeafCache { tag: gpa >> 21, pt });
     }
 
     /// Frees every structure below `table` (at `level`), not `table` itself.
@@ -448,10 +484,10 @@ fn alloc_checked<H: EptHost>(host: &mut H, hpa_limit: u64) -> Result<HostPhysAdd
     Ok(frame)
 }
 
-/// The non-leaf entry referencing the structure at `frame`, with `count` present entries.
+/// The non-leaf entry referencing the structure at `frame`.
 #[inline]
-const fn non_leaf(frame: u64, count: u64) -> u64 {
-    frame | NON_LEAF_RIGHTS | (count << raw::COUNT_SHIFT)
+const fn non_leaf(frame: u64) -> u64 {
+    frame | NON_LEAF_RIGHTS
 }
 
 /// The page-size bit for a leaf of `size`.
@@ -463,15 +499,17 @@ const fn ps_bit(size: PageSize) -> u64 {
     }
 }
 
-/// The mapping a leaf entry `e` at `level` makes for `gpa`.
+/// The mapping a 4-KiB leaf entry `e` makes for `gpa`.
 #[inline]
-fn mapping_of(gpa: u64, e: u64, level: u32) -> Mapping {
-    let size = PageSize::from_level(level).unwrap_or(PageSize::Size4K);
-    let entry = crate::entry::EptEntry(e);
+const fn mapping_of_4k(gpa: u64, e: u64) -> Mapping {
     Mapping {
-        gpa: GuestPhysAddr::new(gpa & !(size.bytes() - 1)),
-        hpa: entry.frame(size),
-        size,
-        attributes: EptAttributes::of_entry(entry),
+        base: gpa & !0xfff,
+        entry: EptEntry(e),
     }
+}
+
+/// The mapping a leaf entry `e` at `level` (1, 2 or 3) makes for `gpa`.
+#[inline]
+const fn mapping_of(gpa: u64, e: u64, level: u32) -> Mapping {
+    Mapping::new(gpa, level, e)
 }

@@ -1,7 +1,7 @@
 //! Looking up mappings: `query` and `translate`.
 
 use super::raw::index;
-use super::{EptPageTable, Mapping, NO_TAG, mapping_of};
+use super::{EptPageTable, Mapping, mapping_of, mapping_of_4k};
 use crate::addr::{GuestPhysAddr, HostPhysAddr, PageSize};
 use crate::error::EptError;
 use crate::host::EptHost;
@@ -12,26 +12,33 @@ impl<H: EptHost> EptPageTable<H> {
     #[inline]
     pub fn query(&self, gpa: GuestPhysAddr) -> Result<Mapping, EptError> {
         let g = gpa.as_u64();
+        let c = self.cache.get();
+        // A cached tag comes from an address within the walk's reach, so a match implies
+        // that `gpa` is within it too.
+        if g >> 21 == c.tag {
+            let e = c.pt.load(index(g, 1));
+            if e != 0 {
+                return Ok(mapping_of_4k(g, e));
+            }
+        }
+        self.query_slow(g)
+    }
+
+    #[inline(never)]
+    fn query_slow(&self, g: u64) -> Result<Mapping, EptError> {
+        let gpa = GuestPhysAddr::new(g);
         if g >> self.gpa_width != 0 {
             return Err(EptError::BeyondWalkLength {
                 gpa,
                 width: self.gpa_width,
             });
         }
-        let c = self.cache.get();
-        if c.tag == g >> 21 && c.tag != NO_TAG {
-            let e = c.pt.load(index(g, 1));
-            if e == 0 {
-                return Err(EptError::NotMapped { gpa });
-            }
-            return Ok(mapping_of(g, e, 1));
-        }
         let walk = self.walk(g);
         if walk.entry == 0 {
             return Err(EptError::NotMapped { gpa });
         }
         if walk.level == 1 {
-            self.set_cache(g, walk.table(1), walk.table(2));
+            self.set_cache(g, walk.table(1));
         }
         Ok(mapping_of(g, walk.entry, walk.level))
     }
@@ -40,7 +47,9 @@ impl<H: EptHost> EptPageTable<H> {
     #[inline]
     pub fn translate(&self, gpa: GuestPhysAddr) -> Result<HostPhysAddr, EptError> {
         let m = self.query(gpa)?;
-        Ok(HostPhysAddr::new(m.hpa.as_u64() | gpa.page_offset(m.size)))
+        Ok(HostPhysAddr::new(
+            m.hpa().as_u64() | gpa.page_offset(m.size()),
+        ))
     }
 
     /// Whether any page in `[gpa, gpa + len)` is mapped (`len` 4-KiB aligned, non-zero).
@@ -48,11 +57,11 @@ impl<H: EptHost> EptPageTable<H> {
         let (start, end) = self.check_range(gpa, len)?;
         Ok(self
             .next_mapping(start)
-            .is_some_and(|m| m.gpa.as_u64() < end))
+            .is_some_and(|m| m.gpa().as_u64() < end))
     }
 
     /// The size of the page mapping `gpa`, if mapped.
     pub fn page_size_at(&self, gpa: GuestPhysAddr) -> Option<PageSize> {
-        self.query(gpa).ok().map(|m| m.size)
+        self.query(gpa).ok().map(|m| m.size())
     }
 }

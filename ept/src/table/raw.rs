@@ -13,24 +13,8 @@ pub(crate) const ENTRIES: usize = 512;
 /// the rights of a translation are the intersection over the walk).
 pub(crate) const NON_LEAF_RIGHTS: u64 = EptFlags::ACCESS_RIGHTS.bits();
 
-/// Non-leaf entries keep the number of present entries of the structure they reference in
-/// bits 61:52, which are ignored in every non-leaf EPT entry (SDM Vol. 3C Tables 29-1,
-/// 29-3 and 29-5: bits 63:52 ignored). This lets unmap free a structure the moment it
-/// becomes empty without scanning it.
-pub(crate) const COUNT_SHIFT: u32 = 52;
-/// Mask of the count field.
-pub(crate) const COUNT_MASK: u64 = 0x3ff << COUNT_SHIFT;
-/// One unit of the count field.
-pub(crate) const COUNT_ONE: u64 = 1 << COUNT_SHIFT;
-
 /// Bit 7: page size.
 pub(crate) const PS: u64 = EptFlags::PAGE_SIZE.bits();
-
-/// The number of present entries recorded in non-leaf entry `e`.
-#[inline]
-pub(crate) const fn count_of(e: u64) -> u64 {
-    (e & COUNT_MASK) >> COUNT_SHIFT
-}
 
 /// Whether the present entry `e` at `level` maps a page.
 #[inline]
@@ -102,5 +86,22 @@ impl TablePtr {
     #[inline]
     pub(crate) fn fetch_and(self, idx: usize, mask: u64) -> u64 {
         self.slot(idx).fetch_and(mask, Ordering::AcqRel)
+    }
+}
+
+impl TablePtr {
+    /// Whether every entry is 0.
+    pub(crate) fn is_empty(self) -> bool {
+        (0..ENTRIES).all(|i| self.load(i) == 0)
+    }
+
+    /// Whether the structure is empty, right after entry `idx` was cleared: looks at the
+    /// neighbours first (in runs of unmaps one of them is usually still present), then at
+    /// everything. At most 512 loads; no bookkeeping on the map path.
+    #[inline]
+    pub(crate) fn is_empty_after_clearing(self, idx: usize) -> bool {
+        self.load(idx.wrapping_add(1)) == 0
+            && self.load(idx.wrapping_sub(1)) == 0
+            && self.is_empty()
     }
 }

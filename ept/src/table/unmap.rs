@@ -1,7 +1,7 @@
 //! Removing and changing mappings: `unmap`, `protect`, and splitting large pages.
 
-use super::raw::{COUNT_ONE, ENTRIES, PS, TablePtr, count_of, index, is_leaf, level_shift};
-use super::{EptPageTable, NO_TAG, non_leaf};
+use super::raw::{ENTRIES, PS, TablePtr, index, is_leaf, level_shift};
+use super::{EptPageTable, non_leaf};
 use crate::addr::GuestPhysAddr;
 use crate::entry::{ADDRESS_MASK, EptAttributes, EptFlags};
 use crate::error::{EptError, FlagsError};
@@ -16,41 +16,54 @@ impl<H: EptHost> EptPageTable<H> {
     /// (SDM Vol. 3C §29.3.2), keeping the translation and attributes of its other parts;
     /// paging structures left empty are freed. The returned token stands for the
     /// INVEPT that must follow before the guest runs again (SDM Vol. 3C §29.4.3.1).
+    #[inline]
     pub fn unmap(&mut self, gpa: GuestPhysAddr, len: u64) -> Result<FlushToken, EptError> {
-        let (start, end) = self.check_range(gpa, len)?;
+        let g = gpa.as_u64();
         if len == 0x1000 {
+            // Fast path: one 4-KiB page in the cached page table (a cached tag comes from
+            // an address within the walk's reach).
             let c = self.cache.get();
-            if c.tag == start >> 21 && c.tag != NO_TAG {
-                let idx = index(start, 1);
+            if g >> 21 == c.tag && g & 0xfff == 0 {
+                let idx = index(g, 1);
                 if c.pt.load(idx) != 0 {
                     c.pt.store(idx, 0);
-                    let pde = c.pd.load(c.pd_idx) - COUNT_ONE;
-                    c.pd.store(c.pd_idx, pde);
                     self.pending_flush = true;
-                    if count_of(pde) == 0 {
-                        let walk = self.walk(start);
-                        self.release_empty(&walk, start, 1);
+                    if c.pt.is_empty_after_clearing(idx) {
+                        self.release_path(g);
                     }
                     return Ok(FlushToken::new());
                 }
-                return Err(EptError::NotMapped { gpa });
             }
+        }
+        self.unmap_general(gpa, len)
+    }
+
+    /// Frees the page table of `g` (just emptied) and any structure above it left empty.
+    #[cold]
+    #[inline(never)]
+    fn release_path(&mut self, g: u64) {
+        let walk = self.walk(g);
+        self.release_empty(&walk, g, 1);
+    }
+
+    /// `unmap` for everything the fast path does not take.
+    #[inline(never)]
+    fn unmap_general(&mut self, gpa: GuestPhysAddr, len: u64) -> Result<FlushToken, EptError> {
+        let (start, end) = self.check_range(gpa, len)?;
+        if len == 0x1000 {
             let walk = self.walk(start);
             if walk.entry == 0 {
                 return Err(EptError::NotMapped { gpa });
             }
             if walk.level == 1 {
                 let pt = walk.table(1);
-                pt.store(index(start, 1), 0);
-                let pd = walk.table(2);
-                let pidx = index(start, 2);
-                let pde = pd.load(pidx) - COUNT_ONE;
-                pd.store(pidx, pde);
+                let idx = index(start, 1);
+                pt.store(idx, 0);
                 self.pending_flush = true;
-                if count_of(pde) == 0 {
+                if pt.is_empty_after_clearing(idx) {
                     self.release_empty(&walk, start, 1);
                 } else {
-                    self.set_cache(start, pt, pd);
+                    self.set_cache(start, pt);
                 }
                 return Ok(FlushToken::new());
             }
@@ -80,7 +93,7 @@ impl<H: EptHost> EptPageTable<H> {
         let spp = bits & EptFlags::SUB_PAGE_WRITE_PERMISSIONS.bits() != 0;
         if len == 0x1000 {
             let c = self.cache.get();
-            if c.tag == start >> 21 && c.tag != NO_TAG {
+            if c.tag == start >> 21 {
                 let idx = index(start, 1);
                 if c.pt.load(idx) == 0 {
                     return Err(EptError::NotMapped { gpa });
@@ -174,7 +187,7 @@ impl<H: EptHost> EptPageTable<H> {
             for i in 0..ENTRIES {
                 child.store(i, (addr + (i as u64) * child_size) | attrs);
             }
-            let new = non_leaf(frame, ENTRIES as u64);
+            let new = non_leaf(frame);
             if !self.config.accessed_dirty() {
                 table.store(idx, new);
                 break;
@@ -193,7 +206,7 @@ impl<H: EptHost> EptPageTable<H> {
 
     /// Unmaps every page in `[start, end)` below `table` (at `level`, translating from
     /// `base`), freeing structures that become empty. Every leaf met lies wholly inside the
-    /// range. Returns the number of entries of `table` cleared.
+    /// range.
     pub(super) fn unmap_in(
         &mut self,
         table: TablePtr,
@@ -201,9 +214,8 @@ impl<H: EptHost> EptPageTable<H> {
         base: u64,
         start: u64,
         end: u64,
-    ) -> u64 {
+    ) {
         let shift = level_shift(level);
-        let mut cleared = 0;
         for i in index(start, level)..=index(end - 1, level) {
             let entry = table.load(i);
             if entry == 0 {
@@ -211,23 +223,18 @@ impl<H: EptHost> EptPageTable<H> {
             }
             if is_leaf(entry, level) {
                 table.store(i, 0);
-                cleared += 1;
                 continue;
             }
             let span = base + ((i as u64) << shift);
             let s = start.max(span);
             let e = end.min(span + (1 << shift));
             let child = self.table_ptr(entry);
-            let removed = self.unmap_in(child, level - 1, span, s, e);
-            if count_of(entry) <= removed {
+            self.unmap_in(child, level - 1, span, s, e);
+            if child.is_empty() {
                 table.store(i, 0);
                 self.free_table(entry);
-                cleared += 1;
-            } else {
-                table.store(i, entry - removed * COUNT_ONE);
             }
         }
-        cleared
     }
 
     fn protect_in(
