@@ -555,7 +555,7 @@ fn eptp_and_memory_types(env: &mut Env) -> Outcome {
         (ALIAS + uc, MemoryType::UNCACHEABLE),
     ] {
         let m = ok!(t.query(GuestPhysAddr::new(gpa)), "query");
-        check_eq!(m.attributes.memory_type, mt);
+        check_eq!(m.attributes().memory_type, mt);
         let Some((slot, size)) = leaf_slot(&t, gpa) else {
             return Outcome::Fail(format!("no leaf for {gpa:#x}"));
         };
@@ -910,7 +910,7 @@ fn misconfiguration(env: &mut Env) -> Outcome {
         seen.push(what);
     }
     check_eq!(
-        ok!(t.query(GuestPhysAddr::new(gpa)), "query").attributes,
+        ok!(t.query(GuestPhysAddr::new(gpa)), "query").attributes(),
         EptAttributes::write_back(EptFlags::RW)
     );
     Outcome::PassWith(format!("exit 49 for: {}", seen.join(", ")))
@@ -1017,9 +1017,9 @@ fn large_page_2m(env: &mut Env) -> Outcome {
     for (i, off) in offsets.iter().enumerate() {
         write64(block + off, 0x2a00 + i as u64);
         let m = ok!(t.query(GuestPhysAddr::new(g + off)), "query");
-        check_eq!(m.size, PageSize::Size2M);
-        check_eq!(m.gpa.as_u64(), g);
-        check_eq!(m.hpa.as_u64(), block);
+        check_eq!(m.size(), PageSize::Size2M);
+        check_eq!(m.gpa().as_u64(), g);
+        check_eq!(m.hpa().as_u64(), block);
         check_eq!(
             ok!(t.translate(GuestPhysAddr::new(g + off)), "translate").as_u64(),
             block + off
@@ -1117,9 +1117,9 @@ fn large_page_1g(env: &mut Env) -> Outcome {
     write64(b + 8, 0xb1);
     for f in [a, b] {
         let m = ok!(t.query(GuestPhysAddr::new(ALIAS + f + 8)), "query");
-        check_eq!(m.size, PageSize::Size1G);
-        check_eq!(m.gpa.as_u64(), ALIAS);
-        check_eq!(m.hpa.as_u64(), 0);
+        check_eq!(m.size(), PageSize::Size1G);
+        check_eq!(m.gpa().as_u64(), ALIAS);
+        check_eq!(m.hpa().as_u64(), 0);
         check_eq!(
             ok!(t.translate(GuestPhysAddr::new(ALIAS + f + 8)), "translate").as_u64(),
             f + 8
@@ -1222,11 +1222,11 @@ fn accessed_dirty(env: &mut Env) -> Outcome {
     check!(t.needs_flush(), "clearing A/D left no pending invalidation");
     ok!(t.flush(token, &mut HardwareInvept), "flush");
     check_eq!(visited.len(), 1);
-    check_eq!(visited[0].gpa.as_u64(), ALIAS + p);
+    check_eq!(visited[0].gpa().as_u64(), ALIAS + p);
     check!(
-        visited[0].attributes.flags.contains(EptFlags::ACCESSED_DIRTY),
+        visited[0].attributes().flags.contains(EptFlags::ACCESSED_DIRTY),
         "visit saw {:?}",
-        visited[0].attributes.flags
+        visited[0].attributes().flags
     );
     check_eq!(state(&t, p), Ok((false, false)));
 
