@@ -538,6 +538,16 @@ fn invalid_flags() {
             EptFlags::PAGE_SIZE
         )))
     );
+    // Bits that are not flags (an address bit, an ignored bit) are refused, also on the
+    // fast path for a cached page table.
+    t.map(gpa(0x3000), hpa(0), PageSize::Size4K, wb(EptFlags::R))
+        .unwrap();
+    for bits in [1u64 << 40 | 1, 1 << 52 | 1, 1 << 11 | 1] {
+        assert_eq!(
+            map(&mut t, wb(EptFlags::from_bits_retain(bits))),
+            Err(EptError::InvalidFlags(FlagsError::Undefined(bits & !1)))
+        );
+    }
     for mt in [2u8, 3, 7, 8, 0xff] {
         assert_eq!(
             map(&mut t, EptAttributes::new(EptFlags::R, MemoryType(mt))),
