@@ -67,6 +67,32 @@ pub enum Event {
     },
 }
 
+/// What became of the event written for injection at the last VM entry (SDM Vol. 3C §27.6
+/// "Event Injection", §28.2.4 "Information for VM Exits That Occur During Event Delivery",
+/// §27.8 "VM-Entry Failures During or After Loading Guest State").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InjectionOutcome {
+    /// The event was delivered through the guest's IDT (the exit came later, or during
+    /// the delivery of another event).
+    Delivered,
+    /// The exit interrupted the event's own delivery: IDT-vectoring information reported
+    /// it, and it is queued again for re-injection first at the next entry.
+    Interrupted,
+    /// The entry failed (VMfail, or exit-reason bit 31) before delivering it: it is queued
+    /// again, first in line.
+    EntryFailed,
+}
+
+/// The event injected at the last VM entry and what became of it
+/// ([`VmxVcpu::last_injection`](crate::VmxVcpu::last_injection)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InjectionReport {
+    /// The event written to the VM-entry interruption-information field.
+    pub event: Event,
+    /// Delivered, interrupted (to be re-injected) or not attempted.
+    pub outcome: InjectionOutcome,
+}
+
 /// The three VMCS values that inject an event (SDM §25.8.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncodedEvent {
@@ -200,6 +226,13 @@ impl Event {
                 instruction_len,
             },
         })
+    }
+
+    /// Whether `other` is the same delivery: same interruption type and vector (an
+    /// event read back from IDT-vectoring information against the one injected; SDM
+    /// §28.2.4). Error code and instruction length do not take part.
+    pub const fn same_delivery(&self, other: &Event) -> bool {
+        self.interruption_type() == other.interruption_type() && self.vector() == other.vector()
     }
 
     /// Checks the event against the VM-entry rules for the interruption-information field

@@ -26,7 +26,7 @@ pub use vpid::{Vpid, VpidAllocator, allocate_vpid, free_vpid};
 pub use config::{Controls, VcpuConfig, compute_controls};
 pub use cpu::{MAX_ACTIVE_VMCS, VmxCpu};
 pub use error::{EntryInstruction, VmxError};
-pub use event::Event;
+pub use event::{Event, InjectionOutcome, InjectionReport};
 pub use exit::VmExit;
 pub use host::{FRAME_SIZE, VmxHost};
 pub use host_state::HostState;

@@ -5,7 +5,7 @@ use vmx_defs::controls::{PinBasedControls, PrimaryProcBasedControls};
 use vmx_defs::vmcs::fields;
 
 use crate::error::VmxError;
-use crate::event::Event;
+use crate::event::{Event, InjectionReport};
 use crate::host::VmxHost;
 use crate::injection::{GuestEventState, PendingEvents};
 
@@ -23,6 +23,14 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// The pending events.
     pub fn pending_events(&self) -> &PendingEvents {
         &self.pending
+    }
+
+    /// The event injected at the last VM entry and whether it was delivered, came back in
+    /// IDT-vectoring information (queued again for re-injection), or was not attempted
+    /// because the entry failed (SDM §27.6, §28.2.4, §27.8). `None` when the last entry
+    /// injected nothing. Valid from the exit (or entry failure) until the next entry.
+    pub fn last_injection(&self) -> Option<InjectionReport> {
+        self.last_injection
     }
 
     fn virtual_nmis(&self) -> bool {
@@ -50,6 +58,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             }
             vmwrite(fields::CTRL_VMENTRY_INTERRUPTION_INFO, enc.info)?;
             self.in_flight = Some(e);
+            self.exit_work = true;
         }
         if d.wake {
             vmwrite(fields::GUEST_ACTIVITY_STATE, 0)?;

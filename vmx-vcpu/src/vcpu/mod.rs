@@ -22,7 +22,7 @@ use crate::config::{Controls, VcpuConfig, compute_controls};
 use crate::cpu::VmxCpu;
 use crate::entry::{RunBlock, vmread_fast};
 use crate::error::{VmxError, insn};
-use crate::event::Event;
+use crate::event::{Event, InjectionReport};
 use crate::exit::ExitInfoSource;
 use crate::host::{FRAME_SIZE, Frames, VmxHost};
 use crate::host_state::HostState;
@@ -90,6 +90,11 @@ pub struct VmxVcpu<'c, H: VmxHost> {
     vpid: Option<Vpid>,
     pending: PendingEvents,
     in_flight: Option<Event>,
+    /// What the last entry's injection came to (reported until the next exit).
+    last_injection: Option<InjectionReport>,
+    /// The next exit must take the slow path: an event was written for injection, or a
+    /// report is to be cleared.
+    exit_work: bool,
     windows_on: bool,
     msr_count: usize,
     xstate: XStateInfo,
@@ -193,6 +198,8 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             vpid,
             pending: PendingEvents::new(),
             in_flight: None,
+            last_injection: None,
+            exit_work: false,
             windows_on: false,
             msr_count: 0,
             xstate,

@@ -3,12 +3,13 @@
 
 use memory_addr::PhysAddr;
 use vmx_defs::exit_reason::ExitReason;
+use vmx_defs::interruption::IdtVectoringInfo;
 use vmx_defs::vmcs::fields;
 use vmx_insn::VmFail;
 
 use crate::entry::{vmread_fast, vmwrite_fast, vmx_vcpu_enter};
 use crate::error::{EntryInstruction, VmxError};
-use crate::event::Event;
+use crate::event::{Event, InjectionOutcome, InjectionReport};
 use crate::exit::{IoExit, VmExit, decode_exit_with_reason};
 use crate::host::VmxHost;
 
@@ -57,12 +58,12 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         if rc != 0 {
             return Err(self.entry_failed(instruction, rc));
         }
-        Ok(self.finish_exit(instruction))
+        Ok(self.finish_exit())
     }
 
     /// What must happen before every VM entry: the VMCS current, pending events injected
     /// or their windows requested.
-    #[inline]
+    #[inline(always)]
     fn prepare_entry(&mut self) -> Result<(), VmxError> {
         self.vmcs.load()?;
         if self.windows_on || !self.pending.is_empty() {
@@ -75,8 +76,13 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// back first in line (it was not delivered).
     #[cold]
     fn entry_failed(&mut self, instruction: EntryInstruction, rflags: u64) -> VmxError {
+        self.last_injection = None;
         if let Some(e) = self.in_flight.take() {
             self.pending.set_reinjection(Some(e));
+            self.last_injection = Some(InjectionReport {
+                event: e,
+                outcome: InjectionOutcome::EntryFailed,
+            });
             if let Err(err) = vmwrite(fields::CTRL_VMENTRY_INTERRUPTION_INFO, 0) {
                 return err;
             }
@@ -88,33 +94,66 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         VmxError::EntryFailed { instruction, fail }
     }
 
-    /// What happens after every VM exit: launch state, IDT-vectoring re-injection, decoding.
-    #[inline]
-    fn finish_exit(&mut self, instruction: EntryInstruction) -> VmExit {
-        let reason = ExitReason(self.block().exit_reason as u32);
+    /// What happens after every VM exit: launch state, IDT-vectoring re-injection, the
+    /// injection report, decoding.
+    ///
+    /// The common case (no event was injected or reported, no event delivery interrupted,
+    /// entry succeeded) costs two loads, one test and one store before decoding.
+    #[inline(always)]
+    fn finish_exit(&mut self) -> VmExit {
+        let block = self.block();
+        let reason = block.exit_reason as u32;
+        let idt = block.idt_vectoring_info as u32;
+        // Bit 31 is "VM-entry failure" in the exit reason and "valid" in IDT-vectoring
+        // information (SDM §25.9.1, §25.9.3).
+        if self.exit_work || (reason | idt) & (1 << 31) != 0 {
+            self.finish_exit_slow(ExitReason(reason), idt);
+        } else {
+            self.vmcs.mark_launched();
+        }
+        decode_exit_with_reason(ExitReason(reason), &mut Vmread, &self.block().regs)
+    }
+
+    /// The uncommon part of [`Self::finish_exit`]: an entry that failed with exit-reason
+    /// bit 31, an interrupted event delivery, an event injected at this entry.
+    #[cold]
+    #[inline(never)]
+    fn finish_exit_slow(&mut self, reason: ExitReason, idt: u32) {
+        let injected = self.in_flight.take();
         if reason.is_entry_failure() {
             // A failed entry does not clear the VM-entry interruption information (SDM
-            // §27.8): take the event back so that the next entry decides again.
-            if let Some(e) = self.in_flight.take() {
-                self.pending.set_reinjection(Some(e));
+            // §27.8): take the event back so that the next entry decides again. The launch
+            // state is unchanged.
+            self.last_injection = injected.map(|event| {
+                self.pending.set_reinjection(Some(event));
                 // SAFETY: the VMCS is current; clearing the field only cancels injection.
                 unsafe { vmwrite_fast(fields::CTRL_VMENTRY_INTERRUPTION_INFO.raw(), 0) };
-            }
+                InjectionReport {
+                    event,
+                    outcome: InjectionOutcome::EntryFailed,
+                }
+            });
         } else {
-            self.in_flight = None;
-            let block = self.block();
-            let idt = block.idt_vectoring_info as u32;
-            if idt & crate::event::INTERRUPTION_INFO_VALID != 0 {
+            let interrupted = if IdtVectoringInfo::from_raw(idt).is_valid() {
                 let code = vmread_fast(fields::EXIT_IDT_VECTORING_ERROR_CODE.raw()) as u32;
-                let len = block.exit_instruction_len as u32;
-                self.pending
-                    .set_reinjection(Event::from_interruption_info(idt, code, len));
-            }
-            if instruction == EntryInstruction::Launch {
-                self.vmcs.mark_launched();
-            }
+                let len = vmread_fast(fields::EXIT_INSTRUCTION_LENGTH.raw()) as u32;
+                let event = Event::from_interruption_info(idt, code, len);
+                self.pending.set_reinjection(event);
+                event
+            } else {
+                None
+            };
+            self.last_injection = injected.map(|event| InjectionReport {
+                event,
+                outcome: if interrupted.is_some_and(|i| i.same_delivery(&event)) {
+                    InjectionOutcome::Interrupted
+                } else {
+                    InjectionOutcome::Delivered
+                },
+            });
+            self.vmcs.mark_launched();
         }
-        decode_exit_with_reason(reason, &mut Vmread, &self.block().regs)
+        self.exit_work = self.last_injection.is_some();
     }
 
     /// Runs the guest until `handler` returns [`Flow::Stop`] or an error, calling it with
@@ -138,16 +177,11 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             return Err(VmxError::Reentrant);
         }
         self.prepare_entry()?;
-        let first = if self.vmcs.is_launched() {
-            EntryInstruction::Resume
-        } else {
-            EntryInstruction::Launch
-        };
+        let first = self.vmcs.is_launched();
         let mut ctx = LoopContext {
             vcpu: self as *mut Self,
             handler,
             result: Ok(()),
-            instruction: first,
         };
         let callback: extern "C" fn(u64) -> u64 = loop_callback::<H, F>;
         let ctx_addr = &raw mut ctx as u64;
@@ -159,18 +193,20 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         // SAFETY: as in `enter`; in addition the callback and its context stay valid for
         // the whole call (`ctx` lives on this frame) and are cleared right after it.
         let rc = unsafe {
-            vmx_vcpu_enter(
-                self.block.as_ptr(),
-                u64::from(first == EntryInstruction::Resume),
-            )
-        };
+vmx_vcpu_enter(self.block.as_ptr(), u64::from(first)) };
         {
             let block = self.block_mut();
             block.loop_callback = 0;
             block.loop_ctx = 0;
         }
         if rc != 0 {
-            return Err(self.entry_failed(ctx.instruction, rc));
+            // A VMfail leaves the launch state as it was: it names the instruction used.
+            let instruction = if self.vmcs.is_launched() {
+                EntryInstruction::Resume
+            } else {
+                EntryInstruction::Launch
+            };
+            return Err(self.entry_failed(instruction, rc));
         }
         ctx.result
     }
@@ -181,7 +217,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     #[inline]
     pub fn advance_rip(&mut self) -> Result<(), VmxError> {
         self.vmcs.load()?;
-        let len = self.block().exit_instruction_len;
+        let len = vmread_fast(fields::EXIT_INSTRUCTION_LENGTH.raw());
         let rip = vmread_fast(fields::GUEST_RIP.raw());
         let intr = vmread_fast(fields::GUEST_INTERRUPTIBILITY_STATE.raw());
         // SAFETY: guest RIP and interruptibility exist on every processor, the VMCS is
@@ -259,7 +295,6 @@ struct LoopContext<'c, H: VmxHost, F> {
     vcpu: *mut VmxVcpu<'c, H>,
     handler: F,
     result: Result<(), VmxError>,
-    instruction: EntryInstruction,
 }
 
 /// Called by the exit code in run-loop mode with the address of a `LoopContext`. Returns
@@ -276,27 +311,15 @@ where
     // SAFETY: `vcpu` comes from the `&mut self` of `run_loop`, which does not use it while
     // the assembly (and so this callback) runs.
     let vcpu = unsafe { &mut *ctx.vcpu };
-    let exit = vcpu.finish_exit(ctx.instruction);
-    let flow = (ctx.handler)(vcpu, exit).and_then(|flow| {
-        if flow == Flow::Continue {
-            vcpu.prepare_entry()?;
-        }
-        Ok(flow)
-    });
-    match flow {
-        Ok(Flow::Continue) => {
-            let resume = vcpu.vmcs.is_launched();
-            ctx.instruction = if resume {
-                EntryInstruction::Resume
-            } else {
-                EntryInstruction::Launch
-            };
-            u64::from(resume)
-        }
-        Ok(Flow::Stop) => 2,
-        Err(e) => {
-            ctx.result = Err(e);
-            2
-        }
-    }
+    let exit = vcpu.finish_exit();
+    let err = match (ctx.handler)(vcpu, exit) {
+        Ok(Flow::Continue) => match vcpu.prepare_entry() {
+            Ok(()) => return u64::from(vcpu.vmcs.is_launched()),
+            Err(e) => e,
+        },
+        Ok(Flow::Stop) => return 2,
+        Err(e) => e,
+    };
+    ctx.result = Err(err);
+    2
 }

@@ -1,0 +1,261 @@
+//! Decoding a VM exit from the exit-information fields and the saved guest registers (SDM
+//! Vol. 3C §28.2 "Recording VM-Exit Information and Updating VM-Entry Control Fields").
+
+use vmx_defs::exit_reason::{BasicExitReason, ExitReason};
+use vmx_defs::instruction_info::Gpr;
+use vmx_defs::interruption::{ExitInterruptionInfo, InterruptionType};
+use vmx_defs::qualification::{
+    CrAccessQualification, CrAccessType, EptViolationQualification, ExitQualification, IoDirection,
+    IoQualification, LmswOperandType, MovDrQualification, TaskSwitchQualification,
+};
+use vmx_defs::vmcs::fields;
+
+use super::{CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, VmExit, VmcallArgs};
+use crate::regs::GuestRegisters;
+
+/// Read access to the VMCS fields a VM exit is decoded from.
+///
+/// Implemented by the vCPU with VMREAD on the current VMCS, and by tests with a table.
+pub trait ExitInfoSource {
+    /// The value of the field with raw encoding `encoding`, zero-extended; 0 if the field
+    /// cannot be read.
+    fn read_field(&mut self, encoding: u32) -> u64;
+}
+
+const fn edx_eax(regs: &GuestRegisters) -> u64 {
+    ((regs.rdx & 0xFFFF_FFFF) << 32) | (regs.rax & 0xFFFF_FFFF)
+}
+
+fn gpr_value(src: &mut impl ExitInfoSource, regs: &GuestRegisters, gpr: Gpr) -> u64 {
+    match regs.get(gpr) {
+        Some(v) => v,
+        None => src.read_field(fields::GUEST_RSP.raw()),
+    }
+}
+
+/// Decodes the current VM exit (SDM §28.2). Reads the exit-reason field, then only the
+/// fields that reason uses. Total: never panics.
+pub fn decode_exit(src: &mut impl ExitInfoSource, regs: &GuestRegisters) -> VmExit {
+    let reason = ExitReason(src.read_field(fields::EXIT_REASON.raw()) as u32);
+    decode_exit_with_reason(reason, src, regs)
+}
+
+/// [`decode_exit`] with the exit-reason field already read.
+///
+/// Always inlined: the exits decoded from the saved registers alone cost a compare each,
+/// and a caller's `match` on the result folds into this one. Reasons that read VMCS fields
+/// and build larger values are decoded out of line.
+#[inline(always)]
+pub fn decode_exit_with_reason(
+    reason: ExitReason,
+    src: &mut impl ExitInfoSource,
+    regs: &GuestRegisters,
+) -> VmExit {
+    if reason.is_entry_failure() {
+        return decode_entry_failure(reason, src);
+    }
+    let basic = reason.basic();
+    match basic {
+        BasicExitReason::CPUID => VmExit::Cpuid {
+            leaf: regs.rax as u32,
+            subleaf: regs.rcx as u32,
+        },
+        BasicExitReason::RDMSR => VmExit::Rdmsr {
+            msr: regs.rcx as u32,
+        },
+        BasicExitReason::WRMSR => VmExit::Wrmsr {
+            msr: regs.rcx as u32,
+            value: edx_eax(regs),
+        },
+        BasicExitReason::HLT => VmExit::Hlt,
+        BasicExitReason::VMCALL => VmExit::Vmcall(VmcallArgs {
+            rax: regs.rax,
+            rbx: regs.rbx,
+            rcx: regs.rcx,
+            rdx: regs.rdx,
+            rsi: regs.rsi,
+            rdi: regs.rdi,
+        }),
+        _ => decode_other_reason(reason, src, regs),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn decode_entry_failure(reason: ExitReason, src: &mut impl ExitInfoSource) -> VmExit {
+    VmExit::EntryFailure(EntryFailure {
+        reason,
+        qualification: src.read_field(fields::EXIT_QUALIFICATION.raw()),
+    })
+}
+
+/// Every reason but the five decoded inline (CPUID, RDMSR, WRMSR, HLT, VMCALL).
+#[inline(never)]
+fn decode_other_reason(
+    reason: ExitReason,
+    src: &mut impl ExitInfoSource,
+    regs: &GuestRegisters,
+) -> VmExit {
+    let basic = reason.basic();
+    let mut qualification = || src.read_field(fields::EXIT_QUALIFICATION.raw());
+    match basic {
+        BasicExitReason::EXCEPTION_OR_NMI => decode_exception(reason, src),
+        BasicExitReason::EXTERNAL_INTERRUPT => {
+            let info =
+                ExitInterruptionInfo::from_raw(src.read_field(fields::EXIT_INTERRUPTION_INFO.raw()) as u32);
+            VmExit::ExternalInterrupt {
+                vector: info.is_valid().then_some(info.vector().0),
+            }
+        }
+        BasicExitReason::TRIPLE_FAULT => VmExit::TripleFault,
+        BasicExitReason::INIT_SIGNAL => VmExit::Init,
+        BasicExitReason::STARTUP_IPI => VmExit::Sipi {
+            vector: (qualification() & 0xFF) as u8,
+        },
+        BasicExitReason::INTERRUPT_WINDOW => VmExit::InterruptWindow,
+        BasicExitReason::NMI_WINDOW => VmExit::NmiWindow,
+        BasicExitReason::TASK_SWITCH => {
+            VmExit::TaskSwitch(TaskSwitchQualification::from_raw(qualification()))
+        }
+        BasicExitReason::GETSEC => VmExit::Getsec,
+        BasicExitReason::INVD => VmExit::Invd,
+        BasicExitReason::INVLPG => VmExit::Invlpg {
+            address: qualification(),
+        },
+        BasicExitReason::RDPMC => VmExit::Rdpmc {
+            counter: regs.rcx as u32,
+        },
+        BasicExitReason::RDTSC => VmExit::Rdtsc,
+        BasicExitReason::VMCLEAR
+        | BasicExitReason::VMLAUNCH
+        | BasicExitReason::VMPTRLD
+        | BasicExitReason::VMPTRST
+        | BasicExitReason::VMREAD
+        | BasicExitReason::VMRESUME
+        | BasicExitReason::VMWRITE
+        | BasicExitReason::VMXOFF
+        | BasicExitReason::VMXON
+        | BasicExitReason::INVEPT
+        | BasicExitReason::INVVPID => VmExit::VmxInstruction { reason: basic },
+        BasicExitReason::CONTROL_REGISTER_ACCESS => {
+            decode_cr_access(CrAccessQualification::from_raw(qualification()), src, regs)
+        }
+        BasicExitReason::MOV_DR => VmExit::MovDr(MovDrQualification::from_raw(qualification())),
+        BasicExitReason::IO_INSTRUCTION => {
+            decode_io(reason, IoQualification::from_raw(qualification()), regs)
+        }
+        BasicExitReason::MWAIT => VmExit::Mwait,
+        BasicExitReason::MONITOR_TRAP_FLAG => VmExit::MonitorTrapFlag,
+        BasicExitReason::MONITOR => VmExit::Monitor,
+        BasicExitReason::PAUSE => VmExit::Pause,
+        BasicExitReason::EPT_VIOLATION => {
+            let q = EptViolationQualification::from_raw(qualification());
+            let gpa = src.read_field(fields::EXIT_GUEST_PHYSICAL_ADDRESS.raw());
+            let gla = q
+                .guest_linear_address_valid()
+                .then(|| src.read_field(fields::EXIT_GUEST_LINEAR_ADDRESS.raw()));
+            VmExit::EptViolation(EptViolation {
+                gpa,
+                gla,
+                qualification: q,
+            })
+        }
+        BasicExitReason::EPT_MISCONFIGURATION => VmExit::EptMisconfiguration {
+            gpa: src.read_field(fields::EXIT_GUEST_PHYSICAL_ADDRESS.raw()),
+        },
+        BasicExitReason::RDTSCP => VmExit::Rdtscp,
+        BasicExitReason::VMX_PREEMPTION_TIMER_EXPIRED => VmExit::PreemptionTimer,
+        BasicExitReason::WBINVD => VmExit::Wbinvd,
+        BasicExitReason::XSETBV => VmExit::Xsetbv {
+            index: regs.rcx as u32,
+            value: edx_eax(regs),
+        },
+        other => VmExit::Other {
+            reason,
+            qualification: ExitQualification::decode(other.number(), qualification()),
+        },
+    }
+}
+
+/// Reason 28 (SDM §28.2.1 Table 28-3); a MOV to CR from RSP reads guest RSP from the VMCS.
+fn decode_cr_access(
+    q: CrAccessQualification,
+    src: &mut impl ExitInfoSource,
+    regs: &GuestRegisters,
+) -> VmExit {
+    let cr = q.cr_number();
+    VmExit::CrAccess(match q.access_type() {
+        CrAccessType::MovToCr => CrAccess::MovTo {
+            cr,
+            gpr: q.gpr(),
+            value: gpr_value(src, regs, q.gpr()),
+        },
+        CrAccessType::MovFromCr => CrAccess::MovFrom { cr, gpr: q.gpr() },
+        CrAccessType::Clts => CrAccess::Clts,
+        CrAccessType::Lmsw => CrAccess::Lmsw {
+            source: q.lmsw_source_data(),
+            memory_operand: matches!(q.lmsw_operand_type(), LmswOperandType::Memory),
+        },
+    })
+}
+
+/// Reason 30 (SDM §28.2.1 Table 28-5); a reserved size encoding gives [`VmExit::Other`].
+fn decode_io(reason: ExitReason, q: IoQualification, regs: &GuestRegisters) -> VmExit {
+    let Some(size) = q.size().bytes() else {
+        return VmExit::Other {
+            reason,
+            qualification: ExitQualification::Io(q),
+        };
+    };
+    let is_in = q.direction() == IoDirection::In;
+    let string = q.is_string();
+    let mask = match size {
+        1 => 0xFF,
+        2 => 0xFFFF,
+        _ => 0xFFFF_FFFF,
+    };
+    VmExit::Io(IoExit {
+        port: q.port(),
+        size,
+        is_in,
+        string,
+        rep: q.is_rep(),
+        value: (!is_in && !string).then_some(regs.rax as u32 & mask),
+        qualification: q,
+    })
+}
+
+/// Reason 0 (SDM §28.2.2, Table 25-19 for the interruption information).
+fn decode_exception(reason: ExitReason, src: &mut impl ExitInfoSource) -> VmExit {
+    let info =
+        ExitInterruptionInfo::from_raw(src.read_field(fields::EXIT_INTERRUPTION_INFO.raw()) as u32);
+    if !info.is_valid() {
+        return VmExit::Other {
+            reason,
+            qualification: ExitQualification::Raw(src.read_field(fields::EXIT_QUALIFICATION.raw())),
+        };
+    }
+    let nmi_unblocking_iret = info.nmi_unblocking_due_to_iret();
+    let ty = info.interruption_type();
+    if ty == InterruptionType::Nmi {
+        return VmExit::Nmi {
+            nmi_unblocking_iret,
+        };
+    }
+    let error_code = info
+        .error_code_valid()
+        .then(|| src.read_field(fields::EXIT_INTERRUPTION_ERROR_CODE.raw()) as u32);
+    let instruction_len = if ty.is_soft() {
+        src.read_field(fields::EXIT_INSTRUCTION_LENGTH.raw()) as u32
+    } else {
+        0
+    };
+    VmExit::Exception(ExceptionExit {
+        vector: info.vector().0,
+        interruption_type: ty.bits(),
+        error_code,
+        qualification: src.read_field(fields::EXIT_QUALIFICATION.raw()),
+        nmi_unblocking_iret,
+        instruction_len,
+    })
+}

@@ -1,0 +1,116 @@
+//! The payloads of the VM exits that carry more than a value or two (SDM Vol. 3C §28.2.1
+//! "Basic VM-Exit Information", §28.2.2 "Information for VM Exits Due to Vectored Events").
+
+use vmx_defs::exit_reason::ExitReason;
+use vmx_defs::instruction_info::Gpr;
+use vmx_defs::qualification::{EptViolationQualification, IoQualification};
+
+/// A VM exit caused by an exception (basic reason 0 with an exception type; SDM §28.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExceptionExit {
+    /// The exception vector.
+    pub vector: u8,
+    /// Interruption type from the exit interruption information: 3 hardware exception,
+    /// 5 privileged software exception (INT1), 6 software exception (INT3, INTO).
+    pub interruption_type: u8,
+    /// The error code, when the exception delivered one (bit 11).
+    pub error_code: Option<u32>,
+    /// Exit qualification: the faulting linear address for #PF, DR6-like bits for #DB,
+    /// 0 otherwise (SDM §28.2.1).
+    pub qualification: u64,
+    /// "NMI unblocking due to IRET" (bit 12): the exception happened in an IRET that
+    /// unblocked NMIs (SDM §28.2.2).
+    pub nmi_unblocking_iret: bool,
+    /// Length of the instruction for software exceptions (types 5 and 6); 0 otherwise.
+    pub instruction_len: u32,
+}
+
+/// An I/O instruction exit (basic reason 30; SDM §28.2.1 Table 28-5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IoExit {
+    /// The port.
+    pub port: u16,
+    /// Bytes accessed: 1, 2 or 4.
+    pub size: u8,
+    /// IN/INS (true) or OUT/OUTS (false).
+    pub is_in: bool,
+    /// INS/OUTS.
+    pub string: bool,
+    /// REP prefix.
+    pub rep: bool,
+    /// For a non-string OUT: the value written (RAX masked to `size`).
+    pub value: Option<u32>,
+    /// The decoded qualification.
+    pub qualification: IoQualification,
+}
+
+/// A control-register access exit (basic reason 28; SDM §28.2.1 Table 28-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrAccess {
+    /// MOV to CR`cr` from `gpr`; `value` is what the guest tried to write.
+    MovTo {
+        /// Control register number (0, 3, 4 or 8).
+        cr: u8,
+        /// Source register.
+        gpr: Gpr,
+        /// The value written.
+        value: u64,
+    },
+    /// MOV from CR`cr` into `gpr` (CR3 or CR8 store exiting).
+    MovFrom {
+        /// Control register number (3 or 8).
+        cr: u8,
+        /// Destination register.
+        gpr: Gpr,
+    },
+    /// CLTS.
+    Clts,
+    /// LMSW with this 16-bit source operand.
+    Lmsw {
+        /// Source data (bits 15:0; LMSW uses bits 3:0).
+        source: u16,
+        /// The operand was in memory (the guest linear address is in the VMCS).
+        memory_operand: bool,
+    },
+}
+
+/// An EPT-violation exit (basic reason 48; SDM §28.2.1 Table 28-7, §29.3.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EptViolation {
+    /// The guest-physical address accessed.
+    pub gpa: u64,
+    /// The guest-linear address, when the qualification says it is valid (bit 7).
+    pub gla: Option<u64>,
+    /// The decoded qualification (access type, permissions...).
+    pub qualification: EptViolationQualification,
+}
+
+/// Register arguments of a VMCALL (the hypercall ABI is the caller's; these are the usual
+/// argument registers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VmcallArgs {
+    /// RAX.
+    pub rax: u64,
+    /// RBX.
+    pub rbx: u64,
+    /// RCX.
+    pub rcx: u64,
+    /// RDX.
+    pub rdx: u64,
+    /// RSI.
+    pub rsi: u64,
+    /// RDI.
+    pub rdi: u64,
+}
+
+/// A VM entry that failed after loading guest state began (exit-reason bit 31; SDM §27.8):
+/// reason 33 (invalid guest state), 34 (MSR loading) or 41 (machine check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryFailure {
+    /// The full exit-reason field (bit 31 set).
+    pub reason: ExitReason,
+    /// Exit qualification: for 33 a code (SDM §27.8: 2 PDPTE load, 3 NMI injection
+    /// blocked by STI, 4 invalid VMCS link pointer); for 34 the 1-based index of the MSR
+    /// load entry that failed.
+    pub qualification: u64,
+}

@@ -1,0 +1,189 @@
+//! Typed VM exits (SDM Vol. 3C ch. 28 "VM Exits": §28.2 "Recording VM-Exit Information";
+//! Vol. 3D Appendix C "VMX Basic Exit Reasons").
+//!
+//! [`decode_exit`] is a pure function from the VM-exit information fields and the saved
+//! guest registers to a [`VmExit`]. The VMCS reads go through [`ExitInfoSource`], so tests
+//! feed it values and the vCPU feeds it VMREAD; only the fields the exit reason needs are
+//! read. Every input decodes without panicking: unknown reasons and reserved encodings give
+//! [`VmExit::Other`] with the raw values.
+//!
+//! Files: `kinds` (the payloads of the larger exits), `decode` (the decoder).
+
+mod decode;
+mod kinds;
+
+use vmx_defs::exit_reason::{BasicExitReason, ExitReason};
+use vmx_defs::qualification::{
+    ExitQualification, MovDrQualification, TaskSwitchQualification,
+};
+
+pub use decode::{ExitInfoSource, decode_exit, decode_exit_with_reason};
+pub use kinds::{CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, VmcallArgs};
+
+/// Why a guest stopped running, decoded from the exit reason (SDM Appendix C).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VmExit {
+    /// Reason 0: an exception whose exception-bitmap bit is set.
+    Exception(ExceptionExit),
+    /// Reason 0 with interruption type NMI: an NMI arrived and "NMI exiting" is 1.
+    Nmi {
+        /// "NMI unblocking due to IRET".
+        nmi_unblocking_iret: bool,
+    },
+    /// Reason 1: an external interrupt; the vector is known when "acknowledge interrupt on
+    /// exit" is 1 (SDM §28.2.2).
+    ExternalInterrupt {
+        /// The vector, if acknowledged on exit.
+        vector: Option<u8>,
+    },
+    /// Reason 2: triple fault; the guest cannot continue as it is.
+    TripleFault,
+    /// Reason 3: INIT signal.
+    Init,
+    /// Reason 4: start-up IPI with this vector (start address vector << 12).
+    Sipi {
+        /// The SIPI vector.
+        vector: u8,
+    },
+    /// Reason 7: the guest can take an external interrupt.
+    InterruptWindow,
+    /// Reason 8: the guest can take an NMI.
+    NmiWindow,
+    /// Reason 9: task switch.
+    TaskSwitch(TaskSwitchQualification),
+    /// Reason 10: CPUID with EAX = `leaf`, ECX = `subleaf`.
+    Cpuid {
+        /// EAX.
+        leaf: u32,
+        /// ECX.
+        subleaf: u32,
+    },
+    /// Reason 11: GETSEC.
+    Getsec,
+    /// Reason 12: HLT.
+    Hlt,
+    /// Reason 13: INVD.
+    Invd,
+    /// Reason 14: INVLPG of `address`.
+    Invlpg {
+        /// The linear-address operand.
+        address: u64,
+    },
+    /// Reason 15: RDPMC of counter ECX.
+    Rdpmc {
+        /// ECX.
+        counter: u32,
+    },
+    /// Reason 16: RDTSC.
+    Rdtsc,
+    /// Reason 18: VMCALL.
+    Vmcall(VmcallArgs),
+    /// Reasons 19-27, 50, 53: a VMX instruction executed by the guest (the usual answer is
+    /// to inject #UD).
+    VmxInstruction {
+        /// Which instruction.
+        reason: BasicExitReason,
+    },
+    /// Reason 28: control-register access.
+    CrAccess(CrAccess),
+    /// Reason 29: MOV DR.
+    MovDr(MovDrQualification),
+    /// Reason 30: I/O instruction.
+    Io(IoExit),
+    /// Reason 31: RDMSR of `msr` (ECX).
+    Rdmsr {
+        /// ECX.
+        msr: u32,
+    },
+    /// Reason 32: WRMSR of `value` (EDX:EAX) to `msr` (ECX).
+    Wrmsr {
+        /// ECX.
+        msr: u32,
+        /// EDX:EAX.
+        value: u64,
+    },
+    /// Reasons 33, 34, 41 with bit 31: the VM entry failed (guest state not loaded or
+    /// partly loaded; SDM §27.8).
+    EntryFailure(EntryFailure),
+    /// Reason 36: MWAIT.
+    Mwait,
+    /// Reason 37: monitor trap flag.
+    MonitorTrapFlag,
+    /// Reason 39: MONITOR.
+    Monitor,
+    /// Reason 40: PAUSE.
+    Pause,
+    /// Reason 48: EPT violation.
+    EptViolation(EptViolation),
+    /// Reason 49: EPT misconfiguration at this guest-physical address.
+    EptMisconfiguration {
+        /// The guest-physical address.
+        gpa: u64,
+    },
+    /// Reason 51: RDTSCP.
+    Rdtscp,
+    /// Reason 52: the VMX-preemption timer counted down to zero.
+    PreemptionTimer,
+    /// Reason 54: WBINVD / WBNOINVD.
+    Wbinvd,
+    /// Reason 55: XSETBV of `value` (EDX:EAX) to XCR `index` (ECX).
+    Xsetbv {
+        /// ECX.
+        index: u32,
+        /// EDX:EAX.
+        value: u64,
+    },
+    /// Any other reason (or a malformed one), with the qualification decoded as far as
+    /// vmx-defs knows its format.
+    Other {
+        /// The full exit-reason field.
+        reason: ExitReason,
+        /// The exit qualification.
+        qualification: ExitQualification,
+    },
+}
+
+impl VmExit {
+    /// The basic exit reason this exit was decoded from (SDM Vol. 3D Appendix C): the
+    /// number a caller counts exits by. [`VmExit::Nmi`] and [`VmExit::Exception`] share
+    /// reason 0; [`VmExit::EntryFailure`] and [`VmExit::Other`] give the reason they carry.
+    pub const fn reason(&self) -> BasicExitReason {
+        match self {
+            Self::Exception(_) | Self::Nmi { .. } => BasicExitReason::EXCEPTION_OR_NMI,
+            Self::ExternalInterrupt { .. } => BasicExitReason::EXTERNAL_INTERRUPT,
+            Self::TripleFault => BasicExitReason::TRIPLE_FAULT,
+            Self::Init => BasicExitReason::INIT_SIGNAL,
+            Self::Sipi { .. } => BasicExitReason::STARTUP_IPI,
+            Self::InterruptWindow => BasicExitReason::INTERRUPT_WINDOW,
+            Self::NmiWindow => BasicExitReason::NMI_WINDOW,
+            Self::TaskSwitch(_) => BasicExitReason::TASK_SWITCH,
+            Self::Cpuid { .. } => BasicExitReason::CPUID,
+            Self::Getsec => BasicExitReason::GETSEC,
+            Self::Hlt => BasicExitReason::HLT,
+            Self::Invd => BasicExitReason::INVD,
+            Self::Invlpg { .. } => BasicExitReason::INVLPG,
+            Self::Rdpmc { .. } => BasicExitReason::RDPMC,
+            Self::Rdtsc => BasicExitReason::RDTSC,
+            Self::Vmcall(_) => BasicExitReason::VMCALL,
+            Self::VmxInstruction { reason } => *reason,
+            Self::CrAccess(_) => BasicExitReason::CONTROL_REGISTER_ACCESS,
+            Self::MovDr(_) => BasicExitReason::MOV_DR,
+            Self::Io(_) => BasicExitReason::IO_INSTRUCTION,
+            Self::Rdmsr { .. } => BasicExitReason::RDMSR,
+            Self::Wrmsr { .. } => BasicExitReason::WRMSR,
+            Self::EntryFailure(f) => f.reason.basic(),
+            Self::Mwait => BasicExitReason::MWAIT,
+            Self::MonitorTrapFlag => BasicExitReason::MONITOR_TRAP_FLAG,
+            Self::Monitor => BasicExitReason::MONITOR,
+            Self::Pause => BasicExitReason::PAUSE,
+            Self::EptViolation(_) => BasicExitReason::EPT_VIOLATION,
+            Self::EptMisconfiguration { .. } => BasicExitReason::EPT_MISCONFIGURATION,
+            Self::Rdtscp => BasicExitReason::RDTSCP,
+            Self::PreemptionTimer => BasicExitReason::VMX_PREEMPTION_TIMER_EXPIRED,
+            Self::Wbinvd => BasicExitReason::WBINVD,
+            Self::Xsetbv { .. } => BasicExitReason::XSETBV,
+            Self::Other { reason, .. } => reason.basic(),
+        }
+    }
+}
