@@ -3,9 +3,10 @@
 
 #[path = "guests.rs"]
 mod guests;
+#[path = "vcpu_exit_cost.rs"]
+mod exit_cost;
 
 use alloc::format;
-use alloc::string::String;
 use core::ptr::NonNull;
 
 use baremetal::{cpu, frames};
@@ -164,7 +165,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "vcpu_exit_cost",
-        run: exit_cost,
+        run: exit_cost::exit_cost,
     },
 ];
 
@@ -1342,105 +1343,4 @@ fn vmcs_dump(env: &mut Env) -> Outcome {
         sink.0
     );
     Outcome::Pass
-}
-
-const COST_ROUNDS: u64 = 2000;
-
-fn exit_cost(env: &mut Env) -> Outcome {
-    let c = setup!(enable());
-    let cfg = setup!(simple(env, vcpu_guest_cpuid_loop));
-    // Public API: run -> VmExit::Cpuid -> complete_cpuid (sets 4 registers, advances RIP).
-    let mut v = setup!(new_vcpu(&c, &cfg));
-    // Warm up (first entry is VMLAUNCH, HOST_RSP write).
-    for _ in 0..10 {
-        let e = setup!(run(&mut v));
-        check!(matches!(e, VmExit::Cpuid { .. }), "warm-up exit {e:?}");
-        ok!(v.complete_cpuid(0, 0, 0, 0), "complete_cpuid");
-    }
-    let t0 = cpu::rdtsc();
-    for _ in 0..COST_ROUNDS {
-        match v.run() {
-            Ok(VmExit::Cpuid { leaf, .. }) => {
-                if let Err(e) = v.complete_cpuid(leaf, 0, 0, 0) {
-                    return Outcome::Fail(format!("complete_cpuid: {e}"));
-                }
-            }
-            other => return Outcome::Fail(format!("unexpected {other:?}")),
-        }
-    }
-    let api_run = (cpu::rdtsc() - t0) / COST_ROUNDS;
-    // Public API, run-loop form: the same work per exit.
-    let mut left = COST_ROUNDS;
-    let mut bad = None;
-    let t0 = cpu::rdtsc();
-    let r = v.run_loop(|v, exit| {
-        if let VmExit::Cpuid { leaf, .. } = exit {
-            v.complete_cpuid(leaf, 0, 0, 0)?;
-        } else {
-            bad = Some(exit);
-            return Ok(Flow::Stop);
-        }
-        left -= 1;
-        Ok(if left == 0 {
-            Flow::Stop
-        } else {
-            Flow::Continue
-        })
-    });
-    let api = (cpu::rdtsc() - t0) / COST_ROUNDS;
-    ok!(r, "run_loop");
-    check!(bad.is_none(), "unexpected exit in run_loop: {bad:?}");
-    check_eq!(left, 0);
-    drop(v);
-    // Hand-written minimal loop on a fresh VMCS with the same guest.
-    let mut w = setup!(new_vcpu(&c, &cfg));
-    ok!(
-        // SAFETY: HOST_RIP is set to the minimal loop's own exit label by the loop itself; this
-        // write only makes the VMCS current for it.
-        unsafe {
-            w.write_field(
-                fields::HOST_RIP,
-                vcpu_minimal_cpuid_loop as *const () as u64,
-            )
-        },
-        "HOST_RIP"
-    );
-    let mut block = MinimalBlock {
-        count: 10,
-        ..MinimalBlock::default()
-    };
-    // SAFETY: the VMCS is current, clear and set up for `vcpu_guest_cpuid_loop`; `block`
-    // outlives the call.
-    let warm = unsafe { vcpu_minimal_cpuid_loop(&mut block) };
-    check!(warm == 0, "minimal loop warm-up: {warm:#x}");
-    // The loop VMLAUNCHes: use a fresh VMCS again for the measured run.
-    drop(w);
-    let mut w = setup!(new_vcpu(&c, &cfg));
-    ok!(
-        // SAFETY: as above.
-        unsafe {
-            w.write_field(
-                fields::HOST_RIP,
-                vcpu_minimal_cpuid_loop as *const () as u64,
-            )
-        },
-        "HOST_RIP"
-    );
-    let mut block = MinimalBlock {
-        count: COST_ROUNDS,
-        ..MinimalBlock::default()
-    };
-    let t0 = cpu::rdtsc();
-    // SAFETY: as above.
-    let rc = unsafe { vcpu_minimal_cpuid_loop(&mut block) };
-    let minimal = (cpu::rdtsc() - t0) / COST_ROUNDS;
-    check!(rc == 0, "minimal loop: {rc:#x}");
-    drop(w);
-    let ratio_x100 = api * 100 / minimal.max(1);
-    let msg: String = format!(
-        "CPUID round trip: public API run_loop {api} ticks (run() {api_run}), minimal loop {minimal} ticks ({}.{:02}x)",
-        ratio_x100 / 100,
-        ratio_x100 % 100
-    );
-    Outcome::PassWith(msg)
 }
