@@ -5,6 +5,7 @@ use core::fmt;
 use axerrno::AxErrorKind;
 use vmx_defs::capabilities::{ControlAdjustError, VmxBasicError};
 use vmx_defs::ept::EptpError;
+use vmx_defs::guest_state::ActivityState;
 use vmx_insn::{InsnError, VmFail};
 
 use crate::enable_checks::{FeatureControlLocked, FixedBitConflict};
@@ -99,6 +100,9 @@ pub enum VmxError {
     /// A value for XCR0 the host cannot load (unsupported component, or x87 clear, or AVX
     /// without SSE; SDM Vol. 1 §13.3).
     InvalidXcr0(u64),
+    /// The processor does not support this guest activity state (IA32_VMX_MISC bits 8:6,
+    /// SDM Vol. 3D §A.6; VM entry would fail, Vol. 3C §27.3.1.5).
+    UnsupportedActivityState(ActivityState),
 }
 
 impl fmt::Display for VmxError {
@@ -135,6 +139,10 @@ impl fmt::Display for VmxError {
             Self::InvalidEptp(e) => write!(f, "EPT pointer: {e}"),
             Self::Reentrant => f.write_str("run called inside this vCPU's own run_loop"),
             Self::MsrNotSwitched(m) => write!(f, "MSR {m:#x} is not in the MSR switch lists"),
+            Self::UnsupportedActivityState(s) => write!(
+                f,
+                "the processor does not support the guest activity state {s:?} (IA32_VMX_MISC)"
+            ),
         }
     }
 }
@@ -190,6 +198,7 @@ impl From<VmxError> for AxErrorKind {
             | VmxError::InvalidEptp(_)
             | VmxError::MsrNotSwitched(_)
             | VmxError::InvalidXcr0(_) => AxErrorKind::InvalidInput,
+            VmxError::UnsupportedActivityState(_) => AxErrorKind::Unsupported,
         }
     }
 }

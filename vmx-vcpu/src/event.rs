@@ -5,13 +5,10 @@
 use core::fmt;
 
 use vmx_defs::exception::ExceptionVector;
-
-/// Bit 31 of the interruption-information fields: valid.
-pub const INTERRUPTION_INFO_VALID: u32 = 1 << 31;
-/// Bit 11 of the interruption-information fields: an error code is delivered.
-pub const INTERRUPTION_INFO_ERROR_CODE: u32 = 1 << 11;
-/// Bit 12 of the exit interruption-information field: NMI unblocking due to IRET.
-pub const INTERRUPTION_INFO_NMI_UNBLOCKING: u32 = 1 << 12;
+use vmx_defs::interruption::{
+    EntryInterruptionError, EntryInterruptionInfo, IdtVectoringInfo, InjectionRules,
+    InterruptionType,
+};
 
 /// Whether a hardware exception with this vector is injected with an error code: the
 /// vectors VM entry requires it for in protected mode (#DF, #TS, #NP, #SS, #GP, #PF, #AC;
@@ -145,34 +142,41 @@ impl Event {
         Self::HardwareException { vector, error_code }
     }
 
-    /// Encodes the event for the VM-entry fields (SDM §25.8.3).
+    /// Encodes the event for the VM-entry fields (SDM §25.8.3, Table 25-17). Total: an
+    /// event that breaks the VM-entry rules encodes as given ([`Event::validate`] finds
+    /// it).
     pub const fn encode(&self) -> EncodedEvent {
-        let base = INTERRUPTION_INFO_VALID
-            | ((self.interruption_type() as u32) << 8)
-            | self.vector() as u32;
+        let ty = InterruptionType::from_bits(self.interruption_type());
         match *self {
-            Self::ExternalInterrupt(_) | Self::Nmi => EncodedEvent {
-                info: base,
+            Self::ExternalInterrupt(v) => EncodedEvent {
+                info: EntryInterruptionInfo::external_interrupt(v).raw(),
                 error_code: None,
                 instruction_len: None,
             },
-            Self::HardwareException { error_code, .. } => EncodedEvent {
-                info: if error_code.is_some() {
-                    base | INTERRUPTION_INFO_ERROR_CODE
-                } else {
-                    base
-                },
+            Self::Nmi => EncodedEvent {
+                info: EntryInterruptionInfo::nmi().raw(),
+                error_code: None,
+                instruction_len: None,
+            },
+            Self::HardwareException { vector, error_code } => EncodedEvent {
+                info: EntryInterruptionInfo::from_parts(ty, vector, error_code.is_some()).raw(),
                 error_code,
                 instruction_len: None,
             },
             Self::SoftwareInterrupt {
-                instruction_len, ..
+                vector,
+                instruction_len,
             }
-            | Self::PrivilegedSoftwareException { instruction_len }
             | Self::SoftwareException {
-                instruction_len, ..
+                vector,
+                instruction_len,
             } => EncodedEvent {
-                info: base,
+                info: EntryInterruptionInfo::from_parts(ty, vector, false).raw(),
+                error_code: None,
+                instruction_len: Some(instruction_len),
+            },
+            Self::PrivilegedSoftwareException { instruction_len } => EncodedEvent {
+                info: EntryInterruptionInfo::privileged_software_exception(1).raw(),
                 error_code: None,
                 instruction_len: Some(instruction_len),
             },
@@ -180,12 +184,19 @@ impl Event {
                 info,
                 error_code,
                 instruction_len,
-            } => EncodedEvent {
-                // Bits 30:12 are reserved in the VM-entry field; keep vector, type, bit 11.
-                info: INTERRUPTION_INFO_VALID | (info & 0xFFF),
-                error_code,
-                instruction_len: Some(instruction_len),
-            },
+            } => {
+                let from = IdtVectoringInfo::from_raw(info);
+                EncodedEvent {
+                    info: EntryInterruptionInfo::from_parts(
+                        from.interruption_type(),
+                        from.vector().0,
+                        from.error_code_valid(),
+                    )
+                    .raw(),
+                    error_code,
+                    instruction_len: Some(instruction_len),
+                }
+            }
         }
     }
 
@@ -198,34 +209,50 @@ impl Event {
         error_code: u32,
         instruction_len: u32,
     ) -> Option<Self> {
-        if info & INTERRUPTION_INFO_VALID == 0 {
+        let i = IdtVectoringInfo::from_raw(info);
+        if !i.is_valid() {
             return None;
         }
-        let vector = (info & 0xFF) as u8;
-        let error_code = if info & INTERRUPTION_INFO_ERROR_CODE != 0 {
+        let vector = i.vector().0;
+        let error_code = if i.error_code_valid() {
             Some(error_code)
         } else {
             None
         };
-        Some(match (info >> 8) & 7 {
-            0 => Self::ExternalInterrupt(vector),
-            2 => Self::Nmi,
-            3 => Self::HardwareException { vector, error_code },
-            4 => Self::SoftwareInterrupt {
+        Some(match i.interruption_type() {
+            InterruptionType::ExternalInterrupt => Self::ExternalInterrupt(vector),
+            InterruptionType::Nmi => Self::Nmi,
+            InterruptionType::HardwareException => Self::HardwareException { vector, error_code },
+            InterruptionType::SoftwareInterrupt => Self::SoftwareInterrupt {
                 vector,
                 instruction_len,
             },
-            5 => Self::PrivilegedSoftwareException { instruction_len },
-            6 => Self::SoftwareException {
+            InterruptionType::PrivilegedSoftwareException => {
+                Self::PrivilegedSoftwareException { instruction_len }
+            }
+            InterruptionType::SoftwareException => Self::SoftwareException {
                 vector,
                 instruction_len,
             },
-            _ => Self::Raw {
+            InterruptionType::Reserved | InterruptionType::OtherEvent => Self::Raw {
                 info,
                 error_code,
                 instruction_len,
             },
         })
+    }
+
+    /// The event as delivered to a real-mode guest: a hardware exception loses its error
+    /// code (VM entry delivers none with CR0.PE = 0, SDM §27.2.1.3); other events are
+    /// unchanged.
+    pub const fn for_real_mode(self) -> Self {
+        match self {
+            Self::HardwareException { vector, .. } => Self::HardwareException {
+                vector,
+                error_code: None,
+            },
+            other => other,
+        }
     }
 
     /// Whether `other` is the same delivery: same interruption type and vector (an
@@ -235,47 +262,31 @@ impl Event {
         self.interruption_type() == other.interruption_type() && self.vector() == other.vector()
     }
 
-    /// Checks the event against the VM-entry rules for the interruption-information field
-    /// (SDM §27.2.1.3): exceptions use vectors 0-31, NMI uses vector 2, error codes only
-    /// with vectors that push one, software instruction lengths 1-15 (0 allowed only when
-    /// the CPU reports IA32_VMX_MISC bit 30).
-    pub fn validate(&self, zero_length_allowed: bool) -> Result<(), InvalidEvent> {
-        match *self {
-            Self::ExternalInterrupt(_) | Self::Nmi => Ok(()),
-            Self::HardwareException { vector, error_code } => {
-                if vector > 31 {
-                    Err(InvalidEvent::ExceptionVector(vector))
-                } else if error_code.is_some() && !vector_has_error_code(vector) {
-                    Err(InvalidEvent::UnexpectedErrorCode(vector))
-                } else {
-                    Ok(())
-                }
-            }
-            Self::SoftwareException {
-                vector,
-                instruction_len,
-            } => {
-                if vector > 31 {
-                    Err(InvalidEvent::ExceptionVector(vector))
-                } else {
-                    check_len(instruction_len, zero_length_allowed)
-                }
-            }
-            Self::SoftwareInterrupt {
-                instruction_len, ..
-            }
-            | Self::PrivilegedSoftwareException { instruction_len } => {
-                check_len(instruction_len, zero_length_allowed)
-            }
-            Self::Raw { info, .. } => Err(InvalidEvent::UnsupportedType(((info >> 8) & 7) as u8)),
+    /// Checks the event against the VM-entry checks on event injection (SDM §27.2.1.3,
+    /// through [`EntryInterruptionInfo::check`]): exception vectors 0-31, the error code
+    /// present exactly when `rules` require it and at most 16 bits wide, software
+    /// instruction lengths 1-15 (0 only when `zero_length_allowed`, IA32_VMX_MISC\[30\]).
+    /// [`Event::Raw`] cannot be queued.
+    pub fn validate(
+        &self,
+        rules: InjectionRules,
+        zero_length_allowed: bool,
+    ) -> Result<(), InvalidEvent> {
+        if let Self::Raw { info, .. } = *self {
+            return Err(InvalidEvent::UnsupportedType(
+                IdtVectoringInfo::from_raw(info).interruption_type().bits(),
+            ));
         }
-    }
-}
-
-fn check_len(len: u32, zero_allowed: bool) -> Result<(), InvalidEvent> {
-    if len > 15 || (len == 0 && !zero_allowed) {
-        Err(InvalidEvent::InstructionLength(len))
-    } else {
+        let enc = self.encode();
+        let info = EntryInterruptionInfo::from_raw(enc.info);
+        info.check(rules).map_err(InvalidEvent::Entry)?;
+        if let Some(code) = enc.error_code {
+            info.check_error_code(code).map_err(InvalidEvent::Entry)?;
+        }
+        if let Some(len) = enc.instruction_len {
+            info.check_instruction_length(len, zero_length_allowed)
+                .map_err(InvalidEvent::Entry)?;
+        }
         Ok(())
     }
 }
@@ -283,12 +294,8 @@ fn check_len(len: u32, zero_allowed: bool) -> Result<(), InvalidEvent> {
 /// Why an event cannot be injected (SDM §27.2.1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvalidEvent {
-    /// Exceptions use vectors 0-31.
-    ExceptionVector(u8),
-    /// An error code was given for a vector that does not push one.
-    UnexpectedErrorCode(u8),
-    /// Software-event instruction lengths are 1-15 (0 only with IA32_VMX_MISC bit 30).
-    InstructionLength(u32),
+    /// VM entry would refuse it (SDM §27.2.1.3): the check that fails.
+    Entry(EntryInterruptionError),
     /// A caller cannot queue an event of this raw type.
     UnsupportedType(u8),
     /// The queue of exceptions and software events is full.
@@ -298,11 +305,7 @@ pub enum InvalidEvent {
 impl fmt::Display for InvalidEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::ExceptionVector(v) => write!(f, "exception vector {v} is above 31"),
-            Self::UnexpectedErrorCode(v) => {
-                write!(f, "vector {v} does not deliver an error code")
-            }
-            Self::InstructionLength(l) => write!(f, "instruction length {l} is not 1-15"),
+            Self::Entry(e) => write!(f, "{e}"),
             Self::UnsupportedType(t) => write!(f, "interruption type {t} cannot be queued"),
             Self::QueueFull => f.write_str("the pending-exception queue is full"),
         }

@@ -6,65 +6,19 @@
 //! event to inject now (if any) and which window exits to request for the rest. The vCPU
 //! applies the decision to the VMCS.
 
+use vmx_defs::guest_state::{ActivityState, Interruptibility};
+
 use crate::event::{Event, InvalidEvent};
-
-/// Guest activity state (SDM §25.4.2, Table 25-3); open for values a newer CPU may report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GuestActivity {
-    /// 0: active.
-    Active,
-    /// 1: HLT.
-    Hlt,
-    /// 2: shutdown (after a triple fault that did not exit).
-    Shutdown,
-    /// 3: wait-for-SIPI.
-    WaitForSipi,
-    /// Any other value.
-    Unknown(u32),
-}
-
-impl GuestActivity {
-    /// Decodes the guest activity-state field.
-    pub const fn from_raw(raw: u32) -> Self {
-        match raw {
-            0 => Self::Active,
-            1 => Self::Hlt,
-            2 => Self::Shutdown,
-            3 => Self::WaitForSipi,
-            other => Self::Unknown(other),
-        }
-    }
-
-    /// The field value.
-    pub const fn raw(self) -> u32 {
-        match self {
-            Self::Active => 0,
-            Self::Hlt => 1,
-            Self::Shutdown => 2,
-            Self::WaitForSipi => 3,
-            Self::Unknown(v) => v,
-        }
-    }
-}
-
-/// Interruptibility-state bit 0: blocking by STI (SDM Table 25-3).
-pub const BLOCKING_BY_STI: u32 = 1 << 0;
-/// Interruptibility-state bit 1: blocking by MOV SS / POP SS.
-pub const BLOCKING_BY_MOV_SS: u32 = 1 << 1;
-/// Interruptibility-state bit 2: blocking by SMI.
-pub const BLOCKING_BY_SMI: u32 = 1 << 2;
-/// Interruptibility-state bit 3: blocking by NMI (virtual-NMI blocking with "virtual NMIs").
-pub const BLOCKING_BY_NMI: u32 = 1 << 3;
 
 /// The guest state that decides whether an event can be delivered now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GuestEventState {
     /// RFLAGS.IF.
     pub interrupts_enabled: bool,
-    /// The guest interruptibility-state field (raw).
-    pub interruptibility: u32,
+    /// The guest interruptibility-state field (SDM §25.4.2, Table 25-3).
+    pub interruptibility: Interruptibility,
     /// The guest activity state.
-    pub activity: GuestActivity,
+    pub activity: ActivityState,
     /// CR0.PE: exceptions deliver error codes only in protected mode (SDM §27.2.1.3).
     pub protected_mode: bool,
     /// Whether the "virtual NMIs" pin-based control (and so NMI-window exiting) is on.
@@ -82,33 +36,34 @@ impl GuestEventState {
     ) -> Self {
         Self {
             interrupts_enabled: rflags & (1 << 9) != 0,
-            interruptibility,
-            activity: GuestActivity::from_raw(activity),
+            interruptibility: Interruptibility::from_bits_retain(interruptibility),
+            activity: ActivityState::from_raw(activity),
             protected_mode: cr0 & 1 != 0,
             virtual_nmis,
         }
     }
 
-    const fn sti_or_mov_ss(&self) -> bool {
-        self.interruptibility & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS) != 0
-    }
-
     /// Whether an external interrupt can be injected now: IF=1, no STI or MOV-SS blocking
     /// (SDM §27.3.1.5), and not shut down or waiting for SIPI.
     pub const fn can_take_interrupt(&self) -> bool {
-        self.interrupts_enabled && !self.sti_or_mov_ss() && self.can_take_events()
+        self.interrupts_enabled
+            && !self.interruptibility.blocks_interrupts()
+            && self.can_take_events()
     }
 
     /// Whether an NMI can be injected now: no STI, MOV-SS or NMI blocking.
     pub const fn can_take_nmi(&self) -> bool {
-        self.interruptibility & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS | BLOCKING_BY_NMI) == 0
-            && self.can_take_events()
+        !self.interruptibility.intersects(
+            Interruptibility::STI
+                .union(Interruptibility::MOV_SS)
+                .union(Interruptibility::NMI),
+        ) && self.can_take_events()
     }
 
     /// Whether the activity state accepts injected events at all (not shutdown, not
     /// wait-for-SIPI, §27.3.1.5).
     pub const fn can_take_events(&self) -> bool {
-        matches!(self.activity, GuestActivity::Active | GuestActivity::Hlt)
+        matches!(self.activity, ActivityState::ACTIVE | ActivityState::HLT)
     }
 }
 
@@ -254,14 +209,12 @@ impl PendingEvents {
             // Nothing can be delivered in shutdown or wait-for-SIPI; keep everything.
             return d;
         }
-        let fix_error_code = |e: Event| match e {
-            Event::HardwareException { vector, .. } if !state.protected_mode => {
-                Event::HardwareException {
-                    vector,
-                    error_code: None,
-                }
+        let fix_error_code = |e: Event| {
+            if state.protected_mode {
+                e
+            } else {
+                e.for_real_mode()
             }
-            other => other,
         };
         if let Some(e) = self.reinject.take() {
             d.inject = Some(fix_error_code(e));
@@ -287,7 +240,7 @@ impl PendingEvents {
         if self.highest_interrupt().is_some() {
             d.interrupt_window = true;
         }
-        d.wake = d.inject.is_some() && state.activity == GuestActivity::Hlt;
+        d.wake = d.inject.is_some() && state.activity == ActivityState::HLT;
         self.recompute();
         d
     }

@@ -1,13 +1,20 @@
 //! Event encoding and injection-decision tests (SDM Vol. 3C §25.8.3, §27.6, §28.2.4).
 
 use proptest::prelude::*;
+use vmx_defs::guest_state::{ActivityState, Interruptibility};
+use vmx_defs::interruption::{EntryInterruptionError, InjectionRules};
 use vmx_vcpu::event::*;
 use vmx_vcpu::injection::*;
 
-fn state(if_: bool, intr: u32, activity: GuestActivity, vnmi: bool) -> GuestEventState {
+/// Bit 31 (valid) and bit 11 (error code) of the interruption-information fields, written
+/// out from SDM Table 25-17 as the independent reference.
+const VALID: u32 = 1 << 31;
+const ERROR_CODE: u32 = 1 << 11;
+
+fn state(if_: bool, intr: u32, activity: ActivityState, vnmi: bool) -> GuestEventState {
     GuestEventState {
         interrupts_enabled: if_,
-        interruptibility: intr,
+        interruptibility: Interruptibility::from_bits_retain(intr),
         activity,
         protected_mode: true,
         virtual_nmis: vnmi,
@@ -52,31 +59,37 @@ fn validation() {
             vector: 32,
             error_code: None
         }
-        .validate(false),
-        Err(InvalidEvent::ExceptionVector(32))
+        .validate(InjectionRules::LEGACY, false),
+        Err(InvalidEvent::Entry(
+            EntryInterruptionError::HardwareExceptionVector { vector: 32 }
+        ))
     );
     assert_eq!(
         Event::HardwareException {
             vector: 6,
             error_code: Some(0)
         }
-        .validate(false),
-        Err(InvalidEvent::UnexpectedErrorCode(6))
+        .validate(InjectionRules::LEGACY, false),
+        Err(InvalidEvent::Entry(
+            EntryInterruptionError::UnexpectedErrorCode { vector: 6 }
+        ))
     );
     assert_eq!(
         Event::SoftwareInterrupt {
             vector: 1,
             instruction_len: 0
         }
-        .validate(false),
-        Err(InvalidEvent::InstructionLength(0))
+        .validate(InjectionRules::LEGACY, false),
+        Err(InvalidEvent::Entry(
+            EntryInterruptionError::InstructionLength { length: 0 }
+        ))
     );
     assert_eq!(
         Event::SoftwareInterrupt {
             vector: 1,
             instruction_len: 0
         }
-        .validate(true),
+        .validate(InjectionRules::LEGACY, true),
         Ok(())
     );
     assert_eq!(
@@ -84,17 +97,52 @@ fn validation() {
             vector: 1,
             instruction_len: 16
         }
-        .validate(true),
-        Err(InvalidEvent::InstructionLength(16))
+        .validate(InjectionRules::LEGACY, true),
+        Err(InvalidEvent::Entry(
+            EntryInterruptionError::InstructionLength { length: 16 }
+        ))
     );
-    assert_eq!(Event::exception(13, None).validate(false), Ok(()));
+    assert_eq!(
+        Event::exception(13, None).validate(InjectionRules::LEGACY, false),
+        Ok(())
+    );
+    // The VM-entry exception error code is 16 bits wide (SDM §27.2.1.3).
+    assert_eq!(
+        Event::exception(13, Some(0x1_0000)).validate(InjectionRules::LEGACY, false),
+        Err(InvalidEvent::Entry(
+            EntryInterruptionError::ErrorCodeTooWide {
+                error_code: 0x1_0000
+            }
+        ))
+    );
+    // A #GP without its error code is refused in protected mode, taken in real mode.
+    let bare_gp = Event::HardwareException {
+        vector: 13,
+        error_code: None,
+    };
+    assert_eq!(
+        bare_gp.validate(InjectionRules::LEGACY, false),
+        Err(InvalidEvent::Entry(
+            EntryInterruptionError::MissingErrorCode { vector: 13 }
+        ))
+    );
+    let real = InjectionRules {
+        guest_protected_mode: false,
+        ..InjectionRules::LEGACY
+    };
+    assert_eq!(
+        Event::exception(13, None)
+            .for_real_mode()
+            .validate(real, false),
+        Ok(())
+    );
 }
 
 proptest! {
     #[test]
     fn idt_vectoring_round_trip(info in any::<u32>(), ec in any::<u32>(), len in 0u32..16) {
         match Event::from_interruption_info(info, ec, len) {
-            None => prop_assert_eq!(info & INTERRUPTION_INFO_VALID, 0),
+            None => prop_assert_eq!(info & VALID, 0),
             Some(e) => {
                 let enc = e.encode();
                 let ty = (info >> 8) & 7;
@@ -102,11 +150,11 @@ proptest! {
                 // NMIs always use vector 2 and INT1 vector 1 (SDM Table 25-17).
                 let vector = match ty { 2 => 2, 5 => 1, _ => info & 0xFF };
                 prop_assert_eq!(enc.info & 0xFF, vector);
-                prop_assert_eq!(enc.info & INTERRUPTION_INFO_VALID, INTERRUPTION_INFO_VALID);
+                prop_assert_eq!(enc.info & VALID, VALID);
                 // Only exceptions (and types this crate keeps raw) carry an error code.
                 let may_have_code = matches!(ty, 1 | 3 | 7);
-                prop_assert_eq!(enc.error_code.is_some(), may_have_code && info & INTERRUPTION_INFO_ERROR_CODE != 0);
-                prop_assert_eq!(enc.info & INTERRUPTION_INFO_ERROR_CODE != 0, enc.error_code.is_some());
+                prop_assert_eq!(enc.error_code.is_some(), may_have_code && info & ERROR_CODE != 0);
+                prop_assert_eq!(enc.info & ERROR_CODE != 0, enc.error_code.is_some());
                 if let Some(c) = enc.error_code { prop_assert_eq!(c, ec); }
             }
         }
@@ -115,7 +163,7 @@ proptest! {
     #[test]
     fn decide_never_injects_blocked_events(if_ in any::<bool>(), intr in 0u32..16, act in 0u32..5, vnmi in any::<bool>(),
                                           nmi in any::<bool>(), vecs in proptest::collection::vec(any::<u8>(), 0..4)) {
-        let s = state(if_, intr, GuestActivity::from_raw(act), vnmi);
+        let s = state(if_, intr, ActivityState::from_raw(act), vnmi);
         let mut p = PendingEvents::new();
         if nmi { p.push(Event::Nmi).unwrap(); }
         for v in &vecs { p.push(Event::ExternalInterrupt(*v)).unwrap(); }
@@ -140,7 +188,7 @@ proptest! {
         } else {
             prop_assert_eq!(d, InjectionDecision::default());
         }
-        prop_assert_eq!(d.wake, d.inject.is_some() && s.activity == GuestActivity::Hlt);
+        prop_assert_eq!(d.wake, d.inject.is_some() && s.activity == ActivityState::HLT);
         // The cached emptiness agrees with what is observable (no exceptions queued here).
         prop_assert_eq!(
             p.is_empty(),
@@ -154,16 +202,21 @@ fn interrupt_waits_for_if_then_goes() {
     let mut p = PendingEvents::new();
     p.push(Event::ExternalInterrupt(0x30)).unwrap();
     p.push(Event::ExternalInterrupt(0x40)).unwrap();
-    let d = p.decide(&state(false, 0, GuestActivity::Active, true));
+    let d = p.decide(&state(false, 0, ActivityState::ACTIVE, true));
     assert_eq!(d.inject, None);
     assert!(d.interrupt_window);
-    let d = p.decide(&state(true, BLOCKING_BY_STI, GuestActivity::Active, true));
+    let d = p.decide(&state(
+        true,
+        Interruptibility::STI.bits(),
+        ActivityState::ACTIVE,
+        true,
+    ));
     assert_eq!(d.inject, None);
     assert!(d.interrupt_window);
-    let d = p.decide(&state(true, 0, GuestActivity::Hlt, true));
+    let d = p.decide(&state(true, 0, ActivityState::HLT, true));
     assert_eq!(d.inject, Some(Event::ExternalInterrupt(0x40)));
     assert!(d.interrupt_window && d.wake);
-    let d = p.decide(&state(true, 0, GuestActivity::Active, true));
+    let d = p.decide(&state(true, 0, ActivityState::ACTIVE, true));
     assert_eq!(d.inject, Some(Event::ExternalInterrupt(0x30)));
     assert!(!d.interrupt_window);
     assert!(p.is_empty());
@@ -173,22 +226,27 @@ fn interrupt_waits_for_if_then_goes() {
 fn nmi_window_with_and_without_virtual_nmis() {
     let mut p = PendingEvents::new();
     p.push(Event::Nmi).unwrap();
-    let d = p.decide(&state(true, BLOCKING_BY_NMI, GuestActivity::Active, true));
+    let d = p.decide(&state(
+        true,
+        Interruptibility::NMI.bits(),
+        ActivityState::ACTIVE,
+        true,
+    ));
     assert_eq!(
         (d.inject, d.nmi_window, d.interrupt_window),
         (None, true, false)
     );
     let d = p.decide(&state(
         true,
-        BLOCKING_BY_MOV_SS,
-        GuestActivity::Active,
+        Interruptibility::MOV_SS.bits(),
+        ActivityState::ACTIVE,
         false,
     ));
     assert_eq!(
         (d.inject, d.nmi_window, d.interrupt_window),
         (None, false, true)
     );
-    let d = p.decide(&state(false, 0, GuestActivity::Active, true));
+    let d = p.decide(&state(false, 0, ActivityState::ACTIVE, true));
     assert_eq!(d.inject, Some(Event::Nmi));
     assert!(p.is_empty());
 }
@@ -200,7 +258,7 @@ fn priorities_reinjection_exception_nmi_interrupt() {
     p.push(Event::Nmi).unwrap();
     p.push(Event::exception(13, Some(0x10))).unwrap();
     p.set_reinjection(Some(Event::ExternalInterrupt(0x50)));
-    let s = state(true, 0, GuestActivity::Active, true);
+    let s = state(true, 0, ActivityState::ACTIVE, true);
     assert_eq!(p.decide(&s).inject, Some(Event::ExternalInterrupt(0x50)));
     let d = p.decide(&s);
     assert_eq!(
@@ -220,7 +278,7 @@ fn priorities_reinjection_exception_nmi_interrupt() {
 fn real_mode_drops_error_codes_and_queue_bounds() {
     let mut p = PendingEvents::new();
     p.push(Event::exception(13, Some(5))).unwrap();
-    let mut s = state(true, 0, GuestActivity::Active, false);
+    let mut s = state(true, 0, ActivityState::ACTIVE, false);
     s.protected_mode = false;
     assert_eq!(
         p.decide(&s).inject,
@@ -251,9 +309,9 @@ fn shutdown_and_wait_for_sipi_keep_events() {
     let mut p = PendingEvents::new();
     p.push(Event::ExternalInterrupt(0x20)).unwrap();
     for a in [
-        GuestActivity::Shutdown,
-        GuestActivity::WaitForSipi,
-        GuestActivity::Unknown(9),
+        ActivityState::SHUTDOWN,
+        ActivityState::WAIT_FOR_SIPI,
+        ActivityState(9),
     ] {
         assert_eq!(
             p.decide(&state(true, 0, a, true)),

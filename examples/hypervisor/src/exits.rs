@@ -21,11 +21,10 @@ use example_hypervisor::guest_walk;
 use example_hypervisor::mmio::{self, ExampleDevice};
 use example_hypervisor::mov_decoder::{self, Gpr, MAX_INSTRUCTION_LENGTH};
 use example_hypervisor::uart::Uart;
-use vmx_defs::exit_reason::ExitReason;
 use vmx_defs::guest_state::ActivityState;
 use vmx_defs::vmcs::fields;
 use vmx_vcpu::exit::{EptViolation, IoExit, VmExit};
-use vmx_vcpu::{Event, VmxHost, VmxVcpu};
+use vmx_vcpu::{Event, InjectionOutcome, InjectionReport, VmxError, VmxHost, VmxVcpu};
 
 use crate::error::HypervisorError;
 use crate::guest_memory::GuestMemory;
@@ -55,8 +54,6 @@ pub struct Machine<'m> {
     /// Timer ticks: preemption-timer expiries (and ticks made up at HLT where the HLT
     /// activity state is not available).
     pub timer_ticks: u64,
-    /// Whether the processor supports entering the guest in the HLT activity state.
-    hlt_activity_supported: bool,
 }
 
 /// What to do after an exit.
@@ -69,7 +66,7 @@ enum Flow {
 
 impl<'m> Machine<'m> {
     /// A machine around `memory`.
-    pub fn new(memory: &'m GuestMemory, hlt_activity_supported: bool) -> Self {
+    pub fn new(memory: &'m GuestMemory) -> Self {
         Self {
             memory,
             uart: Uart::new(),
@@ -77,7 +74,6 @@ impl<'m> Machine<'m> {
             stats: ExitStats::new(),
             timer_delivered: 0,
             timer_ticks: 0,
-            hlt_activity_supported,
         }
     }
 
@@ -87,18 +83,19 @@ impl<'m> Machine<'m> {
         vcpu: &mut VmxVcpu<'_, H>,
     ) -> Result<GuestResult, HypervisorError> {
         for _ in 0..MAX_EXITS {
-            // vmx-vcpu injects a queued tick at entry when the guest can take it; a tick that
-            // was queued before the entry and is gone after it was delivered.
-            let tick_was_pending = timer_pending(vcpu);
             let exit = vcpu
                 .run()
                 .map_err(|e| HypervisorError::Run(report::describe_vmx_error(&e)))?;
-            if tick_was_pending && !timer_pending(vcpu) {
+            // vmx-vcpu injects a queued tick at entry when the guest can take it, and reports
+            // what became of it (an interrupted delivery is re-injected by itself).
+            if let Some(InjectionReport {
+                event: Event::ExternalInterrupt(abi::TIMER_VECTOR),
+                outcome: InjectionOutcome::Delivered,
+            }) = vcpu.last_injection()
+            {
                 self.timer_delivered += 1;
             }
-            // The typed exit does not carry its number: read it for the statistics.
-            let reason = ExitReason(vcpu.read_field(fields::EXIT_REASON)?);
-            self.stats.record(reason.basic());
+            self.stats.record(exit.reason());
             match self.handle(vcpu, &exit)? {
                 Flow::Continue => {}
                 Flow::Done(result) => {
@@ -154,6 +151,9 @@ impl<'m> Machine<'m> {
                 vcpu.complete_cpuid(v.eax, v.ebx, v.ecx, v.edx)?;
             }
             VmExit::PreemptionTimer => {
+                // The timer stopped at 0 (its value is saved at exit where the processor
+                // can): arm it for the next period.
+                vcpu.set_preemption_timer(TIMER_PERIOD_TSC)?;
                 self.timer_ticks += 1;
                 if !timer_pending(vcpu) {
                     vcpu.inject(Event::ExternalInterrupt(abi::TIMER_VECTOR))?;
@@ -214,18 +214,17 @@ impl<'m> Machine<'m> {
             // Injected at the next entry (advancing RIP ended the STI blocking).
             return Ok(());
         }
-        if self.hlt_activity_supported {
-            // Enter the guest halted: it stays in the HLT activity state until the
-            // preemption timer expires and the tick is injected, which wakes it
-            // (SDM Vol. 3C §27.7.4, §26.5.1).
-            // SAFETY: HLT (1) is an activity state the processor supports (IA32_VMX_MISC[6],
-            // checked), and the guest's RFLAGS.IF is 1 (it executed `sti; hlt`), so a
-            // timer interrupt can wake it.
-            unsafe { vcpu.write_field(fields::GUEST_ACTIVITY_STATE, ActivityState::HLT.raw())? };
-        } else {
-            // No HLT activity state: let the next tick arrive now instead.
-            self.timer_ticks += 1;
-            vcpu.inject(Event::ExternalInterrupt(abi::TIMER_VECTOR))?;
+        // Enter the guest halted: it stays in the HLT activity state until the preemption
+        // timer expires and the tick is injected, which wakes it (SDM Vol. 3C §27.7.4,
+        // §26.5.1). The guest's RFLAGS.IF is 1 (it executed `sti; hlt`), so the tick can.
+        match vcpu.set_activity_state(ActivityState::HLT) {
+            Ok(()) => {}
+            Err(VmxError::UnsupportedActivityState(_)) => {
+                // No HLT activity state on this processor: let the next tick arrive now.
+                self.timer_ticks += 1;
+                vcpu.inject(Event::ExternalInterrupt(abi::TIMER_VECTOR))?;
+            }
+            Err(e) => return Err(e.into()),
         }
         Ok(())
     }

@@ -117,8 +117,7 @@ fn run() -> Result<GuestResult, HypervisorError> {
     vcpu.set_exception_bitmap(u32::MAX)?;
     vcpu.set_preemption_timer(TIMER_PERIOD_TSC)?;
 
-    let hlt_activity = caps.misc().activity_hlt();
-    let mut machine = Machine::new(&memory, hlt_activity);
+    let mut machine = Machine::new(&memory);
     println!("example hypervisor: launching the guest");
     let result = machine.run(&mut vcpu);
 

@@ -212,6 +212,18 @@ impl EntryInterruptionInfo {
         self.0
     }
 
+    /// The valid field for an event of type `ty` with `vector` and the deliver-error-code
+    /// bit, without any check (total; [`EntryInterruptionInfo::check`] says whether VM entry
+    /// accepts it).
+    pub const fn from_parts(ty: InterruptionType, vector: u8, deliver_error_code: bool) -> Self {
+        let code = if deliver_error_code {
+            ERROR_CODE_BIT
+        } else {
+            0
+        };
+        Self(VALID_BIT | ((ty.bits() as u32) << TYPE_SHIFT) | code | vector as u32)
+    }
+
     /// Builds a valid event under [`InjectionRules::LEGACY`].
     pub fn new(
         ty: InterruptionType,

@@ -101,8 +101,9 @@ fn decode_other_reason(
     match basic {
         BasicExitReason::EXCEPTION_OR_NMI => decode_exception(reason, src),
         BasicExitReason::EXTERNAL_INTERRUPT => {
-            let info =
-                ExitInterruptionInfo::from_raw(src.read_field(fields::EXIT_INTERRUPTION_INFO.raw()) as u32);
+            let info = ExitInterruptionInfo::from_raw(
+                src.read_field(fields::EXIT_INTERRUPTION_INFO.raw()) as u32,
+            );
             VmExit::ExternalInterrupt {
                 vector: info.is_valid().then_some(info.vector().0),
             }

@@ -13,9 +13,7 @@ mod decode;
 mod kinds;
 
 use vmx_defs::exit_reason::{BasicExitReason, ExitReason};
-use vmx_defs::qualification::{
-    ExitQualification, MovDrQualification, TaskSwitchQualification,
-};
+use vmx_defs::qualification::{ExitQualification, MovDrQualification, TaskSwitchQualification};
 
 pub use decode::{ExitInfoSource, decode_exit, decode_exit_with_reason};
 pub use kinds::{CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, VmcallArgs};

@@ -2,6 +2,7 @@
 //! §26.7.6, §27.6).
 
 use vmx_defs::controls::{PinBasedControls, PrimaryProcBasedControls};
+use vmx_defs::interruption::InjectionRules;
 use vmx_defs::vmcs::fields;
 
 use crate::error::VmxError;
@@ -14,8 +15,26 @@ use super::{VmxVcpu, vmread, vmwrite};
 impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// Queues an event for injection at the next VM entry where the guest can take it
     /// (SDM §27.6); checked first (vector, error code, instruction length).
+    ///
+    /// The error-code rule is the one VM entry applies to the guest as it is now: with
+    /// CR0.PE = 1 the vectors of [`vector_has_error_code`](crate::event::vector_has_error_code)
+    /// need one and others must not have one (unless IA32_VMX_BASIC\[56\] relaxes it); a
+    /// real-mode guest takes none (a code given anyway is dropped at delivery).
     pub fn inject(&mut self, event: Event) -> Result<(), VmxError> {
-        event.validate(self.zero_length_injection)?;
+        let caps = self.cpu.capabilities();
+        let rules = InjectionRules {
+            error_code_relaxed: caps.basic().no_hw_error_code_check(),
+            guest_protected_mode: self.read_field(fields::GUEST_CR0)? & 1 != 0,
+            monitor_trap_flag: false,
+            fred: false,
+            nested_exception: false,
+        };
+        let delivered = if rules.guest_protected_mode {
+            event
+        } else {
+            event.for_real_mode()
+        };
+        delivered.validate(rules, self.zero_length_injection)?;
         self.pending.push(event)?;
         Ok(())
     }

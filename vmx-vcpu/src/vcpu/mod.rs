@@ -1,13 +1,15 @@
 //! [`VmxVcpu`]: one virtual CPU on one VMCS (SDM Vol. 3C ch. 25 "Virtual Machine Control
 //! Structures", ch. 26 "VMX Non-Root Operation", ch. 27 "VM Entries", ch. 28 "VM Exits").
 //!
-//! The methods are split by topic: `setup` (VMCS initialization, §25.4-25.8), `msr_list`
+//! The methods are split by topic: `setup` (VMCS initialization, §25.4-25.8), `registers`
+//! (RIP, RSP, RFLAGS, activity state; §25.4.1-25.4.2), `msr_list`
 //! (MSR switching, §25.7.2, §25.8.2), `intercept` (bitmaps, masks, timers, §25.6), `events`
 //! (injection, §27.6), `run` (VM entry/exit and completion helpers, §27-28).
 
 mod events;
 mod intercept;
 mod msr_list;
+mod registers;
 mod run;
 mod setup;
 
@@ -316,39 +318,6 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         self.vmcs.load()?;
         // SAFETY: forwarded contract.
         unsafe { self.vmcs.write(field, value) }
-    }
-
-    /// Guest RIP.
-    pub fn rip(&mut self) -> Result<u64, VmxError> {
-        self.read_field(fields::GUEST_RIP)
-    }
-
-    /// Sets guest RIP.
-    pub fn set_rip(&mut self, rip: u64) -> Result<(), VmxError> {
-        self.vmcs.load()?;
-        vmwrite(fields::GUEST_RIP, rip)
-    }
-
-    /// Guest RSP.
-    pub fn rsp(&mut self) -> Result<u64, VmxError> {
-        self.read_field(fields::GUEST_RSP)
-    }
-
-    /// Sets guest RSP.
-    pub fn set_rsp(&mut self, rsp: u64) -> Result<(), VmxError> {
-        self.vmcs.load()?;
-        vmwrite(fields::GUEST_RSP, rsp)
-    }
-
-    /// Guest RFLAGS.
-    pub fn rflags(&mut self) -> Result<u64, VmxError> {
-        self.read_field(fields::GUEST_RFLAGS)
-    }
-
-    /// Sets guest RFLAGS (bit 1 forced to 1).
-    pub fn set_rflags(&mut self, rflags: u64) -> Result<(), VmxError> {
-        self.vmcs.load()?;
-        vmwrite(fields::GUEST_RFLAGS, rflags | 2)
     }
 }
 

@@ -192,8 +192,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         }
         // SAFETY: as in `enter`; in addition the callback and its context stay valid for
         // the whole call (`ctx` lives on this frame) and are cleared right after it.
-        let rc = unsafe {
-vmx_vcpu_enter(self.block.as_ptr(), u64::from(first)) };
+        let rc = unsafe { vmx_vcpu_enter(self.block.as_ptr(), u64::from(first)) };
         {
             let block = self.block_mut();
             block.loop_callback = 0;
