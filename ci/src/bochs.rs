@@ -160,31 +160,42 @@ pub fn strip_prompt(line: &str) -> &str {
 }
 
 /// Runs `bochs -q -f <bochsrc> -rc <rc>` in `dir` with stdin at /dev/null under
-/// `timeout -k 5 <limit>`, calling `on_line` for every stdout line as it arrives.
+/// [`run_with_timeout`], calling `on_line` for every stdout line as it arrives.
 pub fn run(
     dir: &Path,
     bochsrc: &Path,
     rc: &Path,
     limit: Duration,
+    on_line: impl FnMut(&str),
+) -> Result<RunResult, String> {
+    let mut bochs = Command::new("bochs");
+    bochs.arg("-q").arg("-f").arg(bochsrc).arg("-rc").arg(rc);
+    run_with_timeout(&bochs, dir, limit, on_line)
+}
+
+/// Runs `emulator` (program and arguments) in `dir` under `timeout -k 5 <limit>`: SIGTERM
+/// at the limit, SIGKILL 5 s later if it is still running, exit code 124 or 137 then.
+/// Stdin is /dev/null; `on_line` gets every stdout line (debugger prompts stripped) as it
+/// arrives; stderr is kept in `dir/<program>-stderr.txt`.
+pub fn run_with_timeout(
+    emulator: &Command,
+    dir: &Path,
+    limit: Duration,
     mut on_line: impl FnMut(&str),
 ) -> Result<RunResult, String> {
+    let program = emulator.get_program().to_string_lossy().into_owned();
     let start = Instant::now();
     let mut child = Command::new("timeout")
-        .arg("-k")
-        .arg("5")
-        .arg(format!("{}", limit.as_secs().max(1)))
-        .arg("bochs")
-        .arg("-q")
-        .arg("-f")
-        .arg(bochsrc)
-        .arg("-rc")
-        .arg(rc)
+        .args(["-k", "5"])
+        .arg(limit.as_secs().max(1).to_string())
+        .arg(emulator.get_program())
+        .args(emulator.get_args())
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("starting bochs under timeout: {e}"))?;
+        .map_err(|e| format!("starting {program} under timeout: {e}"))?;
     let stderr = child.stderr.take();
     let err_thread = std::thread::spawn(move || {
         let mut buf = Vec::new();
@@ -212,9 +223,12 @@ pub fn run(
     }
     let status = child
         .wait()
-        .map_err(|e| format!("waiting for bochs: {e}"))?;
+        .map_err(|e| format!("waiting for {program}: {e}"))?;
     let stderr_bytes = err_thread.join().unwrap_or_default();
-    let _ = std::fs::write(dir.join("bochs-stderr.txt"), stderr_bytes);
+    let base = Path::new(&program)
+        .file_name()
+        .map_or_else(|| program.clone(), |n| n.to_string_lossy().into_owned());
+    let _ = std::fs::write(dir.join(format!("{base}-stderr.txt")), stderr_bytes);
     let code = status.code();
     Ok(RunResult {
         exit_code: code,
@@ -222,6 +236,41 @@ pub fn run(
         lines,
         wall: start.elapsed(),
     })
+}
+
+/// The lines of Bochs's log at `log_path` that explain a failure of the run on `model`
+/// ([`interesting_log_lines`] not matching `ignore`, at most `keep`), then its last
+/// `tail` lines; each prefixed with `[model]`. Empty when the log cannot be read.
+pub fn log_report(
+    model: &str,
+    log_path: &Path,
+    ignore: impl Fn(&str) -> bool,
+    keep: usize,
+    tail: usize,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(log) = std::fs::read_to_string(log_path) else {
+        return out;
+    };
+    let lines: Vec<&str> = interesting_log_lines(&log)
+        .into_iter()
+        .filter(|l| !ignore(l))
+        .collect();
+    if !lines.is_empty() {
+        out.push(format!(
+            "[{model}] bochs log lines about VMX checks / panics ({}):",
+            log_path.display()
+        ));
+        let last = lines.get(lines.len().saturating_sub(keep)..).unwrap_or(&[]);
+        out.extend(last.iter().map(|l| format!("[{model}]   {l}")));
+    }
+    if tail > 0 {
+        let all: Vec<&str> = log.lines().collect();
+        let last = all.get(all.len().saturating_sub(tail)..).unwrap_or(&[]);
+        out.push(format!("[{model}] tail of {}:", log_path.display()));
+        out.extend(last.iter().map(|l| format!("[{model}]   {l}")));
+    }
+    out
 }
 
 /// Log lines that explain a failure: failed VM-entry checks, aborts, panics, and

@@ -1,6 +1,6 @@
 //! Building bare-metal packages with cargo for `x86_64-unknown-none`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The bare-metal target triple.
@@ -71,32 +71,52 @@ pub fn ensure_target() -> Result<(), String> {
     }
 }
 
+/// The path of binary `bin` built for the bare-metal target with the kernel profile.
+pub fn baremetal_elf_path(bin: &str) -> PathBuf {
+    target_dir().join(TARGET).join(PROFILE).join(bin)
+}
+
 /// Builds binary `bin` of package `package` for the bare-metal target with the kernel
 /// profile; returns the ELF's path.
 pub fn build_baremetal(package: &str, bin: &str) -> Result<PathBuf, String> {
+    build_baremetal_with(package, bin, &[])
+}
+
+/// [`build_baremetal`] with extra environment variables for the build (a build script that
+/// embeds another image finds it through one).
+pub fn build_baremetal_with(
+    package: &str,
+    bin: &str,
+    env: &[(&str, &Path)],
+) -> Result<PathBuf, String> {
     ensure_target()?;
     let status = cargo()
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            package,
-            "--bin",
-            bin,
-            "--target",
-            TARGET,
-            "--profile",
-            PROFILE,
-        ])
+        .envs(env.iter().copied())
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .args(["--target", TARGET, "--profile", PROFILE])
         .status()
         .map_err(|e| format!("running cargo build: {e}"))?;
     if !status.success() {
         return Err(format!("building {package} for {TARGET} failed"));
     }
-    let elf = target_dir().join(TARGET).join(PROFILE).join(bin);
+    let elf = baremetal_elf_path(bin);
     if elf.is_file() {
         Ok(elf)
     } else {
         Err(format!("{} missing after the build", elf.display()))
     }
+}
+
+/// `cargo clippy -D warnings` of `packages` for the bare-metal target (where their
+/// bare-metal code is compiled), with extra environment variables; whether it was clean.
+pub fn clippy_baremetal(packages: &[&str], env: &[(&str, &Path)]) -> Result<bool, String> {
+    ensure_target()?;
+    let status = cargo()
+        .envs(env.iter().copied())
+        .args(["clippy", "--quiet", "--target", TARGET])
+        .args(packages.iter().flat_map(|p| ["-p", p]))
+        .args(["--", "-D", "warnings"])
+        .status()
+        .map_err(|e| format!("running cargo clippy: {e}"))?;
+    Ok(status.success())
 }

@@ -54,9 +54,23 @@ struct Options {
     filter: Option<String>,
     timeout: Option<u64>,
     jobs: Option<usize>,
+    qemu: bool,
 }
 
-fn parse_options(args: &[String]) -> Result<Options, String> {
+/// The options each command takes.
+fn allowed_options(cmd: &str) -> &'static [&'static str] {
+    match cmd {
+        "suite" => &["--model", "--filter", "--timeout"],
+        "test" => &["--timeout", "--jobs"],
+        "run" => &["--model", "--qemu", "--timeout"],
+        _ => &[],
+    }
+}
+
+/// Parses the options of command `cmd` (`--key value` or `--key=value`; `--qemu` is a
+/// switch); an option `cmd` does not take is an error.
+fn parse_options(cmd: &str, args: &[String]) -> Result<Options, String> {
+    let allowed = allowed_options(cmd);
     let mut o = Options::default();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -64,6 +78,9 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             Some((k, v)) => (k, Some(v.to_string())),
             None => (a.as_str(), None),
         };
+        if !allowed.contains(&key) {
+            return Err(format!("unknown option {key} for {cmd}"));
+        }
         let mut value = || {
             inline
                 .clone()
@@ -73,6 +90,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         match key {
             "--model" => o.model = Some(value()?),
             "--filter" => o.filter = Some(value()?),
+            "--qemu" if inline.is_none() => o.qemu = true,
             "--timeout" => {
                 o.timeout = Some(
                     value()?
@@ -86,7 +104,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
                     .map_err(|_| "--jobs takes a number".to_string())?;
                 o.jobs = Some(j.max(1));
             }
-            other => return Err(format!("unknown option {other}")),
+            other => return Err(format!("{other} takes no value")),
         }
     }
     Ok(o)
@@ -98,10 +116,11 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    if cmd == "run" {
-        return run::main(rest, USAGE);
+    if matches!(cmd.as_str(), "help" | "--help" | "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
     }
-    let opts = match parse_options(rest) {
+    let opts = match parse_options(cmd, rest) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("ci: {e}\n{USAGE}");
@@ -111,10 +130,11 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "suite" => cmd_suite(&opts),
         "test" => cmd_test(&opts),
-        "help" | "--help" | "-h" => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+        "run" => run::cmd_run(
+            opts.model.as_deref(),
+            opts.qemu,
+            Duration::from_secs(opts.timeout.unwrap_or(run::DEFAULT_TIMEOUT_S)),
+        ),
         other => Err(format!("unknown command {other}\n{USAGE}")),
     };
     match result {
@@ -188,24 +208,7 @@ fn host_tests() -> Result<(Tally, bool), String> {
 }
 
 fn baremetal_clippy() -> Result<bool, String> {
-    builder::ensure_target()?;
-    let status = builder::cargo()
-        .args([
-            "clippy",
-            "--quiet",
-            "--target",
-            builder::TARGET,
-            "-p",
-            "baremetal",
-            "-p",
-            SUITE_PACKAGE,
-            "--",
-            "-D",
-            "warnings",
-        ])
-        .status()
-        .map_err(|e| format!("running cargo clippy: {e}"))?;
-    Ok(status.success())
+    builder::clippy_baremetal(&["baremetal", SUITE_PACKAGE], &[])
 }
 
 fn cmd_test(opts: &Options) -> Result<bool, String> {
@@ -294,24 +297,45 @@ mod tests {
     #[test]
     fn options() {
         assert_eq!(
-            parse_options(&s(&["--model", "m", "--timeout=9"])).unwrap(),
+            parse_options("suite", &s(&["--model", "m", "--timeout=9"])).unwrap(),
             Options {
                 model: Some("m".into()),
                 filter: None,
                 timeout: Some(9),
-                jobs: None
+                jobs: None,
+                qemu: false,
             }
         );
-        assert_eq!(parse_options(&s(&["--jobs", "0"])).unwrap().jobs, Some(1));
         assert_eq!(
-            parse_options(&s(&["--filter", "smoke,insn"]))
+            parse_options("test", &s(&["--jobs", "0"])).unwrap().jobs,
+            Some(1)
+        );
+        assert_eq!(
+            parse_options("suite", &s(&["--filter", "smoke,insn"]))
                 .unwrap()
                 .filter
                 .as_deref(),
             Some("smoke,insn")
         );
-        assert!(parse_options(&s(&["--model"])).is_err());
-        assert!(parse_options(&s(&["--timeout", "x"])).is_err());
-        assert!(parse_options(&s(&["--bogus"])).is_err());
+        assert!(parse_options("suite", &s(&["--model"])).is_err());
+        assert!(parse_options("test", &s(&["--timeout", "x"])).is_err());
+        assert!(parse_options("suite", &s(&["--bogus"])).is_err());
+    }
+
+    #[test]
+    fn run_options() {
+        assert_eq!(
+            parse_options("run", &s(&["--model", "m", "--qemu", "--timeout=9"])).unwrap(),
+            Options {
+                model: Some("m".into()),
+                qemu: true,
+                timeout: Some(9),
+                ..Options::default()
+            }
+        );
+        assert!(parse_options("run", &s(&["--qemu=1"])).is_err());
+        assert!(parse_options("run", &s(&["--jobs", "2"])).is_err());
+        assert!(parse_options("test", &s(&["--qemu"])).is_err());
+        assert!(parse_options("test", &s(&["--filter", "x"])).is_err());
     }
 }

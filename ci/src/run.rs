@@ -1,4 +1,5 @@
-//! `cargo ci run [--model M] [--qemu] [--timeout S]`: the example hypervisor and its guest.
+//! `cargo ci run [--model M] [--qemu] [--timeout S]` ([`cmd_run`]): the example hypervisor
+//! and its guest.
 //!
 //! Builds `examples/guest` for the bare-metal target, then `examples/hypervisor` with the
 //! guest's path in `EXAMPLE_GUEST_ELF` (its build script embeds it), makes the disk image
@@ -13,10 +14,9 @@
 //! [`example_checks`] runs the example on [`DEFAULT_MODEL`] for `cargo ci test` and turns each
 //! check into a counted result.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use crate::bochs::RunResult;
 use crate::builder;
@@ -25,8 +25,8 @@ use crate::suite::{self, BootOptions};
 
 /// The Bochs model `cargo ci run` uses without `--model`.
 pub const DEFAULT_MODEL: &str = "corei7_icelake_u";
-/// Default wall-clock limit of one run.
-const DEFAULT_TIMEOUT_S: u64 = 300;
+/// Default wall-clock limit of one `cargo ci run`.
+pub const DEFAULT_TIMEOUT_S: u64 = 300;
 /// The guest's package and binary.
 pub const GUEST_PACKAGE: &str = "example-guest";
 /// The hypervisor's package and binary.
@@ -204,37 +204,11 @@ pub fn check_output(lines: &[String]) -> Vec<Check> {
 /// Builds the guest, then the hypervisor embedding it; returns the hypervisor's ELF.
 pub fn build_example() -> Result<PathBuf, String> {
     let guest = builder::build_baremetal(GUEST_PACKAGE, GUEST_PACKAGE)?;
-    let status = builder::cargo()
-        .env(GUEST_ELF_VAR, &guest)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            HYPERVISOR_PACKAGE,
-            "--bin",
-            HYPERVISOR_PACKAGE,
-            "--target",
-            builder::TARGET,
-            "--profile",
-            builder::PROFILE,
-        ])
-        .status()
-        .map_err(|e| format!("running cargo build: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "building {HYPERVISOR_PACKAGE} for {} failed",
-            builder::TARGET
-        ));
-    }
-    let elf = builder::target_dir()
-        .join(builder::TARGET)
-        .join(builder::PROFILE)
-        .join(HYPERVISOR_PACKAGE);
-    if elf.is_file() {
-        Ok(elf)
-    } else {
-        Err(format!("{} missing after the build", elf.display()))
-    }
+    builder::build_baremetal_with(
+        HYPERVISOR_PACKAGE,
+        HYPERVISOR_PACKAGE,
+        &[(GUEST_ELF_VAR, &guest)],
+    )
 }
 
 /// A finished run of the example.
@@ -275,22 +249,14 @@ impl ExampleRun {
                 self.run.wall.as_secs()
             ));
         }
-        let log_path = self.dir.join("bochs.log");
-        if let Ok(log) = std::fs::read_to_string(&log_path) {
-            let lines: Vec<&str> = crate::bochs::interesting_log_lines(&log)
-                .into_iter()
-                // Every EPT violation logs a line: the example makes them on purpose.
-                .filter(|l| !l.contains("EPT violation"))
-                .collect();
-            if !lines.is_empty() {
-                out.push(format!(
-                    "[{m}] bochs log lines about VMX checks / panics ({}):",
-                    log_path.display()
-                ));
-                let tail = &lines[lines.len().saturating_sub(20)..];
-                out.extend(tail.iter().map(|l| format!("[{m}]   {l}")));
-            }
-        }
+        // Every EPT violation logs a line: the example makes them on purpose.
+        out.extend(crate::bochs::log_report(
+            m,
+            &self.dir.join("bochs.log"),
+            |l| l.contains("EPT violation"),
+            20,
+            0,
+        ));
         out
     }
 }
@@ -298,17 +264,7 @@ impl ExampleRun {
 /// Boots the example's `elf` in Bochs with `opts`; `label` prefixes the streamed lines with
 /// the model.
 pub fn run_in_bochs(elf: &Path, opts: &BootOptions, label: bool) -> Result<ExampleRun, String> {
-    let model = opts.model.clone();
-    let run = suite::boot_elf(elf, opts, |line| {
-        if line.is_empty() || suite::is_bochs_noise(line) {
-            return;
-        }
-        if label {
-            println!("[{model}] {line}");
-        } else {
-            println!("{line}");
-        }
-    })?;
+    let run = suite::boot_elf(elf, opts, suite::echo(&opts.model, label))?;
     let checks = check_output(&run.lines);
     Ok(ExampleRun {
         model: opts.model.clone(),
@@ -335,64 +291,6 @@ fn print_summary(run: &ExampleRun) {
     for c in &run.checks {
         let verdict = if c.passed { "ok  " } else { "FAIL" };
         println!("{verdict} {}: {}", c.name, c.detail);
-    }
-}
-
-/// `cargo ci run` options.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct RunOptions {
-    model: Option<String>,
-    qemu: bool,
-    timeout: Option<u64>,
-}
-
-fn parse_run_options(args: &[String]) -> Result<RunOptions, String> {
-    let mut o = RunOptions::default();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let (key, inline) = match a.split_once('=') {
-            Some((k, v)) => (k, Some(v.to_string())),
-            None => (a.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or(format!("{key} needs a value"))
-        };
-        match key {
-            "--model" => o.model = Some(value()?),
-            "--qemu" if inline.is_none() => o.qemu = true,
-            "--timeout" => {
-                o.timeout = Some(
-                    value()?
-                        .parse()
-                        .map_err(|_| "--timeout takes whole seconds".to_string())?,
-                )
-            }
-            other => return Err(format!("unknown option {other} for run")),
-        }
-    }
-    Ok(o)
-}
-
-/// Entry point of `cargo ci run ARGS` (`usage` is the tool's usage text).
-pub fn main(args: &[String], usage: &str) -> ExitCode {
-    let opts = match parse_run_options(args) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("ci: {e}\n{usage}");
-            return ExitCode::from(2);
-        }
-    };
-    let timeout = Duration::from_secs(opts.timeout.unwrap_or(DEFAULT_TIMEOUT_S));
-    match cmd_run(opts.model.as_deref(), opts.qemu, timeout) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("ci: {e}");
-            ExitCode::FAILURE
-        }
     }
 }
 
@@ -433,34 +331,17 @@ pub fn cmd_run(model: Option<&str>, qemu: bool, timeout: Duration) -> Result<boo
 /// their bare-metal code is compiled (the host build sees only the `main` that explains how to
 /// run them).
 pub fn example_clippy(guest_elf: &Path) -> Result<bool, String> {
-    let status = builder::cargo()
-        .env(GUEST_ELF_VAR, guest_elf)
-        .args([
-            "clippy",
-            "--quiet",
-            "--target",
-            builder::TARGET,
-            "-p",
-            GUEST_PACKAGE,
-            "-p",
-            HYPERVISOR_PACKAGE,
-            "--",
-            "-D",
-            "warnings",
-        ])
-        .status()
-        .map_err(|e| format!("running cargo clippy: {e}"))?;
-    Ok(status.success())
+    builder::clippy_baremetal(
+        &[GUEST_PACKAGE, HYPERVISOR_PACKAGE],
+        &[(GUEST_ELF_VAR, guest_elf)],
+    )
 }
 
 /// Runs the example on [`DEFAULT_MODEL`] for `cargo ci test`: each check is one counted
 /// result, plus `example_baremetal_clippy`. Returns the tally and whether everything passed.
 pub fn example_checks(timeout: Duration) -> (Tally, bool) {
     let mut tally = Tally::default();
-    let guest = builder::target_dir()
-        .join(builder::TARGET)
-        .join(builder::PROFILE)
-        .join(GUEST_PACKAGE);
+    let guest = builder::baremetal_elf_path(GUEST_PACKAGE);
     let result = crate::bochs::ensure_installed()
         .and_then(|()| build_example())
         .and_then(|elf| run_in_bochs(&elf, &boot_options(DEFAULT_MODEL, timeout), true));
@@ -569,58 +450,32 @@ fn run_in_qemu(timeout: Duration) -> Result<bool, String> {
         return Ok(false);
     }
     let elf_path = build_example()?;
-    let dir = builder::artifact_dir("example-qemu");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let bytes =
-        std::fs::read(&elf_path).map_err(|e| format!("reading {}: {e}", elf_path.display()))?;
-    let elf = crate::elf::Elf::parse(&bytes).map_err(|e| format!("{}: {e}", elf_path.display()))?;
-    let image = crate::image::DiskImage::from_elf(&elf, "qemu-kvm", "")
-        .map_err(|e| format!("{}: {e}", elf_path.display()))?;
-    let disk = dir.join("disk.img");
-    std::fs::write(&disk, &image.bytes).map_err(|e| format!("writing {}: {e}", disk.display()))?;
-
+    let (dir, disk, _) = suite::write_disk_image(
+        &elf_path,
+        "qemu-kvm",
+        "",
+        &builder::artifact_dir("example-qemu"),
+    )?;
     println!("== booting the example hypervisor in QEMU + KVM (-cpu host)");
-    let start = Instant::now();
-    let mut child = Command::new("timeout")
-        .args(["-k", "5", &timeout.as_secs().max(1).to_string()])
-        .arg("qemu-system-x86_64")
-        .args([
-            "-enable-kvm",
-            "-cpu",
-            "host",
-            "-m",
-            "256",
-            "-display",
-            "none",
-        ])
-        .args(["-serial", "stdio", "-no-reboot"])
-        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
-        .arg("-drive")
-        .arg(format!("format=raw,file={}", disk.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("starting qemu: {e}"))?;
-    let mut lines = Vec::new();
-    if let Some(out) = child.stdout.take() {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            let line = line.trim_end_matches('\r').to_string();
-            println!("{line}");
-            lines.push(line);
-        }
-    }
-    let status = child.wait().map_err(|e| format!("waiting for qemu: {e}"))?;
-    let code = status.code();
+    let mut qemu = Command::new("qemu-system-x86_64");
+    qemu.args([
+        "-enable-kvm",
+        "-cpu",
+        "host",
+        "-m",
+        "256",
+        "-display",
+        "none",
+    ])
+    .args(["-serial", "stdio", "-no-reboot"])
+    .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
+    .arg("-drive")
+    .arg(format!("format=raw,file={}", disk.display()));
+    let run = crate::bochs::run_with_timeout(&qemu, &dir, timeout, |l| println!("{l}"))?;
     let run = ExampleRun {
         model: "qemu-kvm".into(),
-        checks: check_output(&lines),
-        run: RunResult {
-            exit_code: code,
-            timed_out: matches!(code, Some(124) | Some(137)),
-            lines,
-            wall: start.elapsed(),
-        },
+        checks: check_output(&run.lines),
+        run,
         dir,
     };
     print_summary(&run);
@@ -651,21 +506,6 @@ example hypervisor: exit statistics:
   VMX_PREEMPTION_TIMER_EXPIRED (52): 7
   total                            : 919
 example hypervisor: SUCCESS";
-
-    #[test]
-    fn options() {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            parse_run_options(&s(&["--model", "m", "--qemu", "--timeout=9"])).unwrap(),
-            RunOptions {
-                model: Some("m".into()),
-                qemu: true,
-                timeout: Some(9)
-            }
-        );
-        assert!(parse_run_options(&s(&["--qemu=1"])).is_err());
-        assert!(parse_run_options(&s(&["--jobs", "2"])).is_err());
-    }
 
     #[test]
     fn good_output_passes_every_check() {

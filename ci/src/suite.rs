@@ -44,6 +44,31 @@ impl BootOptions {
     }
 }
 
+/// Reads the ELF at `elf_path`, makes its disk image (boot parameters `model` and
+/// `filter`) and writes it to `dir/disk.img`, creating `dir`. Returns the canonical `dir`,
+/// the image's path and its cylinders.
+pub fn write_disk_image(
+    elf_path: &Path,
+    model: &str,
+    filter: &str,
+    dir: &Path,
+) -> Result<(PathBuf, PathBuf, u64), String> {
+    let bytes =
+        std::fs::read(elf_path).map_err(|e| format!("reading {}: {e}", elf_path.display()))?;
+    let elf = Elf::parse(&bytes).map_err(|e| format!("{}: {e}", elf_path.display()))?;
+    let image = DiskImage::from_elf(&elf, model, filter)
+        .map_err(|e| format!("{}: {e}", elf_path.display()))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let disk = dir.join("disk.img");
+    // Bochs locks the image with `<image>.lock`; a killed run leaves it behind.
+    let _ = std::fs::remove_file(dir.join("disk.img.lock"));
+    std::fs::write(&disk, &image.bytes).map_err(|e| format!("writing {}: {e}", disk.display()))?;
+    Ok((dir, disk, image.cylinders))
+}
+
 /// Makes the disk image and bochsrc for `elf` in `opts.dir` and runs Bochs, passing each
 /// output line to `on_line`. Reusable for any `baremetal` binary.
 pub fn boot_elf(
@@ -51,32 +76,18 @@ pub fn boot_elf(
     opts: &BootOptions,
     on_line: impl FnMut(&str),
 ) -> Result<RunResult, String> {
-    let bytes =
-        std::fs::read(elf_path).map_err(|e| format!("reading {}: {e}", elf_path.display()))?;
-    let elf = Elf::parse(&bytes).map_err(|e| format!("{}: {e}", elf_path.display()))?;
-    let image = DiskImage::from_elf(&elf, &opts.model, &opts.filter)
-        .map_err(|e| format!("{}: {e}", elf_path.display()))?;
-    std::fs::create_dir_all(&opts.dir)
-        .map_err(|e| format!("creating {}: {e}", opts.dir.display()))?;
-    let dir = opts
-        .dir
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", opts.dir.display()))?;
-    let disk = dir.join("disk.img");
+    let (dir, disk, cylinders) = write_disk_image(elf_path, &opts.model, &opts.filter, &opts.dir)?;
     let log = dir.join("bochs.log");
     let serial = dir.join("serial.txt");
-    // Bochs locks the image with `<image>.lock`; a killed run leaves it behind.
-    let lock = dir.join("disk.img.lock");
-    for stale in [&log, &serial, &lock] {
+    for stale in [&log, &serial] {
         let _ = std::fs::remove_file(stale);
     }
-    std::fs::write(&disk, &image.bytes).map_err(|e| format!("writing {}: {e}", disk.display()))?;
     let config = BochsConfig {
         model: opts.model.clone(),
         ips: opts.ips,
         memory_mib: opts.memory_mib,
         disk,
-        cylinders: image.cylinders,
+        cylinders,
         log,
         serial,
     };
@@ -147,38 +158,20 @@ impl SuiteRun {
                 "[{m}] the kernel's summary disagrees with its result lines"
             ));
         }
-        let log_path = self.dir.join("bochs.log");
-        if let Ok(log) = std::fs::read_to_string(&log_path) {
-            let lines = bochs::interesting_log_lines(&log);
-            if !lines.is_empty() {
-                out.push(format!(
-                    "[{m}] bochs log lines about VMX checks / panics ({}):",
-                    log_path.display()
-                ));
-                out.extend(lines.iter().map(|l| format!("[{m}]   {l}")));
-            }
-            let all: Vec<&str> = log.lines().collect();
-            let tail = &all[all.len().saturating_sub(15)..];
-            out.push(format!("[{m}] tail of {}:", log_path.display()));
-            out.extend(tail.iter().map(|l| format!("[{m}]   {l}")));
-        }
+        out.extend(bochs::log_report(
+            m,
+            &self.dir.join("bochs.log"),
+            |_| false,
+            usize::MAX,
+            15,
+        ));
         out
     }
 }
 
 /// Runs the suite kernel `elf` on `opts.model`; `label` prefixes the streamed lines.
 pub fn run_suite(elf: &Path, opts: &BootOptions, label: bool) -> Result<SuiteRun, String> {
-    let model = opts.model.clone();
-    let run = boot_elf(elf, opts, |line| {
-        if line.is_empty() || is_bochs_noise(line) {
-            return;
-        }
-        if label {
-            println!("[{model}] {line}");
-        } else {
-            println!("{line}");
-        }
-    })?;
+    let run = boot_elf(elf, opts, echo(&opts.model, label))?;
     let report = SuiteReport::from_lines(run.lines.iter().map(String::as_str));
     Ok(SuiteRun {
         model: opts.model.clone(),
@@ -186,6 +179,22 @@ pub fn run_suite(elf: &Path, opts: &BootOptions, label: bool) -> Result<SuiteRun
         report,
         dir: opts.dir.clone(),
     })
+}
+
+/// The streaming printer of a run's output: drops empty lines and [`is_bochs_noise`], and
+/// with `label` prefixes each line with `[model]`, so that the lines of runs in parallel
+/// stay attributable (each line is printed whole).
+pub fn echo(model: &str, label: bool) -> impl FnMut(&str) + use<> {
+    let prefix = if label {
+        format!("[{model}] ")
+    } else {
+        String::new()
+    };
+    move |line| {
+        if !line.is_empty() && !is_bochs_noise(line) {
+            println!("{prefix}{line}");
+        }
+    }
 }
 
 /// Bochs's banner and the debugger's own lines (kept in `stdout.txt`, not echoed).

@@ -9,7 +9,7 @@ use vmx_defs::ept::PageWalkLength;
 
 /// The configuration of an [`EptPageTable`](crate::EptPageTable): the capabilities it may
 /// use (IA32_VMX_EPT_VPID_CAP, SDM Vol. 3D §A.10), MAXPHYADDR, and the EPTP settings
-/// (page-walk length, paging-structure memory type, A/D flags; SDM Vol. 3C §26.6.11).
+/// (page-walk length, paging-structure memory type, A/D flags; SDM Vol. 3C §25.6.11).
 ///
 /// Build it from the capability MSR the CPU reports, or from an explicit feature set written
 /// as an [`EptVpidCap`] value (e.g. in tests). Every setter checks the capability it needs.
@@ -94,7 +94,7 @@ impl EptConfig {
     }
 
     /// Declares that the VMCS will set the "mode-based execute control for EPT" secondary
-    /// control (SDM Vol. 3C §26.6.2); the caller checks that control's allowed-1 setting.
+    /// control (SDM Vol. 3C §25.6.2); the caller checks that control's allowed-1 setting.
     /// With it, bit 10 (user execute) alone makes an entry present.
     pub fn with_mode_based_execute(mut self, enable: bool) -> Self {
         self.mode_based_execute = enable;

@@ -33,7 +33,7 @@ pub enum Capability {
     /// Bit 23: supervisor shadow-stack control (EPTP bit 7).
     SupervisorShadowStack,
     /// The "mode-based execute control for EPT" secondary processor-based control
-    /// (SDM Vol. 3C §26.6.2), which user-execute-only mappings need.
+    /// (SDM Vol. 3C §25.6.2), which user-execute-only mappings need.
     ModeBasedExecute,
 }
 

@@ -9,7 +9,7 @@
 //! | [`EptError`] misconfigurations | Vol. 3C §29.3.3.1 |
 //! | [`EptPageTable::accessed_dirty`] | Vol. 3C §29.3.5 |
 //! | [`EptAttributes::memory_type`], [`mtrr`] | Vol. 3C §29.3.7, Vol. 3A §12.11 |
-//! | [`EptPageTable::eptp`] | Vol. 3C §26.6.11 |
+//! | [`EptPageTable::eptp`] | Vol. 3C §25.6.11 |
 //! | [`FlushToken`], [`EptPageTable::flush`] | Vol. 3C §29.4.3 |
 //! | [`EptConfig`] | Vol. 3D §A.10 (IA32_VMX_EPT_VPID_CAP) |
 #![no_std]

@@ -495,8 +495,16 @@ fn run(c: Cfg, ops: &[Op], budget: Option<usize>) {
     assert_eq!(host.live(), 0, "frames leaked");
 }
 
+/// `default` cases, or `PROPTEST_CASES` when set (a deeper run: see the README, "Tests").
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(cases(128)))]
 
     #[test]
     fn table_matches_model(c in cfg(), ops in prop::collection::vec(op(), 1..40)) {
@@ -506,7 +514,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(cases(64)))]
 
     #[test]
     fn out_of_memory_is_all_or_nothing(c in cfg(), ops in prop::collection::vec(op(), 1..30), budget in 0usize..12) {

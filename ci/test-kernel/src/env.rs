@@ -132,3 +132,15 @@ macro_rules! require {
         }
     };
 }
+
+/// Unwraps the `Result<T, Outcome>` of a scenario's setup step, ending the scenario with
+/// the step's outcome (a failure or a skip) when it is `Err`: `let x = setup!(step());`.
+#[macro_export]
+macro_rules! setup {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(outcome) => return outcome,
+        }
+    };
+}

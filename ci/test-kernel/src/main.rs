@@ -13,6 +13,8 @@ extern crate alloc;
 #[cfg(target_os = "none")]
 mod env;
 #[cfg(target_os = "none")]
+mod hosts;
+#[cfg(target_os = "none")]
 mod runner;
 #[cfg(target_os = "none")]
 mod scenarios;

@@ -203,7 +203,7 @@ impl<H: EptHost> EptPageTable<H> {
         self.pending_flush = false;
     }
 
-    /// The EPT pointer for the VMCS (SDM Vol. 3C §26.6.11): the root, the walk length, the
+    /// The EPT pointer for the VMCS (SDM Vol. 3C §25.6.11): the root, the walk length, the
     /// paging-structure memory type, and the A/D and supervisor shadow-stack enables of
     /// the configuration.
     pub const fn eptp(&self) -> Eptp {

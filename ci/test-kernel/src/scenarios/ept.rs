@@ -18,24 +18,23 @@ mod ept_guests;
 
 use alloc::format;
 use alloc::vec::Vec;
-use core::ptr::NonNull;
 
-use baremetal::{cpu, frames};
+use baremetal::cpu;
 use ept::{
-    EptAttributes, EptConfig, EptEntry, EptError, EptFlags, EptHost, EptPageTable, FlagsError,
+    EptAttributes, EptConfig, EptEntry, EptError, EptFlags, EptPageTable, FlagsError,
     GuestPhysAddr, HardwareInvept, HostPhysAddr, InveptDescriptor, InveptExecutor, PageSize,
     PageWalkLength,
 };
-use memory_addr::PhysAddr;
 use vmx_defs::capabilities::EptVpidCap;
 use vmx_defs::memory_type::MemoryType;
 use vmx_defs::qualification::EptLinearAccess;
 use vmx_defs::vmcs::fields;
 use vmx_vcpu::guest::{DescriptorTableRegister, GuestState, Segment};
-use vmx_vcpu::{VcpuConfig, VmExit, VmxCpu, VmxError, VmxHost, VmxVcpu};
+use vmx_vcpu::{VcpuConfig, VmExit, VmxCpu, VmxError, VmxVcpu};
 
 use crate::env::{Env, Outcome, Scenario};
-use crate::{check, check_eq, skip};
+use crate::hosts::{KernelEptHost, KernelHost};
+use crate::{check, check_eq, require, setup, skip};
 
 use ept_guests::{Op, addr, ept_guest_loop};
 
@@ -96,73 +95,11 @@ const ALIAS: u64 = 0x4000_0000;
 /// Size of the identity-mapped guest-physical range.
 const IDENTITY_LEN: u64 = 0x4000_0000;
 
-// ---------------------------------------------------------------- hosts
-
-/// The kernel's frame allocator as the EPT page table's host (memory is identity mapped).
-struct KernelEptHost;
-
-// SAFETY: `frames::alloc_frame` returns a zeroed, exclusively owned, 4-KiB-aligned,
-// identity-mapped frame, so the frame's physical address is a pointer valid for 4096 bytes
-// until it is freed, and no Rust reference covers it.
-unsafe impl EptHost for KernelEptHost {
-    fn alloc_zeroed_frame(&mut self) -> Option<HostPhysAddr> {
-        frames::alloc_frame().map(HostPhysAddr::new)
-    }
-
-    fn free_frame(&mut self, frame: HostPhysAddr) {
-        let _ = frames::free_frame(frame.as_u64());
-    }
-
-    fn phys_to_virt(&self, frame: HostPhysAddr) -> *mut u8 {
-        frame.as_u64() as *mut u8
-    }
-}
-
-/// The kernel's frame allocator as the vCPU's host.
-struct KernelHost;
-
-// SAFETY: `frames::alloc_frames` returns zeroed, exclusively owned, 4 KiB-aligned,
-// contiguous, identity-mapped RAM.
-unsafe impl VmxHost for KernelHost {
-    fn alloc_frames(&self, count: usize) -> Option<PhysAddr> {
-        frames::alloc_frames(count, 4096)
-            .ok()
-            .flatten()
-            .map(|a| PhysAddr::from_usize(a as usize))
-    }
-
-    fn free_frames(&self, paddr: PhysAddr, count: usize) {
-        let _ = frames::free_frames(paddr.as_usize() as u64, count);
-    }
-
-    fn phys_to_virt(&self, paddr: PhysAddr) -> NonNull<u8> {
-        NonNull::new(paddr.as_usize() as *mut u8).unwrap_or(NonNull::dangling())
-    }
-}
-
 type Cpu = VmxCpu<KernelHost>;
 type Table = EptPageTable<KernelEptHost>;
 type Vcpu<'c> = VmxVcpu<'c, KernelHost>;
 
 // ---------------------------------------------------------------- helpers
-
-macro_rules! setup {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(o) => return o,
-        }
-    };
-}
-
-macro_rules! ok {
-    ($e:expr, $what:literal) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => return Outcome::Fail(format!("{}: {:?}", $what, e)),
-        }
-    };
-}
 
 /// Enters VMX operation; skips where the model has no VMX or no EPT.
 fn enable() -> Result<Cpu, Outcome> {
@@ -554,7 +491,7 @@ fn eptp_and_memory_types(env: &mut Env) -> Outcome {
         (ALIAS + wb, MemoryType::WRITE_BACK),
         (ALIAS + uc, MemoryType::UNCACHEABLE),
     ] {
-        let m = ok!(t.query(GuestPhysAddr::new(gpa)), "query");
+        let m = require!(t.query(GuestPhysAddr::new(gpa)), "query");
         check_eq!(m.attributes().memory_type, mt);
         let Some((slot, size)) = leaf_slot(&t, gpa) else {
             return Outcome::Fail(format!("no leaf for {gpa:#x}"));
@@ -586,7 +523,7 @@ fn eptp_and_memory_types(env: &mut Env) -> Outcome {
         );
         return Outcome::PassWith("UC paging structures not offered by this model".into());
     }
-    let uc_cfg = ok!(
+    let uc_cfg = require!(
         cfg.with_structure_memory_type(MemoryType::UNCACHEABLE),
         "UC structure memory type"
     );
@@ -616,7 +553,7 @@ fn violation_read_not_present(env: &mut Env) -> Outcome {
     setup!(map4k(&mut t, ALIAS + f, f, EptAttributes::write_back(EptFlags::R)));
     check!(!t.needs_flush(), "a new mapping asked for an invalidation");
     check_eq!(
-        ok!(t.translate(GuestPhysAddr::new(gpa)), "translate").as_u64(),
+        require!(t.translate(GuestPhysAddr::new(gpa)), "translate").as_u64(),
         f + 0x128
     );
     check_eq!(setup!(resume(&mut v)), 0x5eed_0000_1234_5678);
@@ -801,8 +738,8 @@ fn violation_guest_paging(env: &mut Env) -> Outcome {
 
     // Take the guest's page table away from it.
     let before = t.page_size_at(GuestPhysAddr::new(pt));
-    let token = ok!(t.unmap(GuestPhysAddr::new(pt), 0x1000), "unmap guest PT");
-    ok!(t.flush(token, &mut HardwareInvept), "flush");
+    let token = require!(t.unmap(GuestPhysAddr::new(pt), 0x1000), "unmap guest PT");
+    require!(t.flush(token, &mut HardwareInvept), "flush");
     check_eq!(t.page_size_at(GuestPhysAddr::new(pt)), None);
     let neighbour = pt ^ 0x1000;
     check_eq!(
@@ -810,7 +747,7 @@ fn violation_guest_paging(env: &mut Env) -> Outcome {
         Some(PageSize::Size4K)
     );
     check_eq!(
-        ok!(t.translate(GuestPhysAddr::new(neighbour)), "translate").as_u64(),
+        require!(t.translate(GuestPhysAddr::new(neighbour)), "translate").as_u64(),
         neighbour
     );
     setup!(violation_at(
@@ -891,7 +828,7 @@ fn misconfiguration(env: &mut Env) -> Outcome {
     ] {
         // SAFETY: as above; the guest is stopped, and the entry is restored below.
         unsafe { slot.write_volatile(bad) };
-        ok!(HardwareInvept.invept(ty, &desc), "INVEPT");
+        require!(HardwareInvept.invept(ty, &desc), "INVEPT");
         let e = setup!(access(&mut v, Op::Read, gpa + 0x40, 0));
         let VmExit::EptMisconfiguration { gpa: reported } = e else {
             return Outcome::Fail(format!("{what}: expected exit 49, got {e:?}"));
@@ -901,16 +838,16 @@ fn misconfiguration(env: &mut Env) -> Outcome {
             "{what}: GPA {reported:#x}, expected {:#x}",
             gpa + 0x40
         );
-        let rip = ok!(v.rip(), "rip");
+        let rip = require!(v.rip(), "rip");
         check_eq!(rip, Op::Read.instruction());
         // SAFETY: as above.
         unsafe { slot.write_volatile(original) };
-        ok!(HardwareInvept.invept(ty, &desc), "INVEPT");
+        require!(HardwareInvept.invept(ty, &desc), "INVEPT");
         check_eq!(setup!(resume(&mut v)), 0x4949);
         seen.push(what);
     }
     check_eq!(
-        ok!(t.query(GuestPhysAddr::new(gpa)), "query").attributes(),
+        require!(t.query(GuestPhysAddr::new(gpa)), "query").attributes(),
         EptAttributes::write_back(EptFlags::RW)
     );
     Outcome::PassWith(format!("exit 49 for: {}", seen.join(", ")))
@@ -1004,7 +941,7 @@ fn large_page_2m(env: &mut Env) -> Outcome {
         other => return Outcome::Fail(format!("no 2 MiB block: {other:?}")),
     };
     let g = ALIAS + 0x60_0000;
-    ok!(
+    require!(
         t.map(
             GuestPhysAddr::new(g),
             HostPhysAddr::new(block),
@@ -1016,12 +953,12 @@ fn large_page_2m(env: &mut Env) -> Outcome {
     let offsets = [0u64, 0x8, 0x11_008, 0x10_0000, 0x1f_fff8];
     for (i, off) in offsets.iter().enumerate() {
         write64(block + off, 0x2a00 + i as u64);
-        let m = ok!(t.query(GuestPhysAddr::new(g + off)), "query");
+        let m = require!(t.query(GuestPhysAddr::new(g + off)), "query");
         check_eq!(m.size(), PageSize::Size2M);
         check_eq!(m.gpa().as_u64(), g);
         check_eq!(m.hpa().as_u64(), block);
         check_eq!(
-            ok!(t.translate(GuestPhysAddr::new(g + off)), "translate").as_u64(),
+            require!(t.translate(GuestPhysAddr::new(g + off)), "translate").as_u64(),
             block + off
         );
     }
@@ -1048,7 +985,7 @@ fn large_page_2m(env: &mut Env) -> Outcome {
     check_eq!(t.page_size_at(GuestPhysAddr::new(g)), Some(PageSize::Size4K));
     for off in [0x4ff8u64, 0x6000, 0x1f_fff8] {
         check_eq!(
-            ok!(t.translate(GuestPhysAddr::new(g + off)), "translate").as_u64(),
+            require!(t.translate(GuestPhysAddr::new(g + off)), "translate").as_u64(),
             block + off
         );
         setup!(allowed(&mut v, Op::Write, g + off, 0xbeef));
@@ -1098,7 +1035,7 @@ fn large_page_1g(env: &mut Env) -> Outcome {
         skip!("no 1 GiB EPT pages on this model (IA32_VMX_EPT_VPID_CAP bit 17 = 0)");
     }
     let mut t = setup!(identity_table(cfg));
-    ok!(
+    require!(
         t.map(
             GuestPhysAddr::new(ALIAS),
             HostPhysAddr::new(0),
@@ -1116,12 +1053,12 @@ fn large_page_1g(env: &mut Env) -> Outcome {
     write64(a + 8, 0xa1);
     write64(b + 8, 0xb1);
     for f in [a, b] {
-        let m = ok!(t.query(GuestPhysAddr::new(ALIAS + f + 8)), "query");
+        let m = require!(t.query(GuestPhysAddr::new(ALIAS + f + 8)), "query");
         check_eq!(m.size(), PageSize::Size1G);
         check_eq!(m.gpa().as_u64(), ALIAS);
         check_eq!(m.hpa().as_u64(), 0);
         check_eq!(
-            ok!(t.translate(GuestPhysAddr::new(ALIAS + f + 8)), "translate").as_u64(),
+            require!(t.translate(GuestPhysAddr::new(ALIAS + f + 8)), "translate").as_u64(),
             f + 8
         );
     }
@@ -1145,7 +1082,7 @@ fn large_page_1g(env: &mut Env) -> Outcome {
         Some(PageSize::Size2M)
     );
     check_eq!(
-        ok!(t.translate(GuestPhysAddr::new(ALIAS + b + 8)), "translate").as_u64(),
+        require!(t.translate(GuestPhysAddr::new(ALIAS + b + 8)), "translate").as_u64(),
         b + 8
     );
     setup!(allowed(&mut v, Op::Write, ALIAS + a + 8, 0xa2));
@@ -1188,7 +1125,7 @@ fn accessed_dirty(env: &mut Env) -> Outcome {
         );
         skip!("no EPT accessed/dirty flags on this model (IA32_VMX_EPT_VPID_CAP bit 21 = 0)");
     }
-    let ad_cfg = ok!(cfg.with_accessed_dirty(true), "with_accessed_dirty");
+    let ad_cfg = require!(cfg.with_accessed_dirty(true), "with_accessed_dirty");
     let mut t = setup!(identity_table(ad_cfg));
     check!(t.eptp().accessed_dirty(), "EPTP bit 6 clear");
     check!(t.eptp().raw() & (1 << 6) != 0, "EPTP bit 6 clear");
@@ -1210,7 +1147,7 @@ fn accessed_dirty(env: &mut Env) -> Outcome {
     check_eq!(state(&t, q), Ok((false, false)));
 
     let mut visited = Vec::new();
-    let token = ok!(
+    let token = require!(
         t.clear_accessed_dirty(
             GuestPhysAddr::new(ALIAS + p),
             0x1000,
@@ -1220,7 +1157,7 @@ fn accessed_dirty(env: &mut Env) -> Outcome {
         "clear_accessed_dirty"
     );
     check!(t.needs_flush(), "clearing A/D left no pending invalidation");
-    ok!(t.flush(token, &mut HardwareInvept), "flush");
+    require!(t.flush(token, &mut HardwareInvept), "flush");
     check_eq!(visited.len(), 1);
     check_eq!(visited[0].gpa().as_u64(), ALIAS + p);
     check!(
@@ -1237,7 +1174,7 @@ fn accessed_dirty(env: &mut Env) -> Outcome {
     check_eq!(state(&t, p), Ok((true, false)));
 
     // Clearing only the dirty flag keeps accessed.
-    let token = ok!(
+    let token = require!(
         t.clear_accessed_dirty(
             GuestPhysAddr::new(ALIAS + q),
             0x1000,
@@ -1246,7 +1183,7 @@ fn accessed_dirty(env: &mut Env) -> Outcome {
         ),
         "clear dirty"
     );
-    ok!(t.flush(token, &mut HardwareInvept), "flush");
+    require!(t.flush(token, &mut HardwareInvept), "flush");
     check_eq!(state(&t, q), Ok((true, false)));
     setup!(allowed(&mut v, Op::Write, ALIAS + q, 7));
     check_eq!(state(&t, q), Ok((true, true)));
@@ -1265,7 +1202,7 @@ fn five_level_walk(env: &mut Env) -> Outcome {
         );
         skip!("no 5-level EPT on this model (IA32_VMX_EPT_VPID_CAP bit 7 = 0)");
     }
-    let five = ok!(cfg.with_walk_length(PageWalkLength::Five), "5-level config");
+    let five = require!(cfg.with_walk_length(PageWalkLength::Five), "5-level config");
     let mut t = setup!(identity_table(five));
     check_eq!(t.guest_address_width(), 57);
     check_eq!(t.eptp().page_walk_length(), Some(PageWalkLength::Five));

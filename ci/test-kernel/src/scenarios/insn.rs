@@ -20,7 +20,7 @@ use vmx_defs::vmcs::{ALL_FIELDS, FieldInfo, FieldWidth, fields};
 use vmx_insn::{InsnError, VmFail, VmcallRegs};
 
 use crate::env::{Env, Outcome, Scenario};
-use crate::{check, check_eq, skip};
+use crate::{check, check_eq, setup, skip};
 
 /// This area's scenarios, in order.
 pub const SCENARIOS: &[Scenario] = &[
@@ -60,16 +60,6 @@ const UD: u8 = 6;
 /// Table 25-2): 7:0, 15:12 and 16 (unusable). Bits 11:8 and 31:17 are reserved; a
 /// processor need not store them, so the round trip writes only defined bits there.
 const ACCESS_RIGHTS_DEFINED: u64 = 0x1_F0FF;
-
-/// Unwraps a setup step, ending the scenario with the step's outcome on failure.
-macro_rules! setup {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(outcome) => return outcome,
-        }
-    };
-}
 
 fn pa(addr: u64) -> PhysAddr {
     PhysAddr::from_usize(addr as usize)
