@@ -129,7 +129,8 @@ pub fn ensure_installed() -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "installing bochs failed; run as root: {INSTALL_COMMAND}"
+            "installing bochs failed: `{INSTALL_COMMAND}` did not leave bochs, {BIOS} and \
+             {VGA_BIOS} in place"
         ))
     }
 }
@@ -230,12 +231,20 @@ pub fn run_with_timeout(
         .map_or_else(|| program.clone(), |n| n.to_string_lossy().into_owned());
     let _ = std::fs::write(dir.join(format!("{base}-stderr.txt")), stderr_bytes);
     let code = status.code();
+    let wall = start.elapsed();
     Ok(RunResult {
         exit_code: code,
-        timed_out: matches!(code, Some(124) | Some(137)),
+        timed_out: timed_out(code, wall, limit),
         lines,
-        wall: start.elapsed(),
+        wall,
     })
+}
+
+/// Whether a run under `timeout -k 5 <limit>` that ended with `code` after `wall` was
+/// stopped by the limit: `timeout` exits 124 after SIGTERM worked, 137 (or dies of the
+/// SIGKILL itself, no code) when the emulator ignored SIGTERM for 5 s.
+pub fn timed_out(code: Option<i32>, wall: Duration, limit: Duration) -> bool {
+    matches!(code, Some(124) | Some(137)) || (code.is_none() && wall >= limit)
 }
 
 /// The lines of Bochs's log at `log_path` that explain a failure of the run on `model`
@@ -329,6 +338,18 @@ mod tests {
         ] {
             assert!(rc.contains(needle), "missing {needle:?} in\n{rc}");
         }
+    }
+
+    #[test]
+    fn timeouts_are_recognised() {
+        let limit = Duration::from_secs(2);
+        let after = Duration::from_secs(7);
+        assert!(timed_out(Some(124), limit, limit));
+        assert!(timed_out(Some(137), after, limit));
+        assert!(timed_out(None, after, limit));
+        assert!(!timed_out(None, Duration::from_secs(1), limit));
+        assert!(!timed_out(Some(0), after, limit));
+        assert!(!timed_out(Some(1), Duration::ZERO, limit));
     }
 
     #[test]

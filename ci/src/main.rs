@@ -213,6 +213,10 @@ fn baremetal_clippy() -> Result<bool, String> {
 
 fn cmd_test(opts: &Options) -> Result<bool, String> {
     let start = Instant::now();
+    // Before the long host tests: without Bochs (and no way to install it) there is no
+    // point starting.
+    bochs::ensure_installed()?;
+    builder::ensure_target()?;
     let mut total = Tally::default();
 
     println!("== host tests: cargo test --workspace");

@@ -245,7 +245,7 @@ impl ExampleRun {
         let mut out = Vec::new();
         if self.run.timed_out {
             out.push(format!(
-                "[{m}] killed after the {} s limit",
+                "[{m}] killed by the time limit after {} s",
                 self.run.wall.as_secs()
             ));
         }

@@ -139,7 +139,7 @@ impl SuiteRun {
         }
         if self.run.timed_out {
             out.push(format!(
-                "[{m}] bochs killed after the {} s limit",
+                "[{m}] bochs killed by the time limit after {} s",
                 self.run.wall.as_secs()
             ));
         }
