@@ -12,7 +12,7 @@ use core::ptr::NonNull;
 use baremetal::{cpu, frames};
 use memory_addr::PhysAddr;
 use vmx_defs::exit_reason::BasicExitReason;
-use vmx_defs::guest_state::SegmentAccessRights;
+use vmx_defs::guest_state::{ActivityState, SegmentAccessRights};
 use vmx_defs::instruction_error::VmInstructionError;
 use vmx_defs::instruction_info::Gpr;
 use vmx_defs::vmcs::fields;
@@ -20,7 +20,7 @@ use vmx_insn::VmFail;
 use vmx_vcpu::exit::{CrAccess, ExceptionExit, IoExit};
 use vmx_vcpu::guest::{DescriptorTableRegister, GuestState, Segment};
 use vmx_vcpu::{
-    EntryInstruction, Event, Flow, IA32_KERNEL_GS_BASE, VcpuConfig, VmExit, VmxCpu, VmxError,
+    EntryInstruction, Event, Flow, InjectionOutcome, InjectionReport, IA32_KERNEL_GS_BASE, VcpuConfig, VmExit, VmxCpu, VmxError,
     VmxHost, VmxVcpu,
 };
 
@@ -98,6 +98,10 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "vcpu_interrupt_if1",
         run: interrupt_if1,
+    },
+    Scenario {
+        name: "vcpu_activity_state_hlt",
+        run: activity_state_hlt,
     },
     Scenario {
         name: "vcpu_interrupt_window_if0",
@@ -857,6 +861,53 @@ fn interrupt_if1(env: &mut Env) -> Outcome {
         r.r14
     );
     check!(v.pending_events().is_empty(), "event still pending");
+    check_eq!(v.last_injection(), Some(delivered(Event::ExternalInterrupt(0x40))));
+    // The next entry injects nothing: the report is cleared.
+    setup!(expect_vmcall(&mut v));
+    check_eq!(v.last_injection(), None);
+    Outcome::Pass
+}
+
+fn delivered(event: Event) -> InjectionReport {
+    InjectionReport {
+        event,
+        outcome: InjectionOutcome::Delivered,
+    }
+}
+
+/// A guest put in the HLT activity state (typed setter, checked against IA32_VMX_MISC)
+/// is woken by an injected interrupt (SDM Vol. 3C §25.4.2, §27.7.4); an undefined state is
+/// refused with a typed error.
+fn activity_state_hlt(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let (_, idt) = setup!(guest_idt(env, true));
+    let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_irq, 0x202, idt)));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    check_eq!(ok!(v.activity_state(), "activity_state"), ActivityState::ACTIVE);
+    check!(
+        matches!(
+            v.set_activity_state(ActivityState(7)),
+            Err(VmxError::UnsupportedActivityState(ActivityState(7)))
+        ),
+        "undefined activity state accepted"
+    );
+    if !c.capabilities().has_activity_hlt() {
+        check!(
+            matches!(
+                v.set_activity_state(ActivityState::HLT),
+                Err(VmxError::UnsupportedActivityState(ActivityState::HLT))
+            ),
+            "HLT accepted without IA32_VMX_MISC[6]"
+        );
+        skip!("no HLT activity state");
+    }
+    ok!(v.set_activity_state(ActivityState::HLT), "set_activity_state");
+    check_eq!(ok!(v.activity_state(), "activity_state"), ActivityState::HLT);
+    ok!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
+    let r = setup!(expect_vmcall(&mut v));
+    check!(r.r14 == 0x40, "halted guest not woken: r14 = {:#x}", r.r14);
+    check_eq!(ok!(v.activity_state(), "activity_state"), ActivityState::ACTIVE);
+    check_eq!(v.last_injection(), Some(delivered(Event::ExternalInterrupt(0x40))));
     Outcome::Pass
 }
 
@@ -868,8 +919,11 @@ fn interrupt_window(env: &mut Env) -> Outcome {
     ok!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
     let r = setup!(expect_vmcall(&mut v));
     check!(r.r14 == 0, "delivered while IF=0 (r14 = {:#x})", r.r14);
+    check_eq!(v.last_injection(), None);
     check_eq!(setup!(run(&mut v)), VmExit::InterruptWindow);
+    check_eq!(v.last_injection(), None);
     let r = setup!(expect_vmcall(&mut v));
+    check_eq!(v.last_injection(), Some(delivered(Event::ExternalInterrupt(0x40))));
     check!(
         r.r14 == 0x40,
         "not delivered at the window: r14 = {:#x}",
@@ -933,6 +987,14 @@ fn reinjection(env: &mut Env) -> Outcome {
         v.pending_events().reinjection(),
         Some(Event::ExternalInterrupt(0x40))
     );
+    check_eq!(
+        v.last_injection(),
+        Some(InjectionReport {
+            event: Event::ExternalInterrupt(0x40),
+            outcome: InjectionOutcome::Interrupted,
+        })
+    );
+    check_eq!(e.reason(), BasicExitReason::EXCEPTION_OR_NMI);
     set_gate(idt_frame, 0x40, addr(vcpu_guest_irq_handler), true);
     let r = setup!(expect_vmcall(&mut v));
     check!(
@@ -940,6 +1002,7 @@ fn reinjection(env: &mut Env) -> Outcome {
         "re-injected interrupt not delivered: r14 = {:#x}",
         r.r14
     );
+    check_eq!(v.last_injection(), Some(delivered(Event::ExternalInterrupt(0x40))));
     Outcome::Pass
 }
 
