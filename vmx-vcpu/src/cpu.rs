@@ -13,7 +13,7 @@ use crate::enable_checks::{
     CR0_NE, CR4_VMXE, ControlRegister, FeatureControlAction, adjust_to_fixed, plan_feature_control,
 };
 use crate::error::{VmxError, insn};
-use crate::host::{FRAME_SIZE, Frames, VmxHost};
+use crate::host::{Frames, VmxHost};
 
 /// How many VMCSs one CPU tracks as active (made current by VMPTRLD and not yet cleared).
 pub const MAX_ACTIVE_VMCS: usize = 64;
@@ -66,10 +66,6 @@ impl<H: VmxHost> VmxCpu<H> {
         let caps = VmxCapabilities::from_msrs(|index| unsafe { arch::rdmsr(index) });
         let basic = caps.basic();
         basic.check().map_err(VmxError::InvalidBasic)?;
-        let size = basic.region_size() as usize;
-        if size > FRAME_SIZE {
-            return Err(VmxError::MissingFeature("VMXON region larger than 4 KiB"));
-        }
 
         // SAFETY: the MSR exists (VMX is supported).
         let fc = unsafe { arch::rdmsr(msr::IA32_FEATURE_CONTROL) };
@@ -95,23 +91,8 @@ impl<H: VmxHost> VmxCpu<H> {
         )
         .map_err(VmxError::FixedBit)?;
 
-        let frames = Frames::alloc(&host, 1).ok_or(VmxError::OutOfMemory {
-            what: "VMXON region",
-        })?;
+        let frames = Frames::alloc_vmx_region(&host, basic, "VMXON region")?;
         let paddr = frames.paddr();
-        if basic.addresses_limited_to_32_bits() && paddr.as_usize() as u64 >= 1 << 32 {
-            return Err(VmxError::AddressAbove4G {
-                paddr: paddr.as_usize() as u64,
-            });
-        }
-        // SAFETY: the frame is ours, mapped and at least 4 bytes; bits 30:0 hold the revision
-        // identifier, bit 31 clear (SDM §24.11.5).
-        unsafe {
-            frames
-                .ptr()
-                .cast::<u32>()
-                .write_volatile(basic.revision_id() & 0x7FFF_FFFF)
-        };
 
         if let FeatureControlAction::Write(v) = action {
             // SAFETY: the MSR exists and is unlocked; setting the lock and VMXON-outside-SMX

@@ -144,8 +144,7 @@ pub struct GuestState {
 pub const CR0_PE: u64 = 1 << 0;
 /// CR0.ET.
 pub const CR0_ET: u64 = 1 << 4;
-/// CR0.NE.
-pub const CR0_NE: u64 = 1 << 5;
+pub use crate::enable_checks::CR0_NE;
 /// CR0.PG.
 pub const CR0_PG: u64 = 1 << 31;
 /// CR4.PAE.

@@ -5,6 +5,9 @@
 use core::ptr::NonNull;
 
 use memory_addr::PhysAddr;
+use vmx_defs::capabilities::VmxBasic;
+
+use crate::error::VmxError;
 
 /// Size of a frame (4 KiB).
 pub const FRAME_SIZE: usize = 4096;
@@ -43,6 +46,39 @@ impl<'h, H: VmxHost> Frames<'h, H> {
             return None;
         }
         Some(Self { host, paddr, count })
+    }
+
+    /// Allocates the frame of a VMXON region or a VMCS (SDM Vol. 3C §24.11.5, §25.2): below
+    /// 4 GiB when IA32_VMX_BASIC\[48\] asks for it, its first dword the revision identifier
+    /// (bits 30:0) with bit 31 (shadow-VMCS indicator) clear. `basic` has passed
+    /// [`VmxBasic::check`] (at [`VmxCpu::enable`](crate::VmxCpu::enable)), so the region
+    /// (at most 4096 bytes, Vol. 3D §A.1) fits in the frame.
+    pub(crate) fn alloc_vmx_region(
+        host: &'h H,
+        basic: VmxBasic,
+        what: &'static str,
+    ) -> Result<Self, VmxError> {
+        let frame = Self::alloc(host, 1).ok_or(VmxError::OutOfMemory { what })?;
+        frame.check_address_limit(basic)?;
+        // SAFETY: the frame is ours, zeroed and mapped, at least 4 bytes long.
+        unsafe {
+            frame
+                .ptr()
+                .cast::<u32>()
+                .write_volatile(basic.revision_id() & 0x7FFF_FFFF)
+        };
+        Ok(frame)
+    }
+
+    /// Checks that every byte of these frames lies below 4 GiB when IA32_VMX_BASIC\[48\]
+    /// limits VMX structures to 32-bit physical addresses (SDM Vol. 3D §A.1).
+    pub(crate) fn check_address_limit(&self, basic: VmxBasic) -> Result<(), VmxError> {
+        let start = self.paddr.as_usize() as u64;
+        let last = start.saturating_add(((self.count * FRAME_SIZE) as u64).saturating_sub(1));
+        if last > basic.max_structure_address() {
+            return Err(VmxError::AddressAbove4G { paddr: start });
+        }
+        Ok(())
     }
 
     /// Physical address of the first frame.

@@ -15,20 +15,10 @@ use crate::host_checks::{
     HostSelectors, HostStateError, check_host_selectors, is_canonical, tss_descriptor_base,
 };
 
-/// IA32_SYSENTER_CS.
-pub(crate) const IA32_SYSENTER_CS: u32 = 0x174;
-/// IA32_SYSENTER_ESP.
-pub(crate) const IA32_SYSENTER_ESP: u32 = 0x175;
-/// IA32_SYSENTER_EIP.
-pub(crate) const IA32_SYSENTER_EIP: u32 = 0x176;
-/// IA32_PAT.
-pub(crate) const IA32_PAT: u32 = 0x277;
-/// IA32_EFER.
-pub(crate) const IA32_EFER: u32 = 0xC000_0080;
-/// IA32_FS_BASE.
-pub(crate) const IA32_FS_BASE: u32 = 0xC000_0100;
-/// IA32_GS_BASE.
-pub(crate) const IA32_GS_BASE: u32 = 0xC000_0101;
+pub(crate) use x86::msr::{
+    IA32_EFER, IA32_FS_BASE, IA32_GS_BASE, IA32_PAT, IA32_SYSENTER_CS, IA32_SYSENTER_EIP,
+    IA32_SYSENTER_ESP,
+};
 
 /// The host state a VM exit loads (SDM §25.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -10,7 +10,7 @@ use vmx_insn::FieldValue;
 
 use crate::cpu::VmxCpu;
 use crate::error::{VmxError, insn};
-use crate::host::{FRAME_SIZE, Frames, VmxHost};
+use crate::host::{Frames, VmxHost};
 
 /// Where a VMCS is in the SDM's life cycle (SDM §25.1, Figure 25-1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,24 +42,8 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
     /// launch state is clear (SDM §25.11.3).
     pub fn new(cpu: &'c VmxCpu<H>) -> Result<Self, VmxError> {
         let basic = cpu.capabilities().basic();
-        if basic.region_size() as usize > FRAME_SIZE {
-            return Err(VmxError::MissingFeature("VMCS region larger than 4 KiB"));
-        }
-        let frame = Frames::alloc(cpu.host(), 1).ok_or(VmxError::OutOfMemory { what: "VMCS" })?;
+        let frame = Frames::alloc_vmx_region(cpu.host(), basic, "VMCS")?;
         let paddr = frame.paddr();
-        if basic.addresses_limited_to_32_bits() && paddr.as_usize() as u64 >= 1 << 32 {
-            return Err(VmxError::AddressAbove4G {
-                paddr: paddr.as_usize() as u64,
-            });
-        }
-        // SAFETY: the frame is ours, zeroed and mapped; bits 30:0 take the revision
-        // identifier, bit 31 (shadow-VMCS indicator) stays clear (SDM §25.2).
-        unsafe {
-            frame
-                .ptr()
-                .cast::<u32>()
-                .write_volatile(basic.revision_id() & 0x7FFF_FFFF)
-        };
         let mut vmcs = Self {
             cpu,
             frame: ManuallyDrop::new(frame),

@@ -135,13 +135,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             Frames::alloc(cpu.host(), F_XSAVE + 2 * area_pages).ok_or(VmxError::OutOfMemory {
                 what: "vCPU structures",
             })?;
-        if caps.basic().addresses_limited_to_32_bits()
-            && (frames.paddr().as_usize() as u64) >> 32 != 0
-        {
-            return Err(VmxError::AddressAbove4G {
-                paddr: frames.paddr().as_usize() as u64,
-            });
-        }
+        frames.check_address_limit(caps.basic())?;
         let block = frames.ptr_of(F_BLOCK).cast::<RunBlock>();
         let host_area = frames.ptr_of(F_XSAVE);
         let guest_area = frames.ptr_of(F_XSAVE + area_pages);

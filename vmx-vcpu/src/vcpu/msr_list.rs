@@ -12,20 +12,23 @@ use crate::host::VmxHost;
 
 use super::{F_MSR_GUEST, F_MSR_HOST, MSR_LIST_CAPACITY, VmxVcpu, vmwrite};
 
-/// IA32_STAR.
-pub const IA32_STAR: u32 = 0xC000_0081;
-/// IA32_LSTAR.
-pub const IA32_LSTAR: u32 = 0xC000_0082;
-/// IA32_CSTAR.
-pub const IA32_CSTAR: u32 = 0xC000_0083;
-/// IA32_FMASK (SFMASK).
-pub const IA32_FMASK: u32 = 0xC000_0084;
-/// IA32_KERNEL_GS_BASE.
-pub const IA32_KERNEL_GS_BASE: u32 = 0xC000_0102;
-/// IA32_TSC_AUX.
-pub const IA32_TSC_AUX: u32 = 0xC000_0103;
-/// IA32_XSS (supervisor state components for XSAVES/XRSTORS; SDM Vol. 1 §13.3).
+pub use x86::msr::{IA32_CSTAR, IA32_FMASK, IA32_LSTAR, IA32_STAR, IA32_TSC_AUX};
+
+/// IA32_KERNEL_GS_BASE (SDM Vol. 4 Table 2-2; `x86::msr::IA32_KERNEL_GSBASE`).
+pub const IA32_KERNEL_GS_BASE: u32 = x86::msr::IA32_KERNEL_GSBASE;
+/// IA32_XSS (supervisor state components for XSAVES/XRSTORS; SDM Vol. 1 §13.3, Vol. 4
+/// Table 2-2). Not in the `x86` crate's list.
 pub const IA32_XSS: u32 = 0xDA0;
+
+/// The MSRs VM entry refuses in its MSR-load list (SDM Vol. 3C §27.4: IA32_FS_BASE,
+/// IA32_GS_BASE, IA32_SMM_MONITOR_CTL, IA32_SMBASE, and the x2APIC range 800H-8FFH).
+const fn refused_in_msr_lists(msr: u32) -> bool {
+    use x86::msr::{IA32_FS_BASE, IA32_GS_BASE, IA32_SMBASE, IA32_SMM_MONITOR_CTL};
+    matches!(
+        msr,
+        IA32_FS_BASE | IA32_GS_BASE | IA32_SMM_MONITOR_CTL | IA32_SMBASE | 0x800..=0x8FF
+    )
+}
 
 impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     pub(super) fn guest_list(&self) -> *mut MsrEntry {
@@ -90,7 +93,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// entry fails with reason 34, which is safe) and must not affect the host once the
     /// host value is back (e.g. no MSR whose effect outlives the guest's time slice).
     pub unsafe fn add_switched_msr(&mut self, msr: u32, guest_value: u64) -> Result<(), VmxError> {
-        if matches!(msr, 0xC000_0100 | 0xC000_0101 | 0x9B | 0x9E | 0x800..=0x8FF) {
+        if refused_in_msr_lists(msr) {
             return Err(VmxError::InvalidGuestState(
                 "this MSR cannot be in an MSR list",
             ));
