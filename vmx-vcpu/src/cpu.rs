@@ -1,6 +1,6 @@
 //! Per-CPU VMX enabling and disabling (SDM Vol. 3C §24.6 "Discovering Support for VMX",
 //! §24.7 "Enabling and Entering VMX Operation", §24.8 "Restrictions on VMX Operation",
-//! §24.11.5 "VMXON Region"; VMXOFF §31.3).
+//! §25.11.5 "VMXON Region"; VMXOFF §31.3).
 
 use core::cell::Cell;
 use core::marker::PhantomData;
@@ -187,7 +187,7 @@ impl<H: VmxHost> VmxCpu<H> {
     }
 
     /// Leaves VMX operation: VMCLEARs every VMCS still active on this CPU (so their data
-    /// reaches memory, SDM §24.11.3), VMXOFF, restores CR4 (VMXE) and CR0, frees the VMXON
+    /// reaches memory, SDM §25.11.3), VMXOFF, restores CR4 (VMXE) and CR0, frees the VMXON
     /// region.
     pub fn disable(self) -> Result<(), VmxError> {
         self.shutdown()

@@ -67,7 +67,7 @@ impl fmt::Display for ControlRegister {
 }
 
 /// A CR0/CR4 bit that VMX operation fixes to a value the current setting cannot be
-/// adjusted to (SDM §24.8, IA32_VMX_CR0_FIXED0/1, IA32_VMX_CR4_FIXED0/1; Appendix A.7-A.8).
+/// adjusted to (SDM §24.8, IA32_VMX_CR0_FIXED0/1, IA32_VMX_CR4_FIXED0/1; Vol. 3D §A.7-A.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FixedBitConflict {
     /// The register.

@@ -48,7 +48,7 @@ impl<'h, H: VmxHost> Frames<'h, H> {
         Some(Self { host, paddr, count })
     }
 
-    /// Allocates the frame of a VMXON region or a VMCS (SDM Vol. 3C §24.11.5, §25.2): below
+    /// Allocates the frame of a VMXON region or a VMCS (SDM Vol. 3C §25.11.5, §25.2): below
     /// 4 GiB when IA32_VMX_BASIC\[48\] asks for it, its first dword the revision identifier
     /// (bits 30:0) with bit 31 (shadow-VMCS indicator) clear. `basic` has passed
     /// [`VmxBasic::check`] (at [`VmxCpu::enable`](crate::VmxCpu::enable)), so the region

@@ -18,7 +18,7 @@ use vmx_defs::qualification::{ExitQualification, MovDrQualification, TaskSwitchQ
 pub use decode::{ExitInfoSource, decode_exit, decode_exit_with_reason};
 pub use kinds::{CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, VmcallArgs};
 
-/// Why a guest stopped running, decoded from the exit reason (SDM Appendix C).
+/// Why a guest stopped running, decoded from the exit reason (SDM Vol. 3D Appendix C).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum VmExit {
