@@ -284,6 +284,21 @@ const NONE: Perms = Perms {
     w: false,
     x: false,
 };
+const READ_ONLY: Perms = Perms {
+    r: true,
+    w: false,
+    x: false,
+};
+const READ_WRITE: Perms = Perms {
+    r: true,
+    w: true,
+    x: false,
+};
+const EXECUTE_ONLY: Perms = Perms {
+    r: false,
+    w: false,
+    x: true,
+};
 
 /// An access the EPT forbids, to guest-linear = guest-physical `gla`: see [`violation_at`].
 fn violation(v: &mut Vcpu<'_>, op: Op, gla: u64, value: u64, perms: Perms) -> Result<(), Outcome> {
@@ -389,6 +404,11 @@ fn violation_at(
         )));
     }
     Ok(())
+}
+
+/// [`protect`] of the 4-KiB page at `gpa` to `flags`, write-back.
+fn protect_page(table: &mut Table, gpa: u64, flags: EptFlags) -> Result<(), Outcome> {
+    protect(table, gpa, 0x1000, EptAttributes::write_back(flags))
 }
 
 /// Changes the attributes of `[gpa, gpa + len)` and performs the invalidation the change
@@ -591,18 +611,9 @@ fn violation_read_execute_only(env: &mut Env) -> Outcome {
         Op::Read,
         ALIAS + f,
         0,
-        Perms {
-            r: false,
-            w: false,
-            x: true
-        }
+        EXECUTE_ONLY
     ));
-    setup!(protect(
-        &mut t,
-        ALIAS + f,
-        0x1000,
-        EptAttributes::write_back(EptFlags::RX)
-    ));
+    setup!(protect_page(&mut t, ALIAS + f, EptFlags::RX));
     check_eq!(setup!(resume(&mut v)), 0xe0e0);
     Outcome::Pass
 }
@@ -622,19 +633,10 @@ fn violation_write_read_only(env: &mut Env) -> Outcome {
         Op::Write,
         ALIAS + f + 0x800,
         0xbbbb,
-        Perms {
-            r: true,
-            w: false,
-            x: false
-        }
+        READ_ONLY
     ));
     check_eq!(read64(f + 0x800), 0xaaaa);
-    setup!(protect(
-        &mut t,
-        ALIAS + f,
-        0x1000,
-        EptAttributes::write_back(EptFlags::RW)
-    ));
+    setup!(protect_page(&mut t, ALIAS + f, EptFlags::RW));
     setup!(resume(&mut v));
     check_eq!(read64(f + 0x800), 0xbbbb);
     Outcome::Pass
@@ -655,18 +657,9 @@ fn violation_fetch_not_executable(env: &mut Env) -> Outcome {
         Op::Fetch,
         ALIAS + f,
         0,
-        Perms {
-            r: true,
-            w: true,
-            x: false
-        }
+        READ_WRITE
     ));
-    setup!(protect(
-        &mut t,
-        ALIAS + f,
-        0x1000,
-        EptAttributes::write_back(EptFlags::RWX)
-    ));
+    setup!(protect_page(&mut t, ALIAS + f, EptFlags::RWX));
     setup!(resume(&mut v));
     // And again, now allowed throughout.
     setup!(allowed(&mut v, Op::Fetch, ALIAS + f, 0));
@@ -725,11 +718,7 @@ fn violation_guest_paging(env: &mut Env) -> Outcome {
         Expected {
             gpa: ALIAS + f + 0x30,
             access: Op::Write,
-            perms: Perms {
-                r: true,
-                w: false,
-                x: false
-            },
+            perms: READ_ONLY,
             walk: EptLinearAccess::Translation,
         }
     ));
@@ -866,59 +855,31 @@ fn protect_then_invept(env: &mut Env) -> Outcome {
     let mut v = setup!(start(&c, env, &t));
     setup!(allowed(&mut v, Op::Write, gpa, 1));
     check_eq!(read64(f + 0x10), 1);
-    setup!(protect(
-        &mut t,
-        ALIAS + f,
-        0x1000,
-        EptAttributes::write_back(EptFlags::R)
-    ));
+    setup!(protect_page(&mut t, ALIAS + f, EptFlags::R));
     setup!(violation(
         &mut v,
         Op::Write,
         gpa,
         2,
-        Perms {
-            r: true,
-            w: false,
-            x: false
-        }
+        READ_ONLY
     ));
     check_eq!(read64(f + 0x10), 1);
     let ty = t.invept_type();
-    setup!(protect(
-        &mut t,
-        ALIAS + f,
-        0x1000,
-        EptAttributes::write_back(EptFlags::RW)
-    ));
+    setup!(protect_page(&mut t, ALIAS + f, EptFlags::RW));
     setup!(resume(&mut v));
     check_eq!(read64(f + 0x10), 2);
     // Write-protected again: reads still complete, the write exits.
-    setup!(protect(
-        &mut t,
-        ALIAS + f,
-        0x1000,
-        EptAttributes::write_back(EptFlags::R)
-    ));
+    setup!(protect_page(&mut t, ALIAS + f, EptFlags::R));
     check_eq!(setup!(allowed(&mut v, Op::Read, gpa, 0)), 2);
     setup!(violation(
         &mut v,
         Op::Write,
         gpa,
         3,
-        Perms {
-            r: true,
-            w: false,
-            x: false
-        }
+        READ_ONLY
     ));
     check_eq!(read64(f + 0x10), 2);
-    setup!(protect(
-        &mut t,
-        ALIAS + f,
-        0x1000,
-        EptAttributes::write_back(EptFlags::RW)
-    ));
+    setup!(protect_page(&mut t, ALIAS + f, EptFlags::RW));
     setup!(resume(&mut v));
     check_eq!(read64(f + 0x10), 3);
     setup!(allowed(&mut v, Op::Write, gpa, 4));
@@ -974,12 +935,7 @@ fn large_page_2m(env: &mut Env) -> Outcome {
     }
     // Split: write-protect the 4 KiB at offset 0x5000.
     let part = g + 0x5000;
-    setup!(protect(
-        &mut t,
-        part,
-        0x1000,
-        EptAttributes::write_back(EptFlags::R)
-    ));
+    setup!(protect_page(&mut t, part, EptFlags::R));
     check_eq!(t.frames_used(), frames_before + 1);
     check_eq!(t.page_size_at(GuestPhysAddr::new(part)), Some(PageSize::Size4K));
     check_eq!(t.page_size_at(GuestPhysAddr::new(g)), Some(PageSize::Size4K));
@@ -996,19 +952,10 @@ fn large_page_2m(env: &mut Env) -> Outcome {
         Op::Write,
         part + 0x18,
         0xdead,
-        Perms {
-            r: true,
-            w: false,
-            x: false
-        }
+        READ_ONLY
     ));
     check_eq!(read64(block + 0x5018), 0);
-    setup!(protect(
-        &mut t,
-        part,
-        0x1000,
-        EptAttributes::write_back(EptFlags::RW)
-    ));
+    setup!(protect_page(&mut t, part, EptFlags::RW));
     setup!(resume(&mut v));
     check_eq!(read64(block + 0x5018), 0xdead);
     Outcome::Pass
@@ -1066,12 +1013,7 @@ fn large_page_1g(env: &mut Env) -> Outcome {
     check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + a + 8, 0)), 0xa1);
     check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + b + 8, 0)), 0xb1);
     let before = t.frames_used();
-    setup!(protect(
-        &mut t,
-        ALIAS + b,
-        0x1000,
-        EptAttributes::write_back(EptFlags::R)
-    ));
+    setup!(protect_page(&mut t, ALIAS + b, EptFlags::R));
     check_eq!(t.frames_used(), before + 2);
     check_eq!(
         t.page_size_at(GuestPhysAddr::new(ALIAS + b)),
@@ -1092,20 +1034,11 @@ fn large_page_1g(env: &mut Env) -> Outcome {
         Op::Write,
         ALIAS + b + 8,
         0xb2,
-        Perms {
-            r: true,
-            w: false,
-            x: false
-        }
+        READ_ONLY
     ));
     check_eq!(read64(b + 8), 0xb1);
     check_eq!(setup!(read_instead(&mut v, ALIAS + b + 8)), 0xb1);
-    setup!(protect(
-        &mut t,
-        ALIAS + b,
-        0x1000,
-        EptAttributes::write_back(EptFlags::RW)
-    ));
+    setup!(protect_page(&mut t, ALIAS + b, EptFlags::RW));
     setup!(allowed(&mut v, Op::Write, ALIAS + b + 8, 0xb2));
     check_eq!(read64(b + 8), 0xb2);
     Outcome::Pass
