@@ -1,11 +1,11 @@
-//! Cross-check of the entry layout against the SDM fact table (vmx-defs/tests/data/ept.tsv,
+//! Cross-check of the entry layout against the SDM fact table (tests/data/ept.tsv,
 //! a copy of ../shared/sdm/ept.tsv: SDM Vol. 3C Tables 29-1 to 29-7).
 
 use ept::{EptEntry, EptFlags, PageSize};
 use proptest::prelude::*;
 use vmx_defs::memory_type::MemoryType;
 
-const TSV: &str = include_str!("../../vmx-defs/tests/data/ept.tsv");
+const TSV: &str = include_str!("data/ept.tsv");
 
 fn rows() -> impl Iterator<Item = (&'static str, u32, u32, &'static str)> {
     TSV.lines()

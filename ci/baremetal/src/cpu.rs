@@ -133,77 +133,41 @@ pub fn rdtsc() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
-/// Reads a byte from an I/O port (IN).
-///
-/// # Safety
-/// Reading some ports has device side effects.
-pub unsafe fn inb(port: u16) -> u8 {
-    let v: u8;
-    // SAFETY: the caller guarantees the read is intended.
-    unsafe {
-        asm!("in al, dx", in("dx") port, out("al") v, options(nomem, nostack, preserves_flags))
-    };
-    v
-}
+macro_rules! port_io {
+    ($read:ident, $write:ident, $ty:ty, $reg:tt, $unit:literal) => {
+        #[doc = concat!("Reads a ", $unit, " from an I/O port (IN, SDM Vol. 2A).")]
+        ///
+        /// # Safety
+        /// Reading some ports has device side effects.
+        pub unsafe fn $read(port: u16) -> $ty {
+            let v: $ty;
+            // SAFETY: the caller guarantees the read is intended; IN writes only the
+            // accumulator.
+            unsafe {
+                asm!(concat!("in ", $reg, ", dx"), in("dx") port, out($reg) v,
+                     options(nomem, nostack, preserves_flags))
+            };
+            v
+        }
 
-/// Writes a byte to an I/O port (OUT).
-///
-/// # Safety
-/// Writing ports programs devices.
-pub unsafe fn outb(port: u16, value: u8) {
-    // SAFETY: the caller guarantees the write is intended.
-    unsafe {
-        asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags))
-    };
-}
-
-/// Reads a word from an I/O port.
-///
-/// # Safety
-/// As [`inb`].
-pub unsafe fn inw(port: u16) -> u16 {
-    let v: u16;
-    // SAFETY: the caller guarantees the read is intended.
-    unsafe {
-        asm!("in ax, dx", in("dx") port, out("ax") v, options(nomem, nostack, preserves_flags))
-    };
-    v
-}
-
-/// Writes a word to an I/O port.
-///
-/// # Safety
-/// As [`outb`].
-pub unsafe fn outw(port: u16, value: u16) {
-    // SAFETY: the caller guarantees the write is intended.
-    unsafe {
-        asm!("out dx, ax", in("dx") port, in("ax") value, options(nomem, nostack, preserves_flags))
+        #[doc = concat!("Writes a ", $unit, " to an I/O port (OUT, SDM Vol. 2B).")]
+        ///
+        /// # Safety
+        /// Writing ports programs devices.
+        pub unsafe fn $write(port: u16, value: $ty) {
+            // SAFETY: the caller guarantees the write is intended; OUT changes no register
+            // or memory.
+            unsafe {
+                asm!(concat!("out dx, ", $reg), in("dx") port, in($reg) value,
+                     options(nomem, nostack, preserves_flags))
+            };
+        }
     };
 }
 
-/// Reads a doubleword from an I/O port.
-///
-/// # Safety
-/// As [`inb`].
-pub unsafe fn inl(port: u16) -> u32 {
-    let v: u32;
-    // SAFETY: the caller guarantees the read is intended.
-    unsafe {
-        asm!("in eax, dx", in("dx") port, out("eax") v, options(nomem, nostack, preserves_flags))
-    };
-    v
-}
-
-/// Writes a doubleword to an I/O port.
-///
-/// # Safety
-/// As [`outb`].
-pub unsafe fn outl(port: u16, value: u32) {
-    // SAFETY: the caller guarantees the write is intended.
-    unsafe {
-        asm!("out dx, eax", in("dx") port, in("eax") value, options(nomem, nostack, preserves_flags))
-    };
-}
+port_io!(inb, outb, u8, "al", "byte");
+port_io!(inw, outw, u16, "ax", "word");
+port_io!(inl, outl, u32, "eax", "doubleword");
 
 /// The current segment selectors and the task register (SDM Vol. 3A §3.4.2, §8.2.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
