@@ -126,7 +126,7 @@ pub enum EptError {
     InvalidFlags(FlagsError),
     /// The EPTP for the table would fail the VM-entry checks (SDM Vol. 3C §27.2.1.1).
     Eptp(vmx_defs::ept::EptpError),
-    /// MAXPHYADDR outside 36..=52 (SDM Vol. 3A §4.1.4: CPUID.80000008H:EAX\[7:0\]).
+    /// MAXPHYADDR outside 36..=52 (SDM Vol. 3A §5.1.4: CPUID.80000008H:EAX\[7:0\]).
     InvalidPhysAddrWidth(u8),
 }
 

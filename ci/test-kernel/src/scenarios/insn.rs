@@ -53,7 +53,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario { name: "insn_vmread_after_vmxoff_raises_ud", run: vmread_after_vmxoff },
 ];
 
-/// #UD, the invalid-opcode exception (SDM Vol. 3A §6.15).
+/// #UD, the invalid-opcode exception (SDM Vol. 3A §7.15).
 const UD: u8 = 6;
 
 /// Bits of the guest segment access-rights fields that the SDM defines (Vol. 3C §25.4.1,
