@@ -38,6 +38,9 @@ pub struct VmxCpu<H: VmxHost> {
     active: [Cell<u64>; MAX_ACTIVE_VMCS],
     current: Cell<u64>,
     enabled: Cell<bool>,
+    /// Address of the run block of the vCPU whose `run_loop` may keep its guest's extended
+    /// state loaded on this CPU (lazy mode), 0 for none.
+    xstate_owner: Cell<u64>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -125,6 +128,7 @@ impl<H: VmxHost> VmxCpu<H> {
             active: [const { Cell::new(0) }; MAX_ACTIVE_VMCS],
             current: Cell::new(0),
             enabled: Cell::new(true),
+            xstate_owner: Cell::new(0),
             _not_send: PhantomData,
         })
     }
@@ -167,6 +171,17 @@ impl<H: VmxHost> VmxCpu<H> {
             .ok_or(VmxError::TooManyActiveVmcs)?;
         slot.set(paddr);
         Ok(())
+    }
+
+    /// The run block of the vCPU in a lazy-mode `run_loop` on this CPU (0: none).
+    #[inline]
+    pub(crate) fn xstate_owner(&self) -> u64 {
+        self.xstate_owner.get()
+    }
+
+    /// Records the vCPU in a lazy-mode `run_loop` on this CPU (0: none).
+    pub(crate) fn set_xstate_owner(&self, block: u64) {
+        self.xstate_owner.set(block);
     }
 
     /// Forgets `paddr` (after VMCLEAR).

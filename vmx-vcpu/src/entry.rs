@@ -78,6 +78,12 @@ pub(crate) struct RunBlock {
     pub loop_callback: u64,
     /// Argument for `loop_callback`.
     pub loop_ctx: u64,
+    /// 1 while a `run_loop` keeps the guest's extended state loaded between exits (lazy
+    /// mode); 0 otherwise.
+    pub lazy: u64,
+    /// 1 while the guest's extended state is in the registers outside the guest (lazy
+    /// mode only; the host's state is then in `host_area`).
+    pub guest_loaded: u64,
 }
 
 macro_rules! reg_off {
@@ -155,6 +161,9 @@ core::arch::global_asm!(
     "pop rbx",
     "mov r12, [rsp]",
     "mov r13d, 1",
+    // The guest's area is current unless lazy mode kept the state in the registers.
+    "mov r14, [r12 + {guest_loaded}]",
+    "xor r14d, 1",
     "cmp qword ptr [r12 + {xmode}], 0",
     "jne 51f",
     "47:",
@@ -202,7 +211,10 @@ core::arch::global_asm!(
     "jae 48f",
     "mov r13, rax",
     "jmp 20b",
+    // ---- leaving: a lazily kept guest state goes out first, then return 0 ----
     "48:",
+    "cmp qword ptr [r12 + {guest_loaded}], 0",
+    "jne 58f",
     "xor eax, eax",
     "49:",
     "add rsp, 16",
@@ -214,9 +226,19 @@ core::arch::global_asm!(
     "pop rbx",
     "pop rbp",
     "ret",
-    // ---- extended state: guest out (r13 = 0; 1 after a VMfail), host in ----
+    // ---- extended state: guest out, host in. r13: 0 = then call the callback, 1 = then
+    // return RBX. r14: 1 = the guest's area is current (no XSAVE). ----
+    "58:",
+    "xor ebx, ebx",
+    "mov r13d, 1",
+    "xor r14d, r14d",
+    "jmp 51f",
     "50:",
+    // Lazy mode: the guest's state stays in the registers for the callback.
+    "cmp qword ptr [r12 + {guest_loaded}], 0",
+    "jne 41b",
     "xor r13d, r13d",
+    "xor r14d, r14d",
     "51:",
     "mov rax, [r12 + {xmode}]",
     "cmp rax, 2",
@@ -231,7 +253,7 @@ core::arch::global_asm!(
     "52:",
     "mov eax, [r12 + {union_xcr0}]",
     "mov edx, [r12 + {union_xcr0} + 4]",
-    "test r13, r13",
+    "test r14, r14",
     "jnz 53f",
     "mov rcx, [r12 + {guest_area}]",
     "xsave64 [rcx]",
@@ -247,7 +269,7 @@ core::arch::global_asm!(
     "xsetbv",
     "jmp 57f",
     "55:",
-    "test r13, r13",
+    "test r14, r14",
     "jnz 56f",
     "mov rcx, [r12 + {guest_area}]",
     "fxsave64 [rcx]",
@@ -255,11 +277,17 @@ core::arch::global_asm!(
     "mov rcx, [r12 + {host_area}]",
     "fxrstor64 [rcx]",
     "57:",
+    "mov qword ptr [r12 + {guest_loaded}], 0",
     "test r13, r13",
     "jz 41b",
     "jmp 47b",
     // ---- extended state: host out, guest in ----
     "60:",
+    // Lazy mode with the guest's state still loaded: nothing to do.
+    "cmp qword ptr [r12 + {guest_loaded}], 0",
+    "jne 21b",
+    "mov rax, [r12 + {lazy}]",
+    "mov [r12 + {guest_loaded}], rax",
     "mov rax, [r12 + {xmode}]",
     "cmp rax, 2",
     "jne 63f",
@@ -306,6 +334,8 @@ core::arch::global_asm!(
     enc_idt = const fields::EXIT_IDT_VECTORING_INFO.raw(),
     loop_callback = const offset_of!(RunBlock, loop_callback),
     loop_ctx = const offset_of!(RunBlock, loop_ctx),
+    lazy = const offset_of!(RunBlock, lazy),
+    guest_loaded = const offset_of!(RunBlock, guest_loaded),
     cr2 = const reg_off!(cr2),
     rax = const reg_off!(rax),
     rcx = const reg_off!(rcx),

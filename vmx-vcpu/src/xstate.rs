@@ -8,6 +8,7 @@
 //! is in the entry assembly (`entry.rs`).
 
 use crate::arch;
+use crate::entry::RunBlock;
 use crate::error::VmxError;
 
 /// How extended state is switched around VM entries.
@@ -110,4 +111,75 @@ pub(crate) unsafe fn init_legacy_area(area: *mut u8) {
         area.cast::<u16>().write_unaligned(0x37F);
         area.add(24).cast::<u32>().write_unaligned(0x1F80);
     }
+}
+
+/// XSETBV of XCR0 = `value` when `value` differs from `loaded` (the value in XCR0 now).
+///
+/// # Safety
+/// CR4.OSXSAVE = 1 and `value` is a valid XCR0 value for this processor (SDM Vol. 1 §13.3).
+unsafe fn set_xcr0_from(loaded: u64, value: u64) {
+    if loaded != value {
+        // SAFETY: the caller guarantees XSETBV is enabled and the value valid; XSETBV only
+        // changes which state components are enabled.
+        unsafe {
+            core::arch::asm!(
+                "xsetbv",
+                in("ecx") 0u32,
+                in("eax") value as u32,
+                in("edx") (value >> 32) as u32,
+                options(nomem, nostack),
+            );
+        }
+    }
+}
+
+/// Saves a guest extended state that lazy mode kept in the registers into the guest's area
+/// and restores the host's: the exit code's "guest out, host in" step, done later (for
+/// `VmxVcpu::release_xstate`, `set_guest_xcr0`, and another vCPU entering on this CPU).
+///
+/// # Safety
+/// `block` was set up by `VmxVcpu::new` on this CPU (areas, XCR0 values and mode), and its
+/// guest state is the one in the registers (`guest_loaded == 1`, with XCR0 = guest XCR0).
+pub(crate) unsafe fn put_guest_xstate(block: &mut RunBlock) {
+    match block.xmode {
+        2 => {
+            let union = block.union_xcr0;
+            // SAFETY: XSAVE mode means CR4.OSXSAVE = 1 and every XCR0 value in the block
+            // was checked (host's read from XCR0, guest's by `check_xcr0`); the areas are
+            // 64-byte aligned frames of this vCPU sized by CPUID.(0DH,0):ECX.
+            unsafe {
+                set_xcr0_from(block.guest_xcr0, union);
+                core::arch::asm!(
+                    "xsave64 [{area}]",
+                    area = in(reg) block.guest_area,
+                    in("eax") union as u32,
+                    in("edx") (union >> 32) as u32,
+                    options(nostack),
+                );
+                core::arch::asm!(
+                    "xrstor64 [{area}]",
+                    area = in(reg) block.host_area,
+                    in("eax") union as u32,
+                    in("edx") (union >> 32) as u32,
+                    options(nostack),
+                );
+                set_xcr0_from(union, block.host_xcr0);
+            }
+        }
+        1 => {
+            // SAFETY: FXSAVE mode means CR4.OSFXSR = 1; the areas are 512-byte (at least)
+            // 16-byte aligned frames of this vCPU.
+            unsafe {
+                core::arch::asm!(
+                    "fxsave64 [{g}]",
+                    "fxrstor64 [{h}]",
+                    g = in(reg) block.guest_area,
+                    h = in(reg) block.host_area,
+                    options(nostack),
+                );
+            }
+        }
+        _ => {}
+    }
+    block.guest_loaded = 0;
 }

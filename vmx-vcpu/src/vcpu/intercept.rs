@@ -8,7 +8,6 @@ use vmx_defs::vmcs::fields;
 use crate::bitmap::{IoBitmaps, MsrBitmap};
 use crate::error::VmxError;
 use crate::host::VmxHost;
-use crate::xstate::{XStateMode, check_xcr0};
 
 use super::{F_IO_A, F_MSR_BITMAP, VmxVcpu, vmwrite};
 
@@ -130,25 +129,5 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         self.vmcs.load()?;
         vmwrite(fields::GUEST_VMX_PREEMPTION_TIMER_VALUE, value)?;
         Ok(value)
-    }
-
-    /// Lets the guest load an XCR0 value with XSETBV (call from the [`VmExit::Xsetbv`](crate::VmExit::Xsetbv)
-    /// handler, then advance RIP; inject #GP on error). Checked against SDM Vol. 1 §13.3
-    /// and the components the processor supports.
-    pub fn set_guest_xcr0(&mut self, value: u64) -> Result<(), VmxError> {
-        if self.xstate.mode != XStateMode::Xsave {
-            return Err(VmxError::InvalidXcr0(value));
-        }
-        check_xcr0(value, self.xstate.supported_xcr0)?;
-        let union = self.xstate.host_xcr0 | value | (self.xstate.supported_xcr0 & 3);
-        let b = self.block_mut();
-        b.guest_xcr0 = value;
-        b.union_xcr0 = union;
-        Ok(())
-    }
-
-    /// The guest's XCR0 (1 until it runs XSETBV; 0 when XSAVE is not switched).
-    pub fn guest_xcr0(&self) -> u64 {
-        self.block().guest_xcr0
     }
 }

@@ -2,11 +2,13 @@
 //! Structures", ch. 26 "VMX Non-Root Operation", ch. 27 "VM Entries", ch. 28 "VM Exits").
 //!
 //! The methods are split by topic: `setup` (VMCS initialization, §25.4-25.8), `registers`
-//! (RIP, RSP, RFLAGS, activity state; §25.4.1-25.4.2), `msr_list`
+//! (RIP, RSP, RFLAGS, activity state; §25.4.1-25.4.2), `ext_state` (x87/SSE/AVX state and
+//! XCR0 around entries and exits), `msr_list`
 //! (MSR switching, §25.7.2, §25.8.2), `intercept` (bitmaps, masks, timers, §25.6), `events`
 //! (injection, §27.6), `run` (VM entry/exit and completion helpers, §27-28).
 
 mod events;
+mod ext_state;
 mod intercept;
 mod msr_list;
 mod registers;
@@ -106,6 +108,7 @@ pub struct VmxVcpu<'c, H: VmxHost> {
     cr0_owned: u64,
     cr4_owned: u64,
     exception_bitmap: u32,
+    lazy_xstate: bool,
 }
 
 impl<'c, H: VmxHost> VmxVcpu<'c, H> {
@@ -205,6 +208,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             cr0_owned: 0,
             cr4_owned: 0,
             exception_bitmap: 0,
+            lazy_xstate: false,
         };
         vcpu.write_controls(config)?;
         vcpu.write_host_state(&host)?;
@@ -276,11 +280,6 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// The VPID, if VPIDs are enabled.
     pub fn vpid(&self) -> Option<Vpid> {
         self.vpid
-    }
-
-    /// How extended state is switched.
-    pub fn xstate_mode(&self) -> XStateMode {
-        self.xstate.mode
     }
 
     /// Reads a VMCS field (makes the VMCS current first).

@@ -12,6 +12,7 @@ use crate::error::{EntryInstruction, VmxError};
 use crate::event::{Event, InjectionOutcome, InjectionReport};
 use crate::exit::{IoExit, VmExit, decode_exit_with_reason};
 use crate::host::VmxHost;
+use crate::xstate::XStateMode;
 
 use super::{Vmread, VmxVcpu, vmwrite};
 
@@ -48,6 +49,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         if self.block().loop_callback != 0 {
             return Err(VmxError::Reentrant);
         }
+        self.take_xstate();
         self.prepare_entry()?;
         let resume = u64::from(instruction == EntryInstruction::Resume);
         // SAFETY: the VMCS is current and fully set up: host state captured from this CPU,
@@ -185,18 +187,30 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         };
         let callback: extern "C" fn(u64) -> u64 = loop_callback::<H, F>;
         let ctx_addr = &raw mut ctx as u64;
+        self.take_xstate();
+        let lazy = self.lazy_xstate && self.xstate.mode != XStateMode::None;
+        let outer_owner = self.cpu.xstate_owner();
+        if lazy {
+            self.cpu.set_xstate_owner(self.block.as_ptr() as u64);
+        }
         {
             let block = self.block_mut();
             block.loop_callback = callback as *const () as u64;
             block.loop_ctx = ctx_addr;
+            block.lazy = u64::from(lazy);
         }
         // SAFETY: as in `enter`; in addition the callback and its context stay valid for
         // the whole call (`ctx` lives on this frame) and are cleared right after it.
         let rc = unsafe { vmx_vcpu_enter(self.block.as_ptr(), u64::from(first)) };
         {
+            // The exit code saved a kept guest state before returning (guest_loaded = 0).
             let block = self.block_mut();
             block.loop_callback = 0;
             block.loop_ctx = 0;
+            block.lazy = 0;
+        }
+        if lazy {
+            self.cpu.set_xstate_owner(outer_owner);
         }
         if rc != 0 {
             // A VMfail leaves the launch state as it was: it names the instruction used.

@@ -164,12 +164,20 @@ pub const SCENARIOS: &[Scenario] = &[
         run: sse_isolated_fxsave,
     },
     Scenario {
+        name: "vcpu_lazy_xstate",
+        run: lazy_xstate,
+    },
+    Scenario {
         name: "vcpu_vmcs_dump",
         run: vmcs_dump,
     },
     Scenario {
         name: "vcpu_exit_cost",
         run: exit_cost::exit_cost,
+    },
+    Scenario {
+        name: "vcpu_exit_cost_xstate",
+        run: exit_cost::exit_cost_xstate,
     },
 ];
 
@@ -1343,10 +1351,10 @@ fn sse_isolated_fxsave(env: &mut Env) -> Outcome {
     sse_isolated_with(env, false)
 }
 
-fn sse_isolated_with(env: &mut Env, allow_xsave: bool) -> Outcome {
-    let c = setup!(enable());
-    // Let the host use SSE (the runner restores CR4 afterwards); with `allow_xsave`, use
-    // XSAVE when present (CR4.OSXSAVE), else FXSAVE only (CR4.OSFXSR).
+/// Lets the host use SSE (the runner restores CR4 afterwards): CR4.OSFXSR/OSXMMEXCPT, and
+/// with `allow_xsave` CR4.OSXSAVE where XSAVE exists. Returns CR4 and the extended-state
+/// mode a vCPU created now must report.
+fn enable_host_sse(env: &mut Env, allow_xsave: bool) -> (u64, vmx_vcpu::xstate::XStateMode) {
     let mut cr4 = cpu::read_cr4() | (1 << 9) | (1 << 10);
     let xsave = allow_xsave && env.cpuid(1, 0).ecx & (1 << 26) != 0;
     if xsave {
@@ -1354,14 +1362,20 @@ fn sse_isolated_with(env: &mut Env, allow_xsave: bool) -> Outcome {
     }
     // SAFETY: OSFXSR/OSXMMEXCPT/OSXSAVE only enable instructions.
     unsafe { cpu::write_cr4(cr4) };
-    let mut cfg = setup!(simple(env, vcpu_guest_sse));
-    cfg.guest.cr4 = cr4 & !(1 << 13);
-    let mut v = setup!(new_vcpu(&c, &cfg));
-    let want = if xsave {
+    let mode = if xsave {
         vmx_vcpu::xstate::XStateMode::Xsave
     } else {
         vmx_vcpu::xstate::XStateMode::Fxsave
     };
+    (cr4, mode)
+}
+
+fn sse_isolated_with(env: &mut Env, allow_xsave: bool) -> Outcome {
+    let c = setup!(enable());
+    let (cr4, want) = enable_host_sse(env, allow_xsave);
+    let mut cfg = setup!(simple(env, vcpu_guest_sse));
+    cfg.guest.cr4 = cr4 & !(1 << 13);
+    let mut v = setup!(new_vcpu(&c, &cfg));
     check_eq!(v.xstate_mode(), want);
     write_xmm0(0x1111);
     v.regs_mut().rax = 0xA5A5_5A5A_0123_4567;
@@ -1375,6 +1389,71 @@ fn sse_isolated_with(env: &mut Env, allow_xsave: bool) -> Outcome {
         r.rbx
     );
     check_eq!(read_xmm0(), 0x2222);
+    Outcome::PassWith(format!("{:?} switching", want))
+}
+
+/// Lazy extended-state mode in `run_loop`: the guest's XMM0 stays loaded while the handler
+/// runs; `release_xstate` (or another vCPU entering on this CPU) gives the host its own
+/// state back mid-loop; the guest's value survives, and the host's comes back when the loop
+/// returns.
+fn lazy_xstate(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let (cr4, want) = enable_host_sse(env, true);
+    for nested in [false, true] {
+        let mut cfg = setup!(simple(env, vcpu_guest_sse));
+        cfg.guest.cr4 = cr4 & !(1 << 13);
+        let mut v = setup!(new_vcpu(&c, &cfg));
+        check_eq!(v.xstate_mode(), want);
+        let other_cfg = setup!(simple(env, vcpu_guest_vmcall));
+        let mut other = setup!(new_vcpu(&c, &other_cfg));
+        // SAFETY: the handler touches XMM0 only through `read_xmm0`/`write_xmm0`: first to
+        // observe the kept guest state, then after the state is released; the kernel is
+        // soft-float.
+        unsafe { v.set_lazy_xstate(true) };
+        const GUEST: u64 = 0xA5A5_5A5A_0123_4567;
+        write_xmm0(0x1111);
+        v.regs_mut().rax = GUEST;
+        let mut seen = [0u64; 3];
+        let mut exits = 0;
+        let r = v.run_loop(|v, exit| {
+            if !matches!(exit, VmExit::Vmcall(_)) {
+                return Err(VmxError::InvalidGuestState("unexpected exit"));
+            }
+            exits += 1;
+            v.advance_rip()?;
+            if exits > 1 {
+                seen[2] = v.regs().rbx;
+                return Ok(Flow::Stop);
+            }
+            // Lazy: the guest's XMM0 is what the registers hold now.
+            seen[0] = read_xmm0();
+            if nested {
+                // Another vCPU entering on this CPU saves the kept state first.
+                if !matches!(other.run()?, VmExit::Vmcall(_)) {
+                    return Err(VmxError::InvalidGuestState("other vCPU: unexpected exit"));
+                }
+            } else {
+                v.release_xstate();
+            }
+            seen[1] = read_xmm0();
+            write_xmm0(0x2222);
+            Ok(Flow::Continue)
+        });
+        ok!(r, "run_loop");
+        check_eq!(exits, 2);
+        check!(seen[0] == GUEST, "guest XMM0 not kept loaded: {:#x}", seen[0]);
+        check!(
+            seen[1] == 0x1111,
+            "host XMM0 after release (nested {nested}): {:#x}",
+            seen[1]
+        );
+        check!(
+            seen[2] == GUEST,
+            "guest XMM0 lost across release (nested {nested}): {:#x}",
+            seen[2]
+        );
+        check_eq!(read_xmm0(), 0x2222);
+    }
     Outcome::PassWith(format!("{:?} switching", want))
 }
 

@@ -86,29 +86,10 @@ pub(super) fn exit_cost(env: &mut Env) -> Outcome {
     }
     let api_run = per_round(t0);
     // Public API, run_loop: the same work per exit.
-    let mut left = COST_ROUNDS;
-    let mut bad = None;
-    let t0 = cpu::rdtsc();
-    let r = v.run_loop(|v, exit| {
-        if let VmExit::Cpuid { leaf, .. } = exit {
-            v.complete_cpuid(leaf, 0, 0, 0)?;
-        } else {
-            bad = Some(exit);
-            return Ok(Flow::Stop);
-        }
-        left -= 1;
-        Ok(if left == 0 {
-            Flow::Stop
-        } else {
-            Flow::Continue
-        })
-    });
-    let api = per_round(t0);
-    if let Err(e) = r {
-        return Outcome::Fail(format!("run_loop: {e}"));
-    }
-    check!(bad.is_none(), "unexpected exit in run_loop: {bad:?}");
-    check!(left == 0, "run_loop stopped with {left} rounds left");
+    let api = match run_loop_cost(&mut v) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
     drop(v);
     // Hand-written minimal loop on a fresh VMCS (it VMLAUNCHes), warm-up run first.
     let minimal_rip = vcpu_minimal_cpuid_loop as *const () as u64;
@@ -163,6 +144,67 @@ pub(super) fn exit_cost(env: &mut Env) -> Outcome {
     Outcome::PassWith(format!(
         "CPUID round trip in emulated instructions: public API run_loop {api} (run() {api_run}); hand-written minimal loop {minimal} ({} of it); hand-written loop with the API's per-exit duties {dutiful_text}",
         ratio(api, minimal)
+    ))
+}
+
+/// `run_loop` CPUID round trips on `v`, per round.
+fn run_loop_cost(v: &mut super::VmxVcpu<'_, super::KernelHost>) -> Result<u64, Outcome> {
+    let mut left = COST_ROUNDS;
+    let mut bad = None;
+    let t0 = cpu::rdtsc();
+    let r = v.run_loop(|v, exit| {
+        if let VmExit::Cpuid { leaf, .. } = exit {
+            v.complete_cpuid(leaf, 0, 0, 0)?;
+        } else {
+            bad = Some(exit);
+            return Ok(Flow::Stop);
+        }
+        left -= 1;
+        Ok(if left == 0 {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
+    });
+    let cost = per_round(t0);
+    r.map_err(|e| Outcome::Fail(format!("run_loop: {e}")))?;
+    if let Some(e) = bad {
+        return Err(Outcome::Fail(format!("unexpected exit in run_loop: {e:?}")));
+    }
+    Ok(cost)
+}
+
+/// The CPUID round trip through `run_loop` with a host that uses SSE (CR4.OSFXSR, and
+/// OSXSAVE where XSAVE exists), so that each exit switches x87/SSE(/AVX) state: eagerly
+/// (every exit and entry), and in lazy mode (once per loop).
+pub(super) fn exit_cost_xstate(env: &mut Env) -> Outcome {
+    let c = match enable() {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    let (_, mode) = super::enable_host_sse(env, true);
+    let cfg = match simple(env, vcpu_guest_cpuid_loop) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    let mut v = match new_vcpu(&c, &cfg) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    check!(v.xstate_mode() == mode, "mode {:?}", v.xstate_mode());
+    let eager = match run_loop_cost(&mut v) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    // SAFETY: the handler (`run_loop_cost`) uses no x87/SSE instructions (soft-float
+    // kernel, no assembly touching them).
+    unsafe { v.set_lazy_xstate(true) };
+    let lazy = match run_loop_cost(&mut v) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    Outcome::PassWith(format!(
+        "CPUID round trip through run_loop with {mode:?} switching: {eager} emulated instructions eager, {lazy} lazy"
     ))
 }
 

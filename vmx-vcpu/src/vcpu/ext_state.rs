@@ -1,0 +1,100 @@
+//! The guest's extended state (x87, SSE, AVX...; SDM Vol. 1 ch. 13) around VM entries and
+//! exits: the switching mode, lazy mode inside `run_loop`, the guest's XCR0. The switch
+//! itself is in the entry assembly (`entry.rs`) and `xstate.rs`.
+
+use crate::error::VmxError;
+use crate::host::VmxHost;
+use crate::xstate::{XStateMode, check_xcr0, put_guest_xstate};
+
+use super::VmxVcpu;
+
+impl<'c, H: VmxHost> VmxVcpu<'c, H> {
+    /// How extended state is switched.
+    pub fn xstate_mode(&self) -> XStateMode {
+        self.xstate.mode
+    }
+
+    /// Lazy mode for [`VmxVcpu::run_loop`] (off by default): the guest's extended state is
+    /// loaded at the loop's first entry and saved when the loop returns, instead of at every
+    /// exit and entry, so an exit handled by the loop's handler costs no XSAVE/XRSTOR (or
+    /// FXSAVE/FXRSTOR). XCR0 keeps the guest's value meanwhile. [`VmxVcpu::run`] and
+    /// entries of other vCPUs on this CPU are unaffected: before one of them enters, the
+    /// kept state is saved (as KVM does when it schedules out a vCPU with its FPU loaded).
+    /// No effect with [`XStateMode::None`].
+    ///
+    /// # Safety
+    /// While a lazy-mode `run_loop` runs, the guest's x87/SSE/AVX registers are live in the
+    /// host: the handler, and anything that runs on this CPU until the loop returns
+    /// (interrupt or NMI handlers included), must not execute x87, MMX, SSE, AVX or XSAVE-
+    /// family instructions, or must call [`VmxVcpu::release_xstate`] first. Otherwise the
+    /// host reads guest values or hands its own to the guest, breaking the isolation this
+    /// crate otherwise guarantees. Code built for `x86_64-unknown-none` (soft-float, no SSE)
+    /// meets this unless it uses such instructions in assembly.
+    pub unsafe fn set_lazy_xstate(&mut self, lazy: bool) {
+        self.lazy_xstate = lazy;
+    }
+
+    /// Whether lazy mode is on ([`VmxVcpu::set_lazy_xstate`]).
+    pub fn lazy_xstate(&self) -> bool {
+        self.lazy_xstate
+    }
+
+    /// In a lazy-mode [`VmxVcpu::run_loop`] handler: saves the guest's extended state and
+    /// restores the host's now, so that the host may use x87/SSE/AVX until the next entry
+    /// (which loads the guest's state again). Does nothing when the state is not kept.
+    pub fn release_xstate(&mut self) {
+        let block = self.block_mut();
+        if block.guest_loaded != 0 {
+            // SAFETY: the block is this vCPU's; `guest_loaded` says its guest state is the
+            // one in the registers (set by the entry code in this CPU's lazy loop).
+            unsafe { put_guest_xstate(block) };
+        }
+    }
+
+    /// Before this vCPU enters: a guest state another vCPU's lazy loop keeps on this CPU
+    /// goes out first.
+    #[inline]
+    pub(super) fn take_xstate(&mut self) {
+        let owner = self.cpu.xstate_owner();
+        if owner != 0 && owner != self.block.as_ptr() as u64 {
+            Self::release_foreign_xstate(owner);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn release_foreign_xstate(owner: u64) {
+        // SAFETY: `owner` is registered by a `run_loop` that is running on this CPU (we are
+        // called from inside its handler) and clears it before it returns, so the block is
+        // live; that loop touches its block only through raw pointers and not while its
+        // handler runs.
+        let block = unsafe { &mut *(owner as *mut crate::entry::RunBlock) };
+        if block.guest_loaded != 0 {
+            // SAFETY: as for `release_xstate`, for that vCPU's block.
+            unsafe { put_guest_xstate(block) };
+        }
+    }
+
+    /// Lets the guest load an XCR0 value with XSETBV (call from the [`VmExit::Xsetbv`](crate::VmExit::Xsetbv)
+    /// handler, then advance RIP; inject #GP on error). Checked against SDM Vol. 1 §13.3
+    /// and the components the processor supports.
+    pub fn set_guest_xcr0(&mut self, value: u64) -> Result<(), VmxError> {
+        if self.xstate.mode != XStateMode::Xsave {
+            return Err(VmxError::InvalidXcr0(value));
+        }
+        check_xcr0(value, self.xstate.supported_xcr0)?;
+        // A state kept loaded under the old value goes out first: the next entry loads it
+        // again with the new one.
+        self.release_xstate();
+        let union = self.xstate.host_xcr0 | value | (self.xstate.supported_xcr0 & 3);
+        let b = self.block_mut();
+        b.guest_xcr0 = value;
+        b.union_xcr0 = union;
+        Ok(())
+    }
+
+    /// The guest's XCR0 (1 until it runs XSETBV; 0 when XSAVE is not switched).
+    pub fn guest_xcr0(&self) -> u64 {
+        self.block().guest_xcr0
+    }
+}
