@@ -5,7 +5,7 @@
 //! by the processor after an invalidation: it may keep using a cached translation that
 //! already has the flag set (SDM Vol. 3C §29.4.3.1).
 
-use super::raw::{TablePtr, index, is_leaf, level_shift};
+use super::raw::{TablePtr, is_leaf, slots};
 use super::{EptPageTable, Mapping, mapping_of};
 use crate::addr::GuestPhysAddr;
 use crate::entry::EptFlags;
@@ -77,27 +77,25 @@ impl<H: EptHost> EptPageTable<H> {
         mask: u64,
         visit: &mut impl FnMut(Mapping),
     ) -> bool {
-        let shift = level_shift(level);
         let mut cleared = false;
-        for i in index(start, level)..=index(end - 1, level) {
-            let e = table.load(i);
+        for slot in slots(level, base, start, end) {
+            let e = table.load(slot.idx);
             if e == 0 {
                 continue;
             }
-            let span = base + ((i as u64) << shift);
             if is_leaf(e, level) {
                 if e & mask != 0 {
-                    let old = table.fetch_and(i, !mask);
+                    let old = table.fetch_and(slot.idx, !mask);
                     if old & mask != 0 {
                         cleared = true;
-                        visit(mapping_of(span, old, level));
+                        visit(mapping_of(slot.span, old, level));
                     }
                 }
                 continue;
             }
-            let s = start.max(span);
-            let t = end.min(span + (1 << shift));
-            cleared |= self.clear_in(self.table_ptr(e), level - 1, span, s, t, mask, visit);
+            let child = self.table_ptr(e);
+            let (span, s, t) = (slot.span, slot.start, slot.end);
+            cleared |= self.clear_in(child, level - 1, span, s, t, mask, visit);
         }
         cleared
     }

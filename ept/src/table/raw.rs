@@ -40,6 +40,36 @@ pub(crate) const fn index(gpa: u64, level: u32) -> usize {
     ((gpa >> level_shift(level)) as usize) & (ENTRIES - 1)
 }
 
+/// One entry of a paging structure that a guest-physical range touches (see [`slots`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slot {
+    /// The entry's index.
+    pub(crate) idx: usize,
+    /// The first guest-physical address the entry translates.
+    pub(crate) span: u64,
+    /// The part of the range under the entry: `[start, end)`.
+    pub(crate) start: u64,
+    /// See `start`.
+    pub(crate) end: u64,
+}
+
+/// The entries of the structure at `level` (translating from `base`) that the non-empty
+/// range `[start, end)` within it touches, in order, each with the part of the range under
+/// it: the iteration every range walk (unmap, protect, A/D clearing, checks) shares.
+#[inline]
+pub(crate) fn slots(level: u32, base: u64, start: u64, end: u64) -> impl Iterator<Item = Slot> {
+    let shift = level_shift(level);
+    (index(start, level)..=index(end - 1, level)).map(move |idx| {
+        let span = base + ((idx as u64) << shift);
+        Slot {
+            idx,
+            span,
+            start: start.max(span),
+            end: end.min(span + (1 << shift)),
+        }
+    })
+}
+
 /// One EPT paging structure: 512 entries, 4 KiB, 4-KiB aligned.
 ///
 /// Entries are atomics because the processor reads them concurrently and, with A/D flags

@@ -1,6 +1,6 @@
 //! Removing and changing mappings: `unmap`, `protect`, and splitting large pages.
 
-use super::raw::{ENTRIES, PS, TablePtr, index, is_leaf, level_shift};
+use super::raw::{ENTRIES, PS, TablePtr, index, is_leaf, level_shift, slots};
 use super::{EptPageTable, non_leaf};
 use crate::addr::GuestPhysAddr;
 use crate::entry::{ADDRESS_MASK, EptAttributes, EptFlags};
@@ -131,22 +131,19 @@ impl<H: EptHost> EptPageTable<H> {
         end: u64,
         large: &mut bool,
     ) -> Result<(), EptError> {
-        let shift = level_shift(level);
-        for i in index(start, level)..=index(end - 1, level) {
-            let span = base + ((i as u64) << shift);
-            let s = start.max(span);
-            let e = end.min(span + (1 << shift));
-            let entry = table.load(i);
+        for slot in slots(level, base, start, end) {
+            let entry = table.load(slot.idx);
             if entry == 0 {
                 return Err(EptError::NotMapped {
-                    gpa: GuestPhysAddr::new(s),
+                    gpa: GuestPhysAddr::new(slot.start),
                 });
             }
             if is_leaf(entry, level) {
                 *large |= level > 1;
                 continue;
             }
-            self.check_mapped_in(self.table_ptr(entry), level - 1, span, s, e, large)?;
+            let child = self.table_ptr(entry);
+            self.check_mapped_in(child, level - 1, slot.span, slot.start, slot.end, large)?;
         }
         Ok(())
     }
@@ -215,23 +212,19 @@ impl<H: EptHost> EptPageTable<H> {
         start: u64,
         end: u64,
     ) {
-        let shift = level_shift(level);
-        for i in index(start, level)..=index(end - 1, level) {
-            let entry = table.load(i);
+        for slot in slots(level, base, start, end) {
+            let entry = table.load(slot.idx);
             if entry == 0 {
                 continue;
             }
             if is_leaf(entry, level) {
-                table.store(i, 0);
+                table.store(slot.idx, 0);
                 continue;
             }
-            let span = base + ((i as u64) << shift);
-            let s = start.max(span);
-            let e = end.min(span + (1 << shift));
             let child = self.table_ptr(entry);
-            self.unmap_in(child, level - 1, span, s, e);
+            self.unmap_in(child, level - 1, slot.span, slot.start, slot.end);
             if child.is_empty() {
-                table.store(i, 0);
+                table.store(slot.idx, 0);
                 self.free_table(entry);
             }
         }
@@ -246,21 +239,17 @@ impl<H: EptHost> EptPageTable<H> {
         end: u64,
         bits: u64,
     ) {
-        let shift = level_shift(level);
-        for i in index(start, level)..=index(end - 1, level) {
-            let entry = table.load(i);
+        for slot in slots(level, base, start, end) {
+            let entry = table.load(slot.idx);
             if entry == 0 {
                 continue;
             }
             if is_leaf(entry, level) {
-                self.rewrite_leaf(table, i, bits);
+                self.rewrite_leaf(table, slot.idx, bits);
                 continue;
             }
-            let span = base + ((i as u64) << shift);
-            let s = start.max(span);
-            let e = end.min(span + (1 << shift));
             let child = self.table_ptr(entry);
-            self.protect_in(child, level - 1, span, s, e, bits);
+            self.protect_in(child, level - 1, slot.span, slot.start, slot.end, bits);
         }
     }
 
