@@ -360,6 +360,8 @@ proptest! {
         if reason & 0x8000_0000 != 0 {
             prop_assert!(matches!(e, VmExit::EntryFailure(_)), "{:?}", e);
         }
+        // Every decoded exit names the basic reason it came from (bits 15:0).
+        prop_assert_eq!(e.reason(), BasicExitReason((reason & 0xFFFF) as u16));
         if let VmExit::Io(io) = e {
             prop_assert_eq!(u64::from(io.port), (vals[0] >> 16) & 0xFFFF);
             prop_assert!(matches!(io.size, 1 | 2 | 4));

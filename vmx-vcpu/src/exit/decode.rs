@@ -54,6 +54,17 @@ pub fn decode_exit_with_reason(
     if reason.is_entry_failure() {
         return decode_entry_failure(reason, src);
     }
+    decode_entered(reason, src, regs)
+}
+
+/// [`decode_exit_with_reason`] for an exit-reason value whose bit 31 (VM-entry failure) is
+/// known to be clear.
+#[inline(always)]
+pub(crate) fn decode_entered(
+    reason: ExitReason,
+    src: &mut impl ExitInfoSource,
+    regs: &GuestRegisters,
+) -> VmExit {
     let basic = reason.basic();
     match basic {
         BasicExitReason::CPUID => VmExit::Cpuid {
@@ -82,7 +93,7 @@ pub fn decode_exit_with_reason(
 
 #[cold]
 #[inline(never)]
-fn decode_entry_failure(reason: ExitReason, src: &mut impl ExitInfoSource) -> VmExit {
+pub(crate) fn decode_entry_failure(reason: ExitReason, src: &mut impl ExitInfoSource) -> VmExit {
     VmExit::EntryFailure(EntryFailure {
         reason,
         qualification: src.read_field(fields::EXIT_QUALIFICATION.raw()),

@@ -10,7 +10,7 @@ use vmx_insn::VmFail;
 use crate::entry::{vmread_fast, vmwrite_fast, vmx_vcpu_enter};
 use crate::error::{EntryInstruction, VmxError};
 use crate::event::{Event, InjectionOutcome, InjectionReport};
-use crate::exit::{IoExit, VmExit, decode_exit_with_reason};
+use crate::exit::{IoExit, VmExit, decode_entered, decode_entry_failure};
 use crate::host::VmxHost;
 use crate::xstate::XStateMode;
 
@@ -108,12 +108,16 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         let idt = block.idt_vectoring_info as u32;
         // Bit 31 is "VM-entry failure" in the exit reason and "valid" in IDT-vectoring
         // information (SDM §25.9.1, §25.9.3).
-        if self.exit_work || (reason | idt) & (1 << 31) != 0 {
-            self.finish_exit_slow(ExitReason(reason), idt);
+        let reason = ExitReason(reason);
+        if self.exit_work || (reason.0 | idt) & (1 << 31) != 0 {
+            self.finish_exit_slow(reason, idt);
+            if reason.is_entry_failure() {
+                return decode_entry_failure(reason, &mut Vmread);
+            }
         } else {
             self.vmcs.mark_launched();
         }
-        decode_exit_with_reason(ExitReason(reason), &mut Vmread, &self.block().regs)
+        decode_entered(reason, &mut Vmread, &self.block().regs)
     }
 
     /// The uncommon part of [`Self::finish_exit`]: an entry that failed with exit-reason
