@@ -4,7 +4,7 @@
 //! |---|---|
 //! | I/O instruction on COM1 | the UART model (`example_hypervisor::uart`); each complete guest line is printed as `guest: ...` |
 //! | CPUID | `example_hypervisor::cpuid::guest_view`: the signature leaf, filtered real leaves |
-//! | VMX-preemption timer | a timer tick: the timer vector is queued for injection; `vmx-vcpu` injects it when the guest can take it, else requests an interrupt-window exit |
+//! | VMX-preemption timer | a timer tick: the timer is armed again and the timer vector queued for injection; `vmx-vcpu` injects it when the guest can take it, else requests an interrupt-window exit, and `last_injection()` says when it was delivered |
 //! | interrupt window | nothing: the guest can now take the pending tick, which the next entry injects |
 //! | HLT | the guest waits for an interrupt: with a tick pending it is injected at once, else the guest is put in the HLT activity state until the timer fires |
 //! | EPT violation on the device page | MMIO emulation: decode the `MOV` at RIP, perform it on the device, advance RIP |
