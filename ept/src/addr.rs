@@ -128,11 +128,11 @@ impl TryFrom<HostPhysAddr> for memory_addr::PhysAddr {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u64)]
 pub enum PageSize {
-    /// 4 KiB, mapped by an EPT PTE (SDM Vol. 3C Table 29-6).
+    /// 4 KiB, mapped by an EPT PTE (SDM Vol. 3C Table 29-7).
     Size4K = 1 << 12,
-    /// 2 MiB, mapped by an EPT PDE with bit 7 set (SDM Vol. 3C Table 29-4).
+    /// 2 MiB, mapped by an EPT PDE with bit 7 set (SDM Vol. 3C Table 29-5).
     Size2M = 1 << 21,
-    /// 1 GiB, mapped by an EPT PDPTE with bit 7 set (SDM Vol. 3C Table 29-2).
+    /// 1 GiB, mapped by an EPT PDPTE with bit 7 set (SDM Vol. 3C Table 29-3).
     Size1G = 1 << 30,
 }
 

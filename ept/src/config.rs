@@ -26,7 +26,7 @@ pub struct EptConfig {
 
 impl EptConfig {
     /// A configuration for a CPU with these capabilities and MAXPHYADDR
-    /// (CPUID.80000008H:EAX\[7:0\], 36..=52).
+    /// (CPUID.80000008H:EAX\[7:0\], 36..=52; SDM Vol. 3A §5.1.4, Vol. 3D §A.10).
     ///
     /// Defaults: a 4-level walk if supported (else 5-level), write-back paging structures
     /// if supported (else uncacheable), A/D flags, mode-based execute control and
@@ -60,7 +60,8 @@ impl EptConfig {
         })
     }
 
-    /// Selects the page-walk length (EPTP bits 5:3; capability bits 6 and 7).
+    /// Selects the page-walk length (EPTP bits 5:3, SDM Vol. 3C §25.6.11; capability bits 6
+    /// and 7, Vol. 3D §A.10).
     pub fn with_walk_length(mut self, walk_length: PageWalkLength) -> Result<Self, EptError> {
         let (bit, cap) = match walk_length {
             PageWalkLength::Four => (EptVpidCap::PAGE_WALK_4, Capability::PageWalk4),
@@ -73,7 +74,8 @@ impl EptConfig {
         Ok(self)
     }
 
-    /// Enables or disables accessed and dirty flags (EPTP bit 6; capability bit 21).
+    /// Enables or disables accessed and dirty flags (EPTP bit 6, SDM Vol. 3C §25.6.11 and
+    /// §29.3.5; capability bit 21, Vol. 3D §A.10).
     pub fn with_accessed_dirty(mut self, enable: bool) -> Result<Self, EptError> {
         if enable && !self.caps.contains(EptVpidCap::ACCESSED_DIRTY) {
             return Err(EptError::CapabilityMissing(Capability::AccessedDirty));
@@ -82,7 +84,8 @@ impl EptConfig {
         Ok(self)
     }
 
-    /// Enables supervisor shadow-stack control (EPTP bit 7; capability bit 23).
+    /// Enables supervisor shadow-stack control (EPTP bit 7, SDM Vol. 3C §25.6.11; capability
+    /// bit 23, Vol. 3D §A.10).
     pub fn with_supervisor_shadow_stack(mut self, enable: bool) -> Result<Self, EptError> {
         if enable && !self.caps.contains(EptVpidCap::SUPERVISOR_SHADOW_STACK) {
             return Err(EptError::CapabilityMissing(
@@ -101,8 +104,9 @@ impl EptConfig {
         self
     }
 
-    /// Selects the memory type of the EPT paging structures (EPTP bits 2:0): UC needs
-    /// capability bit 8, WB bit 14; other types are reserved.
+    /// Selects the memory type of the EPT paging structures (EPTP bits 2:0, SDM Vol. 3C
+    /// §25.6.11, §29.3.7.1): UC needs capability bit 8, WB bit 14 (Vol. 3D §A.10); other
+    /// types are reserved.
     pub fn with_structure_memory_type(mut self, memory_type: MemoryType) -> Result<Self, EptError> {
         let needed = match memory_type {
             MemoryType::UNCACHEABLE => (EptVpidCap::MEMORY_TYPE_UC, Capability::MemoryTypeUc),
@@ -155,7 +159,7 @@ impl EptConfig {
         self.phys_addr_width
     }
 
-    /// Whether pages of `size` may be mapped (capability bits 16 and 17).
+    /// Whether pages of `size` may be mapped (capability bits 16 and 17, SDM Vol. 3D §A.10).
     ///
     /// 1-GiB pages are used only when 2-MiB pages are supported too, so that part of a
     /// 1-GiB page can always be unmapped by splitting it into 2-MiB pages.
@@ -169,7 +173,7 @@ impl EptConfig {
         }
     }
 
-    /// Whether execute-only translations are allowed (capability bit 0).
+    /// Whether execute-only translations are allowed (capability bit 0, SDM Vol. 3D §A.10).
     pub const fn supports_execute_only(&self) -> bool {
         self.caps.contains(EptVpidCap::EXECUTE_ONLY)
     }

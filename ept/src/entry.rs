@@ -107,7 +107,8 @@ const ATTRIBUTE_FLAGS: u64 = ALL_FLAGS & !EptFlags::PAGE_SIZE.bits();
 pub(crate) const MEMORY_TYPE_SHIFT: u32 = 3;
 /// Mask of bits 5:3.
 pub(crate) const MEMORY_TYPE_MASK: u64 = 0b111 << MEMORY_TYPE_SHIFT;
-/// Bits 51:12: the widest possible physical-address field (MAXPHYADDR is at most 52).
+/// Bits 51:12: the widest possible physical-address field (MAXPHYADDR is at most 52; SDM
+/// Vol. 3C §29.3.2).
 pub const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
 
 /// The attributes of a mapping: the flags of its leaf entries plus the EPT memory type
@@ -179,91 +180,95 @@ impl EptEntry {
         EptFlags::from_bits_retain(self.0 & ALL_FLAGS)
     }
 
-    /// Bit 0: read access.
+    /// Bit 0: read access (SDM Vol. 3C §29.3.2).
     #[inline]
     pub const fn read(self) -> bool {
         self.0 & EptFlags::READ.bits() != 0
     }
 
-    /// Bit 1: write access.
+    /// Bit 1: write access (SDM Vol. 3C §29.3.2).
     #[inline]
     pub const fn write(self) -> bool {
         self.0 & EptFlags::WRITE.bits() != 0
     }
 
-    /// Bit 2: execute access (supervisor-mode execute with mode-based execute control).
+    /// Bit 2: execute access (supervisor-mode execute with mode-based execute control;
+    /// SDM Vol. 3C §29.3.2, §29.3.3.2).
     #[inline]
     pub const fn execute(self) -> bool {
         self.0 & EptFlags::EXECUTE.bits() != 0
     }
 
-    /// Bit 10: user-mode execute access (with mode-based execute control).
+    /// Bit 10: user-mode execute access (with mode-based execute control; SDM Vol. 3C
+    /// §29.3.3.2).
     #[inline]
     pub const fn user_execute(self) -> bool {
         self.0 & EptFlags::USER_EXECUTE.bits() != 0
     }
 
-    /// Bits 5:3 of a leaf: the EPT memory type (reserved in non-leaf entries).
+    /// Bits 5:3 of a leaf: the EPT memory type (reserved in non-leaf entries; SDM Vol. 3C
+    /// §29.3.7).
     #[inline]
     pub const fn memory_type(self) -> MemoryType {
         MemoryType(((self.0 & MEMORY_TYPE_MASK) >> MEMORY_TYPE_SHIFT) as u8)
     }
 
-    /// Bit 6 of a leaf: ignore PAT.
+    /// Bit 6 of a leaf: ignore PAT (SDM Vol. 3C §29.3.7).
     #[inline]
     pub const fn ignore_pat(self) -> bool {
         self.0 & EptFlags::IGNORE_PAT.bits() != 0
     }
 
-    /// Bit 7: page size (meaningful in PDEs and PDPTEs).
+    /// Bit 7: page size (meaningful in PDEs and PDPTEs; SDM Vol. 3C §29.3.2).
     #[inline]
     pub const fn page_size_bit(self) -> bool {
         self.0 & EptFlags::PAGE_SIZE.bits() != 0
     }
 
-    /// Bit 8: accessed.
+    /// Bit 8: accessed (SDM Vol. 3C §29.3.5).
     #[inline]
     pub const fn accessed(self) -> bool {
         self.0 & EptFlags::ACCESSED.bits() != 0
     }
 
-    /// Bit 9: dirty (leaf entries).
+    /// Bit 9: dirty (leaf entries; SDM Vol. 3C §29.3.5).
     #[inline]
     pub const fn dirty(self) -> bool {
         self.0 & EptFlags::DIRTY.bits() != 0
     }
 
-    /// Bit 57: verify guest paging (leaf entries).
+    /// Bit 57: verify guest paging (leaf entries; SDM Vol. 3C §29.3.3.2).
     #[inline]
     pub const fn verify_guest_paging(self) -> bool {
         self.0 & EptFlags::VERIFY_GUEST_PAGING.bits() != 0
     }
 
-    /// Bit 58: paging-write access (leaf entries).
+    /// Bit 58: paging-write access (leaf entries; SDM Vol. 3C §29.3.3.2).
     #[inline]
     pub const fn paging_write_access(self) -> bool {
         self.0 & EptFlags::PAGING_WRITE_ACCESS.bits() != 0
     }
 
-    /// Bit 60: supervisor shadow stack (leaf entries).
+    /// Bit 60: supervisor shadow stack (leaf entries; SDM Vol. 3C §29.3.3.2).
     #[inline]
     pub const fn supervisor_shadow_stack(self) -> bool {
         self.0 & EptFlags::SUPERVISOR_SHADOW_STACK.bits() != 0
     }
 
-    /// Bit 61: sub-page write permissions (4-KByte PTEs).
+    /// Bit 61: sub-page write permissions (4-KByte PTEs; SDM Vol. 3C §29.3.4).
     #[inline]
     pub const fn sub_page_write_permissions(self) -> bool {
         self.0 & EptFlags::SUB_PAGE_WRITE_PERMISSIONS.bits() != 0
     }
 
-    /// Bit 63: suppress #VE (leaf entries).
+    /// Bit 63: suppress #VE (leaf entries; SDM Vol. 3C §26.5.7).
     #[inline]
     pub const fn suppress_ve(self) -> bool {
         self.0 & EptFlags::SUPPRESS_VE.bits() != 0
     }
 
-    /// Bits 51:12: the physical address field, for a table reference or a 4-KByte page.
+    /// Bits 51:12: the physical address field, for a table reference or a 4-KByte page
+    /// (SDM Vol. 3C §29.3.2).
     /// For a 2-MByte or 1-GByte page use [`EptEntry::frame`], which drops the reserved
     /// low bits.
     #[inline]
@@ -271,7 +276,8 @@ impl EptEntry {
         HostPhysAddr::new(self.0 & ADDRESS_MASK)
     }
 
-    /// Bits 51:S of a leaf mapping a page of `size` (S = 12, 21 or 30).
+    /// Bits 51:S of a leaf mapping a page of `size` (S = 12, 21 or 30; SDM Vol. 3C Tables
+    /// 29-7, 29-5 and 29-3: PTE, 2-MByte PDE, 1-GByte PDPTE).
     #[inline]
     pub const fn frame(self, size: PageSize) -> HostPhysAddr {
         HostPhysAddr::new(self.0 & ADDRESS_MASK & !(size.bytes() - 1))

@@ -56,7 +56,8 @@ pub enum FlagsError {
     SubPageWriteOnLargePage,
 }
 
-/// Which address or length was misaligned.
+/// Which address or length was misaligned for the page size (a leaf maps a naturally
+/// aligned page, SDM Vol. 3C §29.3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AddrKind {
     /// The guest-physical address.
@@ -68,7 +69,8 @@ pub enum AddrKind {
 }
 
 /// An EPT page-table operation failed. Nothing a caller passes makes an operation panic;
-/// it returns one of these instead.
+/// it returns one of these instead. Each variant names the SDM rule it enforces (Vol. 3C
+/// §29.3 for entries, §25.6.11 and Vol. 3D §A.10 for the configuration).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EptError {

@@ -26,7 +26,8 @@ impl FlushToken {
         Self { _private: () }
     }
 
-    /// Combines two tokens of the same table into one.
+    /// Combines two tokens of the same table into one: one INVEPT covers both changes
+    /// (SDM Vol. 3C §29.4.3.1).
     pub fn merge(self, other: FlushToken) -> FlushToken {
         let _ = other;
         self
@@ -49,7 +50,8 @@ pub trait InveptExecutor {
 }
 
 /// Runs INVEPT on this processor through [`vmx_insn::invept`], which checks the type and
-/// EPTP against the processor's capabilities first. Needs VMX root operation at CPL 0.
+/// EPTP against the processor's capabilities first (SDM Vol. 3C §31.3 "INVEPT"). Needs
+/// VMX root operation at CPL 0.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HardwareInvept;
 
@@ -94,8 +96,9 @@ impl<H: EptHost> EptPageTable<H> {
     }
 
     /// Performs the invalidation `token` stands for: INVEPT of
-    /// [`invept_type`](Self::invept_type) with this table's EPTP, if any change since the last flush needs
-    /// one. On error the invalidation stays pending.
+    /// [`invept_type`](Self::invept_type) with this table's EPTP, if any change since the
+    /// last flush needs one (SDM Vol. 3C §29.4.3.1, §31.3 "INVEPT"). On error the
+    /// invalidation stays pending.
     pub fn flush<X: InveptExecutor>(
         &mut self,
         token: FlushToken,
@@ -105,8 +108,9 @@ impl<H: EptHost> EptPageTable<H> {
         self.flush_pending(invept).map(|_| ())
     }
 
-    /// Performs the pending invalidation, if any; returns whether INVEPT ran. A vCPU calls
-    /// this before VM entry so that no change is ever left unflushed.
+    /// Performs the pending invalidation, if any (SDM Vol. 3C §29.4.3.1); returns whether
+    /// INVEPT ran. A vCPU calls this before VM entry so that no change is ever left
+    /// unflushed.
     pub fn flush_pending<X: InveptExecutor>(
         &mut self,
         invept: &mut X,

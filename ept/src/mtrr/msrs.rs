@@ -2,13 +2,17 @@
 
 use vmx_defs::memory_type::MemoryType;
 
-/// IA32_MTRRCAP (read-only): number of variable ranges and supported features.
+/// IA32_MTRRCAP (read-only): number of variable ranges and supported features (SDM Vol. 3A
+/// §12.11.1; Vol. 4 Table 2-2).
 pub const IA32_MTRRCAP: u32 = 0xfe;
-/// IA32_MTRR_DEF_TYPE: default memory type and the enable flags.
+/// IA32_MTRR_DEF_TYPE: default memory type and the enable flags (SDM Vol. 3A §12.11.2.1;
+/// Vol. 4 Table 2-2).
 pub const IA32_MTRR_DEF_TYPE: u32 = 0x2ff;
-/// IA32_MTRR_PHYSBASE0; PHYSBASEn is `IA32_MTRR_PHYSBASE0 + 2 * n`.
+/// IA32_MTRR_PHYSBASE0; PHYSBASEn is `IA32_MTRR_PHYSBASE0 + 2 * n` (SDM Vol. 3A §12.11.2.3;
+/// Vol. 4 Table 2-2).
 pub const IA32_MTRR_PHYSBASE0: u32 = 0x200;
-/// IA32_MTRR_PHYSMASK0; PHYSMASKn is `IA32_MTRR_PHYSMASK0 + 2 * n`.
+/// IA32_MTRR_PHYSMASK0; PHYSMASKn is `IA32_MTRR_PHYSMASK0 + 2 * n` (SDM Vol. 3A §12.11.2.3;
+/// Vol. 4 Table 2-2).
 pub const IA32_MTRR_PHYSMASK0: u32 = 0x201;
 
 /// The 11 fixed-range MTRRs in address order (SDM Vol. 3A §12.11.2.2, Table 12-9):

@@ -105,7 +105,7 @@ impl fmt::Display for MtrrError {
 
 impl core::error::Error for MtrrError {}
 
-/// The memory type over a range.
+/// The memory type over a range, by the precedence rules of SDM Vol. 3A §12.11.4.1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RangeMemoryType {
     /// The whole range has this type: one EPT mapping with this memory type fits.
@@ -120,7 +120,7 @@ pub enum RangeMemoryType {
     },
 }
 
-/// A maximal piece of a range with one memory type.
+/// A maximal piece of a range with one memory type (SDM Vol. 3A §12.11.4.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MtrrSegment {
     /// Start address.
