@@ -99,7 +99,10 @@ pub struct VmxVcpu<'c, H: VmxHost> {
     /// The next exit must take the slow path: an event was written for injection, or a
     /// report is to be cleared.
     exit_work: bool,
-    windows_on: bool,
+    /// The next entry must run the injection decision: events are pending, or window
+    /// exits are requested and may have to be turned off (kept equal to
+    /// `windows requested || !pending.is_empty()`).
+    entry_work: bool,
     msr_count: usize,
     xstate: XStateInfo,
     zero_length_injection: bool,
@@ -199,7 +202,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             in_flight: None,
             last_injection: None,
             exit_work: false,
-            windows_on: false,
+            entry_work: false,
             msr_count: 0,
             xstate,
             zero_length_injection: misc.zero_length_injection(),

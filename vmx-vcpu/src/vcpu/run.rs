@@ -68,7 +68,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     #[inline(always)]
     fn prepare_entry(&mut self) -> Result<(), VmxError> {
         self.vmcs.load()?;
-        if self.windows_on || !self.pending.is_empty() {
+        if self.entry_work {
             self.apply_injection()?;
         }
         Ok(())
@@ -81,6 +81,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         self.last_injection = None;
         if let Some(e) = self.in_flight.take() {
             self.pending.set_reinjection(Some(e));
+            self.entry_work = true;
             self.last_injection = Some(InjectionReport {
                 event: e,
                 outcome: InjectionOutcome::EntryFailed,
@@ -132,6 +133,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             // state is unchanged.
             self.last_injection = injected.map(|event| {
                 self.pending.set_reinjection(Some(event));
+                self.entry_work = true;
                 // SAFETY: the VMCS is current; clearing the field only cancels injection.
                 unsafe { vmwrite_fast(fields::CTRL_VMENTRY_INTERRUPTION_INFO.raw(), 0) };
                 InjectionReport {
@@ -145,6 +147,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 let len = vmread_fast(fields::EXIT_INSTRUCTION_LENGTH.raw()) as u32;
                 let event = Event::from_interruption_info(idt, code, len);
                 self.pending.set_reinjection(event);
+                self.entry_work |= event.is_some();
                 event
             } else {
                 None
