@@ -10,7 +10,7 @@ use vmx_defs::capabilities::{VmxCapabilities, msr};
 
 use crate::arch;
 use crate::enable_checks::{
-    CR0_NE, CR4_VMXE, ControlRegister, FeatureControlAction, adjust_to_fixed, plan_feature_control,
+    CR0_NE, CR4_VMXE, FeatureControlAction, adjust_to_fixed, plan_feature_control,
 };
 use crate::error::{VmxError, insn};
 use crate::host::{Frames, VmxHost};
@@ -75,24 +75,9 @@ impl<H: VmxHost> VmxCpu<H> {
         let action = plan_feature_control(fc).map_err(VmxError::FeatureControlLocked)?;
 
         let cr0 = arch::read_cr0();
-        let fixed0 = caps.cr0_fixed();
-        let new_cr0 = adjust_to_fixed(
-            ControlRegister::Cr0,
-            cr0,
-            fixed0.fixed0(),
-            fixed0.fixed1(),
-            CR0_NE,
-        )
-        .map_err(VmxError::FixedBit)?;
-        let fixed4 = caps.cr4_fixed();
-        let new_cr4 = adjust_to_fixed(
-            ControlRegister::Cr4,
-            cr4 | CR4_VMXE,
-            fixed4.fixed0(),
-            fixed4.fixed1(),
-            CR4_VMXE,
-        )
-        .map_err(VmxError::FixedBit)?;
+        let new_cr0 = adjust_to_fixed(caps.cr0_fixed(), cr0, CR0_NE).map_err(VmxError::FixedBit)?;
+        let new_cr4 = adjust_to_fixed(caps.cr4_fixed(), cr4 | CR4_VMXE, CR4_VMXE)
+            .map_err(VmxError::FixedBit)?;
 
         let frames = Frames::alloc_vmx_region(&host, basic, "VMXON region")?;
         let paddr = frames.paddr();

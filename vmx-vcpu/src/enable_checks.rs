@@ -6,12 +6,8 @@
 
 use core::fmt;
 
-/// IA32_FEATURE_CONTROL (MSR 3AH) bit 0: lock.
-pub const FEATURE_CONTROL_LOCK: u64 = 1 << 0;
-/// IA32_FEATURE_CONTROL bit 1: enable VMXON inside SMX operation.
-pub const FEATURE_CONTROL_VMX_INSIDE_SMX: u64 = 1 << 1;
-/// IA32_FEATURE_CONTROL bit 2: enable VMXON outside SMX operation.
-pub const FEATURE_CONTROL_VMX_OUTSIDE_SMX: u64 = 1 << 2;
+pub use vmx_defs::capabilities::{CR0_NE, CR4_VMXE, FixedRegister};
+use vmx_defs::capabilities::{FeatureControl, FixedBits};
 
 /// What to do with IA32_FEATURE_CONTROL before VMXON (SDM §24.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,38 +27,20 @@ pub struct FeatureControlLocked {
     pub value: u64,
 }
 
-/// Decides how to make VMXON legal from the current IA32_FEATURE_CONTROL value.
+/// Decides how to make VMXON legal from the current IA32_FEATURE_CONTROL value (outside
+/// SMX operation, through vmx-defs' [`FeatureControl`]).
 pub const fn plan_feature_control(
     value: u64,
 ) -> Result<FeatureControlAction, FeatureControlLocked> {
-    if value & FEATURE_CONTROL_LOCK != 0 {
-        if value & FEATURE_CONTROL_VMX_OUTSIDE_SMX != 0 {
-            Ok(FeatureControlAction::AlreadyEnabled)
-        } else {
-            Err(FeatureControlLocked { value })
-        }
+    let fc = FeatureControl::from_bits_retain(value);
+    if fc.vmx_allowed(false) {
+        Ok(FeatureControlAction::AlreadyEnabled)
+    } else if fc.is_locked() {
+        Err(FeatureControlLocked { value })
     } else {
         Ok(FeatureControlAction::Write(
-            value | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_OUTSIDE_SMX,
+            fc.with_vmx_enabled(false).bits(),
         ))
-    }
-}
-
-/// A control register named in an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ControlRegister {
-    /// CR0.
-    Cr0,
-    /// CR4.
-    Cr4,
-}
-
-impl fmt::Display for ControlRegister {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Cr0 => "CR0",
-            Self::Cr4 => "CR4",
-        })
     }
 }
 
@@ -71,7 +49,7 @@ impl fmt::Display for ControlRegister {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FixedBitConflict {
     /// The register.
-    pub register: ControlRegister,
+    pub register: FixedRegister,
     /// The bit number.
     pub bit: u8,
     /// The value VMX operation requires for the bit.
@@ -83,7 +61,7 @@ impl fmt::Display for FixedBitConflict {
         write!(
             f,
             "{} bit {} must be {} in VMX operation and cannot be changed here",
-            self.register,
+            self.register.name(),
             self.bit,
             u8::from(self.required)
         )
@@ -91,36 +69,28 @@ impl fmt::Display for FixedBitConflict {
 }
 
 /// Adjusts `value` to the fixed bits: sets the must-be-1 bits that appear in `settable`,
-/// and fails on the first must-be-1 bit that is clear and not settable, or must-be-0 bit
-/// that is set (bits set in FIXED0 must be 1; bits clear in FIXED1 must be 0).
+/// and fails on the first must-be-1 bit that is still clear, or must-be-0 bit that is set
+/// (bits set in FIXED0 must be 1; bits clear in FIXED1 must be 0), checked by vmx-defs'
+/// [`FixedBits::check`].
 pub fn adjust_to_fixed(
-    register: ControlRegister,
+    fixed: FixedBits,
     value: u64,
-    fixed0: u64,
-    fixed1: u64,
     settable: u64,
 ) -> Result<u64, FixedBitConflict> {
-    let adjusted = value | (fixed0 & settable);
-    let missing = fixed0 & !adjusted;
-    if missing != 0 {
-        return Err(FixedBitConflict {
-            register,
-            bit: missing.trailing_zeros() as u8,
-            required: true,
-        });
+    let adjusted = value | (fixed.must_be_one() & settable);
+    match fixed.check(adjusted) {
+        Ok(()) => Ok(adjusted),
+        Err(e) => {
+            let (bits, required) = if e.missing_ones != 0 {
+                (e.missing_ones, true)
+            } else {
+                (e.forbidden_ones, false)
+            };
+            Err(FixedBitConflict {
+                register: fixed.register(),
+                bit: bits.trailing_zeros() as u8,
+                required,
+            })
+        }
     }
-    let forbidden = adjusted & !fixed1;
-    if forbidden != 0 {
-        return Err(FixedBitConflict {
-            register,
-            bit: forbidden.trailing_zeros() as u8,
-            required: false,
-        });
-    }
-    Ok(adjusted)
 }
-
-/// CR0.NE (bit 5): the only CR0 bit enabling code sets by itself.
-pub const CR0_NE: u64 = 1 << 5;
-/// CR4.VMXE (bit 13): set by enabling code, cleared again on disable.
-pub const CR4_VMXE: u64 = 1 << 13;

@@ -140,13 +140,9 @@ pub struct GuestState {
     pub dr7: u64,
 }
 
-/// CR0.PE.
-pub const CR0_PE: u64 = 1 << 0;
+pub use vmx_defs::capabilities::{CR0_NE, CR0_PE, CR0_PG};
 /// CR0.ET.
 pub const CR0_ET: u64 = 1 << 4;
-pub use crate::enable_checks::CR0_NE;
-/// CR0.PG.
-pub const CR0_PG: u64 = 1 << 31;
 /// CR4.PAE.
 pub const CR4_PAE: u64 = 1 << 5;
 /// IA32_EFER.LME.

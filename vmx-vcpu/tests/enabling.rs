@@ -1,6 +1,7 @@
 //! Pure enabling decisions and host-state checks (SDM Vol. 3C §24.7-24.8, §27.2.3).
 
 use proptest::prelude::*;
+use vmx_defs::capabilities::FixedBits;
 use vmx_vcpu::enable_checks::*;
 use vmx_vcpu::host_checks::*;
 use vmx_vcpu::{Vpid, VpidAllocator};
@@ -45,7 +46,7 @@ proptest! {
     #[test]
     fn fixed_bits_adjust(value in any::<u64>(), f0 in any::<u64>(), f1 in any::<u64>(), settable in any::<u64>()) {
         let f1 = f1 | f0; // architecturally FIXED0 ⊆ FIXED1
-        match adjust_to_fixed(ControlRegister::Cr4, value, f0, f1, settable) {
+        match adjust_to_fixed(FixedBits::new(FixedRegister::Cr4, f0, f1), value, settable) {
             Ok(v) => {
                 prop_assert_eq!(v & f0, f0);
                 prop_assert_eq!(v & !f1, 0);
@@ -64,27 +65,37 @@ proptest! {
 fn fixed_bits_bochs_values() {
     // CR0_FIXED0 0x80000021 (PE, NE, PG), CR4_FIXED0 0x2000 (VMXE) as Bochs reports.
     let cr0 = adjust_to_fixed(
-        ControlRegister::Cr0,
+        FixedBits::new(FixedRegister::Cr0, 0x8000_0021, 0xFFFF_FFFF),
         0x8000_0011,
-        0x8000_0021,
-        0xFFFF_FFFF,
         CR0_NE,
     );
     assert_eq!(cr0, Ok(0x8000_0031));
-    let cr4 = adjust_to_fixed(ControlRegister::Cr4, 0x20, 0x2000, 0x3727FF, CR4_VMXE);
+    let cr4 = adjust_to_fixed(
+        FixedBits::new(FixedRegister::Cr4, 0x2000, 0x3727FF),
+        0x20,
+        CR4_VMXE,
+    );
     assert_eq!(cr4, Ok(0x2020));
     assert_eq!(
-        adjust_to_fixed(ControlRegister::Cr0, 0x11, 0x8000_0021, 0xFFFF_FFFF, CR0_NE),
+        adjust_to_fixed(
+            FixedBits::new(FixedRegister::Cr0, 0x8000_0021, 0xFFFF_FFFF),
+            0x11,
+            CR0_NE
+        ),
         Err(FixedBitConflict {
-            register: ControlRegister::Cr0,
+            register: FixedRegister::Cr0,
             bit: 31,
             required: true
         })
     );
     assert_eq!(
-        adjust_to_fixed(ControlRegister::Cr4, 0x80_0020, 0x2000, 0x3727FF, CR4_VMXE),
+        adjust_to_fixed(
+            FixedBits::new(FixedRegister::Cr4, 0x2000, 0x3727FF),
+            0x80_0020,
+            CR4_VMXE
+        ),
         Err(FixedBitConflict {
-            register: ControlRegister::Cr4,
+            register: FixedRegister::Cr4,
             bit: 23,
             required: false
         })
