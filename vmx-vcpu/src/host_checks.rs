@@ -99,8 +99,7 @@ impl fmt::Display for HostStateError {
 /// 57-bit (LA57) hosts are accepted too when bits 63:57 are a sign extension of bit 56 and
 /// `la57` is set.
 pub const fn is_canonical(addr: u64, la57: bool) -> bool {
-    let shift = if la57 { 7 } else { 16 };
-    (((addr << shift) as i64) >> shift) as u64 == addr
+    vmx_insn::is_canonical(addr, if la57 { 57 } else { 48 })
 }
 
 /// The selectors the host runs with.

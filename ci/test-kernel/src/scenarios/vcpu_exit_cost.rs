@@ -242,6 +242,32 @@ macro_rules! load_guest_gprs {
     };
 }
 
+/// At a VM exit of either loop: the block pointer is at `[rsp]`; stores the 15 guest GPRs
+/// into its slots and leaves the block pointer in RAX.
+macro_rules! save_guest_gprs {
+    () => {
+        concat!(
+            "push rax\n",
+            "mov rax, [rsp + 8]\n",
+            "mov [rax + 8], rcx\n",
+            "mov [rax + 16], rdx\n",
+            "mov [rax + 24], rbx\n",
+            "mov [rax + 40], rbp\n",
+            "mov [rax + 48], rsi\n",
+            "mov [rax + 56], rdi\n",
+            "mov [rax + 64], r8\n",
+            "mov [rax + 72], r9\n",
+            "mov [rax + 80], r10\n",
+            "mov [rax + 88], r11\n",
+            "mov [rax + 96], r12\n",
+            "mov [rax + 104], r13\n",
+            "mov [rax + 112], r14\n",
+            "mov [rax + 120], r15\n",
+            "pop qword ptr [rax]\n",
+        )
+    };
+}
+
 global_asm!(
     ".pushsection .text.vcpu_minimal_loop,\"ax\",@progbits",
     ".code64",
@@ -275,23 +301,7 @@ global_asm!(
     "vmlaunch",
     "jmp 3f",
     "2:",
-    "push rax",
-    "mov rax, [rsp + 8]",
-    "mov [rax + 8], rcx",
-    "mov [rax + 16], rdx",
-    "mov [rax + 24], rbx",
-    "mov [rax + 40], rbp",
-    "mov [rax + 48], rsi",
-    "mov [rax + 56], rdi",
-    "mov [rax + 64], r8",
-    "mov [rax + 72], r9",
-    "mov [rax + 80], r10",
-    "mov [rax + 88], r11",
-    "mov [rax + 96], r12",
-    "mov [rax + 104], r13",
-    "mov [rax + 112], r14",
-    "mov [rax + 120], r15",
-    "pop qword ptr [rax]",
+    save_guest_gprs!(),
     "mov r12, rax",
     "mov eax, 0x4402",
     "vmread rbx, rax",
@@ -404,23 +414,7 @@ global_asm!(
     "jmp 3f",
     // ---- exit ----
     "2:",
-    "push rax",
-    "mov rax, [rsp + 8]",
-    "mov [rax + 8], rcx",
-    "mov [rax + 16], rdx",
-    "mov [rax + 24], rbx",
-    "mov [rax + 40], rbp",
-    "mov [rax + 48], rsi",
-    "mov [rax + 56], rdi",
-    "mov [rax + 64], r8",
-    "mov [rax + 72], r9",
-    "mov [rax + 80], r10",
-    "mov [rax + 88], r11",
-    "mov [rax + 96], r12",
-    "mov [rax + 104], r13",
-    "mov [rax + 112], r14",
-    "mov [rax + 120], r15",
-    "pop qword ptr [rax]",
+    save_guest_gprs!(),
     "mov rcx, cr2",
     "mov [rax + 136], rcx",
     "mov r12, rax",
