@@ -30,3 +30,9 @@ pub mod guest_walk;
 pub mod mmio;
 pub mod mov_decoder;
 pub mod uart;
+
+/// The workspace README's snippets, compiled (and, where they can run on the host, run) as
+/// doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct WorkspaceReadmeDoctests;
