@@ -47,7 +47,8 @@ pub fn write_byte(b: u8) {
     // SAFETY: port 0xE9 is Bochs's debug port (ignored elsewhere); COM1 THR after THRE.
     unsafe { outb(E9, b) };
     wait_lsr(LSR_THRE);
-    // SAFETY: THR write of a byte to the UART.
+    // SAFETY: the transmitter holding register is empty (LSR.THRE, waited for above), so
+    // the byte is queued for sending and no other device or memory is affected.
     unsafe { outb(COM1, b) };
 }
 

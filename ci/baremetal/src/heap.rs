@@ -20,6 +20,12 @@ struct FreeBlock {
 }
 
 /// A first-fit free-list allocator over one region.
+///
+/// List invariant: every node reachable from `head` is a 16-byte-aligned [`FreeBlock`]
+/// header written by `insert` at the start of a free block of memory handed to this heap
+/// (by [`add_region`](Self::add_region) or [`dealloc`](Self::dealloc)) that nothing else
+/// uses; the blocks are in address order and do not overlap each other or any allocated
+/// block.
 pub struct FreeListHeap {
     head: Option<NonNull<FreeBlock>>,
     free_bytes: usize,
@@ -52,7 +58,8 @@ impl FreeListHeap {
         let begin = start.next_multiple_of(UNIT);
         let end = (start + size) & !(UNIT - 1);
         if end > begin {
-            // SAFETY: the caller hands us the region.
+            // SAFETY: the caller hands us `[start, start + size)`, unused and valid for the
+            // heap's life; `[begin, end)` lies inside it, 16-byte aligned, non-empty.
             unsafe { self.insert(begin, end - begin) };
         }
     }
@@ -69,7 +76,8 @@ impl FreeListHeap {
         let mut cur = self.head;
         while let Some(block) = cur {
             let start = block.as_ptr() as usize;
-            // SAFETY: every node in the list is a free block inside our region.
+            // SAFETY: `block` is a node of the list: by the list invariant, a live, aligned
+            // header only this heap touches.
             let (bsize, next) = unsafe { ((*block.as_ptr()).size, (*block.as_ptr()).next) };
             let end = start + bsize;
             let aligned = start.next_multiple_of(align);
@@ -101,13 +109,15 @@ impl FreeListHeap {
     /// and not be freed twice.
     pub unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
         let (size, _) = Self::normalize(layout);
-        // SAFETY: per the contract, the block is ours again.
+        // SAFETY: the caller guarantees `ptr` came from `alloc` with `layout`, so
+        // `[ptr, ptr + size)` is a 16-byte-aligned block of this heap that nothing uses now.
         unsafe { self.insert(ptr.as_ptr() as usize, size) };
     }
 
     fn set_next(&mut self, prev: Option<NonNull<FreeBlock>>, next: Option<NonNull<FreeBlock>>) {
         match prev {
-            // SAFETY: `p` is a node of the list.
+            // SAFETY: `p` is a node of the list (list invariant: a live header only this heap
+            // touches).
             Some(p) => unsafe { (*p.as_ptr()).next = next },
             None => self.head = next,
         }
@@ -126,7 +136,8 @@ impl FreeListHeap {
                 break;
             }
             prev = cur;
-            // SAFETY: `c` is a node of the list.
+            // SAFETY: `c` is a node of the list (list invariant: a live header only this heap
+            // touches).
             cur = unsafe { (*c.as_ptr()).next };
         }
         // Merge with the following block?
@@ -135,7 +146,8 @@ impl FreeListHeap {
         if let Some(c) = cur
             && addr + size == c.as_ptr() as usize
         {
-            // SAFETY: `c` is a node of the list.
+            // SAFETY: as above, `c` is a node of the list; the block it heads is absorbed into
+            // the new one, whose header replaces it below.
             unsafe {
                 new_size += (*c.as_ptr()).size;
                 next = (*c.as_ptr()).next;
@@ -143,7 +155,8 @@ impl FreeListHeap {
         }
         // Merge into the preceding block?
         if let Some(p) = prev {
-            // SAFETY: `p` is a node of the list.
+            // SAFETY: `p` is a node of the list (list invariant); growing it by the adjacent
+            // free block keeps the blocks disjoint and in order.
             unsafe {
                 if p.as_ptr() as usize + (*p.as_ptr()).size == addr {
                     (*p.as_ptr()).size += new_size;
@@ -197,7 +210,8 @@ mod global {
     /// # Safety
     /// Once, at boot, with memory nobody else uses.
     pub(crate) unsafe fn init(start: u64, size: usize) {
-        // SAFETY: forwarded contract.
+        // SAFETY: the caller gives `[start, start + size)` once, at boot, unused by anything
+        // else: exactly `add_region`'s contract.
         unsafe { HEAP.0.lock().add_region(start as usize, size) };
     }
 

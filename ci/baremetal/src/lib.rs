@@ -53,6 +53,7 @@ pub fn try_rdmsr(msr: u32) -> Result<u64, ExceptionInfo> {
 /// As [`cpu::wrmsr`] when the write succeeds.
 #[cfg(target_os = "none")]
 pub unsafe fn try_wrmsr(msr: u32, value: u64) -> Result<(), ExceptionInfo> {
-    // SAFETY: forwarded contract; a #GP is caught.
+    // SAFETY: the caller accepts the write's effects as for `cpu::wrmsr`; a #GP (missing
+    // MSR, reserved bits) is caught and reported instead of faulting.
     catch_exception(|| unsafe { cpu::wrmsr(msr, value) })
 }

@@ -59,7 +59,8 @@ pub fn set_masked(irq: u8, masked: bool) {
 
 /// Masks every line (the test runner does this after each scenario).
 pub fn mask_all() {
-    // SAFETY: writing the interrupt mask registers.
+    // SAFETY: OCW1 writes to the PICs' interrupt mask registers only stop IRQ delivery;
+    // no memory is touched and masking cannot make a pending handler run.
     unsafe {
         outb(PIC1_DATA, 0xFF);
         outb(PIC2_DATA, 0xFF);
@@ -68,7 +69,8 @@ pub fn mask_all() {
 
 /// Sends the non-specific end-of-interrupt for `irq` (to both PICs for IRQ 8-15).
 pub fn end_of_interrupt(irq: u8) {
-    // SAFETY: OCW2 non-specific EOI.
+    // SAFETY: an OCW2 non-specific EOI only clears the highest in-service bit of each PIC
+    // written (nothing when none is in service); no memory is touched.
     unsafe {
         if irq >= 8 {
             outb(PIC2_CMD, 0x20);
