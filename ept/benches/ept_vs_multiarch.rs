@@ -266,6 +266,30 @@ fn ma_map_1g_4k(t: &mut MaTable) {
     }
 }
 
+/// 4 GiB at guest-physical 0 with one `map_region` call (1-GiB pages).
+fn ept_map_region_4g(t: &mut EptPageTable<ArenaHost>) {
+    t.map_region(
+        GuestPhysAddr::new(0),
+        HostPhysAddr::new(HPA_BASE),
+        4 * G1,
+        ATTRS,
+    )
+    .expect("region");
+}
+
+/// [`ept_map_region_4g`] on page_table_multiarch (huge pages allowed).
+fn ma_map_region_4g(t: &mut MaTable) {
+    t.cursor()
+        .map_region(
+            MaGpa::from(0),
+            |g| PhysAddr::from(HPA_BASE as usize + g.as_usize()),
+            4 * G1 as usize,
+            MA_FLAGS,
+            true,
+        )
+        .expect("region");
+}
+
 // ----- frame counts -----
 
 fn report_frames() {
@@ -281,13 +305,7 @@ fn report_frames() {
     let e_unmap = arena_live() - base;
     drop(e);
     let mut e = ept_table();
-    e.map_region(
-        GuestPhysAddr::new(0),
-        HostPhysAddr::new(HPA_BASE),
-        4 * G1,
-        ATTRS,
-    )
-    .expect("region");
+    ept_map_region_4g(&mut e);
     let e_region = arena_live() - base;
     drop(e);
 
@@ -303,15 +321,7 @@ fn report_frames() {
     let m_unmap = arena_live() - base;
     drop(m);
     let mut m = ma_table();
-    m.cursor()
-        .map_region(
-            MaGpa::from(0),
-            |g| PhysAddr::from(HPA_BASE as usize + g.as_usize()),
-            4 * G1 as usize,
-            MA_FLAGS,
-            true,
-        )
-        .expect("region");
+    ma_map_region_4g(&mut m);
     let m_region = arena_live() - base;
     drop(m);
     assert_eq!(arena_live(), base, "frames leaked");
@@ -430,13 +440,7 @@ fn benches(c: &mut Criterion) {
         b.iter_batched(
             ept_table,
             |mut t| {
-                t.map_region(
-                    GuestPhysAddr::new(0),
-                    HostPhysAddr::new(HPA_BASE),
-                    4 * G1,
-                    ATTRS,
-                )
-                .expect("region");
+                ept_map_region_4g(&mut t);
                 t
             },
             BatchSize::PerIteration,
@@ -446,15 +450,7 @@ fn benches(c: &mut Criterion) {
         b.iter_batched(
             ma_table,
             |mut t| {
-                t.cursor()
-                    .map_region(
-                        MaGpa::from(0),
-                        |g| PhysAddr::from(HPA_BASE as usize + g.as_usize()),
-                        4 * G1 as usize,
-                        MA_FLAGS,
-                        true,
-                    )
-                    .expect("region");
+                ma_map_region_4g(&mut t);
                 t
             },
             BatchSize::PerIteration,
