@@ -21,7 +21,7 @@ struct FreeBlock {
 
 /// A first-fit free-list allocator over one region.
 ///
-/// List invariant: every node reachable from `head` is a 16-byte-aligned [`FreeBlock`]
+/// List invariant: every node reachable from `head` is a 16-byte-aligned `FreeBlock`
 /// header written by `insert` at the start of a free block of memory handed to this heap
 /// (by [`add_region`](Self::add_region) or [`dealloc`](Self::dealloc)) that nothing else
 /// uses; the blocks are in address order and do not overlap each other or any allocated
