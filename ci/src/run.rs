@@ -359,7 +359,7 @@ pub fn example_checks(timeout: Duration) -> (Tally, bool) {
             if run.run.timed_out {
                 tally.failed += 1;
                 println!(
-                    "FAIL example_in_time: killed after {} s",
+                    "FAIL example_in_time: killed by the time limit after {} s",
                     run.run.wall.as_secs()
                 );
             }
