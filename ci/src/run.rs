@@ -479,6 +479,12 @@ fn run_in_qemu(timeout: Duration) -> Result<bool, String> {
         dir,
     };
     print_summary(&run);
+    if !run.success() {
+        println!(
+            "QEMU's stderr: {}",
+            run.dir.join("qemu-system-x86_64-stderr.txt").display()
+        );
+    }
     Ok(run.success())
 }
 
