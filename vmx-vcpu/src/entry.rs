@@ -1,19 +1,38 @@
 //! VM entry and VM exit in assembly (SDM Vol. 3C §27 "VM Entries", §28.5 "Loading Host
 //! State"; VMLAUNCH/VMRESUME in §31.3).
 //!
+//! # The routine and its calling convention
+//! [`vmx_vcpu_run`] is a `global_asm!` routine with its own register convention, called
+//! only from the `asm!` block in [`run_guest`]: RDI = the [`RunBlock`], RSI = 1 for
+//! VMRESUME, 0 for VMLAUNCH. It preserves RSP, RBX and RBP (pushed and popped by the
+//! routine: `asm!` cannot name them) and clobbers every other general-purpose register,
+//! RFLAGS and (mode 0, below) the vector registers; `run_guest` declares all of them
+//! clobbered, so the compiler saves the host's callee-saved R12-R15 once in the prologue
+//! of the function that contains the call, not per entry. In a `run_loop` that function
+//! is the loop: each exit returns into the same Rust frame, and a loop iteration costs no
+//! callee-saved save/restore beyond RBX and RBP.
+//!
+//! Return: RAX = exit-reason field and RDX = IDT-vectoring information field (both
+//! zero-extended 32-bit values) after a VM exit; after a failed VMLAUNCH/VMRESUME (VMfail)
+//! RAX = the RFLAGS it left (CF or ZF set) and RDX = `u64::MAX`, which no 32-bit field
+//! value equals. Bit 31 of RDX is therefore set for both an interrupted event delivery
+//! and a VMfail, and bit 31 of RAX for a failed entry (SDM §25.9.1, §25.9.3): one test of
+//! `(RAX | RDX) & 1 << 31` separates every uncommon case from the common one.
+//!
 //! # The HOST_RSP scheme
 //! A VM exit loads RSP from the HOST_RSP field and RIP from HOST_RIP (= [`vmx_vcpu_exit`]).
-//! `vmx_vcpu_enter` pushes the callee-saved registers, RFLAGS and a pointer to the
-//! [`RunBlock`] (which lives in host frames owned by the vCPU and never moves), then makes
-//! HOST_RSP equal to the current RSP: it compares RSP with the value it last wrote (kept in
-//! the block) and executes VMWRITE only when they differ. HOST_RSP therefore always points
-//! at the live stack frame of the `vmx_vcpu_enter` call in progress, never into a Rust
-//! object that could move; at exit, `[rsp]` is the block pointer.
+//! `vmx_vcpu_run` pushes RBX, RBP and the block pointer, then makes HOST_RSP equal to the
+//! current RSP: it compares RSP with the value it last wrote (kept in the block) and
+//! executes VMWRITE only when they differ. HOST_RSP therefore always points at the live
+//! stack frame of the `vmx_vcpu_run` call in progress, never into a Rust object that could
+//! move; at exit, `[rsp]` is the block pointer and `[rsp + 24]` the return address into
+//! `run_guest`.
 //!
 //! # Registers
 //! The 15 GPRs other than RSP and CR2 are loaded from the block before entry and stored
-//! into it at exit; RBX, RBP, R12-R15 of the host are preserved; host RFLAGS is restored
-//! (a VM exit clears it, SDM §28.5.3).
+//! into it at exit. Host RFLAGS (cleared by a VM exit, SDM §28.5.3) is saved and interrupts
+//! disabled by the caller ([`save_flags_cli`], [`restore_flags`]): per call for
+//! `VmxVcpu::run`, once per loop for `VmxVcpu::run_loop`.
 //!
 //! # Extended state
 //! Mode 2 (XSAVE): both sides' areas are saved and restored with XCR0 = the union of host
@@ -23,25 +42,16 @@
 //! Each XSETBV is skipped when the value is already loaded. Mode 1 (FXSAVE/FXRSTOR): x87,
 //! MMX and SSE only. Mode 0: nothing is switched (host does not use x87/SSE).
 //!
-//! At exit the code also stores the exit reason and the IDT-vectoring information (the two
-//! fields every exit needs: the first to decode it, the second so that an event whose
-//! delivery the exit interrupted is never lost) into the block; every other exit-information
-//! field is read on demand by the Rust side.
-//!
 //! The extended-state switches are out of line: with mode 0 each direction costs one
-//! compare.
+//! compare. In lazy mode (`lazy = 1`, set by a lazy `run_loop`) the entry switch sets
+//! `guest_loaded` and the exit leaves the guest's state in the registers; the loop puts
+//! it out when it ends (`xstate::put_guest_xstate`). A VMfail always puts the guest's
+//! state out and the host's back.
 //!
-//! # Run-loop mode
-//! When the block's `loop_callback` is set, the exit code does not return: with the guest
-//! state saved and the host's extended state back, it calls `loop_callback(loop_ctx)`
-//! (stack 16-byte aligned, as the C ABI wants). A return of 0 or 1 re-enters the guest
-//! with VMLAUNCH or VMRESUME without checking HOST_RSP again (RSP is the same as at the
-//! call's first entry, and only this call enters with this VMCS); 2 or more ends the loop
-//! and returns 0. Host callee-saved registers are preserved by the callback itself, so a
-//! loop iteration costs no push/pop of them beyond what the callback's own code needs.
-//!
-//! Return value: 0 after a VM exit; otherwise the RFLAGS after a failed VMLAUNCH/VMRESUME
-//! (VMfail, CF or ZF set; never 0 since bit 1 of RFLAGS is always 1).
+//! At exit the code reads the exit reason and the IDT-vectoring information (the two
+//! fields every exit needs: the first to decode it, the second so that an event whose
+//! delivery the exit interrupted is never lost) and returns them; every other
+//! exit-information field is read on demand by the Rust side.
 
 use core::mem::offset_of;
 
@@ -69,15 +79,8 @@ pub(crate) struct RunBlock {
     pub host_area: u64,
     /// Host-virtual address of the guest's save area (64-byte aligned).
     pub guest_area: u64,
-    /// Exit-reason field, read by the exit code (SDM §25.9.1).
-    pub exit_reason: u64,
-    /// IDT-vectoring information field, read by the exit code (SDM §25.9.3).
-    pub idt_vectoring_info: u64,
-    /// Run-loop mode: `extern "C" fn(u64) -> u64` called after each exit with
-    /// `loop_ctx` (0: plain `run`, return after the exit).
-    pub loop_callback: u64,
-    /// Argument for `loop_callback`.
-    pub loop_ctx: u64,
+    /// 1 while a `run_loop` on this vCPU is running (its handler may not call `run`).
+    pub in_loop: u64,
     /// 1 while a `run_loop` keeps the guest's extended state loaded between exits (lazy
     /// mode); 0 otherwise.
     pub lazy: u64,
@@ -93,48 +96,110 @@ macro_rules! reg_off {
 }
 
 unsafe extern "C" {
-    /// Enters the guest. `block` is the vCPU's run block; `resume` selects VMRESUME (1) or
-    /// VMLAUNCH (0). Returns 0 after a VM exit, the RFLAGS of a VMfail otherwise.
-    pub(crate) fn vmx_vcpu_enter(block: *mut RunBlock, resume: u64) -> u64;
+    /// The entry routine; see the module documentation for its register convention. Not
+    /// callable as a C function: only through [`run_guest`].
+    fn vmx_vcpu_run();
     /// The HOST_RIP target. Not callable.
     pub(crate) fn vmx_vcpu_exit();
 }
 
+/// What [`run_guest`] came back with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawExit {
+    /// Exit-reason field, or the RFLAGS of a VMfail.
+    pub rax: u64,
+    /// IDT-vectoring information field, or `u64::MAX` after a VMfail.
+    pub rdx: u64,
+}
+
+impl RawExit {
+    /// Bit 31 of either word: a failed entry, an interrupted event delivery or a VMfail.
+    #[inline(always)]
+    pub fn is_uncommon(self) -> bool {
+        (self.rax | self.rdx) as u32 & (1 << 31) != 0
+    }
+
+    /// Whether the entry instruction failed (VMfail): RFLAGS in `rax`.
+    #[inline(always)]
+    pub fn is_vmfail(self) -> bool {
+        self.rdx == u64::MAX
+    }
+}
+
+/// Enters the guest with VMRESUME (`resume`) or VMLAUNCH and returns at the next VM exit
+/// or VMfail (see the module documentation).
+///
+/// # Safety
+/// The vCPU's VMCS is current and fully set up: host state captured from this CPU,
+/// HOST_RIP = [`vmx_vcpu_exit`], every pointer in it names frames the vCPU owns; `block`
+/// is that vCPU's pinned block. Interrupts are disabled ([`save_flags_cli`]).
+#[inline(always)]
+pub(crate) unsafe fn run_guest(block: *mut RunBlock, resume: bool) -> RawExit {
+    let rax: u64;
+    let rdx: u64;
+    // SAFETY: the caller upholds the contract above. The routine preserves RSP, RBX and
+    // RBP; everything else it may change is declared clobbered (`clobber_abi("C")` plus
+    // R12-R15); it uses the stack below RSP only for its own call frame (no `nostack`).
+    unsafe {
+        core::arch::asm!(
+            "call {run}",
+            run = sym vmx_vcpu_run,
+            inout("rdi") block => _,
+            inout("rsi") u64::from(resume) => _,
+            out("rax") rax,
+            out("rdx") rdx,
+            out("r12") _,
+            out("r13") _,
+            out("r14") _,
+            out("r15") _,
+            clobber_abi("C"),
+        );
+    }
+    RawExit { rax, rdx }
+}
+
+/// Saves RFLAGS and disables interrupts (the host must not take an interrupt between a
+/// VM exit and the code that handles it with HOST_RSP's frame live).
+#[inline(always)]
+pub(crate) fn save_flags_cli() -> u64 {
+    let flags: u64;
+    // SAFETY: PUSHFQ/POP/CLI at CPL 0 change only RFLAGS.IF and the stack below RSP.
+    unsafe {
+        core::arch::asm!("pushfq", "pop {f}", "cli", f = out(reg) flags, options(nomem));
+    }
+    flags
+}
+
+/// Restores RFLAGS saved by [`save_flags_cli`].
+#[inline(always)]
+pub(crate) fn restore_flags(flags: u64) {
+    // SAFETY: restores a value PUSHFQ produced in this function's caller at CPL 0.
+    unsafe {
+        core::arch::asm!("push {f}", "popfq", f = in(reg) flags, options(nomem));
+    }
+}
+
 core::arch::global_asm!(
-    ".pushsection .text.vmx_vcpu_enter,\"ax\",@progbits",
-    ".global vmx_vcpu_enter",
+    ".pushsection .text.vmx_vcpu_run,\"ax\",@progbits",
+    ".global vmx_vcpu_run",
     ".global vmx_vcpu_exit",
     ".p2align 4",
-    "vmx_vcpu_enter:",
-    "push rbp",
+    "vmx_vcpu_run:",
     "push rbx",
-    "push r12",
-    "push r13",
-    "push r14",
-    "push r15",
-    "pushfq",
-    "cli",
-    "sub rsp, 8",
+    "push rbp",
     "push rdi",
-    "mov r12, rdi",
-    "mov r13, rsi",
     // ---- HOST_RSP = RSP, written only when it changed ----
-    "cmp rsp, [r12 + {host_rsp}]",
-    "je 20f",
-    "mov [r12 + {host_rsp}], rsp",
-    "mov eax, {host_rsp_enc}",
-    "vmwrite rax, rsp",
-    // Run-loop re-entry point: r12 = block, r13 = 1 for VMRESUME. RSP is the same as at
-    // the first entry of this call, so HOST_RSP is still right.
+    "cmp rsp, [rdi + {host_rsp}]",
+    "jne 10f",
     "20:",
-    "cmp qword ptr [r12 + {xmode}], 0",
+    "cmp qword ptr [rdi + {xmode}], 0",
     "jne 60f",
     "21:",
     // ---- guest CR2 and GPRs ----
-    "mov rax, [r12 + {cr2}]",
+    "mov rax, [rdi + {cr2}]",
     "mov cr2, rax",
-    "mov rax, r12",
-    "test r13, r13",
+    "mov rax, rdi",
+    "test rsi, rsi",
     "mov rcx, [rax + {rcx}]",
     "mov rdx, [rax + {rdx}]",
     "mov rbx, [rax + {rbx}]",
@@ -168,7 +233,13 @@ core::arch::global_asm!(
     "jne 51f",
     "47:",
     "mov rax, rbx",
+    "mov rdx, -1",
     "jmp 49f",
+    "10:",
+    "mov [rdi + {host_rsp}], rsp",
+    "mov eax, {host_rsp_enc}",
+    "vmwrite rax, rsp",
+    "jmp 20b",
     // ---- VM exit ----
     ".p2align 4",
     "vmx_vcpu_exit:",
@@ -194,51 +265,27 @@ core::arch::global_asm!(
     "mov r12, rax",
     // The two exit-information fields every exit needs (they always exist): the reason,
     // and IDT-vectoring information (an event whose delivery the exit interrupted).
-    "mov eax, {enc_reason}",
-    "vmread qword ptr [r12 + {exit_reason}], rax",
-    "mov eax, {enc_idt}",
-    "vmread qword ptr [r12 + {idt_info}], rax",
+    "mov ecx, {enc_reason}",
+    "vmread rax, rcx",
+    "mov ecx, {enc_idt}",
+    "vmread rdx, rcx",
     "cmp qword ptr [r12 + {xmode}], 0",
     "jne 50f",
-    // ---- run-loop mode: call the callback ----
-    "41:",
-    "mov rax, [r12 + {loop_callback}]",
-    "test rax, rax",
-    "jz 48f",
-    "mov rdi, [r12 + {loop_ctx}]",
-    "call rax",
-    "cmp rax, 2",
-    "jae 48f",
-    "mov r13, rax",
-    "jmp 20b",
-    // ---- leaving: a lazily kept guest state goes out first, then return 0 ----
-    "48:",
-    "cmp qword ptr [r12 + {guest_loaded}], 0",
-    "jne 58f",
-    "xor eax, eax",
     "49:",
-    "add rsp, 16",
-    "popfq",
-    "pop r15",
-    "pop r14",
-    "pop r13",
-    "pop r12",
-    "pop rbx",
+    "add rsp, 8",
     "pop rbp",
+    "pop rbx",
     "ret",
-    // ---- extended state: guest out, host in. r13: 0 = then call the callback, 1 = then
-    // return RBX. r14: 1 = the guest's area is current (no XSAVE). ----
-    "58:",
-    "xor ebx, ebx",
-    "mov r13d, 1",
-    "xor r14d, r14d",
-    "jmp 51f",
+    // ---- extended state after an exit: guest out, host in (lazy mode: kept) ----
     "50:",
-    // Lazy mode: the guest's state stays in the registers for the callback.
     "cmp qword ptr [r12 + {guest_loaded}], 0",
-    "jne 41b",
+    "jne 49b",
+    "push rax",
+    "push rdx",
     "xor r13d, r13d",
     "xor r14d, r14d",
+    // r13: 0 = then return the exit (pushed), 1 = then return the VMfail's RFLAGS (RBX).
+    // r14: 1 = the guest's area is current (no XSAVE).
     "51:",
     "mov rax, [r12 + {xmode}]",
     "cmp rax, 2",
@@ -279,34 +326,36 @@ core::arch::global_asm!(
     "57:",
     "mov qword ptr [r12 + {guest_loaded}], 0",
     "test r13, r13",
-    "jz 41b",
-    "jmp 47b",
-    // ---- extended state: host out, guest in ----
+    "jnz 47b",
+    "pop rdx",
+    "pop rax",
+    "jmp 49b",
+    // ---- extended state before entry: host out, guest in ----
     "60:",
     // Lazy mode with the guest's state still loaded: nothing to do.
-    "cmp qword ptr [r12 + {guest_loaded}], 0",
+    "cmp qword ptr [rdi + {guest_loaded}], 0",
     "jne 21b",
-    "mov rax, [r12 + {lazy}]",
-    "mov [r12 + {guest_loaded}], rax",
-    "mov rax, [r12 + {xmode}]",
+    "mov rax, [rdi + {lazy}]",
+    "mov [rdi + {guest_loaded}], rax",
+    "mov rax, [rdi + {xmode}]",
     "cmp rax, 2",
     "jne 63f",
-    "mov rax, [r12 + {union_xcr0}]",
-    "cmp rax, [r12 + {host_xcr0}]",
+    "mov rax, [rdi + {union_xcr0}]",
+    "cmp rax, [rdi + {host_xcr0}]",
     "je 61f",
     "mov rdx, rax",
     "shr rdx, 32",
     "xor ecx, ecx",
     "xsetbv",
     "61:",
-    "mov eax, [r12 + {union_xcr0}]",
-    "mov edx, [r12 + {union_xcr0} + 4]",
-    "mov rbx, [r12 + {host_area}]",
+    "mov eax, [rdi + {union_xcr0}]",
+    "mov edx, [rdi + {union_xcr0} + 4]",
+    "mov rbx, [rdi + {host_area}]",
     "xsave64 [rbx]",
-    "mov rbx, [r12 + {guest_area}]",
+    "mov rbx, [rdi + {guest_area}]",
     "xrstor64 [rbx]",
-    "mov rax, [r12 + {guest_xcr0}]",
-    "cmp rax, [r12 + {union_xcr0}]",
+    "mov rax, [rdi + {guest_xcr0}]",
+    "cmp rax, [rdi + {union_xcr0}]",
     "je 21b",
     "mov rdx, rax",
     "shr rdx, 32",
@@ -314,9 +363,9 @@ core::arch::global_asm!(
     "xsetbv",
     "jmp 21b",
     "63:",
-    "mov rbx, [r12 + {host_area}]",
+    "mov rbx, [rdi + {host_area}]",
     "fxsave64 [rbx]",
-    "mov rbx, [r12 + {guest_area}]",
+    "mov rbx, [rdi + {guest_area}]",
     "fxrstor64 [rbx]",
     "jmp 21b",
     ".popsection",
@@ -328,12 +377,8 @@ core::arch::global_asm!(
     guest_area = const offset_of!(RunBlock, guest_area),
     host_rsp = const offset_of!(RunBlock, host_rsp),
     host_rsp_enc = const fields::HOST_RSP.raw(),
-    exit_reason = const offset_of!(RunBlock, exit_reason),
-    idt_info = const offset_of!(RunBlock, idt_vectoring_info),
     enc_reason = const fields::EXIT_REASON.raw(),
     enc_idt = const fields::EXIT_IDT_VECTORING_INFO.raw(),
-    loop_callback = const offset_of!(RunBlock, loop_callback),
-    loop_ctx = const offset_of!(RunBlock, loop_ctx),
     lazy = const offset_of!(RunBlock, lazy),
     guest_loaded = const offset_of!(RunBlock, guest_loaded),
     cr2 = const reg_off!(cr2),

@@ -15,8 +15,8 @@ mod kinds;
 use vmx_defs::exit_reason::{BasicExitReason, ExitReason};
 use vmx_defs::qualification::{ExitQualification, MovDrQualification, TaskSwitchQualification};
 
+pub(crate) use decode::decode_entered;
 pub use decode::{ExitInfoSource, decode_exit, decode_exit_with_reason};
-pub(crate) use decode::{decode_entered, decode_entry_failure};
 pub use kinds::{CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, VmcallArgs};
 
 /// Why a guest stopped running, decoded from the exit reason (SDM Vol. 3D Appendix C).

@@ -1,18 +1,23 @@
 //! VM entry, exit decoding and the helpers that complete an emulated instruction (SDM
 //! Vol. 3C ch. 27-28).
 
+use core::ptr::NonNull;
+
 use memory_addr::PhysAddr;
 use vmx_defs::exit_reason::ExitReason;
 use vmx_defs::interruption::IdtVectoringInfo;
 use vmx_defs::vmcs::fields;
 use vmx_insn::VmFail;
 
-use crate::entry::{vmread_fast, vmwrite_fast, vmx_vcpu_enter};
+use crate::cpu::VmxCpu;
+use crate::entry::{
+    RawExit, RunBlock, restore_flags, run_guest, save_flags_cli, vmread_fast, vmwrite_fast,
+};
 use crate::error::{EntryInstruction, VmxError};
 use crate::event::{Event, InjectionOutcome, InjectionReport};
-use crate::exit::{IoExit, VmExit, decode_entered, decode_entry_failure};
+use crate::exit::{IoExit, VmExit, decode_entered};
 use crate::host::VmxHost;
-use crate::xstate::XStateMode;
+use crate::xstate::{XStateMode, put_guest_xstate};
 
 use super::{Vmread, VmxVcpu, vmwrite};
 
@@ -46,21 +51,23 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
 
     #[inline]
     fn enter(&mut self, instruction: EntryInstruction) -> Result<VmExit, VmxError> {
-        if self.block().loop_callback != 0 {
+        if self.block().in_loop != 0 {
             return Err(VmxError::Reentrant);
         }
         self.take_xstate();
         self.prepare_entry()?;
-        let resume = u64::from(instruction == EntryInstruction::Resume);
-        // SAFETY: the VMCS is current and fully set up: host state captured from this CPU,
-        // HOST_RIP = `vmx_vcpu_exit`, HOST_RSP maintained by the entry code, every pointer
-        // names frames this vCPU owns; the block is ours and pinned; no loop callback is
-        // set, so the call returns after one exit.
-        let rc = unsafe { vmx_vcpu_enter(self.block.as_ptr(), resume) };
-        if rc != 0 {
-            return Err(self.entry_failed(instruction, rc));
+        let flags = save_flags_cli();
+        // SAFETY: the VMCS is current (`prepare_entry`) and fully set up: host state
+        // captured from this CPU, HOST_RIP = `vmx_vcpu_exit`, HOST_RSP maintained by the
+        // entry code, every pointer names frames this vCPU owns; the block is ours and
+        // pinned; interrupts are disabled.
+        let raw =
+            unsafe { run_guest(self.block.as_ptr(), instruction == EntryInstruction::Resume) };
+        restore_flags(flags);
+        if raw.is_vmfail() {
+            return Err(self.entry_failed(instruction, raw.rax));
         }
-        Ok(self.finish_exit())
+        Ok(self.finish_exit(raw))
     }
 
     /// What must happen before every VM entry: the VMCS current, pending events injected
@@ -90,6 +97,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 return err;
             }
         }
+        self.exit_work = self.last_injection.is_some();
         let fail = match vmx_insn::vmfail_from_rflags(rflags) {
             Err(f) => f,
             Ok(()) => VmFail::Invalid,
@@ -97,28 +105,45 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         VmxError::EntryFailed { instruction, fail }
     }
 
-    /// What happens after every VM exit: launch state, IDT-vectoring re-injection, the
-    /// injection report, decoding.
-    ///
-    /// The common case (no event was injected or reported, no event delivery interrupted,
-    /// entry succeeded) costs two loads, one test and one store before decoding.
+    /// What happens after every VM exit (not a VMfail): launch state, IDT-vectoring
+    /// re-injection, the injection report, decoding.
     #[inline(always)]
-    fn finish_exit(&mut self) -> VmExit {
-        let block = self.block();
-        let reason = block.exit_reason as u32;
-        let idt = block.idt_vectoring_info as u32;
-        // Bit 31 is "VM-entry failure" in the exit reason and "valid" in IDT-vectoring
-        // information (SDM §25.9.1, §25.9.3).
-        let reason = ExitReason(reason);
-        if self.exit_work || (reason.0 | idt) & (1 << 31) != 0 {
-            self.finish_exit_slow(reason, idt);
-            if reason.is_entry_failure() {
-                return decode_entry_failure(reason, &mut Vmread);
-            }
+    fn finish_exit(&mut self, raw: RawExit) -> VmExit {
+        if self.exit_work || raw.is_uncommon() {
+            self.finish_exit_slow(ExitReason(raw.rax as u32), raw.rdx as u32);
         } else {
             self.vmcs.mark_launched();
         }
-        decode_entered(reason, &mut Vmread, &self.block().regs)
+        self.decode(raw)
+    }
+
+    /// [`Self::finish_exit`] for a return that may be a VMfail (its error), without the
+    /// decoding. The common case (no event was injected or reported, no event delivery
+    /// interrupted, entry succeeded) costs one OR, two tests and one store.
+    #[inline(always)]
+    fn finish_exit_state(
+        &mut self,
+        raw: RawExit,
+        instruction: EntryInstruction,
+    ) -> Result<(), VmxError> {
+        // Bit 31 is "VM-entry failure" in the exit reason and "valid" in IDT-vectoring
+        // information (SDM §25.9.1, §25.9.3); a VMfail sets it in `rdx` too.
+        if self.exit_work || raw.is_uncommon() {
+            if raw.is_vmfail() {
+                return Err(self.entry_failed(instruction, raw.rax));
+            }
+            self.finish_exit_slow(ExitReason(raw.rax as u32), raw.rdx as u32);
+        } else {
+            self.vmcs.mark_launched();
+        }
+        Ok(())
+    }
+
+    /// The decoding part of [`Self::finish_exit`] (a failed entry, exit-reason bit 31,
+    /// decodes as [`VmExit::EntryFailure`] out of line).
+    #[inline(always)]
+    fn decode(&self, raw: RawExit) -> VmExit {
+        decode_entered(ExitReason(raw.rax as u32), &mut Vmread, &self.block().regs)
     }
 
     /// The uncommon part of [`Self::finish_exit`]: an entry that failed with exit-reason
@@ -168,67 +193,69 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// Runs the guest until `handler` returns [`Flow::Stop`] or an error, calling it with
     /// each decoded exit (SDM ch. 27-28).
     ///
-    /// Equivalent to calling [`VmxVcpu::run`] in a loop, but the guest is re-entered from
-    /// the exit code without returning through it (see `entry.rs`, run-loop mode), which
-    /// saves the host callee-saved registers and the RFLAGS restore per exit. The host runs
-    /// the handler with interrupts disabled (RFLAGS is restored when the loop ends): return
-    /// [`Flow::Stop`] on an external-interrupt exit to let the host take it.
+    /// Equivalent to calling [`VmxVcpu::run`] in a loop, but cheaper per exit: the entry
+    /// routine returns into this function's frame, so the host's callee-saved registers
+    /// are saved once per call rather than per exit, RFLAGS is saved and interrupts
+    /// disabled once, and `handler` is inlined into the loop (see `entry.rs`). The host
+    /// runs the handler with interrupts disabled (RFLAGS is restored when the loop ends):
+    /// return [`Flow::Stop`] on an external-interrupt exit to let the host take it.
     ///
-    /// Inside the handler, [`VmxVcpu::run`] on this vCPU fails with
+    /// Inside the handler, [`VmxVcpu::run`] and `run_loop` on this vCPU fail with
     /// [`VmxError::Reentrant`]; everything else (registers, fields, injection, completion
     /// helpers, other vCPUs) is available. A VMfail ends the loop with
-    /// [`VmxError::EntryFailed`]; an error from the handler ends it with that error.
-    pub fn run_loop<F>(&mut self, handler: F) -> Result<(), VmxError>
+    /// [`VmxError::EntryFailed`]; an error from the handler ends it with that error. If
+    /// the handler panics and the panic unwinds, the loop's state (lazy extended state,
+    /// RFLAGS, the reentrancy mark) is restored on the way out.
+    pub fn run_loop<F>(&mut self, mut handler: F) -> Result<(), VmxError>
     where
         F: FnMut(&mut Self, VmExit) -> Result<Flow, VmxError>,
     {
-        if self.block().loop_callback != 0 {
+        if self.block().in_loop != 0 {
             return Err(VmxError::Reentrant);
         }
-        self.prepare_entry()?;
-        let first = self.vmcs.is_launched();
-        let mut ctx = LoopContext {
-            vcpu: self as *mut Self,
-            handler,
-            result: Ok(()),
-        };
-        let callback: extern "C" fn(u64) -> u64 = loop_callback::<H, F>;
-        let ctx_addr = &raw mut ctx as u64;
         self.take_xstate();
+        self.prepare_entry()?;
         let lazy = self.lazy_xstate && self.xstate.mode != XStateMode::None;
-        let outer_owner = self.cpu.xstate_owner();
+        let guard = LoopGuard {
+            block: self.block,
+            cpu: self.cpu,
+            outer_owner: self.cpu.xstate_owner(),
+            lazy,
+            flags: save_flags_cli(),
+        };
         if lazy {
             self.cpu.set_xstate_owner(self.block.as_ptr() as u64);
         }
         {
             let block = self.block_mut();
-            block.loop_callback = callback as *const () as u64;
-            block.loop_ctx = ctx_addr;
+            block.in_loop = 1;
             block.lazy = u64::from(lazy);
         }
-        // SAFETY: as in `enter`; in addition the callback and its context stay valid for
-        // the whole call (`ctx` lives on this frame) and are cleared right after it.
-        let rc = unsafe { vmx_vcpu_enter(self.block.as_ptr(), u64::from(first)) };
-        {
-            // The exit code saved a kept guest state before returning (guest_loaded = 0).
-            let block = self.block_mut();
-            block.loop_callback = 0;
-            block.loop_ctx = 0;
-            block.lazy = 0;
-        }
-        if lazy {
-            self.cpu.set_xstate_owner(outer_owner);
-        }
-        if rc != 0 {
-            // A VMfail leaves the launch state as it was: it names the instruction used.
+        let block = self.block.as_ptr();
+        let result = loop {
             let instruction = if self.vmcs.is_launched() {
                 EntryInstruction::Resume
             } else {
                 EntryInstruction::Launch
             };
-            return Err(self.entry_failed(instruction, rc));
-        }
-        ctx.result
+            // SAFETY: as in `enter`: the VMCS is current (`prepare_entry` just ran, before
+            // the loop or at the end of the previous iteration), interrupts are disabled
+            // (`guard.flags`).
+            let raw = unsafe { run_guest(block, instruction == EntryInstruction::Resume) };
+            if let Err(e) = self.finish_exit_state(raw, instruction) {
+                break Err(e);
+            }
+            match handler(self, self.decode(raw)) {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Stop) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+            if let Err(e) = self.prepare_entry() {
+                break Err(e);
+            }
+        };
+        drop(guard);
+        result
     }
 
     /// Moves RIP past the instruction that caused the exit (VM-exit instruction length,
@@ -310,36 +337,34 @@ pub enum Flow {
     Stop,
 }
 
-/// The state `loop_callback` works on.
-struct LoopContext<'c, H: VmxHost, F> {
-    vcpu: *mut VmxVcpu<'c, H>,
-    handler: F,
-    result: Result<(), VmxError>,
+/// Restores what `run_loop` changed for its duration when it ends (or unwinds): a guest
+/// extended state kept in the registers goes out, the reentrancy mark and lazy flag are
+/// cleared, the outer extended-state owner and RFLAGS come back.
+struct LoopGuard<'c, H: VmxHost> {
+    block: NonNull<RunBlock>,
+    cpu: &'c VmxCpu<H>,
+    outer_owner: u64,
+    lazy: bool,
+    flags: u64,
 }
 
-/// Called by the exit code in run-loop mode with the address of a `LoopContext`. Returns
-/// 0 (VMLAUNCH) or 1 (VMRESUME) to re-enter, 2 to stop. A panic in the handler cannot
-/// unwind through the assembly: panicking out of an `extern "C"` function aborts.
-extern "C" fn loop_callback<'c, H, F>(ctx: u64) -> u64
-where
-    H: VmxHost + 'c,
-    F: FnMut(&mut VmxVcpu<'c, H>, VmExit) -> Result<Flow, VmxError>,
-{
-    // SAFETY: `run_loop` passed the address of its `LoopContext<'c, H, F>`, which outlives
-    // the assembly call that calls us, and touches it only after that call returns.
-    let ctx = unsafe { &mut *(ctx as *mut LoopContext<'c, H, F>) };
-    // SAFETY: `vcpu` comes from the `&mut self` of `run_loop`, which does not use it while
-    // the assembly (and so this callback) runs.
-    let vcpu = unsafe { &mut *ctx.vcpu };
-    let exit = vcpu.finish_exit();
-    let err = match (ctx.handler)(vcpu, exit) {
-        Ok(Flow::Continue) => match vcpu.prepare_entry() {
-            Ok(()) => return u64::from(vcpu.vmcs.is_launched()),
-            Err(e) => e,
-        },
-        Ok(Flow::Stop) => return 2,
-        Err(e) => e,
-    };
-    ctx.result = Err(err);
-    2
+impl<H: VmxHost> Drop for LoopGuard<'_, H> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: the block belongs to the vCPU whose `run_loop` created this guard and
+        // outlives it; the loop touches it only through this same raw pointer and not
+        // while the guard runs.
+        let block = unsafe { self.block.as_mut() };
+        if block.guest_loaded != 0 {
+            // SAFETY: lazy mode kept this vCPU's guest state in the registers of this CPU
+            // (`guest_loaded`), and the block's areas and XCR0 values are its own.
+            unsafe { put_guest_xstate(block) };
+        }
+        block.in_loop = 0;
+        block.lazy = 0;
+        if self.lazy {
+            self.cpu.set_xstate_owner(self.outer_owner);
+        }
+        restore_flags(self.flags);
+    }
 }
