@@ -113,10 +113,11 @@ pub(crate) struct RawExit {
 }
 
 impl RawExit {
-    /// Bit 31 of either word: a failed entry, an interrupted event delivery or a VMfail.
+    /// Bit 31 of either word or of `work`: a failed entry, an interrupted event delivery,
+    /// a VMfail, or bookkeeping the caller asked for (`work` = 1 << 31).
     #[inline(always)]
-    pub fn is_uncommon(self) -> bool {
-        (self.rax | self.rdx) as u32 & (1 << 31) != 0
+    pub fn is_uncommon(self, work: u32) -> bool {
+        ((self.rax | self.rdx) as u32 | work) & (1 << 31) != 0
     }
 
     /// Whether the entry instruction failed (VMfail): RFLAGS in `rax`.
@@ -403,11 +404,12 @@ core::arch::global_asm!(
 ///
 /// Only for fields that exist on every processor supporting VMX, read while this vCPU's
 /// VMCS is current (right after a VM exit or in the vCPU's own methods after `load`), where
-/// VMREAD cannot fail (SDM §31.3). If it failed anyway the destination is left unchanged:
-/// 0 is returned.
+/// VMREAD cannot fail (SDM §31.3). If it failed anyway the destination register is left
+/// unchanged (SDM §31.3, VMfail): the value returned is then unspecified, never undefined
+/// behaviour.
 #[inline(always)]
 pub(crate) fn vmread_fast(encoding: u32) -> u64 {
-    let mut value = 0u64;
+    let value: u64;
     // SAFETY: VMREAD with a register destination writes only `value`; it reads the current
     // VMCS, never memory software owns. Outside VMX root operation it would #UD, which is
     // not memory-unsafe.
@@ -415,7 +417,7 @@ pub(crate) fn vmread_fast(encoding: u32) -> u64 {
         core::arch::asm!(
             "vmread {v}, {e}",
             e = in(reg) u64::from(encoding),
-            v = inout(reg) value,
+            v = out(reg) value,
             options(nostack, readonly),
         );
     }

@@ -10,7 +10,7 @@ use crate::event::{Event, InjectionReport};
 use crate::host::VmxHost;
 use crate::injection::{GuestEventState, PendingEvents};
 
-use super::{VmxVcpu, vmread, vmwrite};
+use super::{EXIT_WORK, VmxVcpu, vmread, vmwrite};
 
 impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// Queues an event for injection at the next VM entry where the guest can take it
@@ -78,7 +78,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             }
             vmwrite(fields::CTRL_VMENTRY_INTERRUPTION_INFO, enc.info)?;
             self.in_flight = Some(e);
-            self.exit_work = true;
+            self.exit_work = EXIT_WORK;
         }
         if d.wake {
             vmwrite(fields::GUEST_ACTIVITY_STATE, 0)?;

@@ -41,6 +41,9 @@ pub use msr_list::{
 };
 pub use run::Flow;
 
+/// The value of `VmxVcpu::exit_work` when the next exit must take the slow path.
+pub(super) const EXIT_WORK: u32 = 1 << 31;
+
 /// Frame indices inside the vCPU's allocation.
 pub(super) const F_BLOCK: usize = 0;
 pub(super) const F_MSR_BITMAP: usize = 1;
@@ -96,9 +99,10 @@ pub struct VmxVcpu<'c, H: VmxHost> {
     in_flight: Option<Event>,
     /// What the last entry's injection came to (reported until the next exit).
     last_injection: Option<InjectionReport>,
-    /// The next exit must take the slow path: an event was written for injection, or a
-    /// report is to be cleared.
-    exit_work: bool,
+    /// [`EXIT_WORK`] when the next exit must take the slow path (an event was written for
+    /// injection, or a report is to be cleared), 0 otherwise: bit 31, so that one OR with
+    /// the exit's reason and IDT-vectoring words tests every uncommon case at once.
+    exit_work: u32,
     /// The next entry must run the injection decision: events are pending, or window
     /// exits are requested and may have to be turned off (kept equal to
     /// `windows requested || !pending.is_empty()`).
@@ -201,7 +205,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             pending: PendingEvents::new(),
             in_flight: None,
             last_injection: None,
-            exit_work: false,
+            exit_work: 0,
             entry_work: false,
             msr_count: 0,
             xstate,

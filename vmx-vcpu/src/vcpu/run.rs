@@ -19,7 +19,7 @@ use crate::exit::{IoExit, VmExit, decode_entered};
 use crate::host::VmxHost;
 use crate::xstate::{XStateMode, put_guest_xstate};
 
-use super::{Vmread, VmxVcpu, vmwrite};
+use super::{EXIT_WORK, Vmread, VmxVcpu, vmwrite};
 
 impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// Enters the guest (VMLAUNCH the first time, VMRESUME after) and returns the decoded
@@ -97,7 +97,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 return err;
             }
         }
-        self.exit_work = self.last_injection.is_some();
+        self.exit_work = if self.last_injection.is_some() { EXIT_WORK } else { 0 };
         let fail = match vmx_insn::vmfail_from_rflags(rflags) {
             Err(f) => f,
             Ok(()) => VmFail::Invalid,
@@ -109,7 +109,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// re-injection, the injection report, decoding.
     #[inline(always)]
     fn finish_exit(&mut self, raw: RawExit) -> VmExit {
-        if self.exit_work || raw.is_uncommon() {
+        if raw.is_uncommon(self.exit_work) {
             self.finish_exit_slow(ExitReason(raw.rax as u32), raw.rdx as u32);
         } else {
             self.vmcs.mark_launched();
@@ -128,7 +128,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     ) -> Result<(), VmxError> {
         // Bit 31 is "VM-entry failure" in the exit reason and "valid" in IDT-vectoring
         // information (SDM §25.9.1, §25.9.3); a VMfail sets it in `rdx` too.
-        if self.exit_work || raw.is_uncommon() {
+        if raw.is_uncommon(self.exit_work) {
             if raw.is_vmfail() {
                 return Err(self.entry_failed(instruction, raw.rax));
             }
@@ -187,7 +187,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             });
             self.vmcs.mark_launched();
         }
-        self.exit_work = self.last_injection.is_some();
+        self.exit_work = if self.last_injection.is_some() { EXIT_WORK } else { 0 };
     }
 
     /// Runs the guest until `handler` returns [`Flow::Stop`] or an error, calling it with
