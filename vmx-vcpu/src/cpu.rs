@@ -15,6 +15,11 @@ use crate::enable_checks::{
 use crate::error::{VmxError, insn};
 use crate::host::{Frames, VmxHost};
 
+/// Bit of a vCPU's `entry_flags` word: its VMCS is not the current VMCS of its CPU.
+pub(crate) const VMCS_OFF: u64 = 1;
+/// Bit of a vCPU's `entry_flags` word: the next entry must run the injection decision.
+pub(crate) const ENTRY_WORK: u64 = 2;
+
 /// How many VMCSs one CPU tracks as active (made current by VMPTRLD and not yet cleared).
 pub const MAX_ACTIVE_VMCS: usize = 64;
 
@@ -37,6 +42,10 @@ pub struct VmxCpu<H: VmxHost> {
     saved_cr4: u64,
     active: [Cell<u64>; MAX_ACTIVE_VMCS],
     current: Cell<u64>,
+    /// Address of the `entry_flags` word of the vCPU whose VMCS is current (0: none, or a
+    /// VMCS without a vCPU): its [`VMCS_OFF`] bit is set when that VMCS stops being
+    /// current, so the vCPU tests one word of its own instead of this CPU's state.
+    current_flag: Cell<usize>,
     enabled: Cell<bool>,
     /// Address of the run block of the vCPU whose `run_loop` may keep its guest's extended
     /// state loaded on this CPU (lazy mode), 0 for none.
@@ -112,6 +121,7 @@ impl<H: VmxHost> VmxCpu<H> {
             saved_cr4: cr4,
             active: [const { Cell::new(0) }; MAX_ACTIVE_VMCS],
             current: Cell::new(0),
+            current_flag: Cell::new(0),
             enabled: Cell::new(true),
             xstate_owner: Cell::new(0),
             _not_send: PhantomData,
@@ -139,8 +149,37 @@ impl<H: VmxHost> VmxCpu<H> {
         self.current.get()
     }
 
-    pub(crate) fn set_current(&self, paddr: u64) {
+    /// Records `paddr` as the current VMCS (after VMPTRLD); `flag` is the `entry_flags`
+    /// word of the vCPU that owns it (0 for none): its [`VMCS_OFF`] bit is cleared now and
+    /// set again when another VMCS becomes current or this one is cleared.
+    ///
+    /// The word must stay valid until [`Self::forget_flag`] is called with it.
+    pub(crate) fn set_current(&self, paddr: u64, flag: usize) {
+        self.mark_displaced();
         self.current.set(paddr);
+        if flag != 0 {
+            // SAFETY: the owning vCPU registered a word in its pinned run block, valid
+            // until its drop calls `forget_flag`; nothing holds a reference to it now
+            // (the vCPU reads it only through its raw block pointer).
+            unsafe { *(flag as *mut u64) &= !VMCS_OFF };
+        }
+        self.current_flag.set(flag);
+    }
+
+    /// The current VMCS stops being current: tells its vCPU.
+    fn mark_displaced(&self) {
+        let old = self.current_flag.replace(0);
+        if old != 0 {
+            // SAFETY: as in `set_current`.
+            unsafe { *(old as *mut u64) |= VMCS_OFF };
+        }
+    }
+
+    /// Unregisters `flag` (its vCPU is going away).
+    pub(crate) fn forget_flag(&self, flag: usize) {
+        if self.current_flag.get() == flag {
+            self.current_flag.set(0);
+        }
     }
 
     /// Records `paddr` as active (VMPTRLD made it current at least once since its last
@@ -177,6 +216,7 @@ impl<H: VmxHost> VmxCpu<H> {
             }
         }
         if self.current.get() == paddr {
+            self.mark_displaced();
             self.current.set(0);
         }
     }
@@ -208,6 +248,7 @@ impl<H: VmxHost> VmxCpu<H> {
                 }
             }
         }
+        self.mark_displaced();
         self.current.set(0);
         // SAFETY: no VMCS is active any more and every user of VMX on this CPU borrows
         // `self`, which is being dropped or consumed.

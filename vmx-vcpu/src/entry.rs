@@ -79,6 +79,10 @@ pub(crate) struct RunBlock {
     pub host_area: u64,
     /// Host-virtual address of the guest's save area (64-byte aligned).
     pub guest_area: u64,
+    /// `cpu::VMCS_OFF` (set by the CPU when this vCPU's VMCS is not current) |
+    /// `cpu::ENTRY_WORK` (the next entry must run the injection decision): 0 means an
+    /// entry needs no preparation.
+    pub entry_flags: u64,
     /// 1 while a `run_loop` on this vCPU is running (its handler may not call `run`).
     pub in_loop: u64,
     /// 1 while a `run_loop` keeps the guest's extended state loaded between exits (lazy

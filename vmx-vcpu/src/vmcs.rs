@@ -34,6 +34,9 @@ pub struct Vmcs<'c, H: VmxHost> {
     paddr: PhysAddr,
     launched: bool,
     active: bool,
+    /// The owning vCPU's `entry_flags` word address (0: none), handed to the CPU when
+    /// this VMCS becomes current.
+    current_flag: usize,
 }
 
 impl<'c, H: VmxHost> Vmcs<'c, H> {
@@ -50,6 +53,7 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
             paddr,
             launched: false,
             active: false,
+            current_flag: 0,
         };
         vmcs.clear()?;
         Ok(vmcs)
@@ -121,8 +125,15 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
             return Err(insn("VMPTRLD")(e));
         }
         self.active = true;
-        self.cpu.set_current(p);
+        self.cpu.set_current(p, self.current_flag);
         Ok(())
+    }
+
+    /// Registers the owning vCPU's `entry_flags` word (see `VmxCpu::set_current`). Only
+    /// while this VMCS is not current; the word must stay valid until the vCPU calls
+    /// `VmxCpu::forget_flag`.
+    pub(crate) fn set_current_flag(&mut self, flag: usize) {
+        self.current_flag = flag;
     }
 
     /// Records a successful VMLAUNCH (launch state becomes launched).

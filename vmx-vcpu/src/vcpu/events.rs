@@ -36,7 +36,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         };
         delivered.validate(rules, self.zero_length_injection)?;
         self.pending.push(event)?;
-        self.entry_work = true;
+        self.set_entry_work(true);
         Ok(())
     }
 
@@ -101,7 +101,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 primary.bits(),
             )?;
         }
-        self.entry_work = d.interrupt_window || d.nmi_window || !self.pending.is_empty();
+        self.set_entry_work(d.interrupt_window || d.nmi_window || !self.pending.is_empty());
         Ok(())
     }
 }

@@ -23,7 +23,7 @@ use vmx_insn::FieldValue;
 
 use crate::bitmap::{IoBitmaps, MsrBitmap};
 use crate::config::{Controls, VcpuConfig, compute_controls};
-use crate::cpu::VmxCpu;
+use crate::cpu::{ENTRY_WORK, VMCS_OFF, VmxCpu};
 use crate::entry::{RunBlock, vmread_fast};
 use crate::error::{VmxError, insn};
 use crate::event::{Event, InjectionReport};
@@ -103,10 +103,6 @@ pub struct VmxVcpu<'c, H: VmxHost> {
     /// injection, or a report is to be cleared), 0 otherwise: bit 31, so that one OR with
     /// the exit's reason and IDT-vectoring words tests every uncommon case at once.
     exit_work: u32,
-    /// The next entry must run the injection decision: events are pending, or window
-    /// exits are requested and may have to be turned off (kept equal to
-    /// `windows requested || !pending.is_empty()`).
-    entry_work: bool,
     msr_count: usize,
     xstate: XStateInfo,
     zero_length_injection: bool,
@@ -163,6 +159,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 union_xcr0: xstate.host_xcr0 | 1 | (xstate.supported_xcr0 & 3),
                 host_area: host_area.as_ptr() as u64,
                 guest_area: guest_area.as_ptr() as u64,
+                entry_flags: VMCS_OFF,
                 ..RunBlock::default()
             });
             if xstate.mode != XStateMode::None {
@@ -191,6 +188,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 return Err(e);
             }
         };
+        vmcs.set_current_flag(Self::flag_addr(block));
         let misc = caps.misc();
         let mut vcpu = Self {
             cpu,
@@ -206,7 +204,6 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             in_flight: None,
             last_injection: None,
             exit_work: 0,
-            entry_work: false,
             msr_count: 0,
             xstate,
             zero_length_injection: misc.zero_length_injection(),
@@ -245,6 +242,29 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             }
         }
         Ok(vcpu)
+    }
+
+    /// Address of the block's `entry_flags` word, as registered with the CPU.
+    fn flag_addr(block: NonNull<RunBlock>) -> usize {
+        block.as_ptr() as usize + core::mem::offset_of!(RunBlock, entry_flags)
+    }
+
+    /// Sets or clears [`ENTRY_WORK`]: the next entry must run the injection decision
+    /// (events are pending, or window exits are requested and may have to be turned off;
+    /// kept equal to `windows requested || !pending.is_empty()`).
+    #[inline]
+    pub(super) fn set_entry_work(&mut self, on: bool) {
+        let b = self.block_mut();
+        b.entry_flags = (b.entry_flags & !ENTRY_WORK) | if on { ENTRY_WORK } else { 0 };
+    }
+
+    /// Makes the VMCS current: one test of the block's `entry_flags` when it already is.
+    #[inline(always)]
+    pub(super) fn load_vmcs(&mut self) -> Result<(), VmxError> {
+        if self.block().entry_flags & VMCS_OFF == 0 {
+            return Ok(());
+        }
+        self.vmcs.load()
     }
 
     fn block_mut(&mut self) -> &mut RunBlock {
@@ -323,6 +343,8 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
 
 impl<H: VmxHost> Drop for VmxVcpu<'_, H> {
     fn drop(&mut self) {
+        // The block (and its `entry_flags` word) goes away with `frames`.
+        self.cpu.forget_flag(Self::flag_addr(self.block));
         if let Some(v) = self.vpid.take() {
             if let Ok(desc) = InvvpidDescriptor::single_context(v.get()) {
                 let _ = vmx_insn::invvpid(InvvpidType::SingleContext, &desc);

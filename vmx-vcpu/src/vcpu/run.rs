@@ -9,7 +9,7 @@ use vmx_defs::interruption::IdtVectoringInfo;
 use vmx_defs::vmcs::fields;
 use vmx_insn::VmFail;
 
-use crate::cpu::VmxCpu;
+use crate::cpu::{ENTRY_WORK, VmxCpu};
 use crate::entry::{
     RawExit, RunBlock, restore_flags, run_guest, save_flags_cli, vmread_fast, vmwrite_fast,
 };
@@ -72,10 +72,21 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
 
     /// What must happen before every VM entry: the VMCS current, pending events injected
     /// or their windows requested.
+    ///
+    /// The common case (VMCS current, nothing to inject, no window to change) costs one
+    /// test of the block's `entry_flags` word.
     #[inline(always)]
     fn prepare_entry(&mut self) -> Result<(), VmxError> {
+        if self.block().entry_flags != 0 {
+            self.prepare_entry_slow()?;
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn prepare_entry_slow(&mut self) -> Result<(), VmxError> {
         self.vmcs.load()?;
-        if self.entry_work {
+        if self.block().entry_flags & ENTRY_WORK != 0 {
             self.apply_injection()?;
         }
         Ok(())
@@ -88,7 +99,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         self.last_injection = None;
         if let Some(e) = self.in_flight.take() {
             self.pending.set_reinjection(Some(e));
-            self.entry_work = true;
+            self.set_entry_work(true);
             self.last_injection = Some(InjectionReport {
                 event: e,
                 outcome: InjectionOutcome::EntryFailed,
@@ -97,7 +108,11 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 return err;
             }
         }
-        self.exit_work = if self.last_injection.is_some() { EXIT_WORK } else { 0 };
+        self.exit_work = if self.last_injection.is_some() {
+            EXIT_WORK
+        } else {
+            0
+        };
         let fail = match vmx_insn::vmfail_from_rflags(rflags) {
             Err(f) => f,
             Ok(()) => VmFail::Invalid,
@@ -158,7 +173,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             // state is unchanged.
             self.last_injection = injected.map(|event| {
                 self.pending.set_reinjection(Some(event));
-                self.entry_work = true;
+                self.set_entry_work(true);
                 // SAFETY: the VMCS is current; clearing the field only cancels injection.
                 unsafe { vmwrite_fast(fields::CTRL_VMENTRY_INTERRUPTION_INFO.raw(), 0) };
                 InjectionReport {
@@ -172,7 +187,9 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 let len = vmread_fast(fields::EXIT_INSTRUCTION_LENGTH.raw()) as u32;
                 let event = Event::from_interruption_info(idt, code, len);
                 self.pending.set_reinjection(event);
-                self.entry_work |= event.is_some();
+                if event.is_some() {
+                    self.set_entry_work(true);
+                }
                 event
             } else {
                 None
@@ -187,7 +204,11 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             });
             self.vmcs.mark_launched();
         }
-        self.exit_work = if self.last_injection.is_some() { EXIT_WORK } else { 0 };
+        self.exit_work = if self.last_injection.is_some() {
+            EXIT_WORK
+        } else {
+            0
+        };
     }
 
     /// Runs the guest until `handler` returns [`Flow::Stop`] or an error, calling it with
@@ -263,7 +284,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// would (SDM §26.7).
     #[inline]
     pub fn advance_rip(&mut self) -> Result<(), VmxError> {
-        self.vmcs.load()?;
+        self.load_vmcs()?;
         let len = vmread_fast(fields::EXIT_INSTRUCTION_LENGTH.raw());
         let rip = vmread_fast(fields::GUEST_RIP.raw());
         let intr = vmread_fast(fields::GUEST_INTERRUPTIBILITY_STATE.raw());
