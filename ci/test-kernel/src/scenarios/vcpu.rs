@@ -56,6 +56,10 @@ pub const SCENARIOS: &[Scenario] = &[
         run: run_loop_semantics,
     },
     Scenario {
+        name: "vcpu_run_loop_other_vcpu",
+        run: run_loop_other_vcpu,
+    },
+    Scenario {
         name: "vcpu_cpuid_exit",
         run: cpuid_exit,
     },
@@ -512,6 +516,58 @@ fn run_loop_semantics(env: &mut Env) -> Outcome {
     let r = v.run_loop(|_, _| Err(VmxError::NoVpid));
     check!(matches!(r, Err(VmxError::NoVpid)), "handler error: {r:?}");
     setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+/// A `run_loop` handler that runs another vCPU (whose VMCS then becomes current) and then
+/// completes its own exit: the loop's vCPU must notice that its VMCS is no longer current
+/// (advance_rip and the next entry make it current again), and so must the other vCPU
+/// after the loop. Also a VMCLEAR of the loop's VMCS between loops (launch state clear:
+/// the next entry is VMLAUNCH).
+fn run_loop_other_vcpu(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_vmcall));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let mut w = setup!(new_vcpu(&c, &cfg));
+    let rip0 = ok!(v.rip(), "rip");
+    let mut calls = 0u32;
+    let mut other = alloc::vec::Vec::new();
+    let r = v.run_loop(|v, exit| {
+        calls += 1;
+        if !matches!(exit, VmExit::Vmcall(_)) {
+            return Err(VmxError::InvalidGuestState("not a VMCALL"));
+        }
+        other.push(w.run().map(|e| matches!(e, VmExit::Vmcall(_))));
+        w.advance_rip()?;
+        v.advance_rip()?;
+        Ok(if calls == 4 {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
+    });
+    ok!(r, "run_loop");
+    check_eq!(calls, 4);
+    check!(
+        other.len() == 4 && other.iter().all(|e| matches!(e, Ok(true))),
+        "other vCPU: {other:?}"
+    );
+    // Each vCPU's guest RIP is its own: both ran four VMCALLs and were advanced past the
+    // last one, each in its own VMCS.
+    let after = ok!(v.rip(), "rip v");
+    check!(after != rip0, "v's RIP not advanced");
+    check_eq!(ok!(w.rip(), "rip w"), after);
+    setup!(expect_vmcall(&mut w));
+    setup!(expect_vmcall(&mut v));
+    ok!(v.vmcs().clear(), "VMCLEAR");
+    check_eq!(v.vmcs().state(), vmx_vcpu::VmcsState::Clear);
+    let r = v.run_loop(|v, _| {
+        v.advance_rip()?;
+        Ok(Flow::Stop)
+    });
+    ok!(r, "run_loop after VMCLEAR");
+    check_eq!(v.vmcs().state(), vmx_vcpu::VmcsState::Launched);
+    setup!(expect_vmcall(&mut w));
     Outcome::Pass
 }
 
