@@ -34,12 +34,18 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// entry with exit-reason bit 31 returns `Ok(VmExit::EntryFailure(..))`.
     #[inline]
     pub fn run(&mut self) -> Result<VmExit, VmxError> {
-        let instruction = if self.vmcs.is_launched() {
+        let instruction = self.next_instruction();
+        self.enter(instruction)
+    }
+
+    /// VMRESUME when the launch state is launched, VMLAUNCH otherwise.
+    #[inline(always)]
+    fn next_instruction(&self) -> EntryInstruction {
+        if self.vmcs.is_launched() {
             EntryInstruction::Resume
         } else {
             EntryInstruction::Launch
-        };
-        self.enter(instruction)
+        }
     }
 
     /// Enters with the given instruction regardless of the tracked launch state: for tests
@@ -136,15 +142,13 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// decoding. The common case (no event was injected or reported, no event delivery
     /// interrupted, entry succeeded) costs one OR, two tests and one store.
     #[inline(always)]
-    fn finish_exit_state(
-        &mut self,
-        raw: RawExit,
-        instruction: EntryInstruction,
-    ) -> Result<(), VmxError> {
+    fn finish_exit_state(&mut self, raw: RawExit) -> Result<(), VmxError> {
         // Bit 31 is "VM-entry failure" in the exit reason and "valid" in IDT-vectoring
         // information (SDM §25.9.1, §25.9.3); a VMfail sets it in `rdx` too.
         if raw.is_uncommon(self.exit_work) {
             if raw.is_vmfail() {
+                // A VMfail leaves the launch state as it was: it names the instruction.
+                let instruction = self.next_instruction();
                 return Err(self.entry_failed(instruction, raw.rax));
             }
             self.finish_exit_slow(ExitReason(raw.rax as u32), raw.rdx as u32);
@@ -254,16 +258,12 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         }
         let block = self.block.as_ptr();
         let result = loop {
-            let instruction = if self.vmcs.is_launched() {
-                EntryInstruction::Resume
-            } else {
-                EntryInstruction::Launch
-            };
+            let resume = self.vmcs.is_launched();
             // SAFETY: as in `enter`: the VMCS is current (`prepare_entry` just ran, before
             // the loop or at the end of the previous iteration), interrupts are disabled
             // (`guard.flags`).
-            let raw = unsafe { run_guest(block, instruction == EntryInstruction::Resume) };
-            if let Err(e) = self.finish_exit_state(raw, instruction) {
+            let raw = unsafe { run_guest(block, resume) };
+            if let Err(e) = self.finish_exit_state(raw) {
                 break Err(e);
             }
             match handler(self, self.decode(raw)) {
