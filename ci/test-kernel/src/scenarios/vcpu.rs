@@ -172,6 +172,10 @@ pub const SCENARIOS: &[Scenario] = &[
         run: lazy_xstate,
     },
     Scenario {
+        name: "vcpu_run_loop_vmfail_xstate",
+        run: run_loop_vmfail_xstate,
+    },
+    Scenario {
         name: "vcpu_vmcs_dump",
         run: vmcs_dump,
     },
@@ -1509,6 +1513,58 @@ fn lazy_xstate(env: &mut Env) -> Outcome {
             seen[2]
         );
         check_eq!(read_xmm0(), 0x2222);
+    }
+    Outcome::PassWith(format!("{:?} switching", want))
+}
+
+/// A VMfail in the middle of a `run_loop` (pin-based controls cleared by the handler, so
+/// VMRESUME fails with VM-instruction error 7) with a host that uses SSE, eager and lazy:
+/// the loop ends with the typed error, the host's x87/SSE state is back, and the vCPU runs
+/// again once the control is restored.
+fn run_loop_vmfail_xstate(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let (_, want) = enable_host_sse(env, true);
+    for lazy in [false, true] {
+        let cfg = setup!(simple(env, vcpu_guest_vmcall));
+        let mut v = setup!(new_vcpu(&c, &cfg));
+        check_eq!(v.xstate_mode(), want);
+        // SAFETY: the handler uses no x87/SSE instructions (soft-float kernel).
+        unsafe { v.set_lazy_xstate(lazy) };
+        let pin = ok!(v.read_field(fields::CTRL_PIN_BASED_EXEC_CONTROLS), "pin");
+        write_xmm0(0x3333);
+        let mut exits = 0;
+        let r = v.run_loop(|v, _| {
+            exits += 1;
+            v.advance_rip()?;
+            if exits == 2 {
+                // SAFETY: an invalid control only makes the next VM entry fail (VMfail).
+                unsafe { v.write_field(fields::CTRL_PIN_BASED_EXEC_CONTROLS, 0) }?;
+            }
+            Ok(Flow::Continue)
+        });
+        check!(
+            matches!(
+                r,
+                Err(VmxError::EntryFailed {
+                    instruction: EntryInstruction::Resume,
+                    fail: VmFail::Valid(VmInstructionError(7))
+                })
+            ),
+            "lazy {lazy}: {r:?}"
+        );
+        check_eq!(exits, 2);
+        check!(
+            read_xmm0() == 0x3333,
+            "host XMM0 after the VMfail (lazy {lazy}): {:#x}",
+            read_xmm0()
+        );
+        // SAFETY: restores the value read above.
+        ok!(
+            unsafe { v.write_field(fields::CTRL_PIN_BASED_EXEC_CONTROLS, pin) },
+            "restore"
+        );
+        setup!(expect_vmcall(&mut v));
+        check_eq!(read_xmm0(), 0x3333);
     }
     Outcome::PassWith(format!("{:?} switching", want))
 }
