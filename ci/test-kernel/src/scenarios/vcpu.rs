@@ -1559,10 +1559,8 @@ fn run_loop_vmfail_xstate(env: &mut Env) -> Outcome {
             read_xmm0()
         );
         // SAFETY: restores the value read above.
-        ok!(
-            unsafe { v.write_field(fields::CTRL_PIN_BASED_EXEC_CONTROLS, pin) },
-            "restore"
-        );
+        let restored = unsafe { v.write_field(fields::CTRL_PIN_BASED_EXEC_CONTROLS, pin) };
+        ok!(restored, "restore");
         setup!(expect_vmcall(&mut v));
         check_eq!(read_xmm0(), 0x3333);
     }
