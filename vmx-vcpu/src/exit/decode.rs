@@ -66,15 +66,23 @@ pub(crate) fn decode_entered(
     src: &mut impl ExitInfoSource,
     regs: &GuestRegisters,
 ) -> VmExit {
-    let basic = reason.basic();
-    // CPUID first: the most frequent exit of common guests costs one compare.
-    if basic == BasicExitReason::CPUID {
+    // CPUID first, compared as the whole 32-bit field (no flag bits set, the usual case):
+    // the most frequent exit of common guests costs one compare, which the compiler
+    // cannot merge into the multi-way branch below (that one tests the 16-bit basic
+    // reason and still decodes CPUID with flag bits set). Every other reason pays this
+    // one compare.
+    if reason.0 == u32::from(BasicExitReason::CPUID.0) {
         return VmExit::Cpuid {
             leaf: regs.rax as u32,
             subleaf: regs.rcx as u32,
         };
     }
+    let basic = reason.basic();
     match basic {
+        BasicExitReason::CPUID => VmExit::Cpuid {
+            leaf: regs.rax as u32,
+            subleaf: regs.rcx as u32,
+        },
         BasicExitReason::RDMSR => VmExit::Rdmsr {
             msr: regs.rcx as u32,
         },

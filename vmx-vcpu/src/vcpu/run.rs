@@ -257,26 +257,29 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             block.lazy = u64::from(lazy);
         }
         let block = self.block.as_ptr();
-        let result = loop {
+        let error = loop {
             let resume = self.vmcs.is_launched();
             // SAFETY: as in `enter`: the VMCS is current (`prepare_entry` just ran, before
             // the loop or at the end of the previous iteration), interrupts are disabled
             // (`guard.flags`).
             let raw = unsafe { run_guest(block, resume) };
             if let Err(e) = self.finish_exit_state(raw) {
-                break Err(e);
+                break Some(e);
             }
             match handler(self, self.decode(raw)) {
                 Ok(Flow::Continue) => {}
-                Ok(Flow::Stop) => break Ok(()),
-                Err(e) => break Err(e),
+                Ok(Flow::Stop) => break None,
+                Err(e) => break Some(e),
             }
             if let Err(e) = self.prepare_entry() {
-                break Err(e);
+                break Some(e);
             }
         };
         drop(guard);
-        result
+        match error {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
     }
 
     /// Moves RIP past the instruction that caused the exit (VM-exit instruction length,
