@@ -2,8 +2,10 @@
 //! State"; VMLAUNCH/VMRESUME in §31.3).
 //!
 //! # The routine and its calling convention
-//! [`vmx_vcpu_run`] is a `global_asm!` routine with its own register convention, called
-//! only from the `asm!` block in [`run_guest`]: RDI = the [`RunBlock`], RSI = 1 for
+//! `vmx_vcpu_run` is a `global_asm!` routine with its own register convention, called
+//! only from the `asm!` block in [`run_guest`] (through the block's `entry_fn`; for
+//! extended-state mode 0 it is `vmx_vcpu_run_plain`, the same code without the mode
+//! tests, whose HOST_RIP is `vmx_vcpu_exit_plain`): RDI = the [`RunBlock`], RSI = 1 for
 //! VMRESUME, 0 for VMLAUNCH. It preserves RSP, RBX and RBP (pushed and popped by the
 //! routine: `asm!` cannot name them) and clobbers every other general-purpose register,
 //! RFLAGS and (mode 0, below) the vector registers; `run_guest` declares all of them
@@ -20,7 +22,8 @@
 //! `(RAX | RDX) & 1 << 31` separates every uncommon case from the common one.
 //!
 //! # The HOST_RSP scheme
-//! A VM exit loads RSP from the HOST_RSP field and RIP from HOST_RIP (= [`vmx_vcpu_exit`]).
+//! A VM exit loads RSP from the HOST_RSP field and RIP from HOST_RIP (= `vmx_vcpu_exit`,
+//! or `vmx_vcpu_exit_plain`; [`entry_routine`]).
 //! `vmx_vcpu_run` pushes RBX, RBP and the block pointer, then makes HOST_RSP equal to the
 //! current RSP: it compares RSP with the value it last wrote (kept in the block) and
 //! executes VMWRITE only when they differ. HOST_RSP therefore always points at the live
@@ -69,6 +72,8 @@ pub(crate) struct RunBlock {
     pub host_rsp: u64,
     /// 0: no extended-state switch; 1: FXSAVE; 2: XSAVE.
     pub xmode: u64,
+    /// The entry routine for `xmode` ([`entry_routine`]), called by [`run_guest`].
+    pub entry_fn: u64,
     /// Host XCR0.
     pub host_xcr0: u64,
     /// Guest XCR0.
@@ -103,8 +108,29 @@ unsafe extern "C" {
     /// The entry routine; see the module documentation for its register convention. Not
     /// callable as a C function: only through [`run_guest`].
     fn vmx_vcpu_run();
-    /// The HOST_RIP target. Not callable.
-    pub(crate) fn vmx_vcpu_exit();
+    /// Its HOST_RIP target. Not callable.
+    fn vmx_vcpu_exit();
+    /// The same routine for extended-state mode 0 (nothing to switch), without the mode
+    /// tests.
+    fn vmx_vcpu_run_plain();
+    /// Its HOST_RIP target. Not callable.
+    fn vmx_vcpu_exit_plain();
+}
+
+/// The entry routine and HOST_RIP value for a vCPU with extended-state mode `xmode` (the
+/// block's `xmode`, fixed when the vCPU is created).
+pub(crate) fn entry_routine(xmode: u64) -> (u64, u64) {
+    if xmode == 0 {
+        (
+            vmx_vcpu_run_plain as *const () as u64,
+            vmx_vcpu_exit_plain as *const () as u64,
+        )
+    } else {
+        (
+            vmx_vcpu_run as *const () as u64,
+            vmx_vcpu_exit as *const () as u64,
+        )
+    }
 }
 
 /// What [`run_guest`] came back with.
@@ -136,7 +162,7 @@ impl RawExit {
 ///
 /// # Safety
 /// The vCPU's VMCS is current and fully set up: host state captured from this CPU,
-/// HOST_RIP = [`vmx_vcpu_exit`], every pointer in it names frames the vCPU owns; `block`
+/// HOST_RIP = the exit code of the block's `entry_fn` ([`entry_routine`]), every pointer in it names frames the vCPU owns; `block`
 /// is that vCPU's pinned block. Interrupts are disabled ([`save_flags_cli`]).
 #[inline(always)]
 pub(crate) unsafe fn run_guest(block: *mut RunBlock, resume: bool) -> RawExit {
@@ -147,8 +173,8 @@ pub(crate) unsafe fn run_guest(block: *mut RunBlock, resume: bool) -> RawExit {
     // R12-R15); it uses the stack below RSP only for its own call frame (no `nostack`).
     unsafe {
         core::arch::asm!(
-            "call {run}",
-            run = sym vmx_vcpu_run,
+            "call qword ptr [rdi + {entry_fn}]",
+            entry_fn = const offset_of!(RunBlock, entry_fn),
             inout("rdi") block => _,
             inout("rsi") u64::from(resume) => _,
             out("rax") rax,
@@ -184,8 +210,104 @@ pub(crate) fn restore_flags(flags: u64) {
     }
 }
 
+/// With RDI = the block and RSI = 1 for VMRESUME: loads guest CR2 and the 15 GPRs (RDI,
+/// the block pointer, last) and executes VMRESUME or VMLAUNCH; falls through on VMfail.
+macro_rules! load_guest_and_enter {
+    () => {
+        concat!(
+            "mov rax, [rdi + {cr2}]\n",
+            "mov cr2, rax\n",
+            "test rsi, rsi\n",
+            "mov rax, [rdi + {rax}]\n",
+            "mov rcx, [rdi + {rcx}]\n",
+            "mov rdx, [rdi + {rdx}]\n",
+            "mov rbx, [rdi + {rbx}]\n",
+            "mov rbp, [rdi + {rbp}]\n",
+            "mov rsi, [rdi + {rsi}]\n",
+            "mov r8, [rdi + {r8}]\n",
+            "mov r9, [rdi + {r9}]\n",
+            "mov r10, [rdi + {r10}]\n",
+            "mov r11, [rdi + {r11}]\n",
+            "mov r12, [rdi + {r12}]\n",
+            "mov r13, [rdi + {r13}]\n",
+            "mov r14, [rdi + {r14}]\n",
+            "mov r15, [rdi + {r15}]\n",
+            "mov rdi, [rdi + {rdi}]\n",
+            "jnz 2f\n",
+            "vmlaunch\n",
+            "jmp 3f\n",
+            "2:\n",
+            "vmresume\n",
+            "3:\n",
+        )
+    };
+}
+
+/// At a VM exit (`[rsp]` = the block): stores the 15 guest GPRs and CR2 into the block and
+/// leaves the block pointer in RAX.
+macro_rules! save_guest {
+    () => {
+        concat!(
+            "push rax\n",
+            "mov rax, [rsp + 8]\n",
+            "mov [rax + {rcx}], rcx\n",
+            "mov [rax + {rdx}], rdx\n",
+            "mov [rax + {rbx}], rbx\n",
+            "mov [rax + {rbp}], rbp\n",
+            "mov [rax + {rsi}], rsi\n",
+            "mov [rax + {rdi}], rdi\n",
+            "mov [rax + {r8}], r8\n",
+            "mov [rax + {r9}], r9\n",
+            "mov [rax + {r10}], r10\n",
+            "mov [rax + {r11}], r11\n",
+            "mov [rax + {r12}], r12\n",
+            "mov [rax + {r13}], r13\n",
+            "mov [rax + {r14}], r14\n",
+            "mov [rax + {r15}], r15\n",
+            "pop qword ptr [rax + {rax}]\n",
+            "mov rcx, cr2\n",
+            "mov [rax + {cr2}], rcx\n",
+        )
+    };
+}
+
 core::arch::global_asm!(
     ".pushsection .text.vmx_vcpu_run,\"ax\",@progbits",
+    // ==== mode 0 (no extended state to switch): the routine without the mode tests ====
+    ".global vmx_vcpu_run_plain",
+    ".global vmx_vcpu_exit_plain",
+    ".p2align 4",
+    "vmx_vcpu_run_plain:",
+    "push rbx",
+    "push rbp",
+    "push rdi",
+    "cmp rsp, [rdi + {host_rsp}]",
+    "jne 10f",
+    "20:",
+    load_guest_and_enter!(),
+    // VMfail: the guest registers were only loaded.
+    "pushfq",
+    "pop rax",
+    "mov rdx, -1",
+    "jmp 49f",
+    "10:",
+    "mov [rdi + {host_rsp}], rsp",
+    "mov eax, {host_rsp_enc}",
+    "vmwrite rax, rsp",
+    "jmp 20b",
+    ".p2align 4",
+    "vmx_vcpu_exit_plain:",
+    save_guest!(),
+    "mov ecx, {enc_reason}",
+    "vmread rax, rcx",
+    "mov ecx, {enc_idt}",
+    "vmread rdx, rcx",
+    "49:",
+    "add rsp, 8",
+    "pop rbp",
+    "pop rbx",
+    "ret",
+    // ==== any mode ====
     ".global vmx_vcpu_run",
     ".global vmx_vcpu_exit",
     ".p2align 4",
@@ -203,28 +325,7 @@ core::arch::global_asm!(
     // ---- guest CR2 and GPRs (RDI, the block pointer, last) ----
     "mov rax, [rdi + {cr2}]",
     "mov cr2, rax",
-    "test rsi, rsi",
-    "mov rax, [rdi + {rax}]",
-    "mov rcx, [rdi + {rcx}]",
-    "mov rdx, [rdi + {rdx}]",
-    "mov rbx, [rdi + {rbx}]",
-    "mov rbp, [rdi + {rbp}]",
-    "mov rsi, [rdi + {rsi}]",
-    "mov r8, [rdi + {r8}]",
-    "mov r9, [rdi + {r9}]",
-    "mov r10, [rdi + {r10}]",
-    "mov r11, [rdi + {r11}]",
-    "mov r12, [rdi + {r12}]",
-    "mov r13, [rdi + {r13}]",
-    "mov r14, [rdi + {r14}]",
-    "mov r15, [rdi + {r15}]",
-    "mov rdi, [rdi + {rdi}]",
-    "jnz 35f",
-    "vmlaunch",
-    "jmp 36f",
-    "35:",
-    "vmresume",
-    "36:",
+    load_guest_and_enter!(),
     // ---- VMfail: RSP is ours, the guest registers were only loaded ----
     "pushfq",
     "pop rbx",
@@ -247,25 +348,7 @@ core::arch::global_asm!(
     // ---- VM exit ----
     ".p2align 4",
     "vmx_vcpu_exit:",
-    "push rax",
-    "mov rax, [rsp + 8]",
-    "mov [rax + {rcx}], rcx",
-    "mov [rax + {rdx}], rdx",
-    "mov [rax + {rbx}], rbx",
-    "mov [rax + {rbp}], rbp",
-    "mov [rax + {rsi}], rsi",
-    "mov [rax + {rdi}], rdi",
-    "mov [rax + {r8}], r8",
-    "mov [rax + {r9}], r9",
-    "mov [rax + {r10}], r10",
-    "mov [rax + {r11}], r11",
-    "mov [rax + {r12}], r12",
-    "mov [rax + {r13}], r13",
-    "mov [rax + {r14}], r14",
-    "mov [rax + {r15}], r15",
-    "pop qword ptr [rax + {rax}]",
-    "mov rcx, cr2",
-    "mov [rax + {cr2}], rcx",
+    save_guest!(),
     "cmp qword ptr [rax + {xmode}], 0",
     "jne 50f",
     // The two exit-information fields every exit needs (they always exist): the reason,

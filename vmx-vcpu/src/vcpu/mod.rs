@@ -24,7 +24,7 @@ use vmx_insn::FieldValue;
 use crate::bitmap::{IoBitmaps, MsrBitmap};
 use crate::config::{Controls, VcpuConfig, compute_controls};
 use crate::cpu::{ENTRY_WORK, VMCS_OFF, VmxCpu};
-use crate::entry::{RunBlock, vmread_fast};
+use crate::entry::{RunBlock, entry_routine, vmread_fast};
 use crate::error::{VmxError, insn};
 use crate::event::{Event, InjectionReport};
 use crate::exit::ExitInfoSource;
@@ -150,6 +150,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         unsafe {
             block.write(RunBlock {
                 xmode: xstate.mode.code(),
+                entry_fn: entry_routine(xstate.mode.code()).0,
                 host_xcr0: xstate.host_xcr0,
                 guest_xcr0: if xstate.mode == XStateMode::Xsave {
                     1

@@ -8,7 +8,7 @@ use vmx_defs::vmcs::{Field, ReadWrite, fields};
 
 use crate::arch;
 use crate::config::VcpuConfig;
-use crate::entry::vmx_vcpu_exit;
+use crate::entry::entry_routine;
 use crate::error::VmxError;
 use crate::guest::{GuestState, Segment};
 use crate::host::VmxHost;
@@ -105,7 +105,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         {
             vmwrite(fields::HOST_IA32_PAT, h.pat)?;
         }
-        vmwrite(fields::HOST_RIP, vmx_vcpu_exit as *const () as u64)?;
+        vmwrite(fields::HOST_RIP, entry_routine(self.block().xmode).1)?;
         // HOST_RSP is written by the entry code (see `entry.rs`); force a write.
         self.block_mut().host_rsp = 0;
         Ok(())
