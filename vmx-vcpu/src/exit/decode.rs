@@ -113,6 +113,7 @@ fn decode_entry_failure(reason: ExitReason, src: &mut impl ExitInfoSource) -> Vm
 }
 
 /// Every reason but the five decoded inline (CPUID, RDMSR, WRMSR, HLT, VMCALL).
+#[cold]
 #[inline(never)]
 fn decode_other_reason(
     reason: ExitReason,
