@@ -100,8 +100,11 @@ pub struct VmxVcpu<'c, H: VmxHost> {
     /// What the last entry's injection came to (reported until the next exit).
     last_injection: Option<InjectionReport>,
     /// [`EXIT_WORK`] when the next exit must take the slow path (an event was written for
-    /// injection, or a report is to be cleared), 0 otherwise: bit 31, so that one OR with
-    /// the exit's reason and IDT-vectoring words tests every uncommon case at once.
+    /// injection, a report is to be cleared, or the launch state is clear so the exit must
+    /// record the launch), 0 otherwise: bit 31, so that one OR with the exit's reason and
+    /// IDT-vectoring words tests every uncommon case at once. Every entry with a clear
+    /// launch state is preceded by `prepare_entry_slow` (a VMCLEAR leaves the VMCS not
+    /// current) or follows `new` (which starts with it set), both of which set it.
     exit_work: u32,
     msr_count: usize,
     xstate: XStateInfo,
@@ -204,7 +207,8 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             pending: PendingEvents::new(),
             in_flight: None,
             last_injection: None,
-            exit_work: 0,
+            // The launch state is clear: the first exit records the launch.
+            exit_work: EXIT_WORK,
             msr_count: 0,
             xstate,
             zero_length_injection: misc.zero_length_injection(),

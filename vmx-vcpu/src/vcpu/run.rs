@@ -92,6 +92,9 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     #[inline(never)]
     fn prepare_entry_slow(&mut self) -> Result<(), VmxError> {
         self.vmcs.load()?;
+        // A VMCLEAR since the last entry (which also set VMCS_OFF, so we are here): the
+        // next exit records the launch.
+        self.update_exit_work();
         if self.block().entry_flags & ENTRY_WORK != 0 {
             self.apply_injection()?;
         }
@@ -114,16 +117,26 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 return err;
             }
         }
-        self.exit_work = if self.last_injection.is_some() {
-            EXIT_WORK
-        } else {
-            0
-        };
+        self.update_exit_work();
         let fail = match vmx_insn::vmfail_from_rflags(rflags) {
             Err(f) => f,
             Ok(()) => VmFail::Invalid,
         };
         VmxError::EntryFailed { instruction, fail }
+    }
+
+    /// [`EXIT_WORK`] while an event written for injection or an injection report is
+    /// pending, or the launch state is clear: the next exit takes the slow path, which
+    /// also records the launch (the common path then needs no store for it).
+    fn update_exit_work(&mut self) {
+        self.exit_work = if self.last_injection.is_some()
+            || self.in_flight.is_some()
+            || !self.vmcs.is_launched()
+        {
+            EXIT_WORK
+        } else {
+            0
+        };
     }
 
     /// What happens after every VM exit (not a VMfail): launch state, IDT-vectoring
@@ -132,15 +145,13 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     fn finish_exit(&mut self, raw: RawExit) -> VmExit {
         if raw.is_uncommon(self.exit_work) {
             self.finish_exit_slow(ExitReason(raw.rax as u32), raw.rdx as u32);
-        } else {
-            self.vmcs.mark_launched();
         }
         self.decode(raw)
     }
 
     /// [`Self::finish_exit`] for a return that may be a VMfail (its error), without the
     /// decoding. The common case (no event was injected or reported, no event delivery
-    /// interrupted, entry succeeded) costs one OR, two tests and one store.
+    /// interrupted, entry succeeded, VMCS launched) costs two ORs and one test.
     #[inline(always)]
     fn finish_exit_state(&mut self, raw: RawExit) -> Result<(), VmxError> {
         // Bit 31 is "VM-entry failure" in the exit reason and "valid" in IDT-vectoring
@@ -152,8 +163,6 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 return Err(self.entry_failed(instruction, raw.rax));
             }
             self.finish_exit_slow(ExitReason(raw.rax as u32), raw.rdx as u32);
-        } else {
-            self.vmcs.mark_launched();
         }
         Ok(())
     }
@@ -208,11 +217,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             });
             self.vmcs.mark_launched();
         }
-        self.exit_work = if self.last_injection.is_some() {
-            EXIT_WORK
-        } else {
-            0
-        };
+        self.update_exit_work();
     }
 
     /// Runs the guest until `handler` returns [`Flow::Stop`] or an error, calling it with
