@@ -162,8 +162,8 @@ impl RawExit {
 ///
 /// # Safety
 /// The vCPU's VMCS is current and fully set up: host state captured from this CPU,
-/// HOST_RIP = the exit code of the block's `entry_fn` ([`entry_routine`]), every pointer in it names frames the vCPU owns; `block`
-/// is that vCPU's pinned block. Interrupts are disabled ([`save_flags_cli`]).
+/// HOST_RIP = the exit code of the block's `entry_fn` ([`entry_routine`]), every pointer
+/// in it names frames the vCPU owns; `block` is that vCPU's pinned block. Interrupts are disabled ([`save_flags_cli`]).
 #[inline(always)]
 pub(crate) unsafe fn run_guest(block: *mut RunBlock, resume: bool) -> RawExit {
     let rax: u64;

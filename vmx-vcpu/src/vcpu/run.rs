@@ -64,9 +64,9 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         self.prepare_entry()?;
         let flags = save_flags_cli();
         // SAFETY: the VMCS is current (`prepare_entry`) and fully set up: host state
-        // captured from this CPU, HOST_RIP = the exit code of the block's entry routine, HOST_RSP maintained by the
-        // entry code, every pointer names frames this vCPU owns; the block is ours and
-        // pinned; interrupts are disabled.
+        // captured from this CPU, HOST_RIP = the exit code of the block's entry routine,
+        // HOST_RSP maintained by the entry code, every pointer names frames this vCPU
+        // owns; the block is ours and pinned; interrupts are disabled.
         let raw =
             unsafe { run_guest(self.block.as_ptr(), instruction == EntryInstruction::Resume) };
         restore_flags(flags);
