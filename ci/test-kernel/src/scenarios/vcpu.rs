@@ -7,10 +7,8 @@ mod guests;
 mod exit_cost;
 
 use alloc::format;
-use core::ptr::NonNull;
 
 use baremetal::{cpu, frames};
-use memory_addr::PhysAddr;
 use vmx_defs::exit_reason::BasicExitReason;
 use vmx_defs::guest_state::{ActivityState, SegmentAccessRights};
 use vmx_defs::instruction_error::VmInstructionError;
@@ -21,11 +19,12 @@ use vmx_vcpu::exit::{CrAccess, ExceptionExit, IoExit};
 use vmx_vcpu::guest::{DescriptorTableRegister, GuestState, Segment};
 use vmx_vcpu::{
     EntryInstruction, Event, Flow, InjectionOutcome, InjectionReport, IA32_KERNEL_GS_BASE, VcpuConfig, VmExit, VmxCpu, VmxError,
-    VmxHost, VmxVcpu,
+    VmxVcpu,
 };
 
 use crate::env::{Env, Outcome, Scenario};
-use crate::{check, check_eq, skip};
+use crate::hosts::KernelHost;
+use crate::{check, check_eq, require, setup, skip};
 
 use guests::*;
 
@@ -189,28 +188,6 @@ pub const SCENARIOS: &[Scenario] = &[
     },
 ];
 
-/// The kernel's frame allocator as the vCPU's host interface (memory is identity mapped).
-struct KernelHost;
-
-// SAFETY: `frames::alloc_frames` returns zeroed, exclusively owned, 4 KiB-aligned,
-// contiguous, identity-mapped RAM.
-unsafe impl VmxHost for KernelHost {
-    fn alloc_frames(&self, count: usize) -> Option<PhysAddr> {
-        frames::alloc_frames(count, 4096)
-            .ok()
-            .flatten()
-            .map(|a| PhysAddr::from_usize(a as usize))
-    }
-
-    fn free_frames(&self, paddr: PhysAddr, count: usize) {
-        let _ = frames::free_frames(paddr.as_usize() as u64, count);
-    }
-
-    fn phys_to_virt(&self, paddr: PhysAddr) -> NonNull<u8> {
-        NonNull::new(paddr.as_usize() as *mut u8).unwrap_or(NonNull::dangling())
-    }
-}
-
 type Cpu = VmxCpu<KernelHost>;
 
 fn enable() -> Result<Cpu, Outcome> {
@@ -220,24 +197,6 @@ fn enable() -> Result<Cpu, Outcome> {
         Err(VmxError::NoVmxSupport) => Err(Outcome::Skip("no VMX".into())),
         Err(e) => Err(Outcome::Fail(format!("VmxCpu::enable: {e}"))),
     }
-}
-
-macro_rules! setup {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(o) => return o,
-        }
-    };
-}
-
-macro_rules! ok {
-    ($e:expr, $what:literal) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => return Outcome::Fail(format!("{}: {}", $what, e)),
-        }
-    };
 }
 
 /// A 64-bit guest on the kernel's page tables and GDT, entering at `entry` with a fresh
@@ -361,13 +320,13 @@ fn enable_disable(_env: &mut Env) -> Outcome {
         again.err()
     );
     check!(cpu::read_cr4() & (1 << 13) != 0, "CR4.VMXE not set");
-    ok!(c.disable(), "disable");
+    require!(c.disable(), "disable");
     check!(
         cpu::read_cr4() & (1 << 13) == 0,
         "CR4.VMXE still set after disable"
     );
     let c = setup!(enable());
-    ok!(c.disable(), "disable after re-enable");
+    require!(c.disable(), "disable after re-enable");
     Outcome::Pass
 }
 
@@ -385,14 +344,14 @@ fn launch_vmcall(env: &mut Env) -> Outcome {
         "vmcall args {args:?}"
     );
     check_eq!(v.vmcs().state(), vmx_vcpu::VmcsState::Launched);
-    ok!(v.advance_rip(), "advance");
+    require!(v.advance_rip(), "advance");
     // Second round trip is a VMRESUME.
     let r = setup!(expect_vmcall(&mut v));
     check_eq!(r.rax, 0x1234);
     check_eq!(c.active_vmcs_count(), 1);
     drop(v);
     check_eq!(c.active_vmcs_count(), 0);
-    ok!(c.disable(), "disable");
+    require!(c.disable(), "disable");
     Outcome::Pass
 }
 
@@ -482,7 +441,7 @@ fn gprs_round_trip(env: &mut Env) -> Outcome {
         check!(got == was + 1, "register {was:#x} came back as {got:#x}");
     }
     check_eq!(r.cr2, init.r15 + 1);
-    check_eq!(ok!(v.rsp(), "rsp"), cfg.guest.rsp);
+    check_eq!(require!(v.rsp(), "rsp"), cfg.guest.rsp);
     Outcome::Pass
 }
 
@@ -507,7 +466,7 @@ fn run_loop_semantics(env: &mut Env) -> Outcome {
             Flow::Continue
         })
     });
-    ok!(r, "run_loop");
+    require!(r, "run_loop");
     check_eq!(calls, 5);
     check!(
         matches!(nested, Some(Err(VmxError::Reentrant))),
@@ -533,7 +492,7 @@ fn run_loop_other_vcpu(env: &mut Env) -> Outcome {
     let cfg = setup!(simple(env, vcpu_guest_vmcall));
     let mut v = setup!(new_vcpu(&c, &cfg));
     let mut w = setup!(new_vcpu(&c, &cfg));
-    let rip0 = ok!(v.rip(), "rip");
+    let rip0 = require!(v.rip(), "rip");
     let mut calls = 0u32;
     let mut other = alloc::vec::Vec::new();
     let r = v.run_loop(|v, exit| {
@@ -550,7 +509,7 @@ fn run_loop_other_vcpu(env: &mut Env) -> Outcome {
             Flow::Continue
         })
     });
-    ok!(r, "run_loop");
+    require!(r, "run_loop");
     check_eq!(calls, 4);
     check!(
         other.len() == 4 && other.iter().all(|e| matches!(e, Ok(true))),
@@ -558,18 +517,18 @@ fn run_loop_other_vcpu(env: &mut Env) -> Outcome {
     );
     // Each vCPU's guest RIP is its own: both ran four VMCALLs and were advanced past the
     // last one, each in its own VMCS.
-    let after = ok!(v.rip(), "rip v");
+    let after = require!(v.rip(), "rip v");
     check!(after != rip0, "v's RIP not advanced");
-    check_eq!(ok!(w.rip(), "rip w"), after);
+    check_eq!(require!(w.rip(), "rip w"), after);
     setup!(expect_vmcall(&mut w));
     setup!(expect_vmcall(&mut v));
-    ok!(v.vmcs().clear(), "VMCLEAR");
+    require!(v.vmcs().clear(), "VMCLEAR");
     check_eq!(v.vmcs().state(), vmx_vcpu::VmcsState::Clear);
     let r = v.run_loop(|v, _| {
         v.advance_rip()?;
         Ok(Flow::Stop)
     });
-    ok!(r, "run_loop after VMCLEAR");
+    require!(r, "run_loop after VMCLEAR");
     check_eq!(v.vmcs().state(), vmx_vcpu::VmcsState::Launched);
     setup!(expect_vmcall(&mut w));
     Outcome::Pass
@@ -587,7 +546,7 @@ fn cpuid_exit(env: &mut Env) -> Outcome {
             subleaf: 0x34
         }
     );
-    ok!(v.complete_cpuid(0x11, 0x22, 0x33, 0x44), "complete_cpuid");
+    require!(v.complete_cpuid(0x11, 0x22, 0x33, 0x44), "complete_cpuid");
     let r = setup!(expect_vmcall(&mut v));
     check!(
         (r.rax, r.rbx, r.rcx, r.rdx) == (0x11, 0x22, 0x33, 0x44),
@@ -600,11 +559,11 @@ fn hlt_exit(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let cfg = setup!(simple(env, vcpu_guest_hlt));
     let mut v = setup!(new_vcpu(&c, &cfg));
-    let rip0 = ok!(v.rip(), "rip");
+    let rip0 = require!(v.rip(), "rip");
     check_eq!(setup!(run(&mut v)), VmExit::Hlt);
-    check_eq!(ok!(v.rip(), "rip"), rip0);
-    ok!(v.advance_rip(), "advance");
-    check_eq!(ok!(v.rip(), "rip"), rip0 + 1);
+    check_eq!(require!(v.rip(), "rip"), rip0);
+    require!(v.advance_rip(), "advance");
+    check_eq!(require!(v.rip(), "rip"), rip0 + 1);
     setup!(expect_vmcall(&mut v));
     Outcome::Pass
 }
@@ -620,7 +579,7 @@ fn rdtsc_exit(env: &mut Env) -> Outcome {
         r.rax = 0xCAFE;
         r.rdx = 0xBEEF;
     }
-    ok!(v.advance_rip(), "advance");
+    require!(v.advance_rip(), "advance");
     let r = setup!(expect_vmcall(&mut v));
     check!(r.rax == 0xCAFE && r.rdx == 0xBEEF, "guest saw {r:?}");
     drop(v);
@@ -628,7 +587,7 @@ fn rdtsc_exit(env: &mut Env) -> Outcome {
     let mut cfg = setup!(simple(env, vcpu_guest_rdtsc));
     cfg.rdtsc_exiting = false;
     let mut v = setup!(new_vcpu(&c, &cfg));
-    ok!(v.set_tsc_offset(1 << 40), "set_tsc_offset");
+    require!(v.set_tsc_offset(1 << 40), "set_tsc_offset");
     let before = cpu::rdtsc();
     let r = setup!(expect_vmcall(&mut v));
     let guest_tsc = ((r.rdx & 0xFFFF_FFFF) << 32) | (r.rax & 0xFFFF_FFFF);
@@ -650,7 +609,7 @@ fn msr_bitmap_on(env: &mut Env) -> Outcome {
     let host_kgs = host_kernel_gs_base();
     // Intercepted (deny by default).
     let mut v = setup!(new_vcpu(&c, &cfg));
-    ok!(
+    require!(
         v.set_guest_msr(IA32_KERNEL_GS_BASE, 0xABCD_0000),
         "set_guest_msr"
     );
@@ -660,7 +619,7 @@ fn msr_bitmap_on(env: &mut Env) -> Outcome {
             msr: IA32_KERNEL_GS_BASE
         }
     );
-    ok!(v.complete_rdmsr(0x1111_2222_3333_4444), "complete_rdmsr");
+    require!(v.complete_rdmsr(0x1111_2222_3333_4444), "complete_rdmsr");
     let r = setup!(expect_vmcall(&mut v));
     check!(
         r.rax == 0x3333_4444 && r.rdx == 0x1111_2222,
@@ -673,13 +632,13 @@ fn msr_bitmap_on(env: &mut Env) -> Outcome {
             value: 0x5555
         }
     );
-    ok!(v.advance_rip(), "advance");
+    require!(v.advance_rip(), "advance");
     setup!(expect_vmcall(&mut v));
     check_eq!(setup!(run(&mut v)), VmExit::Rdmsr { msr: 0x4000_0000 });
     drop(v);
     // Passed through: the guest reads and writes its own copy (switched by the MSR lists).
     let mut v = setup!(new_vcpu(&c, &cfg));
-    ok!(
+    require!(
         v.set_guest_msr(IA32_KERNEL_GS_BASE, 0xABCD_0000),
         "set_guest_msr"
     );
@@ -727,7 +686,7 @@ fn msr_bitmap_off(env: &mut Env) -> Outcome {
             msr: IA32_KERNEL_GS_BASE
         }
     );
-    ok!(v.complete_rdmsr(7), "complete_rdmsr");
+    require!(v.complete_rdmsr(7), "complete_rdmsr");
     setup!(expect_vmcall(&mut v));
     check_eq!(
         setup!(run(&mut v)),
@@ -768,11 +727,11 @@ fn io_bitmaps(env: &mut Env) -> Outcome {
     let mut v = setup!(new_vcpu(&c, &cfg));
     // Everything intercepted.
     setup!(expect_io(&mut v, 0x80, false, Some(0x5a)));
-    ok!(v.advance_rip(), "advance");
+    require!(v.advance_rip(), "advance");
     let io = setup!(expect_io(&mut v, 0x8000, true, None));
-    ok!(v.complete_io_in(&io, 0x77), "complete_io_in");
+    require!(v.complete_io_in(&io, 0x77), "complete_io_in");
     setup!(expect_io(&mut v, 0xFFFF, false, Some(0xa5)));
-    ok!(v.advance_rip(), "advance");
+    require!(v.advance_rip(), "advance");
     let r = setup!(expect_vmcall(&mut v));
     check_eq!(r.rax & 0xFF, 0xa5);
     drop(v);
@@ -789,7 +748,7 @@ fn io_bitmaps(env: &mut Env) -> Outcome {
         "bitmap state"
     );
     let e = setup!(expect_io(&mut v, 0x8000, true, None));
-    ok!(v.complete_io_in(&e, 0x66), "complete_io_in");
+    require!(v.complete_io_in(&e, 0x66), "complete_io_in");
     setup!(expect_vmcall(&mut v));
     Outcome::Pass
 }
@@ -805,11 +764,11 @@ fn io_unconditional(env: &mut Env) -> Outcome {
         "bitmaps present with io_bitmaps = false"
     );
     setup!(expect_io(&mut v, 0x80, false, Some(0x5a)));
-    ok!(v.advance_rip(), "advance");
+    require!(v.advance_rip(), "advance");
     let io = setup!(expect_io(&mut v, 0x8000, true, None));
-    ok!(v.complete_io_in(&io, 0), "complete_io_in");
+    require!(v.complete_io_in(&io, 0), "complete_io_in");
     setup!(expect_io(&mut v, 0xFFFF, false, Some(0xa5)));
-    ok!(v.advance_rip(), "advance");
+    require!(v.advance_rip(), "advance");
     setup!(expect_vmcall(&mut v));
     Outcome::Pass
 }
@@ -820,7 +779,7 @@ fn cr_shadowing(env: &mut Env) -> Outcome {
     let g = cfg.guest;
     let mut v = setup!(new_vcpu(&c, &cfg));
     // CR0.TS owned with shadow = guest CR0 (TS clear).
-    ok!(
+    require!(
         v.set_cr0_shadow(1 << 3, g.cr0 & !(1 << 3)),
         "set_cr0_shadow"
     );
@@ -836,7 +795,7 @@ fn cr_shadowing(env: &mut Env) -> Outcome {
         "guest CR4 {:#x} (VMXE must be hidden)",
         r.rbx
     );
-    let real_cr4 = ok!(v.read_field(fields::GUEST_CR4), "GUEST_CR4");
+    let real_cr4 = require!(v.read_field(fields::GUEST_CR4), "GUEST_CR4");
     check!(real_cr4 & (1 << 13) != 0, "real guest CR4 lacks VMXE");
     let e = setup!(run(&mut v));
     check_eq!(
@@ -847,7 +806,7 @@ fn cr_shadowing(env: &mut Env) -> Outcome {
             value: (g.cr0 & !(1 << 3)) | 8
         })
     );
-    ok!(v.advance_rip(), "advance");
+    require!(v.advance_rip(), "advance");
     let e = setup!(run(&mut v));
     check_eq!(
         e,
@@ -857,7 +816,7 @@ fn cr_shadowing(env: &mut Env) -> Outcome {
             value: g.cr4 | 0x2000
         })
     );
-    ok!(v.advance_rip(), "advance");
+    require!(v.advance_rip(), "advance");
     setup!(expect_vmcall(&mut v));
     Outcome::Pass
 }
@@ -866,7 +825,7 @@ fn exception_ud(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let cfg = setup!(simple(env, vcpu_guest_ud));
     let mut v = setup!(new_vcpu(&c, &cfg));
-    ok!(v.set_exception_bitmap(1 << 6), "exception bitmap");
+    require!(v.set_exception_bitmap(1 << 6), "exception bitmap");
     let e = setup!(run(&mut v));
     let VmExit::Exception(ExceptionExit {
         vector: 6,
@@ -877,9 +836,9 @@ fn exception_ud(env: &mut Env) -> Outcome {
     else {
         return Outcome::Fail(format!("expected #UD, got {e:?}"));
     };
-    let rip = ok!(v.rip(), "rip");
+    let rip = require!(v.rip(), "rip");
     check_eq!(rip, addr(vcpu_guest_ud));
-    ok!(v.set_rip(rip + 2), "set_rip");
+    require!(v.set_rip(rip + 2), "set_rip");
     setup!(expect_vmcall(&mut v));
     Outcome::Pass
 }
@@ -888,7 +847,7 @@ fn exception_pf(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let cfg = setup!(simple(env, vcpu_guest_pf));
     let mut v = setup!(new_vcpu(&c, &cfg));
-    ok!(v.set_exception_bitmap(1 << 14), "exception bitmap");
+    require!(v.set_exception_bitmap(1 << 14), "exception bitmap");
     for (ec, what) in [(0u32, "read"), (2, "write")] {
         let e = setup!(run(&mut v));
         match e {
@@ -909,8 +868,8 @@ fn exception_pf(env: &mut Env) -> Outcome {
             }
             other => return Outcome::Fail(format!("expected {what} #PF, got {other:?}")),
         }
-        let rip = ok!(v.rip(), "rip");
-        ok!(v.set_rip(rip + 3), "set_rip");
+        let rip = require!(v.rip(), "rip");
+        require!(v.set_rip(rip + 3), "set_rip");
     }
     setup!(expect_vmcall(&mut v));
     Outcome::Pass
@@ -921,7 +880,7 @@ fn interrupt_if1(env: &mut Env) -> Outcome {
     let (_, idt) = setup!(guest_idt(env, true));
     let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_irq, 0x202, idt)));
     let mut v = setup!(new_vcpu(&c, &cfg));
-    ok!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
+    require!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
     let r = setup!(expect_vmcall(&mut v));
     check!(
         r.r14 == 0x40,
@@ -951,7 +910,7 @@ fn activity_state_hlt(env: &mut Env) -> Outcome {
     let (_, idt) = setup!(guest_idt(env, true));
     let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_irq, 0x202, idt)));
     let mut v = setup!(new_vcpu(&c, &cfg));
-    check_eq!(ok!(v.activity_state(), "activity_state"), ActivityState::ACTIVE);
+    check_eq!(require!(v.activity_state(), "activity_state"), ActivityState::ACTIVE);
     check!(
         matches!(
             v.set_activity_state(ActivityState(7)),
@@ -969,12 +928,12 @@ fn activity_state_hlt(env: &mut Env) -> Outcome {
         );
         skip!("no HLT activity state");
     }
-    ok!(v.set_activity_state(ActivityState::HLT), "set_activity_state");
-    check_eq!(ok!(v.activity_state(), "activity_state"), ActivityState::HLT);
-    ok!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
+    require!(v.set_activity_state(ActivityState::HLT), "set_activity_state");
+    check_eq!(require!(v.activity_state(), "activity_state"), ActivityState::HLT);
+    require!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
     let r = setup!(expect_vmcall(&mut v));
     check!(r.r14 == 0x40, "halted guest not woken: r14 = {:#x}", r.r14);
-    check_eq!(ok!(v.activity_state(), "activity_state"), ActivityState::ACTIVE);
+    check_eq!(require!(v.activity_state(), "activity_state"), ActivityState::ACTIVE);
     check_eq!(v.last_injection(), Some(delivered(Event::ExternalInterrupt(0x40))));
     Outcome::Pass
 }
@@ -984,7 +943,7 @@ fn interrupt_window(env: &mut Env) -> Outcome {
     let (_, idt) = setup!(guest_idt(env, true));
     let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_irq, 0x2, idt)));
     let mut v = setup!(new_vcpu(&c, &cfg));
-    ok!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
+    require!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
     let r = setup!(expect_vmcall(&mut v));
     check!(r.r14 == 0, "delivered while IF=0 (r14 = {:#x})", r.r14);
     check_eq!(v.last_injection(), None);
@@ -1008,11 +967,11 @@ fn nmi_window(env: &mut Env) -> Outcome {
     let (_, idt) = setup!(guest_idt(env, true));
     let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_vmcall, 0x2, idt)));
     let mut v = setup!(new_vcpu(&c, &cfg));
-    ok!(v.inject(Event::Nmi), "inject NMI");
+    require!(v.inject(Event::Nmi), "inject NMI");
     // First NMI delivered at entry: the handler's VMCALL (r13 = 1).
     let r = setup!(expect_vmcall(&mut v));
     check_eq!(r.r13, 1);
-    let intr = ok!(
+    let intr = require!(
         v.read_field(fields::GUEST_INTERRUPTIBILITY_STATE),
         "interruptibility"
     );
@@ -1021,7 +980,7 @@ fn nmi_window(env: &mut Env) -> Outcome {
         "no virtual-NMI blocking inside the handler: {intr:#x}"
     );
     // A second NMI must wait for the IRET: NMI-window exit first.
-    ok!(v.inject(Event::Nmi), "inject NMI");
+    require!(v.inject(Event::Nmi), "inject NMI");
     check_eq!(setup!(run(&mut v)), VmExit::NmiWindow);
     let r = setup!(expect_vmcall(&mut v));
     check_eq!(r.r13, 2);
@@ -1036,8 +995,8 @@ fn reinjection(env: &mut Env) -> Outcome {
     let (idt_frame, idt) = setup!(guest_idt(env, false));
     let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_irq, 0x202, idt)));
     let mut v = setup!(new_vcpu(&c, &cfg));
-    ok!(v.set_exception_bitmap(1 << 11), "exception bitmap");
-    ok!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
+    require!(v.set_exception_bitmap(1 << 11), "exception bitmap");
+    require!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
     // Delivery through a not-present gate: #NP (error code = IDT index | IDT | EXT) exits,
     // with the interrupt in the IDT-vectoring information.
     let e = setup!(run(&mut v));
@@ -1082,7 +1041,7 @@ fn preemption_timer(env: &mut Env) -> Outcome {
     let mut cfg = setup!(simple(env, vcpu_guest_spin));
     cfg.preemption_timer = true;
     let mut v = setup!(new_vcpu(&c, &cfg));
-    let value = ok!(v.set_preemption_timer(20_000), "set_preemption_timer");
+    let value = require!(v.set_preemption_timer(20_000), "set_preemption_timer");
     let rate = c.capabilities().misc().preemption_timer_rate();
     check_eq!(u64::from(value), 20_000u64 >> rate);
     let t0 = cpu::rdtsc();
@@ -1103,7 +1062,7 @@ fn vpid_on(env: &mut Env) -> Outcome {
     };
     check!(vpid.get() != 0, "VPID 0");
     check_eq!(
-        ok!(v.read_field(fields::CTRL_VPID), "CTRL_VPID"),
+        require!(v.read_field(fields::CTRL_VPID), "CTRL_VPID"),
         vpid.get()
     );
     setup!(expect_vmcall(&mut v));
@@ -1207,9 +1166,9 @@ fn real_mode(env: &mut Env) -> Outcome {
         return Outcome::Fail(format!("expected VMCALL, got {e:?}"));
     };
     check_eq!(args.rax & 0xFFFF, 0x1234);
-    check_eq!(ok!(v.rip(), "rip"), 3);
-    check_eq!(ok!(v.read_field(fields::GUEST_CS_BASE), "CS base"), 0x8000);
-    ok!(v.advance_rip(), "advance");
+    check_eq!(require!(v.rip(), "rip"), 3);
+    check_eq!(require!(v.read_field(fields::GUEST_CS_BASE), "CS base"), 0x8000);
+    require!(v.advance_rip(), "advance");
     check_eq!(setup!(run(&mut v)), VmExit::Hlt);
     Outcome::Pass
 }
@@ -1242,8 +1201,8 @@ fn protected_mode(env: &mut Env) -> Outcome {
         return Outcome::Fail(format!("expected VMCALL, got {e:?}"));
     };
     check_eq!(args.rax, 0x1234);
-    check_eq!(ok!(v.rip(), "rip"), 0x8005);
-    ok!(v.advance_rip(), "advance");
+    check_eq!(require!(v.rip(), "rip"), 0x8005);
+    require!(v.advance_rip(), "advance");
     check_eq!(setup!(run(&mut v)), VmExit::Hlt);
     Outcome::Pass
 }
@@ -1257,7 +1216,7 @@ fn inject_exceptions(env: &mut Env) -> Outcome {
     let entry = cfg.guest.rip;
     let mut v = setup!(new_vcpu(&c, &cfg));
     // INT 0x40 "executed" by the 2-byte instruction at RIP: the handler returns past it.
-    ok!(
+    require!(
         v.inject(Event::SoftwareInterrupt {
             vector: 0x40,
             instruction_len: 2
@@ -1267,13 +1226,13 @@ fn inject_exceptions(env: &mut Env) -> Outcome {
     let r = setup!(expect_vmcall(&mut v));
     check!(r.r14 == 0x40, "INT 0x40 handler did not run: {r:?}");
     // #UD (fault, no error code): the handler returns to the same instruction.
-    ok!(v.set_rip(entry), "set_rip");
-    ok!(v.inject(Event::exception(6, None)), "inject #UD");
+    require!(v.set_rip(entry), "set_rip");
+    require!(v.inject(Event::exception(6, None)), "inject #UD");
     let r = setup!(expect_vmcall(&mut v));
     check!(r.r15 == 6, "#UD handler did not run: {r:?}");
     // #GP with error code 0x28: the handler pops it into R12.
-    ok!(v.set_rip(entry), "set_rip");
-    ok!(v.inject(Event::exception(13, Some(0x28))), "inject #GP");
+    require!(v.set_rip(entry), "set_rip");
+    require!(v.inject(Event::exception(13, Some(0x28))), "inject #GP");
     let r = setup!(expect_vmcall(&mut v));
     check!(r.r12 == 0x28, "#GP error code {:#x}", r.r12);
     // An error code on a vector without one is refused before anything runs.
@@ -1290,15 +1249,15 @@ fn inject_exceptions(env: &mut Env) -> Outcome {
 
 fn disable_clears_leaked(_env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    let mut vmcs = ok!(vmx_vcpu::Vmcs::new(&c), "Vmcs::new");
-    ok!(vmcs.load(), "load");
+    let mut vmcs = require!(vmx_vcpu::Vmcs::new(&c), "Vmcs::new");
+    require!(vmcs.load(), "load");
     check_eq!(vmcs.state(), vmx_vcpu::VmcsState::Current);
     check_eq!(c.active_vmcs_count(), 1);
     let paddr = vmcs.paddr();
     // Leak it while active: VmxCpu still knows and VMCLEARs it on disable.
     core::mem::forget(vmcs);
     check_eq!(c.active_vmcs_count(), 1);
-    ok!(c.disable(), "disable");
+    require!(c.disable(), "disable");
     // The region was written back by VMCLEAR: its launch state is clear, so it can be
     // made current again after re-enabling.
     let c = setup!(enable());
@@ -1308,7 +1267,7 @@ fn disable_clears_leaked(_env: &mut Env) -> Outcome {
     // SAFETY: as above.
     let r = unsafe { vmx_insn::vmclear(paddr) };
     check!(r.is_ok(), "VMCLEAR: {r:?}");
-    ok!(c.disable(), "disable");
+    require!(c.disable(), "disable");
     Outcome::Pass
 }
 
@@ -1326,7 +1285,7 @@ fn long_mode_ept(env: &mut Env) -> Outcome {
             subleaf: 0x34
         }
     );
-    ok!(v.complete_cpuid(1, 2, 3, 4), "complete_cpuid");
+    require!(v.complete_cpuid(1, 2, 3, 4), "complete_cpuid");
     let r = setup!(expect_vmcall(&mut v));
     check_eq!(r.rdx, 4);
     Outcome::Pass
@@ -1337,7 +1296,7 @@ fn bad_guest_state(env: &mut Env) -> Outcome {
     let cfg = setup!(simple(env, vcpu_guest_vmcall));
     let mut v = setup!(new_vcpu(&c, &cfg));
     // An unusable TR is invalid guest state (SDM §27.3.1.2).
-    ok!(
+    require!(
         // SAFETY: a guest-state field; it cannot affect the host.
         unsafe {
             v.write_field(
@@ -1364,7 +1323,7 @@ fn bad_guest_state(env: &mut Env) -> Outcome {
     }
     check!(!v.vmcs().is_launched(), "launched after a failed VMLAUNCH");
     // Fix it: the same vCPU runs.
-    ok!(
+    require!(
         // SAFETY: as above.
         unsafe {
             v.write_field(
@@ -1499,7 +1458,7 @@ fn lazy_xstate(env: &mut Env) -> Outcome {
             write_xmm0(0x2222);
             Ok(Flow::Continue)
         });
-        ok!(r, "run_loop");
+        require!(r, "run_loop");
         check_eq!(exits, 2);
         check!(seen[0] == GUEST, "guest XMM0 not kept loaded: {:#x}", seen[0]);
         check!(
@@ -1530,7 +1489,7 @@ fn run_loop_vmfail_xstate(env: &mut Env) -> Outcome {
         check_eq!(v.xstate_mode(), want);
         // SAFETY: the handler uses no x87/SSE instructions (soft-float kernel).
         unsafe { v.set_lazy_xstate(lazy) };
-        let pin = ok!(v.read_field(fields::CTRL_PIN_BASED_EXEC_CONTROLS), "pin");
+        let pin = require!(v.read_field(fields::CTRL_PIN_BASED_EXEC_CONTROLS), "pin");
         write_xmm0(0x3333);
         let mut exits = 0;
         let r = v.run_loop(|v, _| {
@@ -1560,7 +1519,7 @@ fn run_loop_vmfail_xstate(env: &mut Env) -> Outcome {
         );
         // SAFETY: restores the value read above.
         let restored = unsafe { v.write_field(fields::CTRL_PIN_BASED_EXEC_CONTROLS, pin) };
-        ok!(restored, "restore");
+        require!(restored, "restore");
         setup!(expect_vmcall(&mut v));
         check_eq!(read_xmm0(), 0x3333);
     }
@@ -1584,7 +1543,7 @@ fn vmcs_dump(env: &mut Env) -> Outcome {
     let cfg = setup!(simple(env, vcpu_guest_vmcall));
     let mut v = setup!(new_vcpu(&c, &cfg));
     let mut sink = Sink(0, false);
-    ok!(v.vmcs().dump(&mut sink), "dump");
+    require!(v.vmcs().dump(&mut sink), "dump");
     let expected = vmx_defs::vmcs::ALL_FIELDS
         .iter()
         .filter(|f| f.exists_on(c.capabilities()))
