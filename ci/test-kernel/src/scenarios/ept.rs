@@ -29,14 +29,14 @@ use vmx_defs::capabilities::EptVpidCap;
 use vmx_defs::memory_type::MemoryType;
 use vmx_defs::qualification::EptLinearAccess;
 use vmx_defs::vmcs::fields;
-use vmx_vcpu::guest::{DescriptorTableRegister, GuestState, Segment};
-use vmx_vcpu::{VcpuConfig, VmExit, VmxCpu, VmxError, VmxVcpu};
+use vmx_vcpu::{VcpuConfig, VmExit, VmxVcpu};
 
 use crate::env::{Env, Outcome, Scenario};
 use crate::hosts::{KernelEptHost, KernelHost};
 use crate::{check, check_eq, require, setup, skip};
 
-use ept_guests::{Op, addr, ept_guest_loop};
+use super::vmx_setup::{self, Cpu};
+use ept_guests::{Op, ept_guest_loop};
 
 /// This area's scenarios, in order.
 pub const SCENARIOS: &[Scenario] = &[
@@ -95,7 +95,6 @@ const ALIAS: u64 = 0x4000_0000;
 /// Size of the identity-mapped guest-physical range.
 const IDENTITY_LEN: u64 = 0x4000_0000;
 
-type Cpu = VmxCpu<KernelHost>;
 type Table = EptPageTable<KernelEptHost>;
 type Vcpu<'c> = VmxVcpu<'c, KernelHost>;
 
@@ -103,12 +102,7 @@ type Vcpu<'c> = VmxVcpu<'c, KernelHost>;
 
 /// Enters VMX operation; skips where the model has no VMX or no EPT.
 fn enable() -> Result<Cpu, Outcome> {
-    // SAFETY: CPL 0, one CPU, no other VMX user (the runner left VMX operation).
-    let c = match unsafe { VmxCpu::enable(KernelHost) } {
-        Ok(c) => c,
-        Err(VmxError::NoVmxSupport) => return Err(Outcome::Skip("no VMX".into())),
-        Err(e) => return Err(Outcome::Fail(format!("VmxCpu::enable: {e}"))),
-    };
+    let c = vmx_setup::enable()?;
     if !c.capabilities().has_ept() {
         return Err(Outcome::Skip(
             "no EPT on this model (secondary control \"enable EPT\" not allowed)".into(),
@@ -154,40 +148,6 @@ fn identity_table(cfg: EptConfig) -> Result<Table, Outcome> {
     Ok(t)
 }
 
-/// The guest: the command loop on the kernel's page tables and GDT, a fresh stack.
-fn guest_state(env: &mut Env) -> Result<GuestState, Outcome> {
-    let stack = env
-        .alloc_frames(4, 4096)
-        .ok()
-        .flatten()
-        .ok_or_else(|| Outcome::Fail("no stack frames".into()))?;
-    let sel = cpu::selectors();
-    let gdtr = cpu::sgdt();
-    let tr_base =
-        cpu::gdt_descriptor_base(sel.tr).ok_or_else(|| Outcome::Fail("TR not in GDT".into()))?;
-    let mut g = GuestState::long_mode(
-        cpu::read_cr3(),
-        addr(ept_guest_loop),
-        stack + 4 * 4096,
-        Segment::tss(sel.tr, tr_base, 0x67),
-        DescriptorTableRegister {
-            base: gdtr.base,
-            limit: gdtr.limit,
-        },
-        DescriptorTableRegister { base: 0, limit: 0 },
-    );
-    g.cs = Segment::code64(sel.cs);
-    g.ss = Segment::data(sel.ss);
-    g.ds = Segment::data(sel.ds);
-    g.es = Segment::data(sel.es);
-    g.cr0 = cpu::read_cr0();
-    g.cr4 = cpu::read_cr4() & !(1 << 13);
-    // SAFETY: IA32_EFER exists on every 64-bit processor.
-    g.efer = unsafe { cpu::rdmsr(0xC000_0080) };
-    g.rflags = 0x2;
-    Ok(g)
-}
-
 /// A vCPU running the guest under `table`, stopped at its first VMCALL (RIP advanced).
 /// Checks that the VMCS holds the table's EPTP.
 fn start<'c>(c: &'c Cpu, env: &mut Env, table: &Table) -> Result<Vcpu<'c>, Outcome> {
@@ -201,7 +161,7 @@ fn start_with_cr3<'c>(
     table: &Table,
     cr3: u64,
 ) -> Result<Vcpu<'c>, Outcome> {
-    let mut g = guest_state(env)?;
+    let mut g = vmx_setup::long_mode_guest(env, ept_guest_loop, 0x2, vmx_setup::NO_IDT)?;
     g.cr3 = cr3;
     let mut cfg = VcpuConfig::new(g);
     cfg.ept = Some(table.eptp());

@@ -6,6 +6,8 @@
 
 use crate::env::Scenario;
 
+mod vmx_setup;
+
 macro_rules! areas {
     ($($area:ident,)*) => {
         $(mod $area;)*

@@ -16,7 +16,7 @@ use vmx_defs::instruction_info::Gpr;
 use vmx_defs::vmcs::fields;
 use vmx_insn::VmFail;
 use vmx_vcpu::exit::{CrAccess, ExceptionExit, IoExit};
-use vmx_vcpu::guest::{DescriptorTableRegister, GuestState, Segment};
+use vmx_vcpu::guest::{DescriptorTableRegister, GuestState};
 use vmx_vcpu::{
     EntryInstruction, Event, Flow, InjectionOutcome, InjectionReport, IA32_KERNEL_GS_BASE, VcpuConfig, VmExit, VmxCpu, VmxError,
     VmxVcpu,
@@ -27,6 +27,7 @@ use crate::hosts::KernelHost;
 use crate::{check, check_eq, require, setup, skip};
 
 use guests::*;
+use super::vmx_setup::{Cpu, NO_IDT, enable, long_mode_guest};
 
 /// This area's scenarios, in order.
 pub const SCENARIOS: &[Scenario] = &[
@@ -188,59 +189,6 @@ pub const SCENARIOS: &[Scenario] = &[
     },
 ];
 
-type Cpu = VmxCpu<KernelHost>;
-
-fn enable() -> Result<Cpu, Outcome> {
-    // SAFETY: CPL 0, one CPU, no other VMX user (the runner left VMX operation).
-    match unsafe { VmxCpu::enable(KernelHost) } {
-        Ok(c) => Ok(c),
-        Err(VmxError::NoVmxSupport) => Err(Outcome::Skip("no VMX".into())),
-        Err(e) => Err(Outcome::Fail(format!("VmxCpu::enable: {e}"))),
-    }
-}
-
-/// A 64-bit guest on the kernel's page tables and GDT, entering at `entry` with a fresh
-/// stack, RFLAGS `rflags` and IDT `idt`.
-fn guest(
-    env: &mut Env,
-    entry: unsafe extern "C" fn(),
-    rflags: u64,
-    idt: DescriptorTableRegister,
-) -> Result<GuestState, Outcome> {
-    let stack = env
-        .alloc_frames(4, 4096)
-        .ok()
-        .flatten()
-        .ok_or_else(|| Outcome::Fail("no stack frames".into()))?;
-    let sel = cpu::selectors();
-    let gdtr = cpu::sgdt();
-    let tr_base =
-        cpu::gdt_descriptor_base(sel.tr).ok_or_else(|| Outcome::Fail("TR not in GDT".into()))?;
-    let mut g = GuestState::long_mode(
-        cpu::read_cr3(),
-        addr(entry),
-        stack + 4 * 4096,
-        Segment::tss(sel.tr, tr_base, 0x67),
-        DescriptorTableRegister {
-            base: gdtr.base,
-            limit: gdtr.limit,
-        },
-        idt,
-    );
-    g.cs = Segment::code64(sel.cs);
-    g.ss = Segment::data(sel.ss);
-    g.ds = Segment::data(sel.ds);
-    g.es = Segment::data(sel.es);
-    g.cr0 = cpu::read_cr0();
-    g.cr4 = cpu::read_cr4() & !(1 << 13);
-    // SAFETY: IA32_EFER exists on every 64-bit processor.
-    g.efer = unsafe { cpu::rdmsr(0xC000_0080) };
-    g.rflags = rflags;
-    Ok(g)
-}
-
-const NO_IDT: DescriptorTableRegister = DescriptorTableRegister { base: 0, limit: 0 };
-
 /// Builds a guest IDT (interrupt gates, selector = CS) in a fresh frame: vector 2 (NMI)
 /// and 0x40 get handlers, `0x40` present only if `present_40`.
 fn guest_idt(env: &mut Env, present_40: bool) -> Result<(u64, DescriptorTableRegister), Outcome> {
@@ -297,7 +245,7 @@ fn expect_vmcall(
 }
 
 fn simple(env: &mut Env, entry: unsafe extern "C" fn()) -> Result<VcpuConfig, Outcome> {
-    Ok(VcpuConfig::new(guest(env, entry, 0x2, NO_IDT)?))
+    Ok(VcpuConfig::new(long_mode_guest(env, entry, 0x2, NO_IDT)?))
 }
 
 fn has_feature(what: bool, name: &str) -> Result<(), Outcome> {
@@ -878,7 +826,7 @@ fn exception_pf(env: &mut Env) -> Outcome {
 fn interrupt_if1(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let (_, idt) = setup!(guest_idt(env, true));
-    let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_irq, 0x202, idt)));
+    let cfg = VcpuConfig::new(setup!(long_mode_guest(env, vcpu_guest_irq, 0x202, idt)));
     let mut v = setup!(new_vcpu(&c, &cfg));
     require!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
     let r = setup!(expect_vmcall(&mut v));
@@ -908,7 +856,7 @@ fn delivered(event: Event) -> InjectionReport {
 fn activity_state_hlt(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let (_, idt) = setup!(guest_idt(env, true));
-    let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_irq, 0x202, idt)));
+    let cfg = VcpuConfig::new(setup!(long_mode_guest(env, vcpu_guest_irq, 0x202, idt)));
     let mut v = setup!(new_vcpu(&c, &cfg));
     check_eq!(require!(v.activity_state(), "activity_state"), ActivityState::ACTIVE);
     check!(
@@ -941,7 +889,7 @@ fn activity_state_hlt(env: &mut Env) -> Outcome {
 fn interrupt_window(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let (_, idt) = setup!(guest_idt(env, true));
-    let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_irq, 0x2, idt)));
+    let cfg = VcpuConfig::new(setup!(long_mode_guest(env, vcpu_guest_irq, 0x2, idt)));
     let mut v = setup!(new_vcpu(&c, &cfg));
     require!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
     let r = setup!(expect_vmcall(&mut v));
@@ -965,7 +913,7 @@ fn nmi_window(env: &mut Env) -> Outcome {
         skip!("no virtual NMIs");
     }
     let (_, idt) = setup!(guest_idt(env, true));
-    let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_vmcall, 0x2, idt)));
+    let cfg = VcpuConfig::new(setup!(long_mode_guest(env, vcpu_guest_vmcall, 0x2, idt)));
     let mut v = setup!(new_vcpu(&c, &cfg));
     require!(v.inject(Event::Nmi), "inject NMI");
     // First NMI delivered at entry: the handler's VMCALL (r13 = 1).
@@ -993,7 +941,7 @@ fn nmi_window(env: &mut Env) -> Outcome {
 fn reinjection(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let (idt_frame, idt) = setup!(guest_idt(env, false));
-    let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_irq, 0x202, idt)));
+    let cfg = VcpuConfig::new(setup!(long_mode_guest(env, vcpu_guest_irq, 0x202, idt)));
     let mut v = setup!(new_vcpu(&c, &cfg));
     require!(v.set_exception_bitmap(1 << 11), "exception bitmap");
     require!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
@@ -1212,7 +1160,7 @@ fn inject_exceptions(env: &mut Env) -> Outcome {
     let (idt_frame, idt) = setup!(guest_idt(env, true));
     set_gate(idt_frame, 6, addr(vcpu_guest_ud_handler), true);
     set_gate(idt_frame, 13, addr(vcpu_guest_gp_handler), true);
-    let cfg = VcpuConfig::new(setup!(guest(env, vcpu_guest_soft, 0x2, idt)));
+    let cfg = VcpuConfig::new(setup!(long_mode_guest(env, vcpu_guest_soft, 0x2, idt)));
     let entry = cfg.guest.rip;
     let mut v = setup!(new_vcpu(&c, &cfg));
     // INT 0x40 "executed" by the 2-byte instruction at RIP: the handler returns past it.
