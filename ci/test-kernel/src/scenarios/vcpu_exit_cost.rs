@@ -219,6 +219,50 @@ pub struct MinimalBlock {
     pub count: u64,
 }
 
+/// Entry of either hand-written loop (RDI = the block): saves the host's callee-saved
+/// registers and RFLAGS, disables interrupts, pushes the block pointer, points HOST_RSP
+/// (0x6C14) at it and HOST_RIP (0x6C16) at local label `2` (the exit path), and leaves the
+/// block pointer in R12.
+macro_rules! loop_prologue {
+    () => {
+        concat!(
+            "push rbp\n",
+            "push rbx\n",
+            "push r12\n",
+            "push r13\n",
+            "push r14\n",
+            "push r15\n",
+            "pushfq\n",
+            "cli\n",
+            "push rdi\n",
+            "mov eax, 0x6C14\n",
+            "vmwrite rax, rsp\n",
+            "lea rbx, [rip + 2f]\n",
+            "mov eax, 0x6C16\n",
+            "vmwrite rax, rbx\n",
+            "mov r12, rdi\n",
+        )
+    };
+}
+
+/// Return of either hand-written loop (result in RAX): drops the block pointer, restores
+/// what `loop_prologue!` saved and returns.
+macro_rules! loop_epilogue {
+    () => {
+        concat!(
+            "add rsp, 8\n",
+            "popfq\n",
+            "pop r15\n",
+            "pop r14\n",
+            "pop r13\n",
+            "pop r12\n",
+            "pop rbx\n",
+            "pop rbp\n",
+            "ret\n",
+        )
+    };
+}
+
 macro_rules! load_guest_gprs {
     () => {
         concat!(
@@ -282,21 +326,7 @@ global_asm!(
     // bit 63 for an unexpected exit.
     ".global vcpu_minimal_cpuid_loop",
     "vcpu_minimal_cpuid_loop:",
-    "push rbp",
-    "push rbx",
-    "push r12",
-    "push r13",
-    "push r14",
-    "push r15",
-    "pushfq",
-    "cli",
-    "push rdi",
-    "mov eax, 0x6C14",
-    "vmwrite rax, rsp",
-    "lea rbx, [rip + 2f]",
-    "mov eax, 0x6C16",
-    "vmwrite rax, rbx",
-    "mov r12, rdi",
+    loop_prologue!(),
     load_guest_gprs!(),
     "vmlaunch",
     "jmp 3f",
@@ -333,15 +363,7 @@ global_asm!(
     "5:",
     "xor eax, eax",
     "6:",
-    "add rsp, 8",
-    "popfq",
-    "pop r15",
-    "pop r14",
-    "pop r13",
-    "pop r12",
-    "pop rbx",
-    "pop rbp",
-    "ret",
+    loop_epilogue!(),
     ".popsection",
 );
 
@@ -380,21 +402,7 @@ global_asm!(
     // does not handle (an interrupted event delivery, a pending event, mode != 0).
     ".global vcpu_dutiful_cpuid_loop",
     "vcpu_dutiful_cpuid_loop:",
-    "push rbp",
-    "push rbx",
-    "push r12",
-    "push r13",
-    "push r14",
-    "push r15",
-    "pushfq",
-    "cli",
-    "push rdi",
-    "mov eax, 0x6C14",
-    "vmwrite rax, rsp",
-    "lea rbx, [rip + 2f]",
-    "mov eax, 0x6C16",
-    "vmwrite rax, rbx",
-    "mov r12, rdi",
+    loop_prologue!(),
     "xor r13d, r13d",
     // ---- entry ----
     "1:",
@@ -463,15 +471,7 @@ global_asm!(
     "xor eax, eax",
     "bts rax, 62",
     "6:",
-    "add rsp, 8",
-    "popfq",
-    "pop r15",
-    "pop r14",
-    "pop r13",
-    "pop r12",
-    "pop rbx",
-    "pop rbp",
-    "ret",
+    loop_epilogue!(),
     ".popsection",
 );
 
