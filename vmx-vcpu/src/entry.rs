@@ -271,6 +271,40 @@ macro_rules! save_guest {
     };
 }
 
+/// Label `10` (taken when RSP differs from the block's cached HOST_RSP, RDI = the block):
+/// records RSP in the block, VMWRITEs it to HOST_RSP and jumps back to label `20`.
+macro_rules! write_host_rsp {
+    () => {
+        concat!(
+            "10:\n",
+            "mov [rdi + {host_rsp}], rsp\n",
+            "mov eax, {host_rsp_enc}\n",
+            "vmwrite rax, rsp\n",
+            "jmp 20b\n",
+        )
+    };
+}
+
+/// After a VM exit: reads the exit reason into RAX and the IDT-vectoring information into
+/// RDX (the two exit-information fields every exit needs; they always exist), then, at
+/// label `49` (where the VMfail path joins with RAX and RDX set), drops the block pointer,
+/// restores RBP and RBX and returns.
+macro_rules! read_exit_and_return {
+    () => {
+        concat!(
+            "mov ecx, {enc_reason}\n",
+            "vmread rax, rcx\n",
+            "mov ecx, {enc_idt}\n",
+            "vmread rdx, rcx\n",
+            "49:\n",
+            "add rsp, 8\n",
+            "pop rbp\n",
+            "pop rbx\n",
+            "ret\n",
+        )
+    };
+}
+
 core::arch::global_asm!(
     ".pushsection .text.vmx_vcpu_run,\"ax\",@progbits",
     // ==== mode 0 (no extended state to switch): the routine without the mode tests ====
@@ -290,23 +324,11 @@ core::arch::global_asm!(
     "pop rax",
     "mov rdx, -1",
     "jmp 49f",
-    "10:",
-    "mov [rdi + {host_rsp}], rsp",
-    "mov eax, {host_rsp_enc}",
-    "vmwrite rax, rsp",
-    "jmp 20b",
+    write_host_rsp!(),
     ".p2align 4",
     "vmx_vcpu_exit_plain:",
     save_guest!(),
-    "mov ecx, {enc_reason}",
-    "vmread rax, rcx",
-    "mov ecx, {enc_idt}",
-    "vmread rdx, rcx",
-    "49:",
-    "add rsp, 8",
-    "pop rbp",
-    "pop rbx",
-    "ret",
+    read_exit_and_return!(),
     // ==== any mode ====
     ".global vmx_vcpu_run",
     ".global vmx_vcpu_exit",
@@ -340,11 +362,7 @@ core::arch::global_asm!(
     "mov rax, rbx",
     "mov rdx, -1",
     "jmp 49f",
-    "10:",
-    "mov [rdi + {host_rsp}], rsp",
-    "mov eax, {host_rsp_enc}",
-    "vmwrite rax, rsp",
-    "jmp 20b",
+    write_host_rsp!(),
     // ---- VM exit ----
     ".p2align 4",
     "vmx_vcpu_exit:",
@@ -354,15 +372,7 @@ core::arch::global_asm!(
     // The two exit-information fields every exit needs (they always exist): the reason,
     // and IDT-vectoring information (an event whose delivery the exit interrupted).
     "48:",
-    "mov ecx, {enc_reason}",
-    "vmread rax, rcx",
-    "mov ecx, {enc_idt}",
-    "vmread rdx, rcx",
-    "49:",
-    "add rsp, 8",
-    "pop rbp",
-    "pop rbx",
-    "ret",
+    read_exit_and_return!(),
     // ---- extended state after an exit: guest out, host in (lazy mode: kept) ----
     "50:",
     "mov r12, rax",
