@@ -263,6 +263,27 @@ macro_rules! loop_epilogue {
     };
 }
 
+/// At a CPUID exit of either loop (R12 = the block): writes the CPUID result (EAX..EDX =
+/// 0) into the saved RAX, RCX, RDX and RBX, and advances GUEST_RIP (0x681E) by the
+/// VM-exit instruction length (0x440C). Leaves 0x681E in RAX.
+macro_rules! emulate_cpuid {
+    () => {
+        concat!(
+            "xor eax, eax\n",
+            "mov [r12], rax\n",
+            "mov [r12 + 8], rax\n",
+            "mov [r12 + 16], rax\n",
+            "mov [r12 + 24], rax\n",
+            "mov eax, 0x440C\n",
+            "vmread rbx, rax\n",
+            "mov eax, 0x681E\n",
+            "vmread rcx, rax\n",
+            "add rcx, rbx\n",
+            "vmwrite rax, rcx\n",
+        )
+    };
+}
+
 macro_rules! load_guest_gprs {
     () => {
         concat!(
@@ -337,17 +358,7 @@ global_asm!(
     "vmread rbx, rax",
     "cmp ebx, 10",
     "jne 4f",
-    "xor eax, eax",
-    "mov [r12], rax",
-    "mov [r12 + 8], rax",
-    "mov [r12 + 16], rax",
-    "mov [r12 + 24], rax",
-    "mov eax, 0x440C",
-    "vmread rbx, rax",
-    "mov eax, 0x681E",
-    "vmread rcx, rax",
-    "add rcx, rbx",
-    "vmwrite rax, rcx",
+    emulate_cpuid!(),
     "dec qword ptr [r12 + 128]",
     "jz 5f",
     load_guest_gprs!(),
@@ -436,17 +447,7 @@ global_asm!(
     "jne 7f",
     "cmp ebx, 10",
     "jne 4f",
-    "xor eax, eax",
-    "mov [r12], rax",
-    "mov [r12 + 8], rax",
-    "mov [r12 + 16], rax",
-    "mov [r12 + 24], rax",
-    "mov eax, 0x440C",
-    "vmread rbx, rax",
-    "mov eax, 0x681E",
-    "vmread rcx, rax",
-    "add rcx, rbx",
-    "vmwrite rax, rcx",
+    emulate_cpuid!(),
     "mov eax, 0x4824",
     "vmread rcx, rax",
     "test cl, 3",
