@@ -345,8 +345,6 @@ core::arch::global_asm!(
     "jne 60f",
     "21:",
     // ---- guest CR2 and GPRs (RDI, the block pointer, last) ----
-    "mov rax, [rdi + {cr2}]",
-    "mov cr2, rax",
     load_guest_and_enter!(),
     // ---- VMfail: RSP is ours, the guest registers were only loaded ----
     "pushfq",

@@ -350,9 +350,7 @@ fn violation_at(
             ev.gpa, ev.gla, want.gpa
         )));
     }
-    let rip = v
-        .rip()
-        .map_err(|e| Outcome::Fail(format!("rip: {e}")))?;
+    let rip = v.rip().map_err(|e| Outcome::Fail(format!("rip: {e}")))?;
     let expect_rip = if op == Op::Fetch {
         gla
     } else {
@@ -384,7 +382,9 @@ fn protect(table: &mut Table, gpa: u64, len: u64, attrs: EptAttributes) -> Resul
         .flush(token, &mut HardwareInvept)
         .map_err(|e| Outcome::Fail(format!("flush: {e}")))?;
     if table.needs_flush() {
-        return Err(Outcome::Fail("invalidation still pending after flush".into()));
+        return Err(Outcome::Fail(
+            "invalidation still pending after flush".into(),
+        ));
     }
     Ok(())
 }
@@ -465,8 +465,18 @@ fn eptp_and_memory_types(env: &mut Env) -> Outcome {
     let uc = setup!(frame(env));
     write64(wb, 0x1111_0000_0000_00b6);
     write64(uc, 0x2222_0000_0000_0000);
-    setup!(map4k(&mut t, ALIAS + wb, wb, EptAttributes::write_back(EptFlags::RW)));
-    setup!(map4k(&mut t, ALIAS + uc, uc, EptAttributes::uncacheable(EptFlags::RW)));
+    setup!(map4k(
+        &mut t,
+        ALIAS + wb,
+        wb,
+        EptAttributes::write_back(EptFlags::RW)
+    ));
+    setup!(map4k(
+        &mut t,
+        ALIAS + uc,
+        uc,
+        EptAttributes::uncacheable(EptFlags::RW)
+    ));
     for (gpa, mt) in [
         (ALIAS + wb, MemoryType::WRITE_BACK),
         (ALIAS + uc, MemoryType::UNCACHEABLE),
@@ -525,12 +535,20 @@ fn violation_read_not_present(env: &mut Env) -> Outcome {
     write64(f + 0x128, 0x5eed_0000_1234_5678);
     let gpa = ALIAS + f + 0x128;
     check!(
-        matches!(t.query(GuestPhysAddr::new(gpa)), Err(EptError::NotMapped { .. })),
+        matches!(
+            t.query(GuestPhysAddr::new(gpa)),
+            Err(EptError::NotMapped { .. })
+        ),
         "test page already mapped"
     );
     let mut v = setup!(start(&c, env, &t));
     setup!(violation(&mut v, Op::Read, gpa, 0, NONE));
-    setup!(map4k(&mut t, ALIAS + f, f, EptAttributes::write_back(EptFlags::R)));
+    setup!(map4k(
+        &mut t,
+        ALIAS + f,
+        f,
+        EptAttributes::write_back(EptFlags::R)
+    ));
     check!(!t.needs_flush(), "a new mapping asked for an invalidation");
     check_eq!(
         require!(t.translate(GuestPhysAddr::new(gpa)), "translate").as_u64(),
@@ -566,13 +584,7 @@ fn violation_read_execute_only(env: &mut Env) -> Outcome {
     write64(f, 0xe0e0);
     setup!(map4k(&mut t, ALIAS + f, f, x_only));
     let mut v = setup!(start(&c, env, &t));
-    setup!(violation(
-        &mut v,
-        Op::Read,
-        ALIAS + f,
-        0,
-        EXECUTE_ONLY
-    ));
+    setup!(violation(&mut v, Op::Read, ALIAS + f, 0, EXECUTE_ONLY));
     setup!(protect_page(&mut t, ALIAS + f, EptFlags::RX));
     check_eq!(setup!(resume(&mut v)), 0xe0e0);
     Outcome::Pass
@@ -585,9 +597,17 @@ fn violation_write_read_only(env: &mut Env) -> Outcome {
     let mut t = setup!(identity_table(setup!(config(&c))));
     let f = setup!(frame(env));
     write64(f + 0x800, 0xaaaa);
-    setup!(map4k(&mut t, ALIAS + f, f, EptAttributes::write_back(EptFlags::R)));
+    setup!(map4k(
+        &mut t,
+        ALIAS + f,
+        f,
+        EptAttributes::write_back(EptFlags::R)
+    ));
     let mut v = setup!(start(&c, env, &t));
-    check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + f + 0x800, 0)), 0xaaaa);
+    check_eq!(
+        setup!(allowed(&mut v, Op::Read, ALIAS + f + 0x800, 0)),
+        0xaaaa
+    );
     setup!(violation(
         &mut v,
         Op::Write,
@@ -610,15 +630,14 @@ fn violation_fetch_not_executable(env: &mut Env) -> Outcome {
     let f = setup!(frame(env));
     // SAFETY: `f` is a frame this scenario owns.
     unsafe { (f as *mut u8).write_volatile(0xC3) };
-    setup!(map4k(&mut t, ALIAS + f, f, EptAttributes::write_back(EptFlags::RW)));
-    let mut v = setup!(start(&c, env, &t));
-    setup!(violation(
-        &mut v,
-        Op::Fetch,
+    setup!(map4k(
+        &mut t,
         ALIAS + f,
-        0,
-        READ_WRITE
+        f,
+        EptAttributes::write_back(EptFlags::RW)
     ));
+    let mut v = setup!(start(&c, env, &t));
+    setup!(violation(&mut v, Op::Fetch, ALIAS + f, 0, READ_WRITE));
     setup!(protect_page(&mut t, ALIAS + f, EptFlags::RWX));
     setup!(resume(&mut v));
     // And again, now allowed throughout.
@@ -646,7 +665,12 @@ fn violation_guest_paging(env: &mut Env) -> Outcome {
     let mut t = setup!(identity_table(setup!(config(&c))));
     let f = setup!(frame(env));
     write64(f + 0x30, 0x1a2b);
-    setup!(map4k(&mut t, ALIAS + f, f, EptAttributes::write_back(EptFlags::R)));
+    setup!(map4k(
+        &mut t,
+        ALIAS + f,
+        f,
+        EptAttributes::write_back(EptFlags::R)
+    ));
     // Guest page tables: PML4 (copy of the kernel's) -> PDPT -> PD -> PT.
     let pml4 = setup!(frame(env));
     let pdpt = setup!(frame(env));
@@ -711,7 +735,12 @@ fn violation_guest_paging(env: &mut Env) -> Outcome {
             walk: EptLinearAccess::PagingStructure,
         }
     ));
-    setup!(map4k(&mut t, pt, pt, EptAttributes::write_back(EptFlags::RW)));
+    setup!(map4k(
+        &mut t,
+        pt,
+        pt,
+        EptAttributes::write_back(EptFlags::RW)
+    ));
     check_eq!(setup!(resume(&mut v)), 0x1a2b);
     Outcome::PassWith(format!("guest PT split out of a {before:?} page"))
 }
@@ -732,7 +761,12 @@ fn misconfiguration(env: &mut Env) -> Outcome {
     let f = setup!(frame(env));
     write64(f + 0x40, 0x4949);
     let gpa = ALIAS + f;
-    setup!(map4k(&mut t, gpa, f, EptAttributes::write_back(EptFlags::RW)));
+    setup!(map4k(
+        &mut t,
+        gpa,
+        f,
+        EptAttributes::write_back(EptFlags::RW)
+    ));
     let w_only = EptAttributes::write_back(EptFlags::WRITE);
     check_eq!(
         t.protect(GuestPhysAddr::new(gpa), 0x1000, w_only).err(),
@@ -811,18 +845,17 @@ fn protect_then_invept(env: &mut Env) -> Outcome {
     let mut t = setup!(identity_table(setup!(config(&c))));
     let f = setup!(frame(env));
     let gpa = ALIAS + f + 0x10;
-    setup!(map4k(&mut t, ALIAS + f, f, EptAttributes::write_back(EptFlags::RW)));
+    setup!(map4k(
+        &mut t,
+        ALIAS + f,
+        f,
+        EptAttributes::write_back(EptFlags::RW)
+    ));
     let mut v = setup!(start(&c, env, &t));
     setup!(allowed(&mut v, Op::Write, gpa, 1));
     check_eq!(read64(f + 0x10), 1);
     setup!(protect_page(&mut t, ALIAS + f, EptFlags::R));
-    setup!(violation(
-        &mut v,
-        Op::Write,
-        gpa,
-        2,
-        READ_ONLY
-    ));
+    setup!(violation(&mut v, Op::Write, gpa, 2, READ_ONLY));
     check_eq!(read64(f + 0x10), 1);
     let ty = t.invept_type();
     setup!(protect_page(&mut t, ALIAS + f, EptFlags::RW));
@@ -831,13 +864,7 @@ fn protect_then_invept(env: &mut Env) -> Outcome {
     // Write-protected again: reads still complete, the write exits.
     setup!(protect_page(&mut t, ALIAS + f, EptFlags::R));
     check_eq!(setup!(allowed(&mut v, Op::Read, gpa, 0)), 2);
-    setup!(violation(
-        &mut v,
-        Op::Write,
-        gpa,
-        3,
-        READ_ONLY
-    ));
+    setup!(violation(&mut v, Op::Write, gpa, 3, READ_ONLY));
     check_eq!(read64(f + 0x10), 2);
     setup!(protect_page(&mut t, ALIAS + f, EptFlags::RW));
     setup!(resume(&mut v));
@@ -897,8 +924,14 @@ fn large_page_2m(env: &mut Env) -> Outcome {
     let part = g + 0x5000;
     setup!(protect_page(&mut t, part, EptFlags::R));
     check_eq!(t.frames_used(), frames_before + 1);
-    check_eq!(t.page_size_at(GuestPhysAddr::new(part)), Some(PageSize::Size4K));
-    check_eq!(t.page_size_at(GuestPhysAddr::new(g)), Some(PageSize::Size4K));
+    check_eq!(
+        t.page_size_at(GuestPhysAddr::new(part)),
+        Some(PageSize::Size4K)
+    );
+    check_eq!(
+        t.page_size_at(GuestPhysAddr::new(g)),
+        Some(PageSize::Size4K)
+    );
     for off in [0x4ff8u64, 0x6000, 0x1f_fff8] {
         check_eq!(
             require!(t.translate(GuestPhysAddr::new(g + off)), "translate").as_u64(),
@@ -907,13 +940,7 @@ fn large_page_2m(env: &mut Env) -> Outcome {
         setup!(allowed(&mut v, Op::Write, g + off, 0xbeef));
         check_eq!(read64(block + off), 0xbeef);
     }
-    setup!(violation(
-        &mut v,
-        Op::Write,
-        part + 0x18,
-        0xdead,
-        READ_ONLY
-    ));
+    setup!(violation(&mut v, Op::Write, part + 0x18, 0xdead, READ_ONLY));
     check_eq!(read64(block + 0x5018), 0);
     setup!(protect_page(&mut t, part, EptFlags::RW));
     setup!(resume(&mut v));
@@ -989,13 +1016,7 @@ fn large_page_1g(env: &mut Env) -> Outcome {
     );
     setup!(allowed(&mut v, Op::Write, ALIAS + a + 8, 0xa2));
     check_eq!(read64(a + 8), 0xa2);
-    setup!(violation(
-        &mut v,
-        Op::Write,
-        ALIAS + b + 8,
-        0xb2,
-        READ_ONLY
-    ));
+    setup!(violation(&mut v, Op::Write, ALIAS + b + 8, 0xb2, READ_ONLY));
     check_eq!(read64(b + 8), 0xb1);
     check_eq!(setup!(read_instead(&mut v, ALIAS + b + 8)), 0xb1);
     setup!(protect_page(&mut t, ALIAS + b, EptFlags::RW));
@@ -1013,7 +1034,10 @@ fn accessed_dirty(env: &mut Env) -> Outcome {
     let cfg = setup!(config(&c));
     if !cfg.capabilities().contains(EptVpidCap::ACCESSED_DIRTY) {
         check!(
-            matches!(cfg.with_accessed_dirty(true), Err(EptError::CapabilityMissing(_))),
+            matches!(
+                cfg.with_accessed_dirty(true),
+                Err(EptError::CapabilityMissing(_))
+            ),
             "A/D accepted without capability bit 21"
         );
         skip!("no EPT accessed/dirty flags on this model (IA32_VMX_EPT_VPID_CAP bit 21 = 0)");
@@ -1054,7 +1078,10 @@ fn accessed_dirty(env: &mut Env) -> Outcome {
     check_eq!(visited.len(), 1);
     check_eq!(visited[0].gpa().as_u64(), ALIAS + p);
     check!(
-        visited[0].attributes().flags.contains(EptFlags::ACCESSED_DIRTY),
+        visited[0]
+            .attributes()
+            .flags
+            .contains(EptFlags::ACCESSED_DIRTY),
         "visit saw {:?}",
         visited[0].attributes().flags
     );
@@ -1101,7 +1128,12 @@ fn five_level_walk(env: &mut Env) -> Outcome {
     check_eq!(t.eptp().page_walk_length(), Some(PageWalkLength::Five));
     let f = setup!(frame(env));
     write64(f, 0x55);
-    setup!(map4k(&mut t, ALIAS + f, f, EptAttributes::write_back(EptFlags::RW)));
+    setup!(map4k(
+        &mut t,
+        ALIAS + f,
+        f,
+        EptAttributes::write_back(EptFlags::RW)
+    ));
     let mut v = setup!(start(&c, env, &t));
     check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + f, 0)), 0x55);
     Outcome::Pass

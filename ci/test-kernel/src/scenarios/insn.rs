@@ -24,33 +24,114 @@ use crate::{check, check_eq, setup, skip};
 
 /// This area's scenarios, in order.
 pub const SCENARIOS: &[Scenario] = &[
-    Scenario { name: "insn_vmxon_enters_vmx_root", run: vmxon_enters_vmx_root },
-    Scenario { name: "insn_vmxon_wrong_revision_fails_invalid", run: vmxon_wrong_revision },
-    Scenario { name: "insn_vmxon_unchecked_bad_address_fails_invalid", run: vmxon_bad_address },
-    Scenario { name: "insn_vmxon_in_vmx_root_fails_15", run: vmxon_in_root },
-    Scenario { name: "insn_vmxoff_outside_vmx_raises_ud", run: vmxoff_outside_vmx },
-    Scenario { name: "insn_vmclear_vmptrld_vmptrst_round_trip", run: pointer_round_trip },
-    Scenario { name: "insn_vmptrld_vmxon_pointer_fails_10", run: vmptrld_vmxon_pointer },
-    Scenario { name: "insn_vmptrld_wrong_revision_fails_11", run: vmptrld_wrong_revision },
-    Scenario { name: "insn_vmclear_vmxon_pointer_fails_3", run: vmclear_vmxon_pointer },
-    Scenario { name: "insn_vmclear_unchecked_bad_address_fails_2", run: vmclear_bad_address },
-    Scenario { name: "insn_vmptrld_unchecked_bad_address_fails_9", run: vmptrld_bad_address },
-    Scenario { name: "insn_checked_wrappers_refuse_without_executing", run: checked_refusals },
-    Scenario { name: "insn_no_current_vmcs_fails_invalid", run: no_current_vmcs },
-    Scenario { name: "insn_vmcs_fields_round_trip", run: fields_round_trip },
-    Scenario { name: "insn_vmcs_fields_unsupported_fail_12", run: fields_unsupported },
-    Scenario { name: "insn_vmcs_read_only_fields_vmwrite", run: fields_read_only },
-    Scenario { name: "insn_vmcs_typed_access_and_high_halves", run: typed_access },
-    Scenario { name: "insn_vmread_ill_formed_encoding_fails_12", run: ill_formed_encoding },
-    Scenario { name: "insn_address_widths_match_cpuid", run: address_widths },
-    Scenario { name: "insn_invept_supported_types", run: invept_supported },
-    Scenario { name: "insn_invept_bad_operands_fail_28", run: invept_bad_operands },
-    Scenario { name: "insn_invvpid_supported_types", run: invvpid_supported },
-    Scenario { name: "insn_invvpid_bad_operands_fail_28", run: invvpid_bad_operands },
-    Scenario { name: "insn_vmcall_in_root_without_vmcs_fails_invalid", run: vmcall_root },
-    Scenario { name: "insn_vmcall_outside_vmx_raises_ud", run: vmcall_outside_vmx },
-    Scenario { name: "insn_vmfunc_in_root_raises_ud", run: vmfunc_in_root },
-    Scenario { name: "insn_vmread_after_vmxoff_raises_ud", run: vmread_after_vmxoff },
+    Scenario {
+        name: "insn_vmxon_enters_vmx_root",
+        run: vmxon_enters_vmx_root,
+    },
+    Scenario {
+        name: "insn_vmxon_wrong_revision_fails_invalid",
+        run: vmxon_wrong_revision,
+    },
+    Scenario {
+        name: "insn_vmxon_unchecked_bad_address_fails_invalid",
+        run: vmxon_bad_address,
+    },
+    Scenario {
+        name: "insn_vmxon_in_vmx_root_fails_15",
+        run: vmxon_in_root,
+    },
+    Scenario {
+        name: "insn_vmxoff_outside_vmx_raises_ud",
+        run: vmxoff_outside_vmx,
+    },
+    Scenario {
+        name: "insn_vmclear_vmptrld_vmptrst_round_trip",
+        run: pointer_round_trip,
+    },
+    Scenario {
+        name: "insn_vmptrld_vmxon_pointer_fails_10",
+        run: vmptrld_vmxon_pointer,
+    },
+    Scenario {
+        name: "insn_vmptrld_wrong_revision_fails_11",
+        run: vmptrld_wrong_revision,
+    },
+    Scenario {
+        name: "insn_vmclear_vmxon_pointer_fails_3",
+        run: vmclear_vmxon_pointer,
+    },
+    Scenario {
+        name: "insn_vmclear_unchecked_bad_address_fails_2",
+        run: vmclear_bad_address,
+    },
+    Scenario {
+        name: "insn_vmptrld_unchecked_bad_address_fails_9",
+        run: vmptrld_bad_address,
+    },
+    Scenario {
+        name: "insn_checked_wrappers_refuse_without_executing",
+        run: checked_refusals,
+    },
+    Scenario {
+        name: "insn_no_current_vmcs_fails_invalid",
+        run: no_current_vmcs,
+    },
+    Scenario {
+        name: "insn_vmcs_fields_round_trip",
+        run: fields_round_trip,
+    },
+    Scenario {
+        name: "insn_vmcs_fields_unsupported_fail_12",
+        run: fields_unsupported,
+    },
+    Scenario {
+        name: "insn_vmcs_read_only_fields_vmwrite",
+        run: fields_read_only,
+    },
+    Scenario {
+        name: "insn_vmcs_typed_access_and_high_halves",
+        run: typed_access,
+    },
+    Scenario {
+        name: "insn_vmread_ill_formed_encoding_fails_12",
+        run: ill_formed_encoding,
+    },
+    Scenario {
+        name: "insn_address_widths_match_cpuid",
+        run: address_widths,
+    },
+    Scenario {
+        name: "insn_invept_supported_types",
+        run: invept_supported,
+    },
+    Scenario {
+        name: "insn_invept_bad_operands_fail_28",
+        run: invept_bad_operands,
+    },
+    Scenario {
+        name: "insn_invvpid_supported_types",
+        run: invvpid_supported,
+    },
+    Scenario {
+        name: "insn_invvpid_bad_operands_fail_28",
+        run: invvpid_bad_operands,
+    },
+    Scenario {
+        name: "insn_vmcall_in_root_without_vmcs_fails_invalid",
+        run: vmcall_root,
+    },
+    Scenario {
+        name: "insn_vmcall_outside_vmx_raises_ud",
+        run: vmcall_outside_vmx,
+    },
+    Scenario {
+        name: "insn_vmfunc_in_root_raises_ud",
+        run: vmfunc_in_root,
+    },
+    Scenario {
+        name: "insn_vmread_after_vmxoff_raises_ud",
+        run: vmread_after_vmxoff,
+    },
 ];
 
 /// #UD, the invalid-opcode exception (SDM Vol. 3A §7.15).
@@ -124,10 +205,14 @@ fn prepare(env: &Env) -> Result<(VmxCapabilities, ControlRegisters), Outcome> {
     if !fc.is_locked() {
         // SAFETY: the MSR is unlocked (firmware other than the Bochs BIOS); setting the
         // lock and the outside-SMX enable bit is what it is for.
-        let written =
-            unsafe { baremetal::try_wrmsr(msr::IA32_FEATURE_CONTROL, fc.with_vmx_enabled(false).bits()) };
+        let written = unsafe {
+            baremetal::try_wrmsr(msr::IA32_FEATURE_CONTROL, fc.with_vmx_enabled(false).bits())
+        };
         if let Err(e) = written {
-            return Err(fail(format!("WRMSR IA32_FEATURE_CONTROL raised vector {}", e.vector)));
+            return Err(fail(format!(
+                "WRMSR IA32_FEATURE_CONTROL raised vector {}",
+                e.vector
+            )));
         }
     } else if !fc.vmx_allowed(false) {
         return Err(Outcome::Skip(format!(
@@ -135,11 +220,16 @@ fn prepare(env: &Env) -> Result<(VmxCapabilities, ControlRegisters), Outcome> {
             fc.bits()
         )));
     }
-    let saved = ControlRegisters { cr0: cpu::read_cr0(), cr4: cpu::read_cr4() };
+    let saved = ControlRegisters {
+        cr0: cpu::read_cr0(),
+        cr4: cpu::read_cr4(),
+    };
     let cr0 = caps.cr0_fixed().adjust(saved.cr0);
     let cr4 = caps.cr4_fixed().adjust(saved.cr4 | CR4_VMXE);
     if let Err(e) = caps.cr0_fixed().check(cr0).and(caps.cr4_fixed().check(cr4)) {
-        return Err(fail(format!("CR0 {cr0:#x} / CR4 {cr4:#x} cannot satisfy the FIXED MSRs: {e:?}")));
+        return Err(fail(format!(
+            "CR0 {cr0:#x} / CR4 {cr4:#x} cannot satisfy the FIXED MSRs: {e:?}"
+        )));
     }
     // SAFETY: the adjusted values only set bits the FIXED0 MSRs require (CR0.NE, CR4.VMXE
     // on Bochs) of a kernel already in long mode; the runner restores both afterwards.
@@ -153,7 +243,9 @@ fn prepare(env: &Env) -> Result<(VmxCapabilities, ControlRegisters), Outcome> {
 /// A zeroed frame whose first dword is `revision` (a VMXON region or VMCS, SDM Vol. 3C
 /// §25.2, §25.11.5).
 fn region(env: &mut Env, revision: u32) -> Result<u64, Outcome> {
-    let frame = env.alloc_frame().ok_or_else(|| fail(String::from("out of frames")))?;
+    let frame = env
+        .alloc_frame()
+        .ok_or_else(|| fail(String::from("out of frames")))?;
     // SAFETY: the frame is identity mapped, 4 KiB, and owned by this scenario.
     unsafe { core::ptr::write_volatile(frame as *mut u32, revision) };
     Ok(frame)
@@ -260,7 +352,9 @@ fn mark_error_field(s: &Session) -> Result<(), Outcome> {
 fn error_field_unchanged(what: &str) -> Result<(), Outcome> {
     match vmx_insn::vm_instruction_error() {
         Ok(Error::VMPTRLD_VMXON_POINTER) => Ok(()),
-        other => Err(fail(format!("after {what}: VM-instruction error field {other:?}, expected 10 (untouched)"))),
+        other => Err(fail(format!(
+            "after {what}: VM-instruction error field {other:?}, expected 10 (untouched)"
+        ))),
     }
 }
 
@@ -271,7 +365,10 @@ fn error_field_unchanged(what: &str) -> Result<(), Outcome> {
 fn vmxon_enters_vmx_root(env: &mut Env) -> Outcome {
     check!(!in_vmx_operation(), "VMPTRST executed before VMXON");
     let mut s = setup!(Session::enter(env));
-    check!(in_vmx_operation(), "VMPTRST raised an exception after VMXON");
+    check!(
+        in_vmx_operation(),
+        "VMPTRST raised an exception after VMXON"
+    );
     check_eq!(vmx_insn::vmptrst(), None);
     check_eq!(s.leave(), Ok(()));
     check!(!in_vmx_operation(), "VMPTRST executed after VMXOFF");
@@ -286,12 +383,18 @@ fn vmxon_wrong_revision(env: &mut Env) -> Outcome {
     let wrong = setup!(region(env, revision ^ 1));
     // SAFETY: VMX is prepared; the region is owned by this scenario (and refused).
     check_eq!(unsafe { vmx_insn::vmxon(pa(wrong)) }, invalid());
-    check!(!in_vmx_operation(), "in VMX operation after a refused VMXON");
+    check!(
+        !in_vmx_operation(),
+        "in VMX operation after a refused VMXON"
+    );
     // Bit 31 set (a shadow-VMCS indicator is not allowed in a VMXON region).
     let shadow = setup!(region(env, revision | 1 << 31));
     // SAFETY: as above.
     check_eq!(unsafe { vmx_insn::vmxon(pa(shadow)) }, invalid());
-    check!(!in_vmx_operation(), "in VMX operation after a refused VMXON");
+    check!(
+        !in_vmx_operation(),
+        "in VMX operation after a refused VMXON"
+    );
     Outcome::Pass
 }
 
@@ -307,10 +410,16 @@ fn vmxon_bad_address(env: &mut Env) -> Outcome {
     unsafe {
         check_eq!(vmx_insn::vmxon_unchecked(misaligned), invalid());
         check_eq!(vmx_insn::vmxon_unchecked(too_wide), invalid());
-        check_eq!(vmx_insn::vmxon(pa(misaligned)), Err(InsnError::Misaligned { addr: misaligned }));
+        check_eq!(
+            vmx_insn::vmxon(pa(misaligned)),
+            Err(InsnError::Misaligned { addr: misaligned })
+        );
         check_eq!(
             vmx_insn::vmxon(pa(too_wide)),
-            Err(InsnError::AddressTooWide { addr: too_wide, width: width.bits() })
+            Err(InsnError::AddressTooWide {
+                addr: too_wide,
+                width: width.bits()
+            })
         );
     }
     check!(!in_vmx_operation(), "in VMX operation after refused VMXONs");
@@ -324,9 +433,15 @@ fn vmxon_in_root(env: &mut Env) -> Outcome {
     // SAFETY: VMX root operation: VMXON fails without touching the region.
     check_eq!(unsafe { vmx_insn::vmxon(pa(s.vmxon)) }, invalid());
     setup!(s.load_new_vmcs(env));
-    // SAFETY: as above.
-    check_eq!(unsafe { vmx_insn::vmxon(pa(s.vmxon)) }, valid(Error::VMXON_IN_VMX_ROOT));
-    check_eq!(vmx_insn::vm_instruction_error(), Ok(Error::VMXON_IN_VMX_ROOT));
+    check_eq!(
+        // SAFETY: as above.
+        unsafe { vmx_insn::vmxon(pa(s.vmxon)) },
+        valid(Error::VMXON_IN_VMX_ROOT)
+    );
+    check_eq!(
+        vmx_insn::vm_instruction_error(),
+        Ok(Error::VMXON_IN_VMX_ROOT)
+    );
     check_eq!(s.leave(), Ok(()));
     Outcome::Pass
 }
@@ -373,8 +488,11 @@ fn pointer_round_trip(env: &mut Env) -> Outcome {
 fn vmptrld_vmxon_pointer(env: &mut Env) -> Outcome {
     let mut s = setup!(Session::enter(env));
     let a = setup!(s.load_new_vmcs(env));
-    // SAFETY: the processor refuses the VMXON pointer without using it.
-    check_eq!(unsafe { vmx_insn::vmptrld(pa(s.vmxon)) }, valid(Error::VMPTRLD_VMXON_POINTER));
+    check_eq!(
+        // SAFETY: the processor refuses the VMXON pointer without using it.
+        unsafe { vmx_insn::vmptrld(pa(s.vmxon)) },
+        valid(Error::VMPTRLD_VMXON_POINTER)
+    );
     check_eq!(vmx_insn::vmptrst(), Some(pa(a)));
     check_eq!(s.leave(), Ok(()));
     Outcome::Pass
@@ -385,8 +503,11 @@ fn vmptrld_wrong_revision(env: &mut Env) -> Outcome {
     let mut s = setup!(Session::enter(env));
     let a = setup!(s.load_new_vmcs(env));
     let wrong = setup!(region(env, s.revision ^ 1));
-    // SAFETY: the processor reads the revision identifier and refuses the region.
-    check_eq!(unsafe { vmx_insn::vmptrld(pa(wrong)) }, valid(Error::VMPTRLD_INCORRECT_REVISION));
+    check_eq!(
+        // SAFETY: the processor reads the revision identifier and refuses the region.
+        unsafe { vmx_insn::vmptrld(pa(wrong)) },
+        valid(Error::VMPTRLD_INCORRECT_REVISION)
+    );
     check_eq!(vmx_insn::vmptrst(), Some(pa(a)));
     check_eq!(s.leave(), Ok(()));
     Outcome::Pass
@@ -396,8 +517,11 @@ fn vmptrld_wrong_revision(env: &mut Env) -> Outcome {
 fn vmclear_vmxon_pointer(env: &mut Env) -> Outcome {
     let mut s = setup!(Session::enter(env));
     let a = setup!(s.load_new_vmcs(env));
-    // SAFETY: the processor refuses the VMXON pointer without writing it.
-    check_eq!(unsafe { vmx_insn::vmclear(pa(s.vmxon)) }, valid(Error::VMCLEAR_VMXON_POINTER));
+    check_eq!(
+        // SAFETY: the processor refuses the VMXON pointer without writing it.
+        unsafe { vmx_insn::vmclear(pa(s.vmxon)) },
+        valid(Error::VMCLEAR_VMXON_POINTER)
+    );
     check_eq!(vmx_insn::vmptrst(), Some(pa(a)));
     check_eq!(s.leave(), Ok(()));
     Outcome::Pass
@@ -410,8 +534,14 @@ fn vmclear_bad_address(env: &mut Env) -> Outcome {
     let too_wide = 1u64 << vmx_insn::physical_address_width().bits();
     // SAFETY: the processor refuses both addresses before writing anything.
     unsafe {
-        check_eq!(vmx_insn::vmclear_unchecked(a + 0x800), valid(Error::VMCLEAR_INVALID_ADDRESS));
-        check_eq!(vmx_insn::vmclear_unchecked(too_wide), valid(Error::VMCLEAR_INVALID_ADDRESS));
+        check_eq!(
+            vmx_insn::vmclear_unchecked(a + 0x800),
+            valid(Error::VMCLEAR_INVALID_ADDRESS)
+        );
+        check_eq!(
+            vmx_insn::vmclear_unchecked(too_wide),
+            valid(Error::VMCLEAR_INVALID_ADDRESS)
+        );
     }
     check_eq!(vmx_insn::vmptrst(), Some(pa(a)));
     check_eq!(s.leave(), Ok(()));
@@ -425,8 +555,14 @@ fn vmptrld_bad_address(env: &mut Env) -> Outcome {
     let too_wide = 1u64 << vmx_insn::physical_address_width().bits();
     // SAFETY: the processor refuses both addresses before reading them.
     unsafe {
-        check_eq!(vmx_insn::vmptrld_unchecked(a + 0x800), valid(Error::VMPTRLD_INVALID_ADDRESS));
-        check_eq!(vmx_insn::vmptrld_unchecked(too_wide), valid(Error::VMPTRLD_INVALID_ADDRESS));
+        check_eq!(
+            vmx_insn::vmptrld_unchecked(a + 0x800),
+            valid(Error::VMPTRLD_INVALID_ADDRESS)
+        );
+        check_eq!(
+            vmx_insn::vmptrld_unchecked(too_wide),
+            valid(Error::VMPTRLD_INVALID_ADDRESS)
+        );
     }
     check_eq!(vmx_insn::vmptrst(), Some(pa(a)));
     check_eq!(s.leave(), Ok(()));
@@ -444,7 +580,10 @@ fn checked_refusals(env: &mut Env) -> Outcome {
     let misaligned = a + 0x10;
     let too_wide = (1u64 << width.bits()) | a;
     let is_misaligned = Err(InsnError::Misaligned { addr: misaligned });
-    let is_too_wide = Err(InsnError::AddressTooWide { addr: too_wide, width: width.bits() });
+    let is_too_wide = Err(InsnError::AddressTooWide {
+        addr: too_wide,
+        width: width.bits(),
+    });
     // SAFETY: all of these are refused in software before any instruction runs.
     unsafe {
         check_eq!(vmx_insn::vmxon(pa(misaligned)), is_misaligned);
@@ -465,8 +604,14 @@ fn checked_refusals(env: &mut Env) -> Outcome {
 fn no_current_vmcs(env: &mut Env) -> Outcome {
     let mut s = setup!(Session::enter(env));
     let encoding = fields::GUEST_RIP.raw();
-    check_eq!(vmx_insn::vmread_raw(encoding), Err(InsnError::VmFail(VmFail::Invalid)));
-    check_eq!(vmx_insn::vm_instruction_error(), Err(InsnError::VmFail(VmFail::Invalid)));
+    check_eq!(
+        vmx_insn::vmread_raw(encoding),
+        Err(InsnError::VmFail(VmFail::Invalid))
+    );
+    check_eq!(
+        vmx_insn::vm_instruction_error(),
+        Err(InsnError::VmFail(VmFail::Invalid))
+    );
     // SAFETY: there is no current VMCS, so nothing is written.
     unsafe {
         check_eq!(vmx_insn::vmwrite_raw(encoding, 0x1000), invalid());
@@ -503,7 +648,8 @@ fn writable_mask(info: &FieldInfo) -> u64 {
 /// A value different for every field (so that two fields sharing storage would show),
 /// within the field's writable bits.
 fn pattern(info: &FieldInfo) -> u64 {
-    let mut x = u64::from(info.encoding.0).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5C3_5A3C_0FF0_F00F;
+    let mut x =
+        u64::from(info.encoding.0).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5C3_5A3C_0FF0_F00F;
     x ^= x >> 31;
     x & writable_mask(info)
 }
@@ -544,7 +690,10 @@ fn fields_round_trip(env: &mut Env) -> Outcome {
                     written.push(info);
                 }
             }
-            Ok(v) => problems.push(format!("{} read {v:#x} after writing {value:#x}", info.name)),
+            Ok(v) => problems.push(format!(
+                "{} read {v:#x} after writing {value:#x}",
+                info.name
+            )),
             Err(e) => problems.push(format!("{} VMREAD: {e}", info.name)),
         }
     }
@@ -552,12 +701,25 @@ fn fields_round_trip(env: &mut Env) -> Outcome {
         let value = pattern(info);
         match vmx_insn::vmread_raw(info.encoding.0) {
             Ok(v) if v & writable_mask(info) == value => {}
-            Ok(v) => problems.push(format!("{} changed to {v:#x} (wrote {value:#x}) by later VMWRITEs", info.name)),
+            Ok(v) => problems.push(format!(
+                "{} changed to {v:#x} (wrote {value:#x}) by later VMWRITEs",
+                info.name
+            )),
             Err(e) => problems.push(format!("{} second VMREAD: {e}", info.name)),
         }
     }
-    check!(problems.is_empty(), "{} of {} fields: {}", problems.len(), ALL_FIELDS.len(), problems.join("; "));
-    check!(written.len() > 100, "only {} fields round-tripped", written.len());
+    check!(
+        problems.is_empty(),
+        "{} of {} fields: {}",
+        problems.len(),
+        ALL_FIELDS.len(),
+        problems.join("; ")
+    );
+    check!(
+        written.len() > 100,
+        "only {} fields round-tripped",
+        written.len()
+    );
     check_eq!(s.leave(), Ok(()));
     Outcome::Pass
 }
@@ -597,7 +759,11 @@ fn fields_unsupported(env: &mut Env) -> Outcome {
         names(&missing),
         wrong.join("; ")
     );
-    check!(lacking > 0, "every field of the table exists on {}", env.model());
+    check!(
+        lacking > 0,
+        "every field of the table exists on {}",
+        env.model()
+    );
     check_eq!(s.leave(), Ok(()));
     Outcome::Pass
 }
@@ -608,10 +774,17 @@ fn fields_read_only(env: &mut Env) -> Outcome {
     let mut s = setup!(Session::enter(env));
     setup!(s.load_new_vmcs(env));
     let misc29 = s.caps.misc().vmwrite_any_field();
-    let expected = if misc29 { Ok(()) } else { valid(Error::VMWRITE_READ_ONLY_COMPONENT) };
+    let expected = if misc29 {
+        Ok(())
+    } else {
+        valid(Error::VMWRITE_READ_ONLY_COMPONENT)
+    };
     let mut wrong: Vec<String> = Vec::new();
     let mut count = 0;
-    for info in ALL_FIELDS.iter().filter(|i| i.is_read_only() && field_exists(&s.caps, i)) {
+    for info in ALL_FIELDS
+        .iter()
+        .filter(|i| i.is_read_only() && field_exists(&s.caps, i))
+    {
         count += 1;
         // SAFETY: read-only data fields steer nothing; this VMCS is never entered.
         let r = unsafe { vmx_insn::vmwrite_raw(info.encoding.0, pattern(info)) };
@@ -619,10 +792,19 @@ fn fields_read_only(env: &mut Env) -> Outcome {
             wrong.push(format!("{} {r:?}", info.name));
         }
     }
-    check!(wrong.is_empty(), "IA32_VMX_MISC[29]={misc29}, expected {expected:?}: {}", wrong.join("; "));
+    check!(
+        wrong.is_empty(),
+        "IA32_VMX_MISC[29]={misc29}, expected {expected:?}: {}",
+        wrong.join("; ")
+    );
     check!(count >= 10, "only {count} read-only fields");
     // The typed escape hatch agrees with the MSR.
-    check_eq!(fields::EXIT_REASON.as_writable_if_misc29(s.caps.misc()).is_some(), misc29);
+    check_eq!(
+        fields::EXIT_REASON
+            .as_writable_if_misc29(s.caps.misc())
+            .is_some(),
+        misc29
+    );
     check_eq!(s.leave(), Ok(()));
     Outcome::Pass
 }
@@ -634,23 +816,50 @@ fn typed_access(env: &mut Env) -> Outcome {
     setup!(s.load_new_vmcs(env));
     // SAFETY: this VMCS is never used for a VM entry.
     unsafe {
-        check_eq!(vmx_insn::vmwrite(fields::GUEST_CS_SELECTOR, 0x1234u16), Ok(()));
-        check_eq!(vmx_insn::vmwrite(fields::GUEST_CS_LIMIT, 0x89ab_cdefu32), Ok(()));
-        check_eq!(vmx_insn::vmwrite(fields::GUEST_VMCS_LINK_POINTER, 0x0123_4567_89ab_cdefu64), Ok(()));
-        check_eq!(vmx_insn::vmwrite(fields::GUEST_RIP, 0xffff_8000_dead_beefu64), Ok(()));
+        check_eq!(
+            vmx_insn::vmwrite(fields::GUEST_CS_SELECTOR, 0x1234u16),
+            Ok(())
+        );
+        check_eq!(
+            vmx_insn::vmwrite(fields::GUEST_CS_LIMIT, 0x89ab_cdefu32),
+            Ok(())
+        );
+        check_eq!(
+            vmx_insn::vmwrite(fields::GUEST_VMCS_LINK_POINTER, 0x0123_4567_89ab_cdefu64),
+            Ok(())
+        );
+        check_eq!(
+            vmx_insn::vmwrite(fields::GUEST_RIP, 0xffff_8000_dead_beefu64),
+            Ok(())
+        );
     }
     check_eq!(vmx_insn::vmread(fields::GUEST_CS_SELECTOR), Ok(0x1234u16));
     check_eq!(vmx_insn::vmread(fields::GUEST_CS_LIMIT), Ok(0x89ab_cdefu32));
-    check_eq!(vmx_insn::vmread(fields::GUEST_VMCS_LINK_POINTER), Ok(0x0123_4567_89ab_cdefu64));
-    check_eq!(vmx_insn::vmread(fields::GUEST_RIP), Ok(0xffff_8000_dead_beefu64));
+    check_eq!(
+        vmx_insn::vmread(fields::GUEST_VMCS_LINK_POINTER),
+        Ok(0x0123_4567_89ab_cdefu64)
+    );
+    check_eq!(
+        vmx_insn::vmread(fields::GUEST_RIP),
+        Ok(0xffff_8000_dead_beefu64)
+    );
     let link_high = fields::GUEST_VMCS_LINK_POINTER.high();
     check_eq!(vmx_insn::vmread(link_high), Ok(0x0123_4567u32));
-    // SAFETY: as above.
-    check_eq!(unsafe { vmx_insn::vmwrite(link_high, 0xffff_ffffu32) }, Ok(()));
-    check_eq!(vmx_insn::vmread(fields::GUEST_VMCS_LINK_POINTER), Ok(0xffff_ffff_89ab_cdefu64));
+    check_eq!(
+        // SAFETY: as above.
+        unsafe { vmx_insn::vmwrite(link_high, 0xffff_ffffu32) },
+        Ok(())
+    );
+    check_eq!(
+        vmx_insn::vmread(fields::GUEST_VMCS_LINK_POINTER),
+        Ok(0xffff_ffff_89ab_cdefu64)
+    );
     // A read-only field reads through the typed form.
     setup!(mark_error_field(&s));
-    check_eq!(vmx_insn::vmread(fields::EXIT_VM_INSTRUCTION_ERROR), Ok(10u32));
+    check_eq!(
+        vmx_insn::vmread(fields::EXIT_VM_INSTRUCTION_ERROR),
+        Ok(10u32)
+    );
     check_eq!(s.leave(), Ok(()));
     Outcome::Pass
 }
@@ -668,7 +877,10 @@ fn ill_formed_encoding(env: &mut Env) -> Outcome {
         );
         // SAFETY: the encoding names no field; nothing is written.
         let w = unsafe { vmx_insn::vmwrite_raw(raw, 0) };
-        check!(w == valid(Error::UNSUPPORTED_VMCS_COMPONENT), "VMWRITE {raw:#x}: {w:?}");
+        check!(
+            w == valid(Error::UNSUPPORTED_VMCS_COMPONENT),
+            "VMWRITE {raw:#x}: {w:?}"
+        );
     }
     check_eq!(s.leave(), Ok(()));
     Outcome::Pass
@@ -679,8 +891,14 @@ fn ill_formed_encoding(env: &mut Env) -> Outcome {
 fn address_widths(env: &mut Env) -> Outcome {
     let caps = setup!(read_caps(env));
     let leaf = env.cpuid(0x8000_0008, 0).eax;
-    check_eq!(u32::from(vmx_insn::physical_address_width().bits()), leaf & 0xff);
-    check_eq!(u32::from(vmx_insn::linear_address_width()), (leaf >> 8) & 0xff);
+    check_eq!(
+        u32::from(vmx_insn::physical_address_width().bits()),
+        leaf & 0xff
+    );
+    check_eq!(
+        u32::from(vmx_insn::linear_address_width()),
+        (leaf >> 8) & 0xff
+    );
     check_eq!(vmx_insn::ept_vpid_capabilities(), caps.ept_vpid());
     Outcome::Pass
 }
@@ -689,7 +907,9 @@ fn address_widths(env: &mut Env) -> Outcome {
 
 /// A valid EPTP for this model: WB, 4 levels, root in a fresh frame.
 fn eptp(env: &mut Env, caps: &VmxCapabilities) -> Result<Eptp, Outcome> {
-    let root = env.alloc_frame().ok_or_else(|| fail(String::from("out of frames")))?;
+    let root = env
+        .alloc_frame()
+        .ok_or_else(|| fail(String::from("out of frames")))?;
     Eptp::new(
         root,
         PageWalkLength::Four,
@@ -712,11 +932,17 @@ fn invept_supported(env: &mut Env) -> Outcome {
     let ptr = setup!(eptp(env, &caps));
     let mut ran = 0;
     if caps.has_invept_single_context() {
-        check_eq!(vmx_insn::invept(InveptType::SingleContext, &InveptDescriptor::new(ptr)), Ok(()));
+        check_eq!(
+            vmx_insn::invept(InveptType::SingleContext, &InveptDescriptor::new(ptr)),
+            Ok(())
+        );
         ran += 1;
     }
     if caps.has_invept_all_context() {
-        check_eq!(vmx_insn::invept(InveptType::AllContext, &InveptDescriptor::all_context()), Ok(()));
+        check_eq!(
+            vmx_insn::invept(InveptType::AllContext, &InveptDescriptor::all_context()),
+            Ok(())
+        );
         ran += 1;
     }
     check!(ran > 0, "INVEPT reported with no type");
@@ -741,7 +967,10 @@ fn invept_bad_operands(env: &mut Env) -> Outcome {
     check_eq!(vmx_insn::invept_raw(1, &three_levels), bad);
     setup!(mark_error_field(&s));
     let refused = vmx_insn::invept(InveptType::SingleContext, &three_levels);
-    check!(matches!(refused, Err(InsnError::InvalidEptp { eptp: 0x1016, .. })), "checked INVEPT: {refused:?}");
+    check!(
+        matches!(refused, Err(InsnError::InvalidEptp { eptp: 0x1016, .. })),
+        "checked INVEPT: {refused:?}"
+    );
     setup!(error_field_unchanged("the refused INVEPT"));
     check_eq!(s.leave(), Ok(()));
     Outcome::Pass
@@ -769,7 +998,11 @@ fn invvpid_supported(env: &mut Env) -> Outcome {
             Ok(d) => d,
             Err(e) => return fail(format!("descriptor for {ty:?}: {e}")),
         };
-        check!(vmx_insn::invvpid(ty, &desc) == Ok(()), "INVVPID {ty:?}: {:?}", vmx_insn::invvpid(ty, &desc));
+        check!(
+            vmx_insn::invvpid(ty, &desc) == Ok(()),
+            "INVVPID {ty:?}: {:?}",
+            vmx_insn::invvpid(ty, &desc)
+        );
         ran += 1;
     }
     check!(ran > 0, "INVVPID reported with no type");
@@ -788,8 +1021,14 @@ fn invvpid_bad_operands(env: &mut Env) -> Outcome {
     setup!(s.load_new_vmcs(env));
     let bad = valid(Error::INVALID_INVEPT_INVVPID_OPERAND);
     let vpid0 = InvvpidDescriptor::all_context();
-    check_eq!(vmx_insn::invvpid_raw(InvvpidType::IndividualAddress.raw(), &vpid0), bad);
-    check_eq!(vmx_insn::invvpid_raw(InvvpidType::SingleContext.raw(), &vpid0), bad);
+    check_eq!(
+        vmx_insn::invvpid_raw(InvvpidType::IndividualAddress.raw(), &vpid0),
+        bad
+    );
+    check_eq!(
+        vmx_insn::invvpid_raw(InvvpidType::SingleContext.raw(), &vpid0),
+        bad
+    );
     check_eq!(vmx_insn::invvpid_raw(4, &vpid0), bad);
     let linear = vmx_insn::linear_address_width();
     // Bit 55 set, bits 63:56 clear: canonical with 57-bit linear addresses only.
@@ -799,14 +1038,20 @@ fn invvpid_bad_operands(env: &mut Env) -> Outcome {
         Err(e) => return fail(format!("57-bit descriptor: {e}")),
     };
     if linear < 57 {
-        check_eq!(vmx_insn::invvpid_raw(InvvpidType::IndividualAddress.raw(), &wide), bad);
+        check_eq!(
+            vmx_insn::invvpid_raw(InvvpidType::IndividualAddress.raw(), &wide),
+            bad
+        );
     }
     setup!(mark_error_field(&s));
     check_eq!(
         vmx_insn::invvpid(InvvpidType::IndividualAddress, &vpid0),
         Err(InsnError::ZeroVpid { ty: 0 })
     );
-    check_eq!(vmx_insn::invvpid(InvvpidType::SingleContext, &vpid0), Err(InsnError::ZeroVpid { ty: 1 }));
+    check_eq!(
+        vmx_insn::invvpid(InvvpidType::SingleContext, &vpid0),
+        Err(InsnError::ZeroVpid { ty: 1 })
+    );
     if linear < 57 {
         check_eq!(
             vmx_insn::invvpid(InvvpidType::IndividualAddress, &wide),
@@ -829,7 +1074,14 @@ fn invvpid_bad_operands(env: &mut Env) -> Outcome {
 fn vmcall_root(env: &mut Env) -> Outcome {
     let mut s = setup!(Session::enter(env));
     check_eq!(vmx_insn::vmptrst(), None);
-    let mut regs = VmcallRegs { rax: 1, rbx: 2, rcx: 3, rdx: 4, rsi: 5, rdi: 6 };
+    let mut regs = VmcallRegs {
+        rax: 1,
+        rbx: 2,
+        rcx: 3,
+        rdx: 4,
+        rsi: 5,
+        rdi: 6,
+    };
     let before = regs;
     // SAFETY: VMX root operation without a current VMCS and outside SMM: VMCALL fails
     // and changes nothing.
@@ -871,8 +1123,11 @@ fn vmfunc_in_root(env: &mut Env) -> Outcome {
 fn vmread_after_vmxoff(env: &mut Env) -> Outcome {
     let mut s = setup!(Session::enter(env));
     setup!(s.load_new_vmcs(env));
-    // SAFETY: this VMCS is never used for a VM entry.
-    check_eq!(unsafe { vmx_insn::vmwrite(fields::GUEST_RIP, 0x1000u64) }, Ok(()));
+    check_eq!(
+        // SAFETY: this VMCS is never used for a VM entry.
+        unsafe { vmx_insn::vmwrite(fields::GUEST_RIP, 0x1000u64) },
+        Ok(())
+    );
     check_eq!(vmx_insn::vmread(fields::GUEST_RIP), Ok(0x1000u64));
     check_eq!(s.leave(), Ok(()));
     match catch_exception(|| vmx_insn::vmread(fields::GUEST_RIP)) {

@@ -2,27 +2,28 @@
 //!
 //! To add an area: create `scenarios/<area>.rs` with
 //! `pub const SCENARIOS: &[Scenario] = &[Scenario { name: "...", run: my_fn }, ...];`
-//! and add `<area>,` to the `areas!` list below. Scenarios run in list order.
+//! and add `mod <area>;` plus `<area>::SCENARIOS` to the list in `all` below. Scenarios run in list order.
 
 use crate::env::Scenario;
 
 mod vmx_setup;
 
-macro_rules! areas {
-    ($($area:ident,)*) => {
-        $(mod $area;)*
+mod ept;
+mod insn;
+mod runtime;
+mod smoke;
+mod vcpu;
 
-        /// Every scenario, in order.
-        pub fn all() -> impl Iterator<Item = &'static Scenario> + Clone {
-            [$($area::SCENARIOS,)*].into_iter().flatten()
-        }
-    };
-}
-
-areas! {
-    runtime,
-    smoke,
-    insn,
-    vcpu,
-    ept,
+/// Every scenario, in order (declared as plain modules above so that rustfmt and every
+/// other tool sees the area files).
+pub fn all() -> impl Iterator<Item = &'static Scenario> + Clone {
+    [
+        runtime::SCENARIOS,
+        smoke::SCENARIOS,
+        insn::SCENARIOS,
+        vcpu::SCENARIOS,
+        ept::SCENARIOS,
+    ]
+    .into_iter()
+    .flatten()
 }

@@ -13,18 +13,54 @@ use crate::{check, check_eq, require};
 
 /// This area's scenarios, in order.
 pub const SCENARIOS: &[Scenario] = &[
-    Scenario { name: "runtime_long_mode_state", run: long_mode_state },
-    Scenario { name: "runtime_tr_and_gdt", run: tr_and_gdt },
-    Scenario { name: "runtime_gdt_idt_reload_after_vm_exit_limits", run: gdt_idt_reload },
-    Scenario { name: "runtime_page_fault_reports_cr2", run: page_fault_cr2 },
-    Scenario { name: "runtime_int3_trap_rip", run: int3_trap },
-    Scenario { name: "runtime_nested_catch_innermost_wins", run: nested_catch },
-    Scenario { name: "runtime_stack_overflow_caught", run: stack_overflow },
-    Scenario { name: "runtime_panic_caught_by_catch_fault", run: panic_caught },
-    Scenario { name: "runtime_interrupt_handler_edits_frame", run: interrupt_handler },
-    Scenario { name: "runtime_pit_irq0_on_remapped_vector", run: pit_irq0 },
-    Scenario { name: "runtime_frames_zeroed_aligned", run: frames_zeroed_aligned },
-    Scenario { name: "runtime_heap_collections", run: heap_collections },
+    Scenario {
+        name: "runtime_long_mode_state",
+        run: long_mode_state,
+    },
+    Scenario {
+        name: "runtime_tr_and_gdt",
+        run: tr_and_gdt,
+    },
+    Scenario {
+        name: "runtime_gdt_idt_reload_after_vm_exit_limits",
+        run: gdt_idt_reload,
+    },
+    Scenario {
+        name: "runtime_page_fault_reports_cr2",
+        run: page_fault_cr2,
+    },
+    Scenario {
+        name: "runtime_int3_trap_rip",
+        run: int3_trap,
+    },
+    Scenario {
+        name: "runtime_nested_catch_innermost_wins",
+        run: nested_catch,
+    },
+    Scenario {
+        name: "runtime_stack_overflow_caught",
+        run: stack_overflow,
+    },
+    Scenario {
+        name: "runtime_panic_caught_by_catch_fault",
+        run: panic_caught,
+    },
+    Scenario {
+        name: "runtime_interrupt_handler_edits_frame",
+        run: interrupt_handler,
+    },
+    Scenario {
+        name: "runtime_pit_irq0_on_remapped_vector",
+        run: pit_irq0,
+    },
+    Scenario {
+        name: "runtime_frames_zeroed_aligned",
+        run: frames_zeroed_aligned,
+    },
+    Scenario {
+        name: "runtime_heap_collections",
+        run: heap_collections,
+    },
 ];
 
 /// SDM Vol. 3A §10.8.5: long mode needs CR0.PG|PE, CR4.PAE, EFER.LME and reports EFER.LMA.
@@ -33,12 +69,21 @@ fn long_mode_state(_env: &mut Env) -> Outcome {
     let cr4 = cpu::read_cr4();
     // SAFETY: IA32_EFER exists on every x86-64 CPU.
     let efer = unsafe { cpu::rdmsr(0xC000_0080) };
-    check!(cr0 & 0x8000_0001 == 0x8000_0001, "CR0 = {cr0:#x}: PG/PE clear");
+    check!(
+        cr0 & 0x8000_0001 == 0x8000_0001,
+        "CR0 = {cr0:#x}: PG/PE clear"
+    );
     check!(cr0 & 0x20 != 0, "CR0 = {cr0:#x}: NE clear");
-    check!(cr0 & 0x6000_0000 == 0, "CR0 = {cr0:#x}: CD/NW set (caches off)");
+    check!(
+        cr0 & 0x6000_0000 == 0,
+        "CR0 = {cr0:#x}: CD/NW set (caches off)"
+    );
     check!(cr4 & (1 << 5) != 0, "CR4 = {cr4:#x}: PAE clear");
     check!(efer & 0x500 == 0x500, "EFER = {efer:#x}: LME/LMA clear");
-    check!(cpu::rflags() & (1 << 9) == 0, "RFLAGS.IF set while scenarios run");
+    check!(
+        cpu::rflags() & (1 << 9) == 0,
+        "RFLAGS.IF set while scenarios run"
+    );
     Outcome::Pass
 }
 
@@ -50,7 +95,10 @@ fn tr_and_gdt(_env: &mut Env) -> Outcome {
     check_eq!(s.ss, baremetal::gdt::KERNEL_DS);
     let base = cpu::gdt_descriptor_base(s.tr);
     check!(base.is_some_and(|b| b != 0), "TSS descriptor base {base:?}");
-    check!(cpu::gdt_descriptor_base(0).is_none(), "null selector has a base");
+    check!(
+        cpu::gdt_descriptor_base(0).is_none(),
+        "null selector has a base"
+    );
     let gdtr = cpu::sgdt();
     let idtr = cpu::sidt();
     check_eq!({ gdtr.limit }, 39);
@@ -64,8 +112,14 @@ fn tr_and_gdt(_env: &mut Env) -> Outcome {
 fn gdt_idt_reload(_env: &mut Env) -> Outcome {
     let gdtr = cpu::sgdt();
     let idtr = cpu::sidt();
-    let wide_gdt = cpu::DescriptorTablePointer { limit: 0xFFFF, base: gdtr.base };
-    let wide_idt = cpu::DescriptorTablePointer { limit: 0xFFFF, base: idtr.base };
+    let wide_gdt = cpu::DescriptorTablePointer {
+        limit: 0xFFFF,
+        base: gdtr.base,
+    };
+    let wide_idt = cpu::DescriptorTablePointer {
+        limit: 0xFFFF,
+        base: idtr.base,
+    };
     // SAFETY: same tables with larger limits, as a VM exit leaves them; nothing reads past
     // the real tables before the reload below.
     unsafe {
@@ -121,7 +175,11 @@ fn int3_trap(_env: &mut Env) -> Outcome {
         return Outcome::Fail("INT3 completed without an exception".into());
     };
     check_eq!(e.vector, 3);
-    check!(e.rip == expected, "#BP RIP {:#x}, expected {expected:#x}", e.rip);
+    check!(
+        e.rip == expected,
+        "#BP RIP {:#x}, expected {expected:#x}",
+        e.rip
+    );
     Outcome::Pass
 }
 
@@ -133,7 +191,9 @@ fn nested_catch(_env: &mut Env) -> Outcome {
         let inner = catch_exception(|| unsafe { core::arch::asm!("ud2", options(nostack)) });
         let inner_vec = inner.err().map(|e| e.vector);
         // SAFETY: a #DE (division by zero) raised by DIV, caught by the outer catch.
-        unsafe { core::arch::asm!("xor edx, edx", "xor eax, eax", "div ecx", in("ecx") 0u32, out("edx") _, out("eax") _) };
+        unsafe {
+            core::arch::asm!("xor edx, edx", "xor eax, eax", "div ecx", in("ecx") 0u32, out("edx") _, out("eax") _)
+        };
         inner_vec
     });
     let Err(e) = outer else {
@@ -165,7 +225,10 @@ fn stack_overflow(_env: &mut Env) -> Outcome {
     let Err(e) = r else {
         return Outcome::Fail("infinite recursion returned".into());
     };
-    check!(e.vector == 8 && e.error_code == 0, "stack overflow reported as {e}");
+    check!(
+        e.vector == 8 && e.error_code == 0,
+        "stack overflow reported as {e}"
+    );
     let again = catch_exception(|| 5u8);
     check_eq!(again, Ok(5));
     Outcome::Pass
@@ -184,7 +247,11 @@ fn panic_caught(_env: &mut Env) -> Outcome {
     });
     match r {
         Err(Fault::Panic(m)) => {
-            check!(m.as_str().starts_with("scenario panic 42"), "message {:?}", m.as_str());
+            check!(
+                m.as_str().starts_with("scenario panic 42"),
+                "message {:?}",
+                m.as_str()
+            );
             Outcome::Pass
         }
         other => Outcome::Fail(alloc::format!("expected a caught panic, got {other:?}")),
@@ -255,7 +322,10 @@ fn frames_zeroed_aligned(env: &mut Env) -> Outcome {
     check!(page.iter().all(|&w| w == 0), "frame {a:#x} not zeroed");
     page.fill(0xDEAD_BEEF);
     require!(env.free_frame(a), "free");
-    let b = require!(env.alloc_frames(8, 0x20_0000), "alloc 8 frames 2 MiB aligned");
+    let b = require!(
+        env.alloc_frames(8, 0x20_0000),
+        "alloc 8 frames 2 MiB aligned"
+    );
     let Some(b) = b else {
         return Outcome::Fail("no 2 MiB aligned run of 8 frames".into());
     };

@@ -7,12 +7,30 @@ use crate::{check, check_eq, require, skip};
 
 /// This area's scenarios, in order.
 pub const SCENARIOS: &[Scenario] = &[
-    Scenario { name: "smoke_model_is_known", run: model_is_known },
-    Scenario { name: "smoke_cpuid_reports_vmx", run: cpuid_reports_vmx },
-    Scenario { name: "smoke_feature_control_locked_vmx_outside_smx", run: feature_control },
-    Scenario { name: "smoke_ud2_caught_at_its_rip", run: ud2_caught },
-    Scenario { name: "smoke_missing_msr_raises_gp", run: missing_msr_gp },
-    Scenario { name: "smoke_vmx_basic_revision_id", run: vmx_basic_revision },
+    Scenario {
+        name: "smoke_model_is_known",
+        run: model_is_known,
+    },
+    Scenario {
+        name: "smoke_cpuid_reports_vmx",
+        run: cpuid_reports_vmx,
+    },
+    Scenario {
+        name: "smoke_feature_control_locked_vmx_outside_smx",
+        run: feature_control,
+    },
+    Scenario {
+        name: "smoke_ud2_caught_at_its_rip",
+        run: ud2_caught,
+    },
+    Scenario {
+        name: "smoke_missing_msr_raises_gp",
+        run: missing_msr_gp,
+    },
+    Scenario {
+        name: "smoke_vmx_basic_revision_id",
+        run: vmx_basic_revision,
+    },
 ];
 
 const IA32_FEATURE_CONTROL: u32 = 0x3A;
@@ -47,15 +65,25 @@ fn model_is_known(env: &mut Env) -> Outcome {
 /// SDM Vol. 3C §25.6 "Discovering support for VMX": CPUID.1:ECX.VMX[bit 5] = 1.
 fn cpuid_reports_vmx(env: &mut Env) -> Outcome {
     let r = env.cpuid(1, 0);
-    check!(r.ecx & (1 << 5) != 0, "CPUID.1:ECX = {:#x}: VMX bit 5 clear", r.ecx);
+    check!(
+        r.ecx & (1 << 5) != 0,
+        "CPUID.1:ECX = {:#x}: VMX bit 5 clear",
+        r.ecx
+    );
     Outcome::Pass
 }
 
 /// SDM Vol. 3C §25.7 "Enabling and entering VMX operation": the Bochs BIOS locks
 /// IA32_FEATURE_CONTROL with VMXON outside SMX enabled: bit 0 (lock) | bit 2 = 0x5.
 fn feature_control(env: &mut Env) -> Outcome {
-    let v = require!(env.rdmsr(IA32_FEATURE_CONTROL), "RDMSR IA32_FEATURE_CONTROL");
-    check!(v == 0x5, "IA32_FEATURE_CONTROL = {v:#x}, expected 0x5 (locked, VMX outside SMX)");
+    let v = require!(
+        env.rdmsr(IA32_FEATURE_CONTROL),
+        "RDMSR IA32_FEATURE_CONTROL"
+    );
+    check!(
+        v == 0x5,
+        "IA32_FEATURE_CONTROL = {v:#x}, expected 0x5 (locked, VMX outside SMX)"
+    );
     Outcome::Pass
 }
 
@@ -82,7 +110,11 @@ fn ud2_caught(_env: &mut Env) -> Outcome {
     };
     check_eq!(e.vector, 6);
     check_eq!(e.error_code, 0);
-    check!(e.rip == expected, "#UD at RIP {:#x}, UD2 is at {expected:#x}", e.rip);
+    check!(
+        e.rip == expected,
+        "#UD at RIP {:#x}, UD2 is at {expected:#x}",
+        e.rip
+    );
     Outcome::Pass
 }
 
@@ -90,7 +122,9 @@ fn ud2_caught(_env: &mut Env) -> Outcome {
 /// 0x4000_0000 is in the range reserved for hypervisors; Bochs implements nothing there.
 fn missing_msr_gp(env: &mut Env) -> Outcome {
     match env.rdmsr(0x4000_0000) {
-        Ok(v) => Outcome::Fail(alloc::format!("RDMSR 0x40000000 returned {v:#x} instead of #GP")),
+        Ok(v) => Outcome::Fail(alloc::format!(
+            "RDMSR 0x40000000 returned {v:#x} instead of #GP"
+        )),
         Err(e) => {
             check_eq!(e.vector, 13);
             check_eq!(e.error_code, 0);
@@ -107,9 +141,16 @@ fn vmx_basic_revision(env: &mut Env) -> Outcome {
     let revision = v & 0x7FFF_FFFF;
     check!(revision != 0, "IA32_VMX_BASIC = {v:#x}: revision id 0");
     let size = (v >> 32) & 0x1FFF;
-    check!(size > 0 && size <= 4096, "IA32_VMX_BASIC = {v:#x}: VMCS size {size}");
+    check!(
+        size > 0 && size <= 4096,
+        "IA32_VMX_BASIC = {v:#x}: VMCS size {size}"
+    );
     if let Some((_, expected)) = VMX_BASIC_BY_MODEL.iter().find(|(m, _)| *m == env.model()) {
-        check!(v == *expected, "IA32_VMX_BASIC = {v:#x}, models.tsv says {expected:#x} for {}", env.model());
+        check!(
+            v == *expected,
+            "IA32_VMX_BASIC = {v:#x}, models.tsv says {expected:#x} for {}",
+            env.model()
+        );
     }
     Outcome::Pass
 }

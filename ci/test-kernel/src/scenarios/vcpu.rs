@@ -1,10 +1,10 @@
 //! Scenarios for the `vmx-vcpu` crate: small guests (see `guests.rs`) run through the public
 //! API, each asserting the exact exit and state the SDM specifies (Vol. 3C ch. 25-28).
 
-#[path = "guests.rs"]
-mod guests;
 #[path = "vcpu_exit_cost.rs"]
 mod exit_cost;
+#[path = "guests.rs"]
+mod guests;
 
 use alloc::format;
 
@@ -18,16 +18,16 @@ use vmx_insn::VmFail;
 use vmx_vcpu::exit::{CrAccess, ExceptionExit, IoExit};
 use vmx_vcpu::guest::{DescriptorTableRegister, GuestState};
 use vmx_vcpu::{
-    EntryInstruction, Event, Flow, InjectionOutcome, InjectionReport, IA32_KERNEL_GS_BASE, VcpuConfig, VmExit, VmxCpu, VmxError,
-    VmxVcpu,
+    EntryInstruction, Event, Flow, IA32_KERNEL_GS_BASE, InjectionOutcome, InjectionReport,
+    VcpuConfig, VmExit, VmxCpu, VmxError, VmxVcpu,
 };
 
 use crate::env::{Env, Outcome, Scenario};
 use crate::hosts::KernelHost;
 use crate::{check, check_eq, require, setup, skip};
 
-use guests::*;
 use super::vmx_setup::{Cpu, NO_IDT, enable, long_mode_guest};
+use guests::*;
 
 /// This area's scenarios, in order.
 pub const SCENARIOS: &[Scenario] = &[
@@ -836,7 +836,10 @@ fn interrupt_if1(env: &mut Env) -> Outcome {
         r.r14
     );
     check!(v.pending_events().is_empty(), "event still pending");
-    check_eq!(v.last_injection(), Some(delivered(Event::ExternalInterrupt(0x40))));
+    check_eq!(
+        v.last_injection(),
+        Some(delivered(Event::ExternalInterrupt(0x40)))
+    );
     // The next entry injects nothing: the report is cleared.
     setup!(expect_vmcall(&mut v));
     check_eq!(v.last_injection(), None);
@@ -858,7 +861,10 @@ fn activity_state_hlt(env: &mut Env) -> Outcome {
     let (_, idt) = setup!(guest_idt(env, true));
     let cfg = VcpuConfig::new(setup!(long_mode_guest(env, vcpu_guest_irq, 0x202, idt)));
     let mut v = setup!(new_vcpu(&c, &cfg));
-    check_eq!(require!(v.activity_state(), "activity_state"), ActivityState::ACTIVE);
+    check_eq!(
+        require!(v.activity_state(), "activity_state"),
+        ActivityState::ACTIVE
+    );
     check!(
         matches!(
             v.set_activity_state(ActivityState(7)),
@@ -876,13 +882,25 @@ fn activity_state_hlt(env: &mut Env) -> Outcome {
         );
         skip!("no HLT activity state");
     }
-    require!(v.set_activity_state(ActivityState::HLT), "set_activity_state");
-    check_eq!(require!(v.activity_state(), "activity_state"), ActivityState::HLT);
+    require!(
+        v.set_activity_state(ActivityState::HLT),
+        "set_activity_state"
+    );
+    check_eq!(
+        require!(v.activity_state(), "activity_state"),
+        ActivityState::HLT
+    );
     require!(v.inject(Event::ExternalInterrupt(0x40)), "inject");
     let r = setup!(expect_vmcall(&mut v));
     check!(r.r14 == 0x40, "halted guest not woken: r14 = {:#x}", r.r14);
-    check_eq!(require!(v.activity_state(), "activity_state"), ActivityState::ACTIVE);
-    check_eq!(v.last_injection(), Some(delivered(Event::ExternalInterrupt(0x40))));
+    check_eq!(
+        require!(v.activity_state(), "activity_state"),
+        ActivityState::ACTIVE
+    );
+    check_eq!(
+        v.last_injection(),
+        Some(delivered(Event::ExternalInterrupt(0x40)))
+    );
     Outcome::Pass
 }
 
@@ -898,7 +916,10 @@ fn interrupt_window(env: &mut Env) -> Outcome {
     check_eq!(setup!(run(&mut v)), VmExit::InterruptWindow);
     check_eq!(v.last_injection(), None);
     let r = setup!(expect_vmcall(&mut v));
-    check_eq!(v.last_injection(), Some(delivered(Event::ExternalInterrupt(0x40))));
+    check_eq!(
+        v.last_injection(),
+        Some(delivered(Event::ExternalInterrupt(0x40)))
+    );
     check!(
         r.r14 == 0x40,
         "not delivered at the window: r14 = {:#x}",
@@ -977,7 +998,10 @@ fn reinjection(env: &mut Env) -> Outcome {
         "re-injected interrupt not delivered: r14 = {:#x}",
         r.r14
     );
-    check_eq!(v.last_injection(), Some(delivered(Event::ExternalInterrupt(0x40))));
+    check_eq!(
+        v.last_injection(),
+        Some(delivered(Event::ExternalInterrupt(0x40)))
+    );
     Outcome::Pass
 }
 
@@ -1115,7 +1139,10 @@ fn real_mode(env: &mut Env) -> Outcome {
     };
     check_eq!(args.rax & 0xFFFF, 0x1234);
     check_eq!(require!(v.rip(), "rip"), 3);
-    check_eq!(require!(v.read_field(fields::GUEST_CS_BASE), "CS base"), 0x8000);
+    check_eq!(
+        require!(v.read_field(fields::GUEST_CS_BASE), "CS base"),
+        0x8000
+    );
     require!(v.advance_rip(), "advance");
     check_eq!(setup!(run(&mut v)), VmExit::Hlt);
     Outcome::Pass
@@ -1408,7 +1435,11 @@ fn lazy_xstate(env: &mut Env) -> Outcome {
         });
         require!(r, "run_loop");
         check_eq!(exits, 2);
-        check!(seen[0] == GUEST, "guest XMM0 not kept loaded: {:#x}", seen[0]);
+        check!(
+            seen[0] == GUEST,
+            "guest XMM0 not kept loaded: {:#x}",
+            seen[0]
+        );
         check!(
             seen[1] == 0x1111,
             "host XMM0 after release (nested {nested}): {:#x}",

@@ -109,8 +109,7 @@ pub(super) fn exit_cost(env: &mut Env) -> Outcome {
         Err(o) => return o,
     };
     check!(warm.0 == 0, "minimal loop warm-up: {:#x}", warm.0);
-    let ((rc, t0), _) = match with_raw_vmcs(&c, &cfg, minimal_rip, || run_minimal(COST_ROUNDS))
-    {
+    let ((rc, t0), _) = match with_raw_vmcs(&c, &cfg, minimal_rip, || run_minimal(COST_ROUNDS)) {
         Ok(r) => r,
         Err(o) => return o,
     };
@@ -129,8 +128,7 @@ pub(super) fn exit_cost(env: &mut Env) -> Outcome {
         let rc = unsafe { vcpu_dutiful_cpuid_loop(&mut block) };
         (rc, t0)
     };
-    let ((rc, t0), mode) = match with_raw_vmcs(&c, &cfg, dutiful_rip, || run_dutiful(COST_ROUNDS))
-    {
+    let ((rc, t0), mode) = match with_raw_vmcs(&c, &cfg, dutiful_rip, || run_dutiful(COST_ROUNDS)) {
         Ok(r) => r,
         Err(o) => return o,
     };
