@@ -3,7 +3,7 @@
 //! Everything here follows the Intel® 64 and IA-32 Architectures Software Developer's
 //! Manual (SDM): Volume 3C chapters 24-33 (VMX) and Volume 3D appendices A-C (capability
 //! reporting, field encodings, exit reasons). The crate has no `unsafe`,
-//! no `asm!` and no allocation: it describes the architecture; the `vmx-insn` crate executes it.
+//! no inline assembly and no allocation: it describes the architecture; the `vmx-insn` crate executes it.
 #![no_std]
 #![forbid(unsafe_code)]
 
