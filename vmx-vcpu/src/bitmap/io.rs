@@ -105,7 +105,7 @@ impl IoBitmaps {
     /// Sets or clears the bits of `count` ports starting at `first`; ports past FFFFH are
     /// ignored.
     pub fn set_range(&mut self, first: u16, count: u32, intercept: bool) {
-        let last = (u32::from(first) + count).min(0x1_0000);
+        let last = u32::from(first).saturating_add(count).min(0x1_0000);
         for port in u32::from(first)..last {
             // `port` < 0x10000, so the conversion cannot truncate.
             self.set_intercept(port as u16, intercept);
