@@ -58,8 +58,8 @@ pub fn decode_exit_with_reason(
 }
 
 /// [`decode_exit_with_reason`] with the VM-entry-failure test (bit 31) moved out of line:
-/// the basic reasons of failed entries (33, 34, 41) are none of the five decoded inline, so
-/// [`decode_other_reason`] tests it, and the common exits pay nothing for it.
+/// the inline match keeps bit 31, so no failed entry matches the five reasons decoded
+/// inline, [`decode_other_reason`] tests it, and the common exits pay nothing for it.
 #[inline(always)]
 pub(crate) fn decode_entered(
     reason: ExitReason,
@@ -77,21 +77,25 @@ pub(crate) fn decode_entered(
             subleaf: regs.rcx as u32,
         };
     }
-    let basic = reason.basic();
-    match basic {
-        BasicExitReason::CPUID => VmExit::Cpuid {
+    // The basic reason with bit 31 kept: a failed entry never matches one of the five
+    // reasons decoded inline, whatever basic reason it carries (the SDM lists 33, 34 and
+    // 41, but a processor or emulator reporting another must not be mistaken for a true
+    // exit of that reason), and reaches `decode_other_reason`, which decodes it as
+    // `EntryFailure`. Same cost as masking to the 16-bit basic reason.
+    match reason.0 & (ExitReason::VM_ENTRY_FAILURE | 0xFFFF) {
+        INLINE_CPUID => VmExit::Cpuid {
             leaf: regs.rax as u32,
             subleaf: regs.rcx as u32,
         },
-        BasicExitReason::RDMSR => VmExit::Rdmsr {
+        INLINE_RDMSR => VmExit::Rdmsr {
             msr: regs.rcx as u32,
         },
-        BasicExitReason::WRMSR => VmExit::Wrmsr {
+        INLINE_WRMSR => VmExit::Wrmsr {
             msr: regs.rcx as u32,
             value: edx_eax(regs),
         },
-        BasicExitReason::HLT => VmExit::Hlt,
-        BasicExitReason::VMCALL => VmExit::Vmcall(VmcallArgs {
+        INLINE_HLT => VmExit::Hlt,
+        INLINE_VMCALL => VmExit::Vmcall(VmcallArgs {
             rax: regs.rax,
             rbx: regs.rbx,
             rcx: regs.rcx,
@@ -102,6 +106,13 @@ pub(crate) fn decode_entered(
         _ => decode_other_reason(reason, src, regs),
     }
 }
+
+/// The five basic reasons `decode_entered` decodes inline, as 32-bit exit-reason values.
+const INLINE_CPUID: u32 = BasicExitReason::CPUID.0 as u32;
+const INLINE_RDMSR: u32 = BasicExitReason::RDMSR.0 as u32;
+const INLINE_WRMSR: u32 = BasicExitReason::WRMSR.0 as u32;
+const INLINE_HLT: u32 = BasicExitReason::HLT.0 as u32;
+const INLINE_VMCALL: u32 = BasicExitReason::VMCALL.0 as u32;
 
 #[cold]
 #[inline(never)]
@@ -286,4 +297,58 @@ fn decode_exception(reason: ExitReason, src: &mut impl ExitInfoSource) -> VmExit
         nmi_unblocking_iret,
         instruction_len,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A field source that answers `value` for every field.
+    struct Constant(u64);
+
+    impl ExitInfoSource for Constant {
+        fn read_field(&mut self, _encoding: u32) -> u64 {
+            self.0
+        }
+    }
+
+    proptest! {
+        /// The run loop decodes through `decode_entered`, which tests bit 31 out of line:
+        /// an entry failure with any basic reason (the five inline ones included) and any
+        /// other flag bits still decodes as `EntryFailure` carrying the raw reason.
+        #[test]
+        fn decode_entered_never_mistakes_an_entry_failure(
+            basic in prop_oneof![
+                Just(10u32), Just(12), Just(18), Just(31), Just(32), Just(33), Just(34),
+                Just(41), any::<u16>().prop_map(u32::from)
+            ],
+            flags in 0u32..0x8000,
+            qualification in any::<u64>(),
+            rax in any::<u64>(),
+            rcx in any::<u64>(),
+        ) {
+            let raw = ExitReason::VM_ENTRY_FAILURE | (flags << 16) | basic;
+            let regs = GuestRegisters { rax, rcx, ..Default::default() };
+            let exit = decode_entered(ExitReason(raw), &mut Constant(qualification), &regs);
+            prop_assert_eq!(
+                exit,
+                VmExit::EntryFailure(EntryFailure { reason: ExitReason(raw), qualification })
+            );
+        }
+
+        /// Without bit 31, flag bits 30:16 do not change which inline exit is decoded.
+        #[test]
+        fn decode_entered_inline_reasons_ignore_flag_bits(
+            basic in prop_oneof![Just(10u32), Just(12), Just(18), Just(31), Just(32)],
+            flags in 0u32..0x8000,
+            rax in any::<u64>(),
+        ) {
+            let regs = GuestRegisters { rax, ..Default::default() };
+            let with = decode_entered(ExitReason((flags << 16) | basic), &mut Constant(0), &regs);
+            let without = decode_entered(ExitReason(basic), &mut Constant(0), &regs);
+            prop_assert_eq!(with, without);
+        }
+    }
 }
