@@ -7,14 +7,17 @@
 //! read. Every input decodes without panicking: unknown reasons and reserved encodings give
 //! [`VmExit::Other`] with the raw values.
 //!
-//! Files: `kinds` (the payloads of the larger exits), `decode` (the decoder).
+//! Files: `kinds` (the payloads of the larger exits), `decode` (the decoder), `completion`
+//! (the arithmetic of the completion helpers).
 
+mod completion;
 mod decode;
 mod kinds;
 
 use vmx_defs::exit_reason::{BasicExitReason, ExitReason};
 use vmx_defs::qualification::{ExitQualification, MovDrQualification, TaskSwitchQualification};
 
+pub use completion::{CS_ACCESS_RIGHTS_L, crosses_4g, merge_in_value, next_rip};
 pub(crate) use decode::decode_entered;
 pub use decode::{ExitInfoSource, decode_exit, decode_exit_with_reason};
 pub use kinds::{CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, VmcallArgs};

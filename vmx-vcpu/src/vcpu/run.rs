@@ -15,7 +15,9 @@ use crate::entry::{
 };
 use crate::error::{EntryInstruction, VmxError};
 use crate::event::{Event, InjectionOutcome, InjectionReport};
-use crate::exit::{IoExit, VmExit, decode_entered};
+use crate::exit::{
+    CS_ACCESS_RIGHTS_L, IoExit, VmExit, crosses_4g, decode_entered, merge_in_value, next_rip,
+};
 use crate::host::VmxHost;
 use crate::xstate::{XStateMode, put_guest_xstate};
 
@@ -289,17 +291,25 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
 
     /// Moves RIP past the instruction that caused the exit (VM-exit instruction length,
     /// SDM §28.2.4) and clears blocking by STI / MOV SS, as completing the instruction
-    /// would (SDM §26.7).
+    /// would (SDM §26.7). Outside 64-bit mode the new RIP wraps at 4 GiB as EIP does
+    /// ([`next_rip`](crate::exit::next_rip)), so that a guest cannot make its own next
+    /// entry fail by executing an exiting instruction that ends at 4 GiB.
     #[inline]
     pub fn advance_rip(&mut self) -> Result<(), VmxError> {
         self.load_vmcs()?;
         let len = vmread_fast(fields::EXIT_INSTRUCTION_LENGTH.raw());
         let rip = vmread_fast(fields::GUEST_RIP.raw());
         let intr = vmread_fast(fields::GUEST_INTERRUPTIBILITY_STATE.raw());
+        // The instruction length is a 32-bit field.
+        let next = if crosses_4g(rip, len as u32) {
+            next_rip_at_4g(rip, len)
+        } else {
+            rip.wrapping_add(len)
+        };
         // SAFETY: guest RIP and interruptibility exist on every processor, the VMCS is
         // current, and neither field can affect the host.
         unsafe {
-            vmwrite_fast(fields::GUEST_RIP.raw(), rip.wrapping_add(len));
+            vmwrite_fast(fields::GUEST_RIP.raw(), next);
             if intr & 3 != 0 {
                 vmwrite_fast(fields::GUEST_INTERRUPTIBILITY_STATE.raw(), intr & !3);
             }
@@ -316,11 +326,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             ));
         }
         let rax = &mut self.block_mut().regs.rax;
-        *rax = match io.size {
-            1 => (*rax & !0xFF) | u64::from(value & 0xFF),
-            2 => (*rax & !0xFFFF) | u64::from(value & 0xFFFF),
-            _ => u64::from(value),
-        };
+        *rax = merge_in_value(*rax, io.size, value);
         self.advance_rip()
     }
 
@@ -355,6 +361,15 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     pub fn vmcs_paddr(&self) -> PhysAddr {
         self.vmcs.paddr()
     }
+}
+
+/// [`next_rip`] for an instruction whose end crosses a 4-GiB boundary, with the mode read
+/// from guest CS.L (out of line: the common exit does not pay for it). The VMCS is current.
+#[cold]
+#[inline(never)]
+fn next_rip_at_4g(rip: u64, len: u64) -> u64 {
+    let cs_long = vmread_fast(fields::GUEST_CS_ACCESS_RIGHTS.raw()) & CS_ACCESS_RIGHTS_L != 0;
+    next_rip(rip, len, cs_long)
 }
 
 /// What a [`VmxVcpu::run_loop`] handler asks for next.

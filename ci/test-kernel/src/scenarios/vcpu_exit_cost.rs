@@ -282,6 +282,31 @@ macro_rules! emulate_cpuid {
     };
 }
 
+/// [`emulate_cpuid`] with the RIP duty of `VmxVcpu::advance_rip`: an instruction whose end
+/// crosses a 4-GiB boundary (the sum's bits 63:32 differ from RIP's) needs the guest's
+/// mode to know whether EIP wraps, which this baseline leaves to the unhandled-case exit
+/// (local label `7`, bit 62) before writing RIP; otherwise the sum is written as is.
+macro_rules! emulate_cpuid_mode_aware {
+    () => {
+        concat!(
+            "xor eax, eax\n",
+            "mov [r12], rax\n",
+            "mov [r12 + 8], rax\n",
+            "mov [r12 + 16], rax\n",
+            "mov [r12 + 24], rax\n",
+            "mov eax, 0x440C\n",
+            "vmread rbx, rax\n",
+            "mov eax, 0x681E\n",
+            "vmread rcx, rax\n",
+            "lea rdx, [rcx + rbx]\n",
+            "xor rcx, rdx\n",
+            "shr rcx, 32\n",
+            "jnz 7f\n",
+            "vmwrite rax, rdx\n",
+        )
+    };
+}
+
 macro_rules! load_guest_gprs {
     () => {
         concat!(
@@ -405,8 +430,9 @@ global_asm!(
     // extended-state mode checked in both directions (mode 0: the host does not use
     // x87/SSE, nothing to switch); a pending event checked before each entry; the
     // IDT-vectoring information read and tested at each exit (an interrupted delivery is
-    // never lost); RIP advanced by the exit instruction length and blocking by STI / MOV SS
-    // cleared as completing the instruction does. Returns 0, the RFLAGS of a VMfail, the
+    // never lost); RIP advanced by the exit instruction length (with the 4-GiB crossing
+    // test of `advance_rip`) and blocking by STI / MOV SS cleared as completing the
+    // instruction does. Returns 0, the RFLAGS of a VMfail, the
     // exit reason with bit 63 for an unexpected exit, or bit 62 for a case this baseline
     // does not handle (an interrupted event delivery, a pending event, mode != 0).
     ".global vcpu_dutiful_cpuid_loop",
@@ -445,7 +471,7 @@ global_asm!(
     "jne 7f",
     "cmp ebx, 10",
     "jne 4f",
-    emulate_cpuid!(),
+    emulate_cpuid_mode_aware!(),
     "mov eax, 0x4824",
     "vmread rcx, rax",
     "test cl, 3",
