@@ -166,6 +166,23 @@ global_asm!(
     "movq rbx, xmm0",
     "vmcall",
     "ud2",
+    // XSETBV of XCR0 = 0 (bit 0 clear) and 4 (AVX without SSE), both invalid; XCR0 = 3
+    // (x87 | SSE), valid; XCR1 = 1 (not writable); then VMCALL (guest-input audit).
+    ".global vcpu_guest_xsetbv",
+    "vcpu_guest_xsetbv:",
+    "xor ecx, ecx",
+    "xor edx, edx",
+    "xor eax, eax",
+    "xsetbv",
+    "mov eax, 4",
+    "xsetbv",
+    "mov eax, 3",
+    "xsetbv",
+    "mov ecx, 1",
+    "mov eax, 1",
+    "xsetbv",
+    "vmcall",
+    "ud2",
     ".popsection",
 );
 
@@ -208,6 +225,8 @@ unsafe extern "C" {
     pub fn vcpu_guest_gprs();
     /// See the assembly above.
     pub fn vcpu_guest_sse();
+    /// See the assembly above.
+    pub fn vcpu_guest_xsetbv();
 }
 
 /// The address of a guest entry point.

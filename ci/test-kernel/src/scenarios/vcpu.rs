@@ -164,6 +164,10 @@ pub const SCENARIOS: &[Scenario] = &[
         run: sse_isolated,
     },
     Scenario {
+        name: "vcpu_xsetbv_guest_values",
+        run: xsetbv_guest_values,
+    },
+    Scenario {
         name: "vcpu_sse_state_isolated_fxsave",
         run: sse_isolated_fxsave,
     },
@@ -1335,6 +1339,53 @@ fn read_xmm0() -> u64 {
 fn write_xmm0(v: u64) {
     // SAFETY: the kernel is built without SSE, so no compiled code keeps values in XMM0.
     unsafe { core::arch::asm!("movq xmm0, {}", in(reg) v, options(nomem, nostack)) };
+}
+
+/// XCR0 of the running CPU.
+fn host_xcr0() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: called only with CR4.OSXSAVE = 1 (after `enable_host_sse` chose XSAVE mode);
+    // XGETBV of XCR0 only reads it.
+    unsafe {
+        core::arch::asm!("xgetbv", in("ecx") 0u32, out("eax") lo, out("edx") hi,
+            options(nomem, nostack, preserves_flags));
+    }
+    (u64::from(hi) << 32) | u64::from(lo)
+}
+
+/// A guest's XSETBV of invalid and valid values (guest-input audit; issue 5: XSETBV must
+/// never panic or reach the host's XCR0). Each exit is `VmExit::Xsetbv`; invalid XCR0
+/// values give `InvalidXcr0` (the caller's #GP decision; this guest has no IDT, so the
+/// scenario skips the instruction instead of injecting), the valid one becomes the guest's
+/// XCR0, an index other than 0 is the caller's to refuse; the host's XCR0 never changes.
+fn xsetbv_guest_values(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let (cr4, mode) = enable_host_sse(env, true);
+    if mode != vmx_vcpu::xstate::XStateMode::Xsave {
+        skip!("no XSAVE on this model");
+    }
+    let host = host_xcr0();
+    let mut cfg = setup!(simple(env, vcpu_guest_xsetbv));
+    cfg.guest.cr4 = cr4 & !(1 << 13);
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let start = v.guest_xcr0();
+    for value in [0u64, 4] {
+        check_eq!(setup!(run(&mut v)), VmExit::Xsetbv { index: 0, value });
+        check_eq!(v.set_guest_xcr0(value), Err(VmxError::InvalidXcr0(value)));
+        check_eq!(v.guest_xcr0(), start);
+        check_eq!(host_xcr0(), host);
+        require!(v.advance_rip(), "advance_rip");
+    }
+    check_eq!(setup!(run(&mut v)), VmExit::Xsetbv { index: 0, value: 3 });
+    require!(v.set_guest_xcr0(3), "set_guest_xcr0(3)");
+    check_eq!(v.guest_xcr0(), 3);
+    require!(v.advance_rip(), "advance_rip");
+    check_eq!(setup!(run(&mut v)), VmExit::Xsetbv { index: 1, value: 1 });
+    check_eq!(v.guest_xcr0(), 3);
+    require!(v.advance_rip(), "advance_rip");
+    setup!(expect_vmcall(&mut v));
+    check_eq!(host_xcr0(), host);
+    Outcome::Pass
 }
 
 fn sse_isolated(env: &mut Env) -> Outcome {
