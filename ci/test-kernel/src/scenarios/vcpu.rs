@@ -140,6 +140,14 @@ pub const SCENARIOS: &[Scenario] = &[
         run: protected_mode,
     },
     Scenario {
+        name: "vcpu_advance_rip_32bit_wraps_at_4g",
+        run: advance_rip_32bit_wraps,
+    },
+    Scenario {
+        name: "vcpu_advance_rip_64bit_crosses_4g",
+        run: advance_rip_64bit_crosses,
+    },
+    Scenario {
         name: "vcpu_inject_exceptions_and_soft_int",
         run: inject_exceptions,
     },
@@ -1183,6 +1191,68 @@ fn protected_mode(env: &mut Env) -> Outcome {
     check_eq!(require!(v.rip(), "rip"), 0x8005);
     require!(v.advance_rip(), "advance");
     check_eq!(setup!(run(&mut v)), VmExit::Hlt);
+    Outcome::Pass
+}
+
+/// `advance_rip` outside 64-bit mode (guest-input audit): after the protected-mode guest's
+/// VMCALL exit (3 bytes), with RIP moved to 0xFFFFFFFE the new RIP wraps to 1 as EIP does,
+/// instead of 0x1_00000001, which VM entry refuses for a guest not in 64-bit mode (SDM Vol.
+/// 3C §27.3.1.4). RIP is then put back and the guest runs on to its HLT, so the entry
+/// after the completion helpers is checked too.
+fn advance_rip_32bit_wraps(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let caps = c.capabilities();
+    setup!(has_feature(
+        caps.has_unrestricted_guest() && caps.has_ept(),
+        "unrestricted guest"
+    ));
+    let code = setup!(
+        env.alloc_frame()
+            .ok_or_else(|| Outcome::Fail("no frame".into()))
+    );
+    // SAFETY: our frame; the code is 9 bytes.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            PROTECTED_MODE_CODE.as_ptr(),
+            code as *mut u8,
+            PROTECTED_MODE_CODE.len(),
+        )
+    };
+    let mut cfg = VcpuConfig::new(GuestState::protected_mode(0x8000, 0x7000));
+    let (_ept, eptp) = setup!(identity_ept(env, Some(code)));
+    cfg.ept = Some(eptp);
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let e = setup!(run(&mut v));
+    check!(matches!(e, VmExit::Vmcall(_)), "expected VMCALL, got {e:?}");
+    check_eq!(require!(v.rip(), "rip"), 0x8005);
+    require!(v.set_rip(0xFFFF_FFFE), "set_rip");
+    require!(v.advance_rip(), "advance at 4 GiB");
+    check_eq!(require!(v.rip(), "rip"), 1);
+    require!(v.set_rip(0x8005), "set_rip");
+    require!(v.advance_rip(), "advance");
+    check_eq!(setup!(run(&mut v)), VmExit::Hlt);
+    Outcome::Pass
+}
+
+/// `advance_rip` in 64-bit mode (guest-input audit): an instruction crossing 4 GiB leaves
+/// RIP at the full 64-bit sum (CS.L = 1: no EIP wrap), and the guest runs on.
+fn advance_rip_64bit_crosses(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_cpuid));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let e = setup!(run(&mut v));
+    check!(
+        matches!(e, VmExit::Cpuid { .. }),
+        "expected CPUID, got {e:?}"
+    );
+    let rip = require!(v.rip(), "rip");
+    require!(v.set_rip(0xFFFF_FFFF), "set_rip");
+    require!(v.advance_rip(), "advance across 4 GiB");
+    check_eq!(require!(v.rip(), "rip"), 0x1_0000_0001);
+    require!(v.set_rip(rip), "set_rip");
+    require!(v.complete_cpuid(1, 2, 3, 4), "complete_cpuid");
+    let r = setup!(expect_vmcall(&mut v));
+    check!((r.rax, r.rdx) == (1, 4), "guest saw {r:?}");
     Outcome::Pass
 }
 
