@@ -100,6 +100,16 @@ pub enum VmxError {
     /// A value for XCR0 the host cannot load (unsupported component, or x87 clear, or AVX
     /// without SSE; SDM Vol. 1 §13.3).
     InvalidXcr0(u64),
+    /// A value WRMSR refuses for this MSR (non-canonical address, reserved bits set; see
+    /// [`check_msr_value`](crate::msr_values::check_msr_value)). Loading it from the
+    /// MSR-load list would fail VM entry with reason 34 (SDM Vol. 3C §27.4); inject #GP(0)
+    /// into the guest instead, as WRMSR does.
+    InvalidMsrValue {
+        /// The MSR index.
+        msr: u32,
+        /// The refused value.
+        value: u64,
+    },
     /// The processor does not support this guest activity state (IA32_VMX_MISC bits 8:6,
     /// SDM Vol. 3D §A.6; VM entry would fail, Vol. 3C §27.3.1.5).
     UnsupportedActivityState(ActivityState),
@@ -139,6 +149,9 @@ impl fmt::Display for VmxError {
             Self::InvalidEptp(e) => write!(f, "EPT pointer: {e}"),
             Self::Reentrant => f.write_str("run called inside this vCPU's own run_loop"),
             Self::MsrNotSwitched(m) => write!(f, "MSR {m:#x} is not in the MSR switch lists"),
+            Self::InvalidMsrValue { msr, value } => {
+                write!(f, "WRMSR would refuse {value:#x} for MSR {msr:#x}")
+            }
             Self::UnsupportedActivityState(s) => write!(
                 f,
                 "the processor does not support the guest activity state {s:?} (IA32_VMX_MISC)"
@@ -197,6 +210,7 @@ impl From<VmxError> for AxErrorKind {
             | VmxError::InvalidGuestState(_)
             | VmxError::InvalidEptp(_)
             | VmxError::MsrNotSwitched(_)
+            | VmxError::InvalidMsrValue { .. }
             | VmxError::InvalidXcr0(_) => AxErrorKind::InvalidInput,
             VmxError::UnsupportedActivityState(_) => AxErrorKind::Unsupported,
         }

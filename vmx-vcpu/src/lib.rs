@@ -15,6 +15,7 @@ mod host;
 pub mod host_checks;
 mod host_state;
 pub mod injection;
+pub mod msr_values;
 pub mod regs;
 mod vcpu;
 mod vmcs;

@@ -9,6 +9,7 @@ use vmx_defs::vmcs::fields;
 use crate::arch;
 use crate::error::VmxError;
 use crate::host::VmxHost;
+use crate::msr_values::{MsrValueLimits, check_msr_value};
 
 use super::{F_MSR_GUEST, F_MSR_HOST, MSR_LIST_CAPACITY, VmxVcpu, vmwrite};
 
@@ -144,14 +145,18 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
 
     /// Sets the guest's value of a switched MSR (e.g. when emulating its WRMSR);
     /// [`VmxError::MsrNotSwitched`] if it is not in the lists.
+    ///
+    /// The value is checked as WRMSR checks it ([`check_msr_value`] with this processor's
+    /// [`MsrValueLimits::current`]: canonical LSTAR/CSTAR/KERNEL_GS_BASE, TSC_AUX bits
+    /// 63:32 clear, only supported IA32_XSS bits): a refused value returns
+    /// [`VmxError::InvalidMsrValue`] and leaves the guest's value unchanged, so the caller
+    /// injects #GP(0) instead of the next VM entry failing with reason 34 (SDM Vol. 3C
+    /// §27.4).
     pub fn set_guest_msr(&mut self, msr: u32, value: u64) -> Result<(), VmxError> {
-        match self.msr_slot(msr) {
-            // SAFETY: slot index < msr_count.
-            Some(i) => unsafe {
-                (*self.guest_list().add(i)).value = value;
-                Ok(())
-            },
-            None => Err(VmxError::MsrNotSwitched(msr)),
-        }
+        let i = self.msr_slot(msr).ok_or(VmxError::MsrNotSwitched(msr))?;
+        check_msr_value(msr, value, MsrValueLimits::current())?;
+        // SAFETY: slot index < msr_count.
+        unsafe { (*self.guest_list().add(i)).value = value };
+        Ok(())
     }
 }
