@@ -110,6 +110,9 @@ pub enum VmxError {
         /// The refused value.
         value: u64,
     },
+    /// XSETBV named an extended control register other than XCR0 (ECX != 0; SDM Vol. 2B
+    /// XSETBV: #GP(0)). The caller injects #GP(0).
+    InvalidXcrIndex(u32),
     /// The processor does not support this guest activity state (IA32_VMX_MISC bits 8:6,
     /// SDM Vol. 3D §A.6; VM entry would fail, Vol. 3C §27.3.1.5).
     UnsupportedActivityState(ActivityState),
@@ -148,6 +151,7 @@ impl fmt::Display for VmxError {
             Self::InvalidXcr0(v) => write!(f, "XCR0 value {v:#x} cannot be loaded"),
             Self::InvalidEptp(e) => write!(f, "EPT pointer: {e}"),
             Self::Reentrant => f.write_str("run called inside this vCPU's own run_loop"),
+            Self::InvalidXcrIndex(i) => write!(f, "XCR{i} is not a writable XCR (only XCR0 is)"),
             Self::MsrNotSwitched(m) => write!(f, "MSR {m:#x} is not in the MSR switch lists"),
             Self::InvalidMsrValue { msr, value } => {
                 write!(f, "WRMSR would refuse {value:#x} for MSR {msr:#x}")
@@ -211,6 +215,7 @@ impl From<VmxError> for AxErrorKind {
             | VmxError::InvalidEptp(_)
             | VmxError::MsrNotSwitched(_)
             | VmxError::InvalidMsrValue { .. }
+            | VmxError::InvalidXcrIndex(_)
             | VmxError::InvalidXcr0(_) => AxErrorKind::InvalidInput,
             VmxError::UnsupportedActivityState(_) => AxErrorKind::Unsupported,
         }

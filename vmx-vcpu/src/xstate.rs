@@ -98,6 +98,17 @@ pub fn check_xcr0(value: u64, supported: u64) -> Result<(), VmxError> {
     }
 }
 
+/// Checks an XSETBV the guest executed (SDM Vol. 2B XSETBV): ECX (`index`) must be 0, the
+/// only XCR defined ([`VmxError::InvalidXcrIndex`] otherwise), and `value` must pass
+/// [`check_xcr0`] for `supported`. Either error is the #GP(0) the instruction raises on
+/// hardware, for the caller to inject. Pure.
+pub fn check_xsetbv(index: u32, value: u64, supported: u64) -> Result<(), VmxError> {
+    if index != 0 {
+        return Err(VmxError::InvalidXcrIndex(index));
+    }
+    check_xcr0(value, supported)
+}
+
 /// Writes the power-up x87 control word (0x37F) and MXCSR (0x1F80) into a zeroed FXSAVE or
 /// XSAVE legacy region, so the guest starts with the reset values (SDM Vol. 1 §10.5.1).
 /// For XSAVE areas, XSTATE_BV is left 0 so that XRSTOR loads the init state of every

@@ -17,7 +17,7 @@ use vmx_vcpu::bitmap::{IoBitmaps, MsrAccess, MsrBitmap, MsrIntercept};
 use vmx_vcpu::event::Event;
 use vmx_vcpu::exit::*;
 use vmx_vcpu::regs::GuestRegisters;
-use vmx_vcpu::xstate::check_xcr0;
+use vmx_vcpu::xstate::{check_xcr0, check_xsetbv};
 
 /// A field source with fixed values (0 for any other field).
 struct Fields(HashMap<u32, u64>);
@@ -199,6 +199,23 @@ proptest! {
                 prop_assert!(!ok, "{:#x} refused", value);
                 prop_assert_eq!(e, VmxError::InvalidXcr0(value));
             }
+        }
+    }
+
+    /// An XSETBV exit's ECX and EDX:EAX, whatever the guest put there, are checked without
+    /// panicking: any ECX other than 0 is `InvalidXcrIndex(ecx)` (XSETBV's #GP(0) for an
+    /// undefined XCR, SDM Vol. 2B), ECX = 0 is exactly `check_xcr0`.
+    #[test]
+    fn xsetbv_exit_index_and_value_checked(rax in any::<u64>(), rcx in any::<u64>(), rdx in any::<u64>(), supported in any::<u64>()) {
+        let regs = GuestRegisters { rax, rcx, rdx, ..Default::default() };
+        let VmExit::Xsetbv { index, value } = decode(55, 0, &regs) else {
+            return Err(TestCaseError::fail("XSETBV did not decode as Xsetbv"));
+        };
+        let got = check_xsetbv(index, value, supported);
+        if rcx as u32 != 0 {
+            prop_assert_eq!(got, Err(VmxError::InvalidXcrIndex(rcx as u32)));
+        } else {
+            prop_assert_eq!(got, check_xcr0(value, supported));
         }
     }
 

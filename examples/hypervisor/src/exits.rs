@@ -9,7 +9,7 @@
 //! | HLT | the guest waits for an interrupt: with a tick pending it is injected at once, else the guest is put in the HLT activity state until the timer fires |
 //! | EPT violation on the device page | MMIO emulation: decode the `MOV` at RIP, perform it on the device, advance RIP |
 //! | VMCALL | `DONE` ends the run with the guest's result; `PANIC` ends it with failure |
-//! | XSETBV | a valid XCR0 becomes the guest's (`VmxVcpu::set_guest_xcr0`; vmx-vcpu switches XCR0 around the guest) and RIP advances; another index or an invalid value gets #GP(0), as the processor raises it |
+//! | XSETBV | a valid XCR0 becomes the guest's (`VmxVcpu::complete_xsetbv`, which also refuses ECX != 0; vmx-vcpu switches XCR0 around the guest) and RIP advances; another index or an invalid value gets #GP(0), as the processor raises it |
 //! | anything else | printed decoded, and the run fails |
 
 use alloc::string::String;
@@ -299,8 +299,8 @@ impl<'m> Machine<'m> {
 
 /// XSETBV, which exits unconditionally (SDM Vol. 3C §26.1.2): the guest's attempt to load
 /// XCR`index` with `value`. Only XCR0 is writable, and only with a value that SDM Vol. 1
-/// §13.3 allows on this processor (`VmxVcpu::set_guest_xcr0` checks it; the host's XCR0 is
-/// never touched); anything else is the #GP(0) the instruction raises (SDM Vol. 2 XSETBV),
+/// §13.3 allows on this processor (`VmxVcpu::complete_xsetbv` checks both and advances RIP;
+/// the host's XCR0 is never touched); anything else is the #GP(0) the instruction raises (SDM Vol. 2 XSETBV),
 /// injected without advancing RIP (a fault). CPL and CR4.OSXSAVE faults happen in the
 /// guest before the exit.
 fn xsetbv<H: VmxHost>(
@@ -308,12 +308,14 @@ fn xsetbv<H: VmxHost>(
     index: u32,
     value: u64,
 ) -> Result<(), HypervisorError> {
-    if index == 0 && vcpu.set_guest_xcr0(value).is_ok() {
-        vcpu.advance_rip()?;
-    } else {
-        vcpu.inject(Event::exception(13, Some(0)))?;
+    match vcpu.complete_xsetbv(index, value) {
+        Ok(()) => Ok(()),
+        Err(VmxError::InvalidXcrIndex(_) | VmxError::InvalidXcr0(_)) => {
+            vcpu.inject(Event::exception(13, Some(0)))?;
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
 
 /// Whether `port` is one of the UART's.

@@ -76,7 +76,9 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     }
 
     /// Lets the guest load an XCR0 value with XSETBV (call from the [`VmExit::Xsetbv`](crate::VmExit::Xsetbv)
-    /// handler, then advance RIP; inject #GP on error). Checked against SDM Vol. 1 §13.3
+    /// handler, then advance RIP; inject #GP on error). The caller checks ECX = 0 first;
+    /// [`complete_xsetbv`](Self::complete_xsetbv) does the index check, this and the RIP
+    /// advance in one call. Checked against SDM Vol. 1 §13.3
     /// and the components the processor supports.
     pub fn set_guest_xcr0(&mut self, value: u64) -> Result<(), VmxError> {
         if self.xstate.mode != XStateMode::Xsave {
@@ -91,6 +93,20 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         b.guest_xcr0 = value;
         b.union_xcr0 = union;
         Ok(())
+    }
+
+    /// Completes the guest's XSETBV from its [`VmExit::Xsetbv`](crate::VmExit::Xsetbv) exit
+    /// (`index` = ECX, `value` = EDX:EAX): checks it with
+    /// [`check_xsetbv`](crate::xstate::check_xsetbv) (ECX = 0, the only XCR; a value SDM
+    /// Vol. 1 §13.3 allows on this processor), makes `value` the guest's XCR0 and advances
+    /// RIP. On [`VmxError::InvalidXcrIndex`] or [`VmxError::InvalidXcr0`] nothing changes
+    /// and RIP stays: inject #GP(0), as XSETBV raises it (SDM Vol. 2B XSETBV).
+    pub fn complete_xsetbv(&mut self, index: u32, value: u64) -> Result<(), VmxError> {
+        if index != 0 {
+            return Err(VmxError::InvalidXcrIndex(index));
+        }
+        self.set_guest_xcr0(value)?;
+        self.advance_rip()
     }
 
     /// The guest's XCR0 (1 until it runs XSETBV; 0 when XSAVE is not switched).

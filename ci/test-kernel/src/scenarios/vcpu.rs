@@ -1427,7 +1427,8 @@ fn host_xcr0() -> u64 {
 /// never panic or reach the host's XCR0). Each exit is `VmExit::Xsetbv`; invalid XCR0
 /// values give `InvalidXcr0` (the caller's #GP decision; this guest has no IDT, so the
 /// scenario skips the instruction instead of injecting), the valid one becomes the guest's
-/// XCR0, an index other than 0 is the caller's to refuse; the host's XCR0 never changes.
+/// XCR0 (`complete_xsetbv`, RIP advanced), an index other than 0 is `InvalidXcrIndex` from
+/// `complete_xsetbv` with RIP left for the #GP; the host's XCR0 never changes.
 fn xsetbv_guest_values(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let (cr4, mode) = enable_host_sse(env, true);
@@ -1447,10 +1448,10 @@ fn xsetbv_guest_values(env: &mut Env) -> Outcome {
         require!(v.advance_rip(), "advance_rip");
     }
     check_eq!(setup!(run(&mut v)), VmExit::Xsetbv { index: 0, value: 3 });
-    require!(v.set_guest_xcr0(3), "set_guest_xcr0(3)");
+    require!(v.complete_xsetbv(0, 3), "complete_xsetbv(0, 3)");
     check_eq!(v.guest_xcr0(), 3);
-    require!(v.advance_rip(), "advance_rip");
     check_eq!(setup!(run(&mut v)), VmExit::Xsetbv { index: 1, value: 1 });
+    check_eq!(v.complete_xsetbv(1, 1), Err(VmxError::InvalidXcrIndex(1)));
     check_eq!(v.guest_xcr0(), 3);
     require!(v.advance_rip(), "advance_rip");
     setup!(expect_vmcall(&mut v));
