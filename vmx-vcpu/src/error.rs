@@ -113,6 +113,10 @@ pub enum VmxError {
     /// XSETBV named an extended control register other than XCR0 (ECX != 0; SDM Vol. 2B
     /// XSETBV: #GP(0)). The caller injects #GP(0).
     InvalidXcrIndex(u32),
+    /// A MOV-to-CR3 source with a reserved bit set (bits 63:MAXPHYADDR, bit 63 counting
+    /// only when CR4.PCIDE = 0; see [`check_mov_to_cr3`](crate::cr3::check_mov_to_cr3)).
+    /// The instruction raises #GP(0) (SDM Vol. 2B MOV CR); the caller injects it.
+    InvalidCr3(u64),
     /// The processor does not support this guest activity state (IA32_VMX_MISC bits 8:6,
     /// SDM Vol. 3D §A.6; VM entry would fail, Vol. 3C §27.3.1.5).
     UnsupportedActivityState(ActivityState),
@@ -152,6 +156,7 @@ impl fmt::Display for VmxError {
             Self::InvalidEptp(e) => write!(f, "EPT pointer: {e}"),
             Self::Reentrant => f.write_str("run called inside this vCPU's own run_loop"),
             Self::InvalidXcrIndex(i) => write!(f, "XCR{i} is not a writable XCR (only XCR0 is)"),
+            Self::InvalidCr3(v) => write!(f, "MOV to CR3 of {v:#x} sets a reserved bit"),
             Self::MsrNotSwitched(m) => write!(f, "MSR {m:#x} is not in the MSR switch lists"),
             Self::InvalidMsrValue { msr, value } => {
                 write!(f, "WRMSR would refuse {value:#x} for MSR {msr:#x}")
@@ -216,6 +221,7 @@ impl From<VmxError> for AxErrorKind {
             | VmxError::MsrNotSwitched(_)
             | VmxError::InvalidMsrValue { .. }
             | VmxError::InvalidXcrIndex(_)
+            | VmxError::InvalidCr3(_)
             | VmxError::InvalidXcr0(_) => AxErrorKind::InvalidInput,
             VmxError::UnsupportedActivityState(_) => AxErrorKind::Unsupported,
         }

@@ -5,6 +5,7 @@ mod arch;
 pub mod bitmap;
 pub mod config;
 mod cpu;
+pub mod cr3;
 pub mod enable_checks;
 mod entry;
 mod error;

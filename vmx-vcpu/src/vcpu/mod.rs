@@ -7,6 +7,7 @@
 //! (MSR switching, §25.7.2, §25.8.2), `intercept` (bitmaps, masks, timers, §25.6), `events`
 //! (injection, §27.6), `run` (VM entry/exit and completion helpers, §27-28).
 
+mod control_regs;
 mod events;
 mod ext_state;
 mod intercept;
