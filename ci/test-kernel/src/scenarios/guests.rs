@@ -166,6 +166,13 @@ global_asm!(
     "movq rbx, xmm0",
     "vmcall",
     "ud2",
+    // MOV to CR3 of its own CR3 (exits under CR3-load exiting), then VMCALL.
+    ".global vcpu_guest_cr3",
+    "vcpu_guest_cr3:",
+    "mov rax, cr3",
+    "mov cr3, rax",
+    "vmcall",
+    "ud2",
     // XSETBV of XCR0 = 0 (bit 0 clear) and 4 (AVX without SSE), both invalid; XCR0 = 3
     // (x87 | SSE), valid; XCR1 = 1 (not writable); then VMCALL (guest-input audit).
     ".global vcpu_guest_xsetbv",
@@ -227,6 +234,8 @@ unsafe extern "C" {
     pub fn vcpu_guest_sse();
     /// See the assembly above.
     pub fn vcpu_guest_xsetbv();
+    /// See the assembly above.
+    pub fn vcpu_guest_cr3();
 }
 
 /// The address of a guest entry point.

@@ -9,6 +9,7 @@ mod guests;
 use alloc::format;
 
 use baremetal::{cpu, frames};
+use vmx_defs::controls::PrimaryProcBasedControls;
 use vmx_defs::exit_reason::BasicExitReason;
 use vmx_defs::guest_state::{ActivityState, SegmentAccessRights};
 use vmx_defs::instruction_error::VmInstructionError;
@@ -18,8 +19,8 @@ use vmx_insn::VmFail;
 use vmx_vcpu::exit::{CrAccess, ExceptionExit, IoExit};
 use vmx_vcpu::guest::{DescriptorTableRegister, GuestState};
 use vmx_vcpu::{
-    EntryInstruction, Event, Flow, IA32_KERNEL_GS_BASE, InjectionOutcome, InjectionReport,
-    VcpuConfig, VmExit, VmxCpu, VmxError, VmxVcpu,
+    EntryInstruction, Event, Flow, IA32_CSTAR, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_TSC_AUX,
+    InjectionOutcome, InjectionReport, VcpuConfig, VmExit, VmxCpu, VmxError, VmxVcpu,
 };
 
 use crate::env::{Env, Outcome, Scenario};
@@ -174,6 +175,14 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "vcpu_xsetbv_guest_values",
         run: xsetbv_guest_values,
+    },
+    Scenario {
+        name: "vcpu_set_guest_msr_refuses_invalid",
+        run: set_guest_msr_refuses_invalid,
+    },
+    Scenario {
+        name: "vcpu_mov_to_cr3_completed",
+        run: mov_to_cr3_completed,
     },
     Scenario {
         name: "vcpu_sse_state_isolated_fxsave",
@@ -777,6 +786,79 @@ fn cr_shadowing(env: &mut Env) -> Outcome {
         })
     );
     require!(v.advance_rip(), "advance");
+    setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+/// `set_guest_msr` refuses what WRMSR would (gap 1): a non-canonical LSTAR, CSTAR or
+/// KERNEL_GS_BASE (bit 56 set alone: non-canonical for 48- and 57-bit widths) and
+/// TSC_AUX bits 63:32 give `InvalidMsrValue`, the guest's value stays, a canonical
+/// kernel-half address is accepted, and the next entry succeeds (no reason 34).
+fn set_guest_msr_refuses_invalid(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_vmcall));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let bad = 0x0100_0000_0000_0000u64;
+    for msr in [IA32_LSTAR, IA32_CSTAR, IA32_KERNEL_GS_BASE] {
+        let before = v.guest_msr(msr);
+        check!(before.is_some(), "MSR {msr:#x} not switched");
+        check_eq!(
+            v.set_guest_msr(msr, bad),
+            Err(VmxError::InvalidMsrValue { msr, value: bad })
+        );
+        check_eq!(v.guest_msr(msr), before);
+    }
+    if v.guest_msr(IA32_TSC_AUX).is_some() {
+        check_eq!(
+            v.set_guest_msr(IA32_TSC_AUX, 1 << 32),
+            Err(VmxError::InvalidMsrValue {
+                msr: IA32_TSC_AUX,
+                value: 1 << 32
+            })
+        );
+    }
+    require!(
+        v.set_guest_msr(IA32_LSTAR, 0xFFFF_8000_0000_1000),
+        "set_guest_msr(LSTAR, canonical)"
+    );
+    check_eq!(v.guest_msr(IA32_LSTAR), Some(0xFFFF_8000_0000_1000));
+    setup!(expect_vmcall(&mut v));
+    check_eq!(v.guest_msr(IA32_LSTAR), Some(0xFFFF_8000_0000_1000));
+    Outcome::Pass
+}
+
+/// A guest's MOV to CR3 under CR3-load exiting with EPT (and VPID where available), gap 3:
+/// `complete_mov_to_cr3` refuses a value with reserved bit 63 (CR4.PCIDE = 0) as
+/// `InvalidCr3` leaving RIP and GUEST_CR3, then completes the guest's own value (GUEST_CR3
+/// written, INVVPID done, RIP advanced: the guest reaches its VMCALL).
+fn mov_to_cr3_completed(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let caps = c.capabilities();
+    setup!(has_feature(caps.has_ept(), "EPT"));
+    let mut cfg = setup!(simple(env, vcpu_guest_cr3));
+    let cr3 = cfg.guest.cr3;
+    check!(cfg.guest.cr4 & (1 << 17) == 0, "guest has CR4.PCIDE");
+    cfg.required.primary |= PrimaryProcBasedControls::CR3_LOAD_EXITING;
+    cfg.vpid = caps.has_vpid();
+    let (_ept, eptp) = setup!(identity_ept(env, None));
+    cfg.ept = Some(eptp);
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    check_eq!(
+        setup!(run(&mut v)),
+        VmExit::CrAccess(CrAccess::MovTo {
+            cr: 3,
+            gpr: Gpr::Rax,
+            value: cr3
+        })
+    );
+    let rip = require!(v.rip(), "rip");
+    let bad = cr3 | (1 << 63);
+    check_eq!(v.complete_mov_to_cr3(bad), Err(VmxError::InvalidCr3(bad)));
+    check_eq!(require!(v.rip(), "rip"), rip);
+    check_eq!(require!(v.read_field(fields::GUEST_CR3), "GUEST_CR3"), cr3);
+    require!(v.complete_mov_to_cr3(cr3), "complete_mov_to_cr3");
+    check!(require!(v.rip(), "rip") > rip, "RIP not advanced");
+    check_eq!(require!(v.read_field(fields::GUEST_CR3), "GUEST_CR3"), cr3);
     setup!(expect_vmcall(&mut v));
     Outcome::Pass
 }
