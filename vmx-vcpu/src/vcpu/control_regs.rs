@@ -37,7 +37,7 @@ impl<H: VmxHost> VmxVcpu<'_, H> {
     ///    among single-context-retaining-globals, single-context and all-context
     ///    ([`cr3_invvpid_type`]; none is [`VmxError::MissingFeature`], found before CR3
     ///    is written). With VPID off, every VM entry and exit already invalidates VPID 0's
-    ///    mappings (SDM Vol. 3C §29.4.3.3), so nothing more is due.
+    ///    mappings (SDM Vol. 3C §29.4.3.1), so nothing more is due.
     ///
     /// Needs EPT ([`VmxError::MissingFeature`] otherwise: without EPT, GUEST_CR3 holds the
     /// VMM's shadow tables, not a guest-physical address the guest may choose). A guest
