@@ -1204,28 +1204,42 @@ fn identity_ept(
     Ok((t, eptp))
 }
 
+/// The set-up of a guest under unrestricted guest: skips where the model lacks it (or EPT),
+/// copies `code` into a fresh frame mapped by [`identity_ept`] and returns the EPT (keep it
+/// alive while the guest runs) with a configuration for `guest` that uses it.
+fn unrestricted_guest(
+    env: &mut Env,
+    c: &Cpu,
+    code: &[u8],
+    guest: GuestState,
+) -> Result<(ept::EptPageTable<KernelEptHost>, VcpuConfig), Outcome> {
+    let caps = c.capabilities();
+    has_feature(
+        caps.has_unrestricted_guest() && caps.has_ept(),
+        "unrestricted guest",
+    )?;
+    if code.len() > 4096 {
+        return Err(Outcome::Fail(format!("guest code of {} bytes", code.len())));
+    }
+    let frame = env
+        .alloc_frame()
+        .ok_or_else(|| Outcome::Fail("no frame".into()))?;
+    // SAFETY: `frame` is a fresh, identity-mapped 4 KiB frame of ours and `code` fits in it.
+    unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), frame as *mut u8, code.len()) };
+    let mut cfg = VcpuConfig::new(guest);
+    let (table, eptp) = identity_ept(env, Some(frame))?;
+    cfg.ept = Some(eptp);
+    Ok((table, cfg))
+}
+
 fn real_mode(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    let caps = c.capabilities();
-    setup!(has_feature(
-        caps.has_unrestricted_guest() && caps.has_ept(),
-        "unrestricted guest"
+    let (_ept, cfg) = setup!(unrestricted_guest(
+        env,
+        &c,
+        &REAL_MODE_CODE,
+        GuestState::real_mode(0x0800, 0, 0, 0x7000)
     ));
-    let code = setup!(
-        env.alloc_frame()
-            .ok_or_else(|| Outcome::Fail("no frame".into()))
-    );
-    // SAFETY: our frame; the code is 7 bytes.
-    unsafe {
-        core::ptr::copy_nonoverlapping(
-            REAL_MODE_CODE.as_ptr(),
-            code as *mut u8,
-            REAL_MODE_CODE.len(),
-        )
-    };
-    let mut cfg = VcpuConfig::new(GuestState::real_mode(0x0800, 0, 0, 0x7000));
-    let (_ept, eptp) = setup!(identity_ept(env, Some(code)));
-    cfg.ept = Some(eptp);
     let mut v = setup!(new_vcpu(&c, &cfg));
     let e = setup!(run(&mut v));
     let VmExit::Vmcall(args) = e else {
@@ -1244,26 +1258,12 @@ fn real_mode(env: &mut Env) -> Outcome {
 
 fn protected_mode(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    let caps = c.capabilities();
-    setup!(has_feature(
-        caps.has_unrestricted_guest() && caps.has_ept(),
-        "unrestricted guest"
+    let (_ept, cfg) = setup!(unrestricted_guest(
+        env,
+        &c,
+        &PROTECTED_MODE_CODE,
+        GuestState::protected_mode(0x8000, 0x7000)
     ));
-    let code = setup!(
-        env.alloc_frame()
-            .ok_or_else(|| Outcome::Fail("no frame".into()))
-    );
-    // SAFETY: our frame; the code is 9 bytes.
-    unsafe {
-        core::ptr::copy_nonoverlapping(
-            PROTECTED_MODE_CODE.as_ptr(),
-            code as *mut u8,
-            PROTECTED_MODE_CODE.len(),
-        )
-    };
-    let mut cfg = VcpuConfig::new(GuestState::protected_mode(0x8000, 0x7000));
-    let (_ept, eptp) = setup!(identity_ept(env, Some(code)));
-    cfg.ept = Some(eptp);
     let mut v = setup!(new_vcpu(&c, &cfg));
     let e = setup!(run(&mut v));
     let VmExit::Vmcall(args) = e else {
@@ -1283,26 +1283,12 @@ fn protected_mode(env: &mut Env) -> Outcome {
 /// after the completion helpers is checked too.
 fn advance_rip_32bit_wraps(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    let caps = c.capabilities();
-    setup!(has_feature(
-        caps.has_unrestricted_guest() && caps.has_ept(),
-        "unrestricted guest"
+    let (_ept, cfg) = setup!(unrestricted_guest(
+        env,
+        &c,
+        &PROTECTED_MODE_CODE,
+        GuestState::protected_mode(0x8000, 0x7000)
     ));
-    let code = setup!(
-        env.alloc_frame()
-            .ok_or_else(|| Outcome::Fail("no frame".into()))
-    );
-    // SAFETY: our frame; the code is 9 bytes.
-    unsafe {
-        core::ptr::copy_nonoverlapping(
-            PROTECTED_MODE_CODE.as_ptr(),
-            code as *mut u8,
-            PROTECTED_MODE_CODE.len(),
-        )
-    };
-    let mut cfg = VcpuConfig::new(GuestState::protected_mode(0x8000, 0x7000));
-    let (_ept, eptp) = setup!(identity_ept(env, Some(code)));
-    cfg.ept = Some(eptp);
     let mut v = setup!(new_vcpu(&c, &cfg));
     let e = setup!(run(&mut v));
     check!(matches!(e, VmExit::Vmcall(_)), "expected VMCALL, got {e:?}");
