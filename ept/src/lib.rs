@@ -20,6 +20,7 @@ mod entry;
 mod error;
 mod host;
 mod invalidation;
+mod memory;
 pub mod mtrr;
 mod table;
 
@@ -28,6 +29,7 @@ pub use config::EptConfig;
 pub use entry::{ADDRESS_MASK, DecodedEntry, EptAttributes, EptEntry, EptFlags};
 pub use error::{AddrKind, Capability, EptError, FlagsError};
 pub use host::EptHost;
+pub use memory::{FRAME_SIZE, HostMemory};
 pub use invalidation::FlushToken;
 pub use invalidation::{FlushError, HardwareInvept, InveptExecutor};
 pub use table::{AccessedDirty, EptPageTable, Mapping, Mappings};

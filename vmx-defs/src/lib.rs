@@ -7,6 +7,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod addr;
 pub mod capabilities;
 pub mod controls;
 pub mod ept;
