@@ -124,9 +124,9 @@ impl DiskImage {
         }
         let mut boot: Option<Vec<u8>> = None;
         let mut kernel = Vec::new();
-        for seg in elf.load_segments() {
+        for seg in &elf.segments {
             if seg.vaddr == BOOT_SECTOR_ADDR && seg.filesz == SECTOR as u64 {
-                boot = Some(elf.segment_data(seg).to_vec());
+                boot = Some(seg.data.to_vec());
             } else if seg.vaddr >= KERNEL_LOAD_ADDR {
                 kernel.push(seg);
             } else if seg.memsz != 0 {
@@ -163,8 +163,7 @@ impl DiskImage {
         let mut payload = vec![0u8; sectors * SECTOR];
         for seg in &kernel {
             let off = (seg.vaddr - base) as usize;
-            let data = elf.segment_data(seg);
-            payload[off..off + data.len()].copy_from_slice(data);
+            payload[off..off + seg.data.len()].copy_from_slice(seg.data);
         }
         let kernel_sectors = sectors as u32;
         boot[PARAM_SECTORS..PARAM_SECTORS + 4].copy_from_slice(&kernel_sectors.to_le_bytes());
