@@ -10,6 +10,12 @@
 //!
 //! All three share the layout: vector in bits 7:0, [`InterruptionType`] in bits 10:8,
 //! error-code bit 11, valid bit 31.
+//!
+//! FRED (SDM Vol. 3C §27.2.1.3, §27.6, §28.2.4): interruption type 7 (other event) with
+//! vector 1 or 2 stands for SYSCALL or SYSENTER delivered by FRED event delivery. VM entry
+//! injects it only into an IA-32e mode guest with CR4.FRED = 1, using the VM-entry
+//! instruction length (at most 15, 0 allowed); a VM exit during that delivery records it in
+//! the IDT-vectoring information, with the length in the VM-exit instruction length.
 
 /// The total constructor, the raw value, `From<u32>` and the accessors for bits 7:0, 10:8,
 /// 11, 13 and 31 shared by the two fields the processor writes (VM-exit interruption
@@ -106,8 +112,13 @@ pub enum InterruptionType {
     PrivilegedSoftwareException = 5,
     /// 6: software exception (#BP from INT3, #OF from INTO).
     SoftwareException = 6,
-    /// 7: other event, not delivered through the IDT (VM entry only): vector 0 is a
-    /// pending MTF VM exit; with FRED, vector 1 is SYSCALL and 2 is SYSENTER.
+    /// 7: other event, not delivered through the IDT. On VM entry (SDM Vol. 3C §27.2.1.3,
+    /// §27.6): vector 0 is a pending MTF VM exit (needs the "monitor trap flag" control);
+    /// vector 1 is SYSCALL and 2 is SYSENTER, delivered by FRED event delivery (needs an
+    /// IA-32e mode guest with CR4.FRED = 1; the VM-entry instruction length, at most 15,
+    /// gives the return address). In IDT-vectoring information (§28.2.4): the VM exit
+    /// occurred during FRED event delivery of SYSCALL (vector 1) or SYSENTER (vector 2),
+    /// and the VM-exit instruction length holds that instruction's length.
     OtherEvent = 7,
 }
 
@@ -153,9 +164,11 @@ impl InterruptionType {
         }
     }
 
-    /// Whether injecting this type uses the VM-entry instruction length (software
-    /// interrupt, privileged software exception, software exception; SDM Vol. 3C
-    /// §25.8.3, §27.2.1.3).
+    /// Whether this is one of the three software-generated types whose injection always
+    /// uses the VM-entry instruction length, 1-15 (software interrupt, privileged software
+    /// exception, software exception; SDM Vol. 3C §25.8.3, §27.2.1.3). The FRED
+    /// SYSCALL/SYSENTER other events also use it, with other rules: see
+    /// [`EntryInterruptionInfo::uses_instruction_length`].
     pub const fn is_soft(self) -> bool {
         matches!(
             self,

@@ -255,7 +255,7 @@ fn constructors_reject_each_forbidden_combination() {
                 monitor_trap_flag: false,
                 ..legacy
             },
-            E::OtherEventUnsupported,
+            E::MonitorTrapFlagUnsupported,
         ),
         (T::Nmi, 3, false, legacy, E::NmiVector { vector: 3 }),
         (
@@ -270,14 +270,14 @@ fn constructors_reject_each_forbidden_combination() {
             1,
             false,
             legacy,
-            E::OtherEventVector { vector: 1 },
+            E::FredEventWithoutGuestFred { vector: 1 },
         ),
         (
             T::OtherEvent,
             3,
             false,
             InjectionRules {
-                fred: true,
+                guest_fred: true,
                 ..legacy
             },
             E::OtherEventVector { vector: 3 },
@@ -365,7 +365,7 @@ fn constructors_reject_each_forbidden_combination() {
             1,
             false,
             InjectionRules {
-                fred: true,
+                guest_fred: true,
                 ..legacy
             },
         ),
@@ -374,7 +374,7 @@ fn constructors_reject_each_forbidden_combination() {
             2,
             false,
             InjectionRules {
-                fred: true,
+                guest_fred: true,
                 ..legacy
             },
         ),
@@ -501,14 +501,14 @@ fn any_rules() -> impl Strategy<Value = InjectionRules> {
                 error_code_relaxed,
                 guest_protected_mode,
                 monitor_trap_flag,
-                fred,
+                guest_fred,
                 nested_exception,
             )| {
                 InjectionRules {
                     error_code_relaxed,
                     guest_protected_mode,
                     monitor_trap_flag,
-                    fred,
+                    guest_fred,
                     nested_exception,
                 }
             },
@@ -522,7 +522,7 @@ proptest! {
         prop_assert_eq!(entry.raw(), raw);
         let _ = entry.check(rules);
         let _ = entry.check_error_code(raw);
-        let _ = entry.check_instruction_length(raw, rules.fred);
+        let _ = entry.check_instruction_length(raw, rules.guest_fred);
         let exit = ExitInterruptionInfo::from_raw(raw);
         prop_assert_eq!(exit.raw(), raw);
         let _ = format!("{exit:?}");
@@ -576,5 +576,103 @@ proptest! {
             Err(E::UnexpectedErrorCode { vector: 21 }) => prop_assert!(!rules.error_code_relaxed),
             Err(e) => prop_assert!(false, "unexpected {e:?}"),
         }
+    }
+}
+
+/// FRED (SDM Vol. 3C §27.2.1.3, §27.6): type 7 vectors 1 and 2 need the guest's FRED state
+/// (IA-32e mode guest, CR4.FRED = 1), not the processor's support; vector 0 needs MTF.
+#[test]
+fn fred_other_events_follow_the_guest_state() {
+    let no_fred = InjectionRules::LEGACY;
+    let fred = InjectionRules {
+        guest_fred: InjectionRules::guest_fred_enabled(true, 1 << 32),
+        ..no_fred
+    };
+    assert!(fred.guest_fred);
+    assert!(!InjectionRules::guest_fred_enabled(false, 1 << 32));
+    assert!(!InjectionRules::guest_fred_enabled(true, !(1 << 32)));
+    let syscall = EntryInterruptionInfo::fred_syscall();
+    let sysenter = EntryInterruptionInfo::fred_sysenter();
+    assert_eq!(syscall.raw(), 0x8000_0701);
+    assert_eq!(sysenter.raw(), 0x8000_0702);
+    for (info, vector) in [(syscall, 1), (sysenter, 2)] {
+        assert_eq!(info.check(fred), Ok(()));
+        assert_eq!(
+            info.check(no_fred),
+            Err(E::FredEventWithoutGuestFred { vector })
+        );
+        // Without the monitor trap flag the FRED vectors are still allowed.
+        let no_mtf = InjectionRules {
+            monitor_trap_flag: false,
+            ..fred
+        };
+        assert_eq!(info.check(no_mtf), Ok(()));
+        assert!(info.uses_instruction_length());
+        assert!(info.is_fred_instruction_event());
+        // At most 15; 0 allowed whatever IA32_VMX_MISC[30] says.
+        for len in 0..=15 {
+            assert_eq!(info.check_instruction_length(len, false), Ok(()));
+        }
+        assert_eq!(
+            info.check_instruction_length(16, true),
+            Err(E::FredInstructionLength { length: 16 })
+        );
+    }
+    // Vector 0 is MTF: needs the control, not FRED; no instruction length.
+    let mtf = EntryInterruptionInfo::pending_mtf();
+    assert_eq!(mtf.check(no_fred), Ok(()));
+    assert_eq!(
+        mtf.check(InjectionRules {
+            monitor_trap_flag: false,
+            ..fred
+        }),
+        Err(E::MonitorTrapFlagUnsupported)
+    );
+    assert!(!mtf.uses_instruction_length());
+    assert_eq!(mtf.check_instruction_length(99, false), Ok(()));
+    // Vector 3 and above: never.
+    let three = EntryInterruptionInfo::from_parts(InterruptionType::OtherEvent, 3, false);
+    assert_eq!(three.check(fred), Err(E::OtherEventVector { vector: 3 }));
+    // Errors display the rule.
+    assert!(
+        E::FredEventWithoutGuestFred { vector: 1 }
+            .to_string()
+            .contains("CR4.FRED")
+    );
+    assert!(
+        E::FredInstructionLength { length: 16 }
+            .to_string()
+            .contains("more than 15")
+    );
+}
+
+/// IDT-vectoring information of type 7 (a VM exit during FRED delivery of SYSCALL or
+/// SYSENTER; SDM Vol. 3C §28.2.4) re-injects as the same other event.
+#[test]
+fn idt_vectoring_fred_events_reinject() {
+    for vector in [1u32, 2] {
+        let idt = IdtVectoringInfo::from_raw(0x8000_0700 | vector);
+        let re = idt.to_reinjection().expect("FRED event re-injects");
+        assert_eq!(re.raw(), 0x8000_0700 | vector);
+        assert!(re.uses_instruction_length());
+    }
+    assert_eq!(IdtVectoringInfo::from_raw(0x8000_0700).to_reinjection(), None);
+    assert_eq!(IdtVectoringInfo::from_raw(0x8000_0703).to_reinjection(), None);
+    assert_eq!(IdtVectoringInfo::from_raw(0x8000_0100).to_reinjection(), None);
+}
+
+proptest! {
+    /// `check` on any other event (type 7) agrees with a direct model of §27.2.1.3.
+    #[test]
+    fn other_event_check_matches_model(vector in any::<u8>(), rules in any_rules(), len in any::<u32>(), zero in any::<bool>()) {
+        let info = EntryInterruptionInfo::from_parts(InterruptionType::OtherEvent, vector, false);
+        let model_ok = match vector {
+            0 => rules.monitor_trap_flag,
+            1 | 2 => rules.guest_fred,
+            _ => false,
+        };
+        prop_assert_eq!(info.check(rules).is_ok(), model_ok);
+        let len_ok = !matches!(vector, 1 | 2) || len <= 15;
+        prop_assert_eq!(info.check_instruction_length(len, zero).is_ok(), len_ok);
     }
 }

@@ -19,25 +19,30 @@ pub struct InjectionRules {
     /// is 0. When false (a real-mode guest), no error code may be delivered.
     pub guest_protected_mode: bool,
     /// The "monitor trap flag" processor-based control may be 1 (IA32_VMX_PROCBASED_CTLS
-    /// allowed-1 bit 27). Without it, interruption type 7 (other event) is reserved.
+    /// allowed-1 bit 27). Without it, an other event (type 7) with vector 0 (pending MTF
+    /// VM exit) is refused.
     pub monitor_trap_flag: bool,
-    /// The processor supports FRED transitions (CPUID.(EAX=7,ECX=1):EAX\[17\]): other
-    /// events may also use vectors 1 (SYSCALL) and 2 (SYSENTER).
-    pub fred: bool,
+    /// The guest VM entry establishes has FRED enabled: the "IA-32e mode guest" VM-entry
+    /// control is 1 and bit 32 (FRED) of the guest-state CR4 field is 1
+    /// ([`InjectionRules::guest_fred_enabled`]). Only then may an other event (type 7)
+    /// use vector 1 (SYSCALL) or 2 (SYSENTER) (SDM Vol. 3C §27.2.1.3, §27.6). This is the
+    /// guest's state, not the processor's support for FRED: a FRED-capable processor
+    /// refuses these vectors for a guest with CR4.FRED = 0 or outside IA-32e mode.
+    pub guest_fred: bool,
     /// IA32_VMX_BASIC\[58\]: a hardware exception may be injected as a nested exception
     /// (bit 13).
     pub nested_exception: bool,
 }
 
 impl InjectionRules {
-    /// The rules of a processor without IA32_VMX_BASIC\[56\], FRED or nested-exception
-    /// support, with the monitor trap flag, for a guest in protected mode: the strictest
-    /// checks a VM entry into a protected-mode guest applies.
+    /// The rules of a processor without IA32_VMX_BASIC\[56\] or nested-exception support,
+    /// with the monitor trap flag, for a guest in protected mode without FRED enabled: the
+    /// strictest checks a VM entry into a protected-mode guest applies.
     pub const LEGACY: Self = Self {
         error_code_relaxed: false,
         guest_protected_mode: true,
         monitor_trap_flag: true,
-        fred: false,
+        guest_fred: false,
         nested_exception: false,
     };
 
@@ -47,6 +52,27 @@ impl InjectionRules {
         error_code_relaxed: true,
         ..Self::LEGACY
     };
+}
+
+impl InjectionRules {
+    /// Bit 32 of CR4: FRED (SDM Vol. 3A §2.5).
+    const CR4_FRED: u64 = 1 << 32;
+
+    /// Whether the guest VM entry establishes has FRED enabled, the condition for
+    /// injecting FRED SYSCALL/SYSENTER events (SDM Vol. 3C §27.2.1.3): `ia32e_mode_guest`
+    /// is the "IA-32e mode guest" VM-entry control (bit 9) and `guest_cr4` the
+    /// guest-state CR4 field (encoding 0x6804), whose bit 32 is CR4.FRED.
+    ///
+    /// ```
+    /// use vmx_defs::interruption::InjectionRules;
+    ///
+    /// assert!(InjectionRules::guest_fred_enabled(true, 1 << 32 | 0x20));
+    /// assert!(!InjectionRules::guest_fred_enabled(false, 1 << 32));
+    /// assert!(!InjectionRules::guest_fred_enabled(true, 0x20));
+    /// ```
+    pub const fn guest_fred_enabled(ia32e_mode_guest: bool, guest_cr4: u64) -> bool {
+        ia32e_mode_guest && guest_cr4 & Self::CR4_FRED != 0
+    }
 }
 
 impl Default for InjectionRules {
@@ -59,12 +85,20 @@ impl Default for InjectionRules {
 /// checks of SDM Vol. 3C §27.2.1.3 (VM entry would fail with VM-instruction error 7,
 /// "VM entry with invalid control field(s)").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EntryInterruptionError {
     /// Interruption type 1 is reserved.
     ReservedType,
-    /// Interruption type 7 (other event) is reserved on processors that do not support the
-    /// "monitor trap flag" control.
-    OtherEventUnsupported,
+    /// An other event (type 7) with vector 0 (pending MTF VM exit) needs a processor that
+    /// supports the "monitor trap flag" control.
+    MonitorTrapFlagUnsupported,
+    /// An other event (type 7) with vector 1 (SYSCALL) or 2 (SYSENTER) needs a guest with
+    /// FRED enabled: "IA-32e mode guest" = 1 and guest CR4.FRED = 1
+    /// ([`InjectionRules::guest_fred`]).
+    FredEventWithoutGuestFred {
+        /// The vector given (1 or 2).
+        vector: u8,
+    },
     /// An NMI must use vector 2.
     NmiVector {
         /// The vector given.
@@ -75,7 +109,8 @@ pub enum EntryInterruptionError {
         /// The vector given.
         vector: u8,
     },
-    /// An other event must use vector 0 (pending MTF VM exit), or 1/2 with FRED.
+    /// An other event must use vector 0 (pending MTF VM exit), 1 (FRED SYSCALL) or 2 (FRED
+    /// SYSENTER).
     OtherEventVector {
         /// The vector given.
         vector: u8,
@@ -123,15 +158,25 @@ pub enum EntryInterruptionError {
         /// The length given.
         length: u32,
     },
+    /// The VM-entry instruction length for a FRED SYSCALL/SYSENTER event (other event,
+    /// vector 1 or 2) must be at most 15 (0 is allowed).
+    FredInstructionLength {
+        /// The length given.
+        length: u32,
+    },
 }
 
 impl fmt::Display for EntryInterruptionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Self::ReservedType => f.write_str("interruption type 1 is reserved"),
-            Self::OtherEventUnsupported => {
-                f.write_str("interruption type 7 (other event) needs the monitor-trap-flag control")
-            }
+            Self::MonitorTrapFlagUnsupported => f.write_str(
+                "other event with vector 0 (pending MTF VM exit) needs the monitor-trap-flag control",
+            ),
+            Self::FredEventWithoutGuestFred { vector } => write!(
+                f,
+                "other event with vector {vector} (FRED SYSCALL/SYSENTER) needs an IA-32e mode guest with CR4.FRED = 1"
+            ),
             Self::NmiVector { vector } => write!(f, "an NMI must use vector 2, not {vector}"),
             Self::HardwareExceptionVector { vector } => {
                 write!(
@@ -141,7 +186,7 @@ impl fmt::Display for EntryInterruptionError {
             }
             Self::OtherEventVector { vector } => write!(
                 f,
-                "an other event must use vector 0 (or 1/2 with FRED), not {vector}"
+                "an other event must use vector 0, 1 or 2, not {vector}"
             ),
             Self::ErrorCodeForNonException { ty } => {
                 write!(
@@ -175,6 +220,10 @@ impl fmt::Display for EntryInterruptionError {
             Self::InstructionLength { length } => {
                 write!(f, "VM-entry instruction length {length} is not 1-15")
             }
+            Self::FredInstructionLength { length } => write!(
+                f,
+                "VM-entry instruction length {length} of a FRED SYSCALL/SYSENTER event is more than 15"
+            ),
         }
     }
 }
@@ -339,6 +388,21 @@ impl EntryInterruptionInfo {
         Self(VALID_BIT | ((InterruptionType::OtherEvent as u32) << TYPE_SHIFT))
     }
 
+    /// A FRED SYSCALL event (other event, vector 1; SDM Vol. 3C §27.2.1.3, §27.6): VM entry
+    /// delivers it as FRED event delivery of SYSCALL, with the return address RIP + the
+    /// VM-entry instruction length (at most 15, 0 allowed;
+    /// [`EntryInterruptionInfo::check_instruction_length`]). Needs a guest with FRED
+    /// enabled ([`InjectionRules::guest_fred`]).
+    pub const fn fred_syscall() -> Self {
+        Self(VALID_BIT | ((InterruptionType::OtherEvent as u32) << TYPE_SHIFT) | 1)
+    }
+
+    /// A FRED SYSENTER event (other event, vector 2); the same rules as
+    /// [`EntryInterruptionInfo::fred_syscall`].
+    pub const fn fred_sysenter() -> Self {
+        Self(VALID_BIT | ((InterruptionType::OtherEvent as u32) << TYPE_SHIFT) | 2)
+    }
+
     /// This event marked as a nested exception (bit 13; FRED), checked against `rules`
     /// (needs IA32_VMX_BASIC\[58\] and the hardware-exception type).
     pub fn with_nested_exception(
@@ -381,9 +445,18 @@ impl EntryInterruptionInfo {
         self.0 & 0x7fff_f000
     }
 
-    /// Whether VM entry uses the VM-entry instruction length for this event.
+    /// Whether VM entry uses the VM-entry instruction length for this event: software
+    /// interrupts, (privileged) software exceptions, and the FRED SYSCALL/SYSENTER other
+    /// events (vectors 1 and 2) (SDM Vol. 3C §25.8.3, §27.2.1.3).
     pub const fn uses_instruction_length(self) -> bool {
-        self.interruption_type().is_soft()
+        self.interruption_type().is_soft() || self.is_fred_instruction_event()
+    }
+
+    /// Whether this is an other event (type 7) with vector 1 (SYSCALL) or 2 (SYSENTER),
+    /// the FRED events (SDM Vol. 3C §27.2.1.3).
+    pub const fn is_fred_instruction_event(self) -> bool {
+        matches!(self.interruption_type(), InterruptionType::OtherEvent)
+            && matches!(self.0 & VECTOR_MASK, 1 | 2)
     }
 
     /// The VM-entry checks on this field (SDM Vol. 3C §27.2.1.3) under `rules`. A field
@@ -398,14 +471,18 @@ impl EntryInterruptionInfo {
         let vector = self.vector().0;
         match ty {
             T::Reserved => return Err(E::ReservedType),
-            T::OtherEvent if !rules.monitor_trap_flag => return Err(E::OtherEventUnsupported),
             T::Nmi if vector != 2 => return Err(E::NmiVector { vector }),
             T::HardwareException if vector > 31 => {
                 return Err(E::HardwareExceptionVector { vector });
             }
-            T::OtherEvent if !(vector == 0 || (rules.fred && matches!(vector, 1 | 2))) => {
-                return Err(E::OtherEventVector { vector });
-            }
+            T::OtherEvent => match vector {
+                0 if !rules.monitor_trap_flag => return Err(E::MonitorTrapFlagUnsupported),
+                1 | 2 if !rules.guest_fred => {
+                    return Err(E::FredEventWithoutGuestFred { vector });
+                }
+                0..=2 => {}
+                _ => return Err(E::OtherEventVector { vector }),
+            },
             _ => {}
         }
         self.check_error_code_bit(ty, rules)?;
@@ -463,10 +540,11 @@ impl EntryInterruptionInfo {
         Ok(error_code as u16)
     }
 
-    /// Checks a VM-entry instruction length (encoding 0x401A) to go with this event: for
-    /// a software interrupt, privileged software exception or software exception it must
-    /// be 1-15, or 0 when `zero_length_allowed` (IA32_VMX_MISC\[30\] = 1; SDM Vol. 3C
-    /// §27.2.1.3). Other events ignore the length.
+    /// Checks a VM-entry instruction length (encoding 0x401A) to go with this event (SDM
+    /// Vol. 3C §27.2.1.3): for a software interrupt, privileged software exception or
+    /// software exception it must be 1-15, or 0 when `zero_length_allowed`
+    /// (IA32_VMX_MISC\[30\] = 1); for a FRED SYSCALL/SYSENTER event (other event, vector 1
+    /// or 2) it must be at most 15, and 0 is always allowed. Other events ignore the length.
     pub fn check_instruction_length(
         self,
         length: u32,
@@ -474,6 +552,12 @@ impl EntryInterruptionInfo {
     ) -> Result<(), EntryInterruptionError> {
         if !self.is_valid() || !self.uses_instruction_length() {
             return Ok(());
+        }
+        if self.is_fred_instruction_event() {
+            return match length {
+                0..=15 => Ok(()),
+                _ => Err(EntryInterruptionError::FredInstructionLength { length }),
+            };
         }
         match length {
             1..=15 => Ok(()),

@@ -54,9 +54,13 @@ impl fmt::Debug for ExitInterruptionInfo {
 /// The IDT-vectoring information field (VMCS encoding 0x4408; SDM Vol. 3C §25.9.3,
 /// Table 25-20): the event whose delivery the VM exit interrupted.
 ///
-/// Bits: 7:0 vector; 10:8 [`InterruptionType`] (0, 2-6 are used); 11 error code valid
+/// Bits: 7:0 vector; 10:8 [`InterruptionType`] (0, 2-7 are used); 11 error code valid
 /// (the code is in encoding 0x440A); 12 undefined; 13 nested exception (FRED); 30:14 not
 /// defined (0); 31 valid. Every `u32` decodes.
+///
+/// Type 7 (other event) is recorded only with FRED: the VM exit occurred during FRED event
+/// delivery of SYSCALL (vector 1) or SYSENTER (vector 2), and the VM-exit instruction
+/// length (0x440C) holds the length of that instruction (SDM Vol. 3C §28.2.4, §28.2.5).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct IdtVectoringInfo(u32);
 
@@ -68,22 +72,24 @@ shared_event_info!(
 
 impl IdtVectoringInfo {
     /// The VM-entry interruption information that re-injects this event on the next VM
-    /// entry (SDM Vol. 3C §28.2.4; the usual VMM practice, e.g. KVM's
-    /// `__vmx_complete_interrupts`), or `None` if the field is not valid or reports a type
-    /// that cannot be injected (1 or 7, which the SDM does not use here).
+    /// entry (SDM Vol. 3C §28.2.4), or `None` if the field is not valid or
+    /// reports a combination the processor does not record: type 1, or type 7 with a
+    /// vector other than 1 (FRED SYSCALL) and 2 (FRED SYSENTER).
     ///
     /// Vector, type, error-code bit and nested-exception bit carry over; the undefined bit
     /// 12 and bits 30:14 are dropped. The caller also copies the IDT-vectoring error code
     /// (0x440A) into the VM-entry exception error code (0x4018) when
-    /// [`IdtVectoringInfo::error_code_valid`], and, for a soft type
-    /// ([`InterruptionType::is_soft`]), the VM-exit instruction length (0x440C) into the
-    /// VM-entry instruction length (0x401A).
+    /// [`IdtVectoringInfo::error_code_valid`], and, when the result
+    /// [`uses_instruction_length`](EntryInterruptionInfo::uses_instruction_length) (a soft
+    /// type or a FRED SYSCALL/SYSENTER event), the VM-exit instruction length (0x440C) into
+    /// the VM-entry instruction length (0x401A).
     pub const fn to_reinjection(self) -> Option<EntryInterruptionInfo> {
         if !self.is_valid() {
             return None;
         }
         match self.interruption_type() {
-            InterruptionType::Reserved | InterruptionType::OtherEvent => None,
+            InterruptionType::Reserved => None,
+            InterruptionType::OtherEvent if !matches!(self.0 & VECTOR_MASK, 1 | 2) => None,
             _ => Some(EntryInterruptionInfo::from_raw(
                 self.0
                     & (VALID_BIT
