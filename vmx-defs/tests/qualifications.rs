@@ -84,6 +84,10 @@ fn accessors(kind: &str) -> Vec<(&'static str, Reader)> {
         "APIC_ACCESS" => vec![
             ("OFFSET", acc!(ApicAccessQualification, offset)),
             ("ACCESS_TYPE", acc!(ApicAccessQualification, access_type)),
+            (
+                "ASYNCHRONOUS_TO_INSTRUCTION",
+                acc!(ApicAccessQualification, asynchronous_to_instruction),
+            ),
         ],
         "VIRTUALIZED_EOI" => vec![("VECTOR", acc!(VirtualizedEoiQualification, vector))],
         "APIC_WRITE" => vec![("OFFSET", acc!(ApicWriteQualification, offset))],

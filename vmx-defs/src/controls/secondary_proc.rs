@@ -82,12 +82,8 @@ bitflags::bitflags! {
         ///
         /// Notes: DISAGREEMENT: HyveMind treats bits 29:28 as reserved.
         const ENABLE_ENCLV_EXITING = 1 << 28;
-        /// Bit 29: Undocumented in SDM transcriptions (reserved in
-        /// ia32-doc/openvmm/HyveMind); named en_epc_virt by TDX module and
-        /// SGX_EPC_VIRT in a Linux dev fork (sean-jc/linux).
-        ///
-        /// Notes: NOT in ia32-doc/Bochs; treat as reserved per SDM.
-        const ENABLE_EPC_VIRTUALIZATION = 1 << 29;
+        // Bit 29 is reserved in the SDM (Vol. 3C Table 25-7 names no bit 29; Vol. 3D
+        // App. C names no exit reason 71): it has no name here. It is kept by `const _`.
         /// Bit 30: Bus locks asserted in non-root cause VM exits (exit reason 74).
         const VMM_BUS_LOCK_DETECTION = 1 << 30;
         /// Bit 31: VM exit (reason 75) if an operation prevents reaching an
@@ -108,6 +104,6 @@ impl SecondaryProcBasedControls {
     /// TRUE MSR allows it.
     pub const DEFAULT1: Self = Self::from_bits_retain(0x0);
 
-    /// Every bit that has a name in this crate (0xffffffff).
-    pub const DEFINED: Self = Self::from_bits_retain(0xffffffff);
+    /// Every bit that has a name in this crate (0xdfffffff: all but reserved bit 29).
+    pub const DEFINED: Self = Self::from_bits_retain(0xdfffffff);
 }

@@ -47,7 +47,8 @@ impl ApicAccessType {
 
 /// Exit qualification of an APIC-access VM exit (basic exit reason 44), SDM Vol. 3C §28.2.1
 /// Table 28-6 "Exit Qualification for APIC-Access VM Exits from Linear Accesses and
-/// Guest-Physical Accesses". Bits 63:16 are not defined.
+/// Guest-Physical Accesses". Bit 16 says the access was asynchronous to instruction
+/// execution; bits 63:17 are not defined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ApicAccessQualification(u64);
 
@@ -63,6 +64,15 @@ impl ApicAccessQualification {
     /// Access type (bits 15:12, Table 28-6).
     pub const fn access_type(self) -> ApicAccessType {
         ApicAccessType::from_bits(bits(self.0, 12, 15) as u8)
+    }
+
+    /// Bit 16 (Table 28-6 in current SDMs, as bit 16 of the EPT-violation qualification,
+    /// Table 28-7): the access was asynchronous to instruction execution and not part of
+    /// event delivery (e.g. a guest-physical access for Intel PT trace output); such an
+    /// access did not come from the instruction at the guest RIP, so a VMM must not
+    /// emulate that instruction for it. 0 on processors that predate the bit.
+    pub const fn asynchronous_to_instruction(self) -> bool {
+        super::bit(self.0, 16)
     }
 
     /// The page offset if the access type says it is defined (a linear access), else `None`.
