@@ -1,7 +1,9 @@
 //! Building bare-metal packages with cargo for `x86_64-unknown-none`.
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
+use std::time::Instant;
 
 /// The bare-metal target triple.
 pub const TARGET: &str = "x86_64-unknown-none";
@@ -90,12 +92,17 @@ pub fn build_baremetal_with(
     env: &[(&str, &Path)],
 ) -> Result<PathBuf, String> {
     ensure_target()?;
-    let status = cargo()
+    let progress = Progress::now();
+    let mut build = progress.cargo();
+    build
         .envs(env.iter().copied())
-        .args(["build", "--quiet", "-p", package, "--bin", bin])
-        .args(["--target", TARGET, "--profile", PROFILE])
-        .status()
-        .map_err(|e| format!("running cargo build: {e}"))?;
+        .args(["build", "-p", package, "--bin", bin])
+        .args(["--target", TARGET, "--profile", PROFILE]);
+    let status = run_step(
+        &format!("building {package} ({PROFILE} profile, {TARGET})"),
+        build,
+        progress,
+    )?;
     if !status.success() {
         return Err(format!("building {package} for {TARGET} failed"));
     }
@@ -111,12 +118,106 @@ pub fn build_baremetal_with(
 /// bare-metal code is compiled), with extra environment variables; whether it was clean.
 pub fn clippy_baremetal(packages: &[&str], env: &[(&str, &Path)]) -> Result<bool, String> {
     ensure_target()?;
-    let status = cargo()
+    let progress = Progress::now();
+    let mut clippy = progress.cargo();
+    clippy
         .envs(env.iter().copied())
-        .args(["clippy", "--quiet", "--target", TARGET])
+        .args(["clippy", "--target", TARGET])
         .args(packages.iter().flat_map(|p| ["-p", p]))
-        .args(["--", "-D", "warnings"])
-        .status()
-        .map_err(|e| format!("running cargo clippy: {e}"))?;
+        .args(["--", "-D", "warnings"]);
+    let status = run_step(
+        &format!("clippy of {} ({TARGET})", packages.join(", ")),
+        clippy,
+        progress,
+    )?;
     Ok(status.success())
+}
+
+/// How the progress of a cargo step is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Stderr is a terminal: cargo's own progress (its `Compiling` lines and bar) goes
+    /// through.
+    Cargo,
+    /// Stderr is a file or a pipe: cargo runs `--quiet` and `cargo ci` prints one line when
+    /// a step starts and one when it ends, with its time.
+    Lines,
+}
+
+impl Progress {
+    /// [`Progress::Cargo`] when stderr is a terminal, [`Progress::Lines`] otherwise.
+    pub fn now() -> Self {
+        if std::io::stderr().is_terminal() {
+            Progress::Cargo
+        } else {
+            Progress::Lines
+        }
+    }
+
+    /// A [`cargo`] command for a step shown this way: with cargo's global `--quiet` in
+    /// [`Progress::Lines`], so that only `cargo ci`'s lines and cargo's errors show.
+    pub fn cargo(self) -> Command {
+        let mut c = cargo();
+        if self == Progress::Lines {
+            c.arg("--quiet");
+        }
+        c
+    }
+}
+
+/// Runs the cargo step `cmd` (e.g. `cargo build ...`), announcing it on stderr as
+/// `== label` and showing its progress as `progress` says; its exit status.
+pub fn run_step(label: &str, mut cmd: Command, progress: Progress) -> Result<ExitStatus, String> {
+    eprintln!("== {label}");
+    let start = Instant::now();
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{label}: running cargo: {e}"))?;
+    if progress == Progress::Lines {
+        eprintln!(
+            "   {} after {:.1} s",
+            if status.success() { "done" } else { "FAILED" },
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(c: &Command) -> Vec<String> {
+        c.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn quiet_only_without_a_terminal() {
+        assert_eq!(args(&Progress::Lines.cargo()), ["--quiet"]);
+        assert!(args(&Progress::Cargo.cargo()).is_empty());
+        for p in [Progress::Lines, Progress::Cargo] {
+            assert_eq!(
+                p.cargo().get_current_dir(),
+                Some(workspace_root().as_path())
+            );
+        }
+    }
+
+    #[test]
+    fn a_step_reports_its_exit_status() {
+        let ok = run_step("true", Command::new("true"), Progress::Lines).unwrap();
+        assert!(ok.success());
+        let bad = run_step("false", Command::new("false"), Progress::Cargo).unwrap();
+        assert!(!bad.success());
+        assert!(
+            run_step(
+                "missing",
+                Command::new("/nonexistent/cargo"),
+                Progress::Lines
+            )
+            .is_err()
+        );
+    }
 }

@@ -1,22 +1,27 @@
 //! `cargo ci`: builds the bare-metal test kernel, boots it in Bochs and reports.
 //!
-//! Commands (run through the `.cargo/config.toml` alias `ci = "run --quiet -p ci --"`):
+//! Commands (run through the `.cargo/config.toml` alias `ci = "run --quiet -p ci --"`;
+//! parsed in [`cli`]):
 //! - `cargo ci suite --model M [--filter A,B] [--timeout S]`: the in-emulator scenario
 //!   suite on one Bochs CPU model (only scenarios whose name contains A or B with
-//!   `--filter`); ends with `N passed, N failed, N skipped`.
+//!   `--filter`; a filter that matches no scenario fails); ends with
+//!   `N passed, N failed, N skipped`.
 //! - `cargo ci test [--timeout S] [--jobs N]`: host tests (`cargo test --workspace`),
 //!   clippy of the bare-metal packages for `x86_64-unknown-none`, then the suite on
-//!   [`MODELS`] in parallel; ends with one line summing everything.
+//!   [`models::SUITE_MODELS`] in parallel; ends with one line summing everything.
+//! - `cargo ci run [--model M | --qemu] [--timeout S]`: the example hypervisor and its guest
+//!   (see `run.rs`); `cargo ci test` also runs it and counts its checks.
 //!
-//! - `cargo ci run [--model M] [--qemu]`: the example hypervisor and its guest (see
-//!   `run.rs`); `cargo ci test` also runs it and counts its checks.
-//!
-//! Exit status is non-zero on any failure. Artifacts: `target/ci/<model>/`.
+//! `--model` takes the names in [`models::KNOWN`]. Exit status: 0 when everything passed,
+//! 1 on a failure, 2 on a usage error. Artifacts: `target/ci/<model>/`.
 
 mod bochs;
 mod builder;
+mod cli;
 mod elf;
+mod filter;
 mod image;
+mod models;
 #[cfg(test)]
 mod proptests;
 mod report;
@@ -27,115 +32,26 @@ use std::io::{BufRead, BufReader};
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use clap::Parser as _;
+
+use cli::{Cli, Command, SuiteArgs, TestArgs};
+use models::SUITE_MODELS;
 use report::Tally;
 
-/// The Bochs CPU models `cargo ci test` runs the suite on.
-pub const MODELS: &[&str] = &[
-    "corei7_icelake_u",
-    "corei7_sandy_bridge_2600k",
-    "core2_penryn_t9600",
-];
-/// Default wall-clock limit per Bochs run.
-const DEFAULT_TIMEOUT_S: u64 = 180;
 /// The suite kernel's package and binary.
 const SUITE_PACKAGE: &str = "test-kernel";
 
-const USAGE: &str = "usage:
-  cargo ci suite --model MODEL [--filter NAME,NAME...] [--timeout SECONDS]
-  cargo ci test [--timeout SECONDS] [--jobs N]
-  cargo ci run [--model MODEL] [--qemu] [--timeout SECONDS]
-
---filter runs only the scenarios whose name contains one of the comma-separated strings.";
-
-/// Parsed command-line options.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Options {
-    model: Option<String>,
-    filter: Option<String>,
-    timeout: Option<u64>,
-    jobs: Option<usize>,
-    qemu: bool,
-}
-
-/// The options each command takes.
-fn allowed_options(cmd: &str) -> &'static [&'static str] {
-    match cmd {
-        "suite" => &["--model", "--filter", "--timeout"],
-        "test" => &["--timeout", "--jobs"],
-        "run" => &["--model", "--qemu", "--timeout"],
-        _ => &[],
-    }
-}
-
-/// Parses the options of command `cmd` (`--key value` or `--key=value`; `--qemu` is a
-/// switch); an option `cmd` does not take is an error.
-fn parse_options(cmd: &str, args: &[String]) -> Result<Options, String> {
-    let allowed = allowed_options(cmd);
-    let mut o = Options::default();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let (key, inline) = match a.split_once('=') {
-            Some((k, v)) => (k, Some(v.to_string())),
-            None => (a.as_str(), None),
-        };
-        if !allowed.contains(&key) {
-            return Err(format!("unknown option {key} for {cmd}"));
-        }
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or(format!("{key} needs a value"))
-        };
-        match key {
-            "--model" => o.model = Some(value()?),
-            "--filter" => o.filter = Some(value()?),
-            "--qemu" if inline.is_none() => o.qemu = true,
-            "--timeout" => {
-                o.timeout = Some(
-                    value()?
-                        .parse()
-                        .map_err(|_| "--timeout takes whole seconds".to_string())?,
-                )
-            }
-            "--jobs" => {
-                let j: usize = value()?
-                    .parse()
-                    .map_err(|_| "--jobs takes a number".to_string())?;
-                o.jobs = Some(j.max(1));
-            }
-            other => return Err(format!("{other} takes no value")),
-        }
-    }
-    Ok(o)
-}
-
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some((cmd, rest)) = args.split_first() else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    };
-    if matches!(cmd.as_str(), "help" | "--help" | "-h") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let opts = match parse_options(cmd, rest) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("ci: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let result = match cmd.as_str() {
-        "suite" => cmd_suite(&opts),
-        "test" => cmd_test(&opts),
-        "run" => run::cmd_run(
-            opts.model.as_deref(),
-            opts.qemu,
-            Duration::from_secs(opts.timeout.unwrap_or(run::DEFAULT_TIMEOUT_S)),
+    // Usage errors exit here with status 2 (clap's message on stderr); --help with 0.
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Suite(a) => cmd_suite(&a),
+        Command::Test(a) => cmd_test(&a),
+        Command::Run(a) => run::cmd_run(
+            a.model.map(|m| m.name),
+            a.qemu,
+            Duration::from_secs(a.timeout),
         ),
-        other => Err(format!("unknown command {other}\n{USAGE}")),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -145,10 +61,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn timeout(opts: &Options) -> Duration {
-    Duration::from_secs(opts.timeout.unwrap_or(DEFAULT_TIMEOUT_S))
 }
 
 fn prepare_suite() -> Result<std::path::PathBuf, String> {
@@ -171,12 +83,20 @@ fn print_run(run: &suite::SuiteRun) {
     );
 }
 
-fn cmd_suite(opts: &Options) -> Result<bool, String> {
-    let model = opts.model.clone().ok_or("suite needs --model MODEL")?;
+fn cmd_suite(args: &SuiteArgs) -> Result<bool, String> {
     let elf = prepare_suite()?;
-    let mut boot = suite::BootOptions::new(&model, timeout(opts));
-    boot.filter = opts.filter.clone().unwrap_or_default();
+    let mut boot = suite::BootOptions::new(args.model.name, Duration::from_secs(args.timeout));
+    if let Some(f) = &args.filter {
+        boot.filter = f.as_str().to_string();
+    }
+    println!(
+        "== booting the test kernel in Bochs (cpu model {})",
+        args.model.name
+    );
     let run = suite::run_suite(&elf, &boot, false)?;
+    if let Some(f) = &args.filter {
+        filter::check_matched(f, &run.report).map_err(|e| e.to_string())?;
+    }
     print_run(&run);
     let t = run.report.tally();
     println!("{t}");
@@ -211,7 +131,7 @@ fn baremetal_clippy() -> Result<bool, String> {
     builder::clippy_baremetal(&["baremetal", SUITE_PACKAGE], &[])
 }
 
-fn cmd_test(opts: &Options) -> Result<bool, String> {
+fn cmd_test(args: &TestArgs) -> Result<bool, String> {
     let start = Instant::now();
     // Before the long host tests: without Bochs (and no way to install it) there is no
     // point starting.
@@ -245,12 +165,17 @@ fn cmd_test(opts: &Options) -> Result<bool, String> {
     );
     total += clippy;
 
-    println!("== in-emulator suite on {}", MODELS.join(", "));
+    println!("== in-emulator suite on {}", SUITE_MODELS.join(", "));
     let elf = prepare_suite()?;
-    let jobs = opts.jobs.unwrap_or(MODELS.len()).min(MODELS.len());
-    let limit = timeout(opts);
+    let jobs = args
+        .jobs
+        .map_or(SUITE_MODELS.len(), |j| {
+            usize::try_from(j).unwrap_or(usize::MAX)
+        })
+        .clamp(1, SUITE_MODELS.len());
+    let limit = Duration::from_secs(args.timeout);
     let mut runs: Vec<Result<suite::SuiteRun, String>> = Vec::new();
-    for chunk in MODELS.chunks(jobs) {
+    for chunk in SUITE_MODELS.chunks(jobs) {
         let handles: Vec<_> = chunk
             .iter()
             .map(|m| {
@@ -267,7 +192,7 @@ fn cmd_test(opts: &Options) -> Result<bool, String> {
         }
     }
     let mut all_ok = host_ok && clippy_ok;
-    for (m, r) in MODELS.iter().zip(&runs) {
+    for (m, r) in SUITE_MODELS.iter().zip(&runs) {
         match r {
             Ok(run) => {
                 print_run(run);
@@ -288,58 +213,4 @@ fn cmd_test(opts: &Options) -> Result<bool, String> {
     println!("cargo ci test: {:.1} s", start.elapsed().as_secs_f64());
     println!("{total}");
     Ok(all_ok && total.failed == 0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn options() {
-        assert_eq!(
-            parse_options("suite", &s(&["--model", "m", "--timeout=9"])).unwrap(),
-            Options {
-                model: Some("m".into()),
-                filter: None,
-                timeout: Some(9),
-                jobs: None,
-                qemu: false,
-            }
-        );
-        assert_eq!(
-            parse_options("test", &s(&["--jobs", "0"])).unwrap().jobs,
-            Some(1)
-        );
-        assert_eq!(
-            parse_options("suite", &s(&["--filter", "smoke,insn"]))
-                .unwrap()
-                .filter
-                .as_deref(),
-            Some("smoke,insn")
-        );
-        assert!(parse_options("suite", &s(&["--model"])).is_err());
-        assert!(parse_options("test", &s(&["--timeout", "x"])).is_err());
-        assert!(parse_options("suite", &s(&["--bogus"])).is_err());
-    }
-
-    #[test]
-    fn run_options() {
-        assert_eq!(
-            parse_options("run", &s(&["--model", "m", "--qemu", "--timeout=9"])).unwrap(),
-            Options {
-                model: Some("m".into()),
-                qemu: true,
-                timeout: Some(9),
-                ..Options::default()
-            }
-        );
-        assert!(parse_options("run", &s(&["--qemu=1"])).is_err());
-        assert!(parse_options("run", &s(&["--jobs", "2"])).is_err());
-        assert!(parse_options("test", &s(&["--qemu"])).is_err());
-        assert!(parse_options("test", &s(&["--filter", "x"])).is_err());
-    }
 }
