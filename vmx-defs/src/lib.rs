@@ -20,7 +20,9 @@ pub mod interruption;
 pub mod invalidation;
 pub mod memory_type;
 pub mod msr_entry;
+pub mod posted_interrupt;
 pub mod qualification;
+pub mod registers;
 pub mod vmcs;
 
 /// The README's examples, compiled and run as doctests.
