@@ -8,7 +8,6 @@ use core::arch::asm;
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Cpuid {
     pub eax: u32,
-    #[allow(dead_code)]
     pub ebx: u32,
     pub ecx: u32,
     pub edx: u32,
@@ -24,6 +23,20 @@ pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> Cpuid {
         ecx: r.ecx,
         edx: r.edx,
     }
+}
+
+/// The x2APIC ID of this logical processor (CPUID leaf 0BH, EDX) where CPUID reports
+/// that leaf, else the initial APIC ID (CPUID.1:EBX\[31:24\]) (SDM Vol. 3A §11.4.6,
+/// §11.12.8; Vol. 2A CPUID).
+pub(crate) fn apic_id() -> u32 {
+    if cpuid(0, 0).eax >= 0xB {
+        let leaf = cpuid(0xB, 0);
+        // A leaf 0BH whose level-type field (ECX[15:8]) is 0 is not implemented.
+        if leaf.ecx & 0xFF00 != 0 {
+            return leaf.edx;
+        }
+    }
+    cpuid(1, 0).ebx >> 24
 }
 
 /// RDMSR.

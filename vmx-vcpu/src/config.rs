@@ -7,9 +7,8 @@ use vmx_defs::controls::{
     EntryControls, PinBasedControls, PrimaryExitControls, PrimaryProcBasedControls,
     SecondaryProcBasedControls,
 };
-use vmx_defs::ept::Eptp;
 
-use crate::error::VmxError;
+use crate::error::{PageControl, VmxError};
 use crate::guest::GuestState;
 
 /// One value per control field this crate programs.
@@ -51,9 +50,6 @@ impl Default for Controls {
 pub struct VcpuConfig {
     /// Start state.
     pub guest: GuestState,
-    /// EPT pointer from the `ept` crate (`EptPageTable::eptp()`), or `None` to run the
-    /// guest on host-physical addresses (then the guest's page tables map host memory).
-    pub ept: Option<Eptp>,
     /// Tag the guest's TLB entries with a VPID of their own (SDM §29.1).
     pub vpid: bool,
     /// HLT exits (SDM §25.6.2); otherwise the guest halts for real until an event.
@@ -63,7 +59,7 @@ pub struct VcpuConfig {
     /// Use virtual NMIs (and NMI-window exiting) when the processor has them.
     pub virtual_nmis: bool,
     /// Activate the VMX-preemption timer (SDM §26.5.1); set its value with
-    /// `VmxVcpu::set_preemption_timer`.
+    /// `Vcpu::set_preemption_timer`.
     pub preemption_timer: bool,
     /// Use I/O bitmaps (deny-by-default with pass-through); `false` makes every I/O
     /// instruction exit ("unconditional I/O exiting").
@@ -82,11 +78,12 @@ pub struct VcpuConfig {
 impl VcpuConfig {
     /// A configuration with the defaults: HLT exiting, I/O and MSR bitmaps (everything
     /// intercepted), virtual NMIs where available, no preemption timer, no RDTSC exiting,
-    /// no VPID, no EPT.
+    /// no VPID. Whether the guest runs on an EPT is chosen by the constructor
+    /// ([`VmxVcpu::new`](crate::VmxVcpu::new) or
+    /// [`VmxVcpu::new_on_host_memory`](crate::VmxVcpu::new_on_host_memory)).
     pub const fn new(guest: GuestState) -> Self {
         Self {
             guest,
-            ept: None,
             vpid: false,
             hlt_exiting: true,
             rdtsc_exiting: false,
@@ -101,12 +98,111 @@ impl VcpuConfig {
     }
 }
 
+/// The controls that keep the guest's state apart from the host's, required on every vCPU
+/// whatever the capability MSRs allow (a processor whose TRUE MSRs allow clearing a
+/// default-1 control does not make clearing it safe):
+/// - external-interrupt and NMI exiting: the host's interrupts and NMIs reach the host (SDM
+///   Vol. 3C §25.6.1, §26.2);
+/// - CR8-load and CR8-store exiting: without them (and without a TPR shadow, which this crate
+///   does not manage yet) a guest MOV to CR8 writes the host's task priority (§25.6.2,
+///   §26.1.3);
+/// - MOV-DR exiting: DR0-DR3 and DR6 are not switched by VM entry or exit, so a guest MOV
+///   to a debug register would reach the host's (§25.6.2, §28.3.1); the vCPU emulates them
+///   (`Vcpu::complete_mov_dr`);
+/// - "save debug controls" and "load debug controls": DR7 and IA32_DEBUGCTL are switched
+///   (saved on exit, loaded from the guest-state area on entry; on exit DR7 becomes 400H and
+///   IA32_DEBUGCTL 0 for the host, §28.3.1, §28.5.1, §27.3.2.1);
+/// - "host address-space size": the host is a 64-bit kernel (§25.7.1).
+pub const ISOLATION: Controls = Controls {
+    pin: PinBasedControls::EXTERNAL_INTERRUPT_EXITING.union(PinBasedControls::NMI_EXITING),
+    primary: PrimaryProcBasedControls::CR8_LOAD_EXITING
+        .union(PrimaryProcBasedControls::CR8_STORE_EXITING)
+        .union(PrimaryProcBasedControls::MOV_DR_EXITING),
+    secondary: SecondaryProcBasedControls::empty(),
+    exit: PrimaryExitControls::SAVE_DEBUG_CONTROLS
+        .union(PrimaryExitControls::HOST_ADDRESS_SPACE_SIZE),
+    entry: EntryControls::LOAD_DEBUG_CONTROLS,
+};
+
+/// Refuses controls whose VMCS fields hold the physical address of a page this crate does
+/// not own yet (SDM Vol. 3C §25.6): entering with such a field left 0 would make the
+/// processor use host page 0.
+pub fn refuse_page_controls(c: &Controls) -> Result<(), VmxError> {
+    use PinBasedControls as Pin;
+    use PrimaryProcBasedControls as Pri;
+    use SecondaryProcBasedControls as Sec;
+    let checks: [(bool, PageControl); 14] = [
+        (
+            c.primary.contains(Pri::USE_TPR_SHADOW),
+            PageControl::TprShadow,
+        ),
+        (
+            c.primary.contains(Pri::ACTIVATE_TERTIARY_CONTROLS),
+            PageControl::TertiaryControls,
+        ),
+        (
+            c.secondary.contains(Sec::VIRTUALIZE_APIC_ACCESSES),
+            PageControl::VirtualizeApicAccesses,
+        ),
+        (
+            c.secondary.contains(Sec::VIRTUALIZE_X2APIC_MODE),
+            PageControl::VirtualizeX2apicMode,
+        ),
+        (
+            c.secondary.contains(Sec::APIC_REGISTER_VIRTUALIZATION),
+            PageControl::ApicRegisterVirtualization,
+        ),
+        (
+            c.secondary.contains(Sec::VIRTUAL_INTERRUPT_DELIVERY),
+            PageControl::VirtualInterruptDelivery,
+        ),
+        (
+            c.pin.contains(Pin::PROCESS_POSTED_INTERRUPTS),
+            PageControl::PostedInterrupts,
+        ),
+        (c.secondary.contains(Sec::ENABLE_PML), PageControl::Pml),
+        (
+            c.secondary.contains(Sec::EPT_VIOLATION_VE),
+            PageControl::EptViolationVe,
+        ),
+        (
+            c.secondary.contains(Sec::VMCS_SHADOWING),
+            PageControl::VmcsShadowing,
+        ),
+        (
+            c.secondary.contains(Sec::ENABLE_VM_FUNCTIONS),
+            PageControl::VmFunctions,
+        ),
+        (
+            c.secondary.contains(Sec::ENABLE_ENCLS_EXITING),
+            PageControl::EnclsExiting,
+        ),
+        (
+            c.secondary.contains(Sec::ENABLE_ENCLV_EXITING),
+            PageControl::EnclvExiting,
+        ),
+        (
+            c.secondary
+                .contains(Sec::SUB_PAGE_WRITE_PERMISSIONS_FOR_EPT),
+            PageControl::SubPageWritePermissions,
+        ),
+    ];
+    match checks.iter().find(|(set, _)| *set) {
+        Some((_, control)) => Err(VmxError::ControlNeedsPage(*control)),
+        None => Ok(()),
+    }
+}
+
 /// Computes the control values for `config` on a processor with `caps`, following the
 /// SDM algorithm ([`AllowedSettings::adjust`](vmx_defs::capabilities::AllowedSettings::adjust)):
 /// required controls must be allowed (else [`VmxError::Control`] naming them), optional ones
 /// are taken where allowed, default1 controls the caller does not name stay at 1 only where
 /// they cannot be 0. Pure.
-pub fn compute_controls(caps: &VmxCapabilities, config: &VcpuConfig) -> Result<Controls, VmxError> {
+pub fn compute_controls(
+    caps: &VmxCapabilities,
+    config: &VcpuConfig,
+    ept: bool,
+) -> Result<Controls, VmxError> {
     use EntryControls as En;
     use PinBasedControls as Pin;
     use PrimaryExitControls as Ex;
@@ -115,8 +211,16 @@ pub fn compute_controls(caps: &VmxCapabilities, config: &VcpuConfig) -> Result<C
 
     let mut req = config.required;
     let mut opt = config.optional;
+    refuse_page_controls(&req)?;
+    refuse_page_controls(&opt)?;
 
-    req.pin |= Pin::EXTERNAL_INTERRUPT_EXITING | Pin::NMI_EXITING;
+    // Isolation: every control that keeps guest state apart from the host's is required,
+    // whatever the capability MSRs would let us clear (see `ISOLATION`).
+    req.pin |= ISOLATION.pin;
+    req.primary |= ISOLATION.primary;
+    req.exit |= ISOLATION.exit;
+    req.entry |= ISOLATION.entry;
+
     if config.virtual_nmis {
         opt.pin |= Pin::VIRTUAL_NMIS;
     }
@@ -141,14 +245,12 @@ pub fn compute_controls(caps: &VmxCapabilities, config: &VcpuConfig) -> Result<C
     }
     opt.primary |= Pri::USE_TSC_OFFSETTING;
 
-    if config.ept.is_some() {
+    if ept {
         req.secondary |= Sec::ENABLE_EPT;
     }
     if config.guest.needs_unrestricted_guest() {
-        if config.ept.is_none() {
-            return Err(VmxError::MissingFeature(
-                "a real-mode or unpaged guest needs unrestricted guest, which needs EPT",
-            ));
+        if !ept {
+            return Err(VmxError::UnrestrictedGuestNeedsEpt);
         }
         req.secondary |= Sec::UNRESTRICTED_GUEST;
     }
@@ -158,7 +260,6 @@ pub fn compute_controls(caps: &VmxCapabilities, config: &VcpuConfig) -> Result<C
     // Without these the guest gets #UD for RDTSCP / INVPCID even where CPUID shows them.
     opt.secondary |= Sec::ENABLE_RDTSCP | Sec::ENABLE_INVPCID;
 
-    req.exit |= Ex::HOST_ADDRESS_SPACE_SIZE;
     opt.exit |= Ex::SAVE_IA32_EFER | Ex::LOAD_IA32_EFER | Ex::SAVE_IA32_PAT | Ex::LOAD_IA32_PAT;
     if config.acknowledge_interrupt_on_exit {
         req.exit |= Ex::ACKNOWLEDGE_INTERRUPT_ON_EXIT;
@@ -172,9 +273,7 @@ pub fn compute_controls(caps: &VmxCapabilities, config: &VcpuConfig) -> Result<C
     let secondary_needed = !(req.secondary.is_empty() && opt.secondary.is_empty());
     let has_secondary = caps.has_secondary_controls();
     if !req.secondary.is_empty() && !has_secondary {
-        return Err(VmxError::MissingFeature(
-            "secondary processor-based controls (EPT, VPID, unrestricted guest...)",
-        ));
+        return Err(VmxError::NoSecondaryControls);
     }
     if secondary_needed && has_secondary {
         req.primary |= Pri::ACTIVATE_SECONDARY_CONTROLS;

@@ -5,14 +5,15 @@
 use core::cell::Cell;
 use core::marker::PhantomData;
 
-use memory_addr::PhysAddr;
+use vmx_defs::addr::HostPhysAddr;
 use vmx_defs::capabilities::{VmxCapabilities, msr};
 
 use crate::arch;
 use crate::enable_checks::{
     CR0_NE, CR4_VMXE, FeatureControlAction, adjust_to_fixed, plan_feature_control,
 };
-use crate::error::{VmxError, insn};
+use crate::error::AllocWhat;
+use crate::error::{VmxError, VmxInstruction, insn};
 use crate::host::{Frames, VmxHost};
 
 /// Bit of a vCPU's `entry_flags` word: its VMCS is not the current VMCS of its CPU.
@@ -31,13 +32,22 @@ pub const MAX_ACTIVE_VMCS: usize = 64;
 /// the CPU, executes VMXOFF and restores CR0 and CR4.
 ///
 /// Per-CPU: the type is neither `Send` nor `Sync`; create one on each CPU that runs guests.
+/// VMX operation, the VMXON region and the set of active VMCSs belong to one logical
+/// processor (SDM §24.7, §25.11.1), so the `VmxCpu` and everything that borrows it (every
+/// [`Vmcs`](crate::Vmcs) and [`VmxVcpu`](crate::VmxVcpu)) must stay on the processor that
+/// enabled it for their whole life, not only during `enable`: the caller keeps the thread
+/// pinned (or interrupts that could migrate it off) until the `VmxCpu` is dropped. Where the
+/// host can tell ([`VmxHost::current_cpu`]), the crate checks it when a vCPU is created,
+/// before it runs and when a VMCS is made current, and answers [`VmxError::WrongCpu`].
 /// Enabling a CPU where CR4.VMXE is already 1 fails with [`VmxError::AlreadyEnabled`].
 /// Every [`Vmcs`](crate::Vmcs) and [`VmxVcpu`](crate::VmxVcpu) borrows the `VmxCpu`, so
 /// VMX cannot be turned off under them.
 pub struct VmxCpu<H: VmxHost> {
     host: H,
     caps: VmxCapabilities,
-    vmxon_region: PhysAddr,
+    vmxon_region: HostPhysAddr,
+    /// The logical processor VMX was enabled on, as the host identifies it.
+    cpu_id: Option<u32>,
     saved_cr0: u64,
     saved_cr4: u64,
     active: [Cell<u64>; MAX_ACTIVE_VMCS],
@@ -63,8 +73,10 @@ impl<H: VmxHost> VmxCpu<H> {
     /// names the bit); allocate and tag the VMXON region; VMXON.
     ///
     /// # Safety
-    /// CPL 0, 64-bit mode, interrupts that could migrate the caller to another CPU disabled
-    /// or impossible, and no other code on this CPU using VMX.
+    /// CPL 0, 64-bit mode, and no other code on this CPU using VMX (VMXON, VMCS instructions)
+    /// for as long as the returned value lives. The caller stays on this logical processor
+    /// (pinned, or with interrupts that could migrate it off disabled) from this call until
+    /// the `VmxCpu` and everything borrowing it are dropped.
     pub unsafe fn enable(host: H) -> Result<Self, VmxError> {
         if arch::cpuid(1, 0).ecx & (1 << 5) == 0 {
             return Err(VmxError::NoVmxSupport);
@@ -88,7 +100,8 @@ impl<H: VmxHost> VmxCpu<H> {
         let new_cr4 = adjust_to_fixed(caps.cr4_fixed(), cr4 | CR4_VMXE, CR4_VMXE)
             .map_err(VmxError::FixedBit)?;
 
-        let frames = Frames::alloc_vmx_region(&host, basic, "VMXON region")?;
+        let cpu_id = host.current_cpu();
+        let frames = Frames::alloc_vmx_region(&host, basic, AllocWhat::VmxonRegion)?;
         let paddr = frames.paddr();
 
         if let FeatureControlAction::Write(v) = action {
@@ -110,13 +123,14 @@ impl<H: VmxHost> VmxCpu<H> {
                 arch::write_cr4(cr4);
                 arch::write_cr0(cr0);
             }
-            return Err(insn("VMXON")(e));
+            return Err(insn(VmxInstruction::Vmxon)(e));
         }
         core::mem::forget(frames);
         Ok(Self {
             host,
             caps,
             vmxon_region: paddr,
+            cpu_id,
             saved_cr0: cr0,
             saved_cr4: cr4,
             active: [const { Cell::new(0) }; MAX_ACTIVE_VMCS],
@@ -139,8 +153,27 @@ impl<H: VmxHost> VmxCpu<H> {
     }
 
     /// Physical address of the VMXON region.
-    pub fn vmxon_region(&self) -> PhysAddr {
+    pub fn vmxon_region(&self) -> HostPhysAddr {
         self.vmxon_region
+    }
+
+    /// The logical processor VMX was enabled on, as [`VmxHost::current_cpu`] identified it.
+    pub fn cpu_id(&self) -> Option<u32> {
+        self.cpu_id
+    }
+
+    /// Checks that the caller still runs on the logical processor VMX was enabled on
+    /// (where the host can tell): [`VmxError::WrongCpu`] otherwise.
+    pub fn check_current_cpu(&self) -> Result<(), VmxError> {
+        match (self.cpu_id, self.host.current_cpu()) {
+            (Some(enabled_on), Some(running_on)) if enabled_on != running_on => {
+                Err(VmxError::WrongCpu {
+                    enabled_on,
+                    running_on,
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Physical address of the current VMCS as this CPU tracks it (0 if none).
@@ -243,8 +276,8 @@ impl<H: VmxHost> VmxCpu<H> {
             if p != 0 {
                 // SAFETY: `p` is a VMCS this CPU made active; VMCLEAR writes its data back
                 // to the region, which its owner keeps allocated while it is tracked.
-                if let Err(e) = unsafe { vmx_insn::vmclear(PhysAddr::from(p as usize)) } {
-                    first_error.get_or_insert(insn("VMCLEAR")(e));
+                if let Err(e) = unsafe { vmx_insn::vmclear(HostPhysAddr::new(p)) } {
+                    first_error.get_or_insert(insn(VmxInstruction::Vmclear)(e));
                 }
             }
         }
@@ -253,14 +286,16 @@ impl<H: VmxHost> VmxCpu<H> {
         // SAFETY: no VMCS is active any more and every user of VMX on this CPU borrows
         // `self`, which is being dropped or consumed.
         if let Err(e) = unsafe { vmx_insn::vmxoff() } {
-            first_error.get_or_insert(insn("VMXOFF")(e));
+            first_error.get_or_insert(insn(VmxInstruction::Vmxoff)(e));
         } else {
             // SAFETY: VMX operation is over; restore the CR4 and CR0 this CPU had.
             unsafe {
                 arch::write_cr4(self.saved_cr4);
                 arch::write_cr0(self.saved_cr0);
             }
-            self.host.free_frames(self.vmxon_region, 1);
+            // SAFETY: allocated by `enable` (one frame); after VMXOFF the processor no longer
+            // uses the VMXON region.
+            unsafe { self.host.free_frames(self.vmxon_region, 1) };
         }
         match first_error {
             Some(e) => Err(e),

@@ -35,7 +35,7 @@
 //! The 15 GPRs other than RSP and CR2 are loaded from the block before entry and stored
 //! into it at exit. Host RFLAGS (cleared by a VM exit, SDM §28.5.3) is saved and interrupts
 //! disabled by the caller ([`save_flags_cli`], [`restore_flags`]): per call for
-//! `VmxVcpu::run`, once per loop for `VmxVcpu::run_loop`.
+//! `Vcpu::run`, once per loop for `Vcpu::run_loop`.
 //!
 //! # Extended state
 //! Mode 2 (XSAVE): both sides' areas are saved and restored with XCR0 = the union of host

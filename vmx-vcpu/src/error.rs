@@ -3,8 +3,10 @@
 use core::fmt;
 
 use axerrno::AxErrorKind;
+use ept::FlushError;
 use vmx_defs::capabilities::{ControlAdjustError, VmxBasicError};
 use vmx_defs::ept::EptpError;
+use vmx_defs::exit_reason::BasicExitReason;
 use vmx_defs::guest_state::ActivityState;
 use vmx_insn::{InsnError, VmFail};
 
@@ -48,7 +50,7 @@ pub enum VmxError {
     /// The host had no frames for this structure.
     OutOfMemory {
         /// What was being allocated.
-        what: &'static str,
+        what: AllocWhat,
     },
     /// IA32_VMX_BASIC\[48\] limits VMX structures to 32-bit physical addresses and the host
     /// gave a frame above 4 GiB.
@@ -58,8 +60,8 @@ pub enum VmxError {
     },
     /// A VMX instruction failed.
     Instruction {
-        /// Which one ("VMXON", "VMCLEAR", "VMPTRLD", "VMREAD", "VMWRITE", "INVVPID"...).
-        instruction: &'static str,
+        /// Which one.
+        instruction: VmxInstruction,
         /// The failure.
         error: InsnError,
     },
@@ -77,8 +79,51 @@ pub enum VmxError {
     /// The processor does not allow a control this configuration needs (SDM §27.5.1);
     /// the error names each missing control.
     Control(ControlAdjustError),
-    /// A feature the configuration asks for is missing (e.g. "unrestricted guest needs EPT").
-    MissingFeature(&'static str),
+    /// A real-mode or unpaged protected-mode guest needs "unrestricted guest", which needs
+    /// EPT (SDM Vol. 3C §27.2.1.1): configure the vCPU with an EPT.
+    UnrestrictedGuestNeedsEpt,
+    /// The configuration needs secondary processor-based controls (EPT, VPID, unrestricted
+    /// guest...) and the processor has none (IA32_VMX_PROCBASED_CTLS\[63\] = 0, SDM Vol. 3D
+    /// §A.3.2).
+    NoSecondaryControls,
+    /// The operation needs a feature this vCPU was not configured with.
+    NotConfigured(VcpuFeature),
+    /// The processor reports no INVVPID type usable for the invalidation a MOV to CR3 implies
+    /// (IA32_VMX_EPT_VPID_CAP bits 40-43, SDM Vol. 3D §A.10).
+    NoInvvpidType,
+    /// A control whose VMCS field holds the physical address of a page (virtual-APIC page,
+    /// APIC-access page, posted-interrupt descriptor, PML log, #VE information, VMREAD/VMWRITE
+    /// bitmaps, EPTP list, ENCLS/ENCLV bitmaps, SPP table, HLAT, PASID tables, PID-pointer
+    /// table) was requested, but this crate does not own such a page yet: entering with the
+    /// address 0 would make the processor use host page 0 (SDM Vol. 3C §25.6).
+    ControlNeedsPage(PageControl),
+    /// The INVEPT that makes this vCPU's processor forget translations of an edited EPT
+    /// failed before the entry (SDM Vol. 3C §29.4.3.1, §31.3 INVEPT); the guest did not run.
+    EptSync(FlushError<InsnError>),
+    /// The caller runs on another logical processor than the one VMX was enabled on (SDM
+    /// Vol. 3C §24.7, §25.11.1: VMX operation and active VMCSs are per processor).
+    WrongCpu {
+        /// The processor `VmxCpu::enable` ran on.
+        enabled_on: u32,
+        /// The processor running the caller.
+        running_on: u32,
+    },
+    /// This completion does not apply to the last exit (another reason, no exit yet, or the
+    /// exit was already completed): completing it would change the guest as an instruction
+    /// it did not execute would.
+    NotCompletable {
+        /// The completion attempted.
+        completion: Completion,
+        /// The last exit's basic reason, if there is an exit not yet completed.
+        last_exit: Option<BasicExitReason>,
+    },
+    /// The MSR cannot be switched through the VM-entry/VM-exit MSR lists (SDM Vol. 3C §27.4:
+    /// IA32_FS_BASE, IA32_GS_BASE, IA32_SMM_MONITOR_CTL, x2APIC MSRs 800H-8FFH and
+    /// microcode MSRs fail the entry).
+    MsrNotListable(u32),
+    /// A MOV to CR3 under PAE paging also loads the four PDPTEs, which this helper does not
+    /// read from guest memory (SDM Vol. 3C §27.3.1.6, Vol. 3A §4.4.1).
+    PaePdptesNotEmulated,
     /// The running CPU's state cannot be the VMCS host state (SDM §27.2.3).
     HostState(HostStateError),
     /// An event cannot be injected or queued.
@@ -87,8 +132,6 @@ pub enum VmxError {
     NoVpid,
     /// The operation needs a current VMCS on this CPU and this one is not.
     NotCurrent,
-    /// A value given for guest state is invalid (the text says which).
-    InvalidGuestState(&'static str),
     /// The MSR switch list is full.
     MsrListFull,
     /// The EPT pointer does not fit this processor (SDM §25.6.11, IA32_VMX_EPT_VPID_CAP).
@@ -135,6 +178,42 @@ impl fmt::Display for VmxError {
             Self::FixedBit(c) => write!(f, "{c}"),
             Self::InvalidBasic(e) => write!(f, "IA32_VMX_BASIC: {e}"),
             Self::OutOfMemory { what } => write!(f, "out of frames for the {what}"),
+            Self::UnrestrictedGuestNeedsEpt => f.write_str(
+                "a real-mode or unpaged guest needs unrestricted guest, which needs EPT",
+            ),
+            Self::NoSecondaryControls => f.write_str(
+                "the configuration needs secondary processor-based controls (EPT, VPID, unrestricted guest...) and the processor has none",
+            ),
+            Self::NotConfigured(w) => write!(f, "this vCPU was not configured with {w}"),
+            Self::NoInvvpidType => {
+                f.write_str("no INVVPID type for the invalidation a MOV to CR3 implies")
+            }
+            Self::ControlNeedsPage(c) => write!(
+                f,
+                "the control {c} needs a page this crate does not manage yet (its address would be 0)"
+            ),
+            Self::EptSync(e) => write!(f, "flushing the EPT before entry: {e}"),
+            Self::WrongCpu {
+                enabled_on,
+                running_on,
+            } => write!(
+                f,
+                "running on CPU {running_on}, but VMX was enabled on CPU {enabled_on}"
+            ),
+            Self::NotCompletable {
+                completion,
+                last_exit: Some(r),
+            } => write!(f, "{completion} does not complete the last exit ({r})"),
+            Self::NotCompletable {
+                completion,
+                last_exit: None,
+            } => write!(f, "{completion}: no exit is waiting to be completed"),
+            Self::MsrNotListable(m) => {
+                write!(f, "MSR {m:#x} cannot be switched through the MSR lists")
+            }
+            Self::PaePdptesNotEmulated => f.write_str(
+                "MOV to CR3 under PAE paging also loads the PDPTEs, which load_guest_cr3 does not emulate",
+            ),
             Self::AddressAbove4G { paddr } => write!(
                 f,
                 "frame {paddr:#x} is above 4 GiB but IA32_VMX_BASIC[48] limits VMX structures to 32-bit addresses"
@@ -145,12 +224,10 @@ impl fmt::Display for VmxError {
             Self::EntryFailed { instruction, fail } => write!(f, "{instruction} failed: {fail}"),
             Self::TooManyActiveVmcs => f.write_str("too many active VMCSs on this CPU"),
             Self::Control(e) => write!(f, "{e}"),
-            Self::MissingFeature(w) => write!(f, "missing feature: {w}"),
             Self::HostState(e) => write!(f, "{e}"),
             Self::InvalidEvent(e) => write!(f, "{e}"),
             Self::NoVpid => f.write_str("no VPID left"),
             Self::NotCurrent => f.write_str("the VMCS is not current on this CPU"),
-            Self::InvalidGuestState(w) => write!(f, "invalid guest state: {w}"),
             Self::MsrListFull => f.write_str("the MSR switch list is full"),
             Self::InvalidXcr0(v) => write!(f, "XCR0 value {v:#x} cannot be loaded"),
             Self::InvalidEptp(e) => write!(f, "EPT pointer: {e}"),
@@ -190,7 +267,7 @@ impl From<InvalidEvent> for VmxError {
 }
 
 /// Wraps a vmx-insn error with the instruction's name.
-pub(crate) fn insn(instruction: &'static str) -> impl Fn(InsnError) -> VmxError {
+pub(crate) fn insn(instruction: VmxInstruction) -> impl Fn(InsnError) -> VmxError {
     move |error| VmxError::Instruction { instruction, error }
 }
 
@@ -204,19 +281,28 @@ impl From<VmxError> for AxErrorKind {
             | VmxError::FeatureControlLocked(_)
             | VmxError::InvalidBasic(_)
             | VmxError::Control(_)
-            | VmxError::MissingFeature(_) => AxErrorKind::Unsupported,
+            | VmxError::UnrestrictedGuestNeedsEpt
+            | VmxError::NoSecondaryControls
+            | VmxError::NoInvvpidType
+            | VmxError::ControlNeedsPage(_)
+            | VmxError::PaePdptesNotEmulated => AxErrorKind::Unsupported,
             VmxError::OutOfMemory { .. } | VmxError::MsrListFull => AxErrorKind::NoMemory,
             VmxError::NoVpid | VmxError::TooManyActiveVmcs => AxErrorKind::ResourceBusy,
             VmxError::AlreadyEnabled
             | VmxError::FixedBit(_)
             | VmxError::HostState(_)
             | VmxError::NotCurrent
-            | VmxError::Reentrant => AxErrorKind::BadState,
+            | VmxError::Reentrant
+            | VmxError::WrongCpu { .. }
+            | VmxError::NotConfigured(_)
+            | VmxError::NotCompletable { .. } => AxErrorKind::BadState,
             VmxError::AddressAbove4G { .. } => AxErrorKind::BadAddress,
             VmxError::Instruction { error, .. } => AxErrorKind::from(error),
+            VmxError::EptSync(FlushError::Invept(error)) => AxErrorKind::from(error),
+            VmxError::EptSync(_) => AxErrorKind::Unsupported,
             VmxError::EntryFailed { fail, .. } => AxErrorKind::from(fail),
             VmxError::InvalidEvent(_)
-            | VmxError::InvalidGuestState(_)
+            | VmxError::MsrNotListable(_)
             | VmxError::InvalidEptp(_)
             | VmxError::MsrNotSwitched(_)
             | VmxError::InvalidMsrValue { .. }
@@ -225,5 +311,189 @@ impl From<VmxError> for AxErrorKind {
             | VmxError::InvalidXcr0(_) => AxErrorKind::InvalidInput,
             VmxError::UnsupportedActivityState(_) => AxErrorKind::Unsupported,
         }
+    }
+}
+
+/// What the host was allocating when it ran out of frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AllocWhat {
+    /// The VMXON region (SDM Vol. 3C §25.11.5).
+    VmxonRegion,
+    /// A VMCS region (SDM Vol. 3C §25.2).
+    Vmcs,
+    /// A vCPU's run block, bitmaps, MSR lists and extended-state areas (SDM Vol. 3C §25.6.4,
+    /// §25.6.9, §25.7.2, §25.8.2).
+    VcpuStructures,
+}
+
+impl fmt::Display for AllocWhat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::VmxonRegion => "VMXON region",
+            Self::Vmcs => "VMCS",
+            Self::VcpuStructures => "vCPU structures",
+        })
+    }
+}
+
+/// A VMX instruction this crate executes (SDM Vol. 3C ch. 31 "VMX Instruction Reference").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum VmxInstruction {
+    /// VMXON.
+    Vmxon,
+    /// VMXOFF.
+    Vmxoff,
+    /// VMCLEAR.
+    Vmclear,
+    /// VMPTRLD.
+    Vmptrld,
+    /// VMREAD.
+    Vmread,
+    /// VMWRITE.
+    Vmwrite,
+    /// INVEPT.
+    Invept,
+    /// INVVPID.
+    Invvpid,
+}
+
+impl fmt::Display for VmxInstruction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Vmxon => "VMXON",
+            Self::Vmxoff => "VMXOFF",
+            Self::Vmclear => "VMCLEAR",
+            Self::Vmptrld => "VMPTRLD",
+            Self::Vmread => "VMREAD",
+            Self::Vmwrite => "VMWRITE",
+            Self::Invept => "INVEPT",
+            Self::Invvpid => "INVVPID",
+        })
+    }
+}
+
+/// A vCPU feature an operation needs and the configuration did not ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum VcpuFeature {
+    /// "Use TSC offsetting" (SDM Vol. 3C §25.6.5).
+    TscOffsetting,
+    /// "Activate VMX-preemption timer" (SDM Vol. 3C §26.5.1).
+    PreemptionTimer,
+    /// "Enable EPT" (SDM Vol. 3C §29.3).
+    Ept,
+}
+
+impl fmt::Display for VcpuFeature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::TscOffsetting => "TSC offsetting",
+            Self::PreemptionTimer => "the VMX-preemption timer",
+            Self::Ept => "EPT",
+        })
+    }
+}
+
+/// A VM-execution control whose VMCS field names a page (SDM Vol. 3C §25.6): refused until
+/// the crate owns that page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PageControl {
+    /// "Use TPR shadow": the virtual-APIC page (§25.6.8).
+    TprShadow,
+    /// "Virtualize APIC accesses": the APIC-access page (§25.6.8).
+    VirtualizeApicAccesses,
+    /// "Virtual-interrupt delivery" (needs the virtual-APIC page, §25.6.8).
+    VirtualInterruptDelivery,
+    /// "APIC-register virtualization" (needs the virtual-APIC page, §25.6.8).
+    ApicRegisterVirtualization,
+    /// "Virtualize x2APIC mode" (needs the virtual-APIC page, §25.6.8).
+    VirtualizeX2apicMode,
+    /// "Process posted interrupts": the posted-interrupt descriptor (§25.6.8).
+    PostedInterrupts,
+    /// "Enable PML": the PML address (§25.6.18).
+    Pml,
+    /// "EPT-violation #VE": the virtualization-exception information address (§25.6.19).
+    EptViolationVe,
+    /// "VMCS shadowing": the VMREAD and VMWRITE bitmaps (§25.6.15).
+    VmcsShadowing,
+    /// "Enable VM functions": the EPTP-list address (§25.6.14).
+    VmFunctions,
+    /// "Enable ENCLS exiting": the ENCLS-exiting bitmap (§25.6.16).
+    EnclsExiting,
+    /// "Enable ENCLV exiting": the ENCLV-exiting bitmap (§25.6.17).
+    EnclvExiting,
+    /// "Sub-page write permissions for EPT": the SPP-table pointer (§25.6.21).
+    SubPageWritePermissions,
+    /// "Use tertiary controls" (HLAT, PASID translation, IPI virtualization name tables
+    /// and pointers, §25.6.2).
+    TertiaryControls,
+}
+
+impl fmt::Display for PageControl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::TprShadow => "use TPR shadow",
+            Self::VirtualizeApicAccesses => "virtualize APIC accesses",
+            Self::VirtualInterruptDelivery => "virtual-interrupt delivery",
+            Self::ApicRegisterVirtualization => "APIC-register virtualization",
+            Self::VirtualizeX2apicMode => "virtualize x2APIC mode",
+            Self::PostedInterrupts => "process posted interrupts",
+            Self::Pml => "enable PML",
+            Self::EptViolationVe => "EPT-violation #VE",
+            Self::VmcsShadowing => "VMCS shadowing",
+            Self::VmFunctions => "enable VM functions",
+            Self::EnclsExiting => "enable ENCLS exiting",
+            Self::EnclvExiting => "enable ENCLV exiting",
+            Self::SubPageWritePermissions => "sub-page write permissions for EPT",
+            Self::TertiaryControls => "activate tertiary controls",
+        })
+    }
+}
+
+/// A helper that completes an emulated instruction or event (see
+/// [`VmxError::NotCompletable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Completion {
+    /// Moving RIP past the exiting instruction (needs an instruction-caused exit, SDM
+    /// Vol. 3C §28.2.4).
+    AdvanceRip,
+    /// CPUID (reason 10).
+    Cpuid,
+    /// RDMSR (reason 31).
+    Rdmsr,
+    /// WRMSR (reason 32).
+    Wrmsr,
+    /// IN (reason 30, non-string IN).
+    IoIn,
+    /// OUT (reason 30, non-string OUT).
+    IoOut,
+    /// XSETBV (reason 55).
+    Xsetbv,
+    /// MOV to CR3 (reason 28).
+    MovToCr3,
+    /// A control-register access (reason 28).
+    CrAccess,
+    /// MOV DR (reason 29).
+    MovDr,
+}
+
+impl fmt::Display for Completion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::AdvanceRip => "advancing RIP",
+            Self::Cpuid => "completing CPUID",
+            Self::Rdmsr => "completing RDMSR",
+            Self::Wrmsr => "completing WRMSR",
+            Self::IoIn => "completing IN",
+            Self::IoOut => "completing OUT",
+            Self::Xsetbv => "completing XSETBV",
+            Self::MovToCr3 => "completing MOV to CR3",
+            Self::CrAccess => "completing a control-register access",
+            Self::MovDr => "completing MOV DR",
+        })
     }
 }

@@ -81,7 +81,7 @@ pub enum InjectionOutcome {
 }
 
 /// The event injected at the last VM entry and what became of it
-/// ([`VmxVcpu::last_injection`](crate::VmxVcpu::last_injection)).
+/// ([`Vcpu::last_injection`](crate::Vcpu::last_injection)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct InjectionReport {
     /// The event written to the VM-entry interruption-information field.

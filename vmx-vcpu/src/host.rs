@@ -4,35 +4,36 @@
 
 use core::ptr::NonNull;
 
-use memory_addr::PhysAddr;
+use vmx_defs::addr::HostPhysAddr;
 use vmx_defs::capabilities::VmxBasic;
 
-use crate::error::VmxError;
+use crate::error::{AllocWhat, VmxError};
 
-/// Size of a frame (4 KiB).
-pub const FRAME_SIZE: usize = 4096;
+pub use ept::{FRAME_SIZE, HostMemory};
 
-/// The host kernel's memory services.
+/// What a [`VmxCpu`](crate::VmxCpu) needs from the host kernel: its memory
+/// ([`HostMemory`], the interface `ept` uses too) and the identity of the logical processor
+/// running the caller, so that the crate can check that everything tied to one processor
+/// (VMX operation, active VMCSs, the vCPUs that borrow the `VmxCpu`) stays on it.
 ///
 /// # Safety
-/// Implementations must return frames that are 4 KiB aligned, physically contiguous,
-/// zero-filled, owned exclusively by the caller until freed, and mapped writable at
-/// `phys_to_virt` for that whole time (in write-back memory, SDM Vol. 3C §25.11.4).
-pub unsafe trait VmxHost {
-    /// Allocates `count` physically contiguous zeroed frames; `None` when out of memory.
-    fn alloc_frames(&self, count: usize) -> Option<PhysAddr>;
-
-    /// Frees frames obtained from [`VmxHost::alloc_frames`] with the same `count`.
-    fn free_frames(&self, paddr: PhysAddr, count: usize);
-
-    /// The host-virtual address at which the frame at `paddr` is mapped.
-    fn phys_to_virt(&self, paddr: PhysAddr) -> NonNull<u8>;
+/// The [`HostMemory`] contract, plus: [`current_cpu`](VmxHost::current_cpu) returns, when
+/// it returns `Some`, an identifier that differs between logical processors and does not
+/// change for the processor executing the call.
+pub unsafe trait VmxHost: HostMemory {
+    /// The identifier of the logical processor executing this call, or `None` when the host
+    /// cannot tell. The default reads the x2APIC ID (CPUID leaf 0BH, EDX) where the processor
+    /// reports that leaf, else the initial APIC ID (CPUID.1:EBX\[31:24\]) (SDM Vol. 3A
+    /// §11.4.6 "Local APIC ID", §11.12.8 "Initial APIC ID").
+    fn current_cpu(&self) -> Option<u32> {
+        Some(crate::arch::apic_id())
+    }
 }
 
 /// Frames owned by this crate, freed on drop.
 pub(crate) struct Frames<'h, H: VmxHost> {
     host: &'h H,
-    paddr: PhysAddr,
+    paddr: HostPhysAddr,
     count: usize,
 }
 
@@ -40,9 +41,10 @@ impl<'h, H: VmxHost> Frames<'h, H> {
     /// Allocates `count` frames; `None` when the host has no memory.
     pub(crate) fn alloc(host: &'h H, count: usize) -> Option<Self> {
         let paddr = host.alloc_frames(count)?;
-        if paddr.as_usize() % FRAME_SIZE != 0 {
+        if paddr.as_u64() % FRAME_SIZE as u64 != 0 {
             // A host that breaks its contract: give the memory back, refuse it.
-            host.free_frames(paddr, count);
+            // SAFETY: just allocated with this count, never used.
+            unsafe { host.free_frames(paddr, count) };
             return None;
         }
         Some(Self { host, paddr, count })
@@ -56,7 +58,7 @@ impl<'h, H: VmxHost> Frames<'h, H> {
     pub(crate) fn alloc_vmx_region(
         host: &'h H,
         basic: VmxBasic,
-        what: &'static str,
+        what: AllocWhat,
     ) -> Result<Self, VmxError> {
         let frame = Self::alloc(host, 1).ok_or(VmxError::OutOfMemory { what })?;
         frame.check_address_limit(basic)?;
@@ -73,7 +75,7 @@ impl<'h, H: VmxHost> Frames<'h, H> {
     /// Checks that every byte of these frames lies below 4 GiB when IA32_VMX_BASIC\[48\]
     /// limits VMX structures to 32-bit physical addresses (SDM Vol. 3D §A.1).
     pub(crate) fn check_address_limit(&self, basic: VmxBasic) -> Result<(), VmxError> {
-        let start = self.paddr.as_usize() as u64;
+        let start = self.paddr.as_u64();
         let last = start.saturating_add(((self.count * FRAME_SIZE) as u64).saturating_sub(1));
         if last > basic.max_structure_address() {
             return Err(VmxError::AddressAbove4G { paddr: start });
@@ -82,13 +84,15 @@ impl<'h, H: VmxHost> Frames<'h, H> {
     }
 
     /// Physical address of the first frame.
-    pub(crate) fn paddr(&self) -> PhysAddr {
+    pub(crate) fn paddr(&self) -> HostPhysAddr {
         self.paddr
     }
 
     /// Physical address of frame `i` (must be `< count`).
-    pub(crate) fn paddr_of(&self, i: usize) -> PhysAddr {
-        PhysAddr::from(self.paddr.as_usize() + i.min(self.count.saturating_sub(1)) * FRAME_SIZE)
+    pub(crate) fn paddr_of(&self, i: usize) -> HostPhysAddr {
+        HostPhysAddr::new(
+            self.paddr.as_u64() + (i.min(self.count.saturating_sub(1)) * FRAME_SIZE) as u64,
+        )
     }
 
     /// Host-virtual pointer to the first frame.
@@ -104,6 +108,9 @@ impl<'h, H: VmxHost> Frames<'h, H> {
 
 impl<H: VmxHost> Drop for Frames<'_, H> {
     fn drop(&mut self) {
-        self.host.free_frames(self.paddr, self.count);
+        // SAFETY: allocated by `alloc` with this count; every user (VMCS, VMXON region, the
+        // structures a VMCS names) is gone before its `Frames` drops: the owners keep that
+        // order (a VMCS is cleared first, a vCPU's VMCS drops before its frames).
+        unsafe { self.host.free_frames(self.paddr, self.count) };
     }
 }

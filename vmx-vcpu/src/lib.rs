@@ -23,17 +23,21 @@ mod vmcs;
 pub mod vpid;
 pub mod xstate;
 
-pub use vpid::{Vpid, VpidAllocator, allocate_vpid, free_vpid};
+pub use vpid::{Vpid, VpidAllocator, allocate_vpid};
 
-pub use config::{Controls, VcpuConfig, compute_controls};
+pub use config::{Controls, ISOLATION, VcpuConfig, compute_controls, refuse_page_controls};
 pub use cpu::{MAX_ACTIVE_VMCS, VmxCpu};
-pub use error::{EntryInstruction, VmxError};
+pub use ept::{Ept, EptUser, FlushError, HostMemory};
+pub use error::{
+    AllocWhat, Completion, EntryInstruction, PageControl, VcpuFeature, VmxError, VmxInstruction,
+};
 pub use event::{Event, InjectionOutcome, InjectionReport};
 pub use exit::VmExit;
 pub use host::{FRAME_SIZE, VmxHost};
 pub use host_state::HostState;
 pub use vcpu::{
     Flow, IA32_CSTAR, IA32_FMASK, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_STAR, IA32_TSC_AUX,
-    IA32_XSS, VmxVcpu,
+    IA32_XSS, Vcpu, VmxVcpu,
 };
 pub use vmcs::{Vmcs, VmcsState};
+pub use vmx_defs::addr::{GuestPhysAddr, HostPhysAddr};

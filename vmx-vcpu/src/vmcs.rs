@@ -4,12 +4,12 @@
 use core::fmt;
 use core::mem::ManuallyDrop;
 
-use memory_addr::PhysAddr;
+use vmx_defs::addr::HostPhysAddr;
 use vmx_defs::vmcs::{ALL_FIELDS, Access, Field, FieldWidth, ReadWrite, Width};
 use vmx_insn::FieldValue;
 
 use crate::cpu::VmxCpu;
-use crate::error::{VmxError, insn};
+use crate::error::{AllocWhat, VmxError, VmxInstruction, insn};
 use crate::host::{Frames, VmxHost};
 
 /// Where a VMCS is in the SDM's life cycle (SDM §25.1, Figure 25-1).
@@ -31,7 +31,7 @@ pub enum VmcsState {
 pub struct Vmcs<'c, H: VmxHost> {
     cpu: &'c VmxCpu<H>,
     frame: ManuallyDrop<Frames<'c, H>>,
-    paddr: PhysAddr,
+    paddr: HostPhysAddr,
     launched: bool,
     active: bool,
     /// The owning vCPU's `entry_flags` word address (0: none), handed to the CPU when
@@ -45,7 +45,7 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
     /// launch state is clear (SDM §25.11.3).
     pub fn new(cpu: &'c VmxCpu<H>) -> Result<Self, VmxError> {
         let basic = cpu.capabilities().basic();
-        let frame = Frames::alloc_vmx_region(cpu.host(), basic, "VMCS")?;
+        let frame = Frames::alloc_vmx_region(cpu.host(), basic, AllocWhat::Vmcs)?;
         let paddr = frame.paddr();
         let mut vmcs = Self {
             cpu,
@@ -60,7 +60,7 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
     }
 
     /// Physical address of the region.
-    pub fn paddr(&self) -> PhysAddr {
+    pub fn paddr(&self) -> HostPhysAddr {
         self.paddr
     }
 
@@ -72,7 +72,7 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
     /// Whether this VMCS is the current VMCS of its CPU.
     #[inline]
     pub fn is_current(&self) -> bool {
-        self.cpu.current_vmcs() == self.paddr.as_usize() as u64
+        self.cpu.current_vmcs() == self.paddr.as_u64()
     }
 
     /// The life-cycle state.
@@ -96,8 +96,8 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
     pub fn clear(&mut self) -> Result<(), VmxError> {
         // SAFETY: the region is ours, tagged with the revision identifier, and stays
         // allocated while the processor may use it (until drop).
-        unsafe { vmx_insn::vmclear(self.paddr) }.map_err(insn("VMCLEAR"))?;
-        self.cpu.untrack_active(self.paddr.as_usize() as u64);
+        unsafe { vmx_insn::vmclear(self.paddr) }.map_err(insn(VmxInstruction::Vmclear))?;
+        self.cpu.untrack_active(self.paddr.as_u64());
         self.launched = false;
         self.active = false;
         Ok(())
@@ -114,7 +114,7 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
     }
 
     fn load_slow(&mut self) -> Result<(), VmxError> {
-        let p = self.paddr.as_usize() as u64;
+        let p = self.paddr.as_u64();
         self.cpu.track_active(p)?;
         // SAFETY: as for `clear`; the region becomes active and is VMCLEARed before it is
         // freed (drop) or VMX is left (`VmxCpu` clears every tracked region).
@@ -122,7 +122,7 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
             if !self.active {
                 self.cpu.untrack_active(p);
             }
-            return Err(insn("VMPTRLD")(e));
+            return Err(insn(VmxInstruction::Vmptrld)(e));
         }
         self.active = true;
         self.cpu.set_current(p, self.current_flag);
@@ -155,7 +155,7 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
         W::Value: FieldValue,
     {
         self.ensure_current()?;
-        vmx_insn::vmread(field).map_err(insn("VMREAD"))
+        vmx_insn::vmread(field).map_err(insn(VmxInstruction::Vmread))
     }
 
     /// VMWRITE of a typed read-write field (SDM §31.3). The VMCS must be current.
@@ -173,7 +173,7 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
     {
         self.ensure_current()?;
         // SAFETY: the caller upholds the contract.
-        unsafe { vmx_insn::vmwrite(field, value) }.map_err(insn("VMWRITE"))
+        unsafe { vmx_insn::vmwrite(field, value) }.map_err(insn(VmxInstruction::Vmwrite))
     }
 
     /// Writes every field this CPU has ([`FieldInfo::exists_on`]) with its name and value,
@@ -206,7 +206,7 @@ impl<H: VmxHost> Drop for Vmcs<'_, H> {
             && let Err(e) = self.clear()
         {
             // The processor may still use the region: leak it rather than free it.
-            log::error!("VMCLEAR of {:#x} on drop: {e}", self.paddr.as_usize());
+            log::error!("VMCLEAR of {:#x} on drop: {e}", self.paddr.as_u64());
             return;
         }
         // SAFETY: the region is no longer active on any CPU; `frame` is not used again.

@@ -8,28 +8,51 @@ use core::fmt;
 use core::num::NonZeroU16;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-/// A VPID other than 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Vpid(NonZeroU16);
+/// An allocated VPID other than 0, owned: it goes back to its allocator when dropped, so it
+/// cannot be freed while in use, nor twice, nor shared between two vCPUs (it is neither
+/// `Copy` nor `Clone`).
+///
+/// ```compile_fail
+/// # use vmx_vcpu::VpidAllocator;
+/// static POOL: VpidAllocator = VpidAllocator::new();
+/// let vpid = POOL.allocate().unwrap();
+/// let copy = vpid.clone(); // a VPID has exactly one owner
+/// ```
+///
+/// ```compile_fail
+/// # use vmx_vcpu::VpidAllocator;
+/// static POOL: VpidAllocator = VpidAllocator::new();
+/// let vpid = POOL.allocate().unwrap();
+/// drop(vpid);
+/// let n = vpid.get(); // used after it went back to the pool
+/// ```
+pub struct Vpid<'a> {
+    number: NonZeroU16,
+    pool: &'a VpidAllocator,
+}
 
-impl Vpid {
-    /// The VPID with this number, or `None` for 0.
-    pub const fn new(raw: u16) -> Option<Self> {
-        match NonZeroU16::new(raw) {
-            Some(v) => Some(Self(v)),
-            None => None,
-        }
-    }
-
-    /// The number written to the VPID field.
-    pub const fn get(self) -> u16 {
-        self.0.get()
+impl Vpid<'_> {
+    /// The number written to the VPID field (never 0).
+    pub const fn get(&self) -> u16 {
+        self.number.get()
     }
 }
 
-impl fmt::Display for Vpid {
+impl Drop for Vpid<'_> {
+    fn drop(&mut self) {
+        self.pool.release(self.number);
+    }
+}
+
+impl fmt::Debug for Vpid<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "VPID {}", self.0)
+        f.debug_tuple("Vpid").field(&self.number).finish()
+    }
+}
+
+impl fmt::Display for Vpid<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VPID {}", self.number)
     }
 }
 
@@ -51,8 +74,9 @@ impl VpidAllocator {
         }
     }
 
-    /// Takes the lowest free VPID, or `None` when all 65,535 are in use.
-    pub fn allocate(&self) -> Option<Vpid> {
+    /// Takes the lowest free VPID, or `None` when all 65,535 are in use. The VPID returns to
+    /// this allocator when the [`Vpid`] is dropped.
+    pub fn allocate(&self) -> Option<Vpid<'_>> {
         for (w, word) in self.used.iter().enumerate() {
             // Bit 0 of word 0 is VPID 0: treat it as permanently taken.
             let reserved = if w == 0 { 1 } else { 0 };
@@ -71,7 +95,10 @@ impl VpidAllocator {
                 ) {
                     Ok(_) => {
                         let raw = w * 64 + bit as usize;
-                        return u16::try_from(raw).ok().and_then(Vpid::new);
+                        return u16::try_from(raw)
+                            .ok()
+                            .and_then(NonZeroU16::new)
+                            .map(|number| Vpid { number, pool: self });
                     }
                     Err(now) => cur = now,
                 }
@@ -80,20 +107,23 @@ impl VpidAllocator {
         None
     }
 
-    /// Returns `vpid` to the pool. Returns `false` (and changes nothing) if it was not
-    /// allocated.
-    pub fn free(&self, vpid: Vpid) -> bool {
-        let raw = usize::from(vpid.get());
+    /// Returns VPID `number` to the pool (from [`Vpid`]'s drop, the only owner).
+    fn release(&self, number: NonZeroU16) {
+        let raw = usize::from(number.get());
         let Some(word) = self.used.get(raw / 64) else {
-            return false;
+            return;
         };
         let mask = 1u64 << (raw % 64);
-        word.fetch_and(!mask, Ordering::AcqRel) & mask != 0
+        word.fetch_and(!mask, Ordering::AcqRel);
     }
 
-    /// Whether `vpid` is currently allocated.
-    pub fn is_allocated(&self, vpid: Vpid) -> bool {
-        let raw = usize::from(vpid.get());
+    /// Whether VPID `number` is currently allocated (0 always is: it belongs to VMX root
+    /// operation).
+    pub fn is_allocated(&self, number: u16) -> bool {
+        let raw = usize::from(number);
+        if raw == 0 {
+            return true;
+        }
         self.used
             .get(raw / 64)
             .is_some_and(|w| w.load(Ordering::Acquire) & (1u64 << (raw % 64)) != 0)
@@ -121,12 +151,8 @@ impl fmt::Debug for VpidAllocator {
 
 static GLOBAL_VPIDS: VpidAllocator = VpidAllocator::new();
 
-/// Takes a VPID from the crate-wide allocator (used by `VmxVcpu` when VPIDs are enabled).
-pub fn allocate_vpid() -> Option<Vpid> {
+/// Takes a VPID from the crate-wide allocator (used by `VmxVcpu` when VPIDs are enabled); it
+/// returns there when dropped.
+pub fn allocate_vpid() -> Option<Vpid<'static>> {
     GLOBAL_VPIDS.allocate()
-}
-
-/// Returns a VPID to the crate-wide allocator.
-pub fn free_vpid(vpid: Vpid) -> bool {
-    GLOBAL_VPIDS.free(vpid)
 }

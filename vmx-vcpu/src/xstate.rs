@@ -146,7 +146,7 @@ unsafe fn set_xcr0_from(loaded: u64, value: u64) {
 
 /// Saves a guest extended state that lazy mode kept in the registers into the guest's area
 /// and restores the host's: the exit code's "guest out, host in" step, done later (for
-/// `VmxVcpu::release_xstate`, `set_guest_xcr0`, and another vCPU entering on this CPU).
+/// `Vcpu::release_xstate`, `set_guest_xcr0`, and another vCPU entering on this CPU).
 ///
 /// # Safety
 /// `block` was set up by `VmxVcpu::new` on this CPU (areas, XCR0 values and mode), and its

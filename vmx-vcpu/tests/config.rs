@@ -3,7 +3,6 @@
 
 use vmx_defs::capabilities::{RawVmxMsrs, VmxCapabilities};
 use vmx_defs::controls::*;
-use vmx_defs::ept::Eptp;
 use vmx_vcpu::guest::{DescriptorTableRegister, GuestState, Segment};
 use vmx_vcpu::{Controls, VcpuConfig, VmxError, compute_controls};
 
@@ -78,7 +77,7 @@ fn long_guest() -> GuestState {
 #[test]
 fn icelake_defaults() {
     let caps = icelake();
-    let c = compute_controls(&caps, &VcpuConfig::new(long_guest())).unwrap();
+    let c = compute_controls(&caps, &VcpuConfig::new(long_guest()), false).unwrap();
     assert!(c.pin.contains(
         PinBasedControls::EXTERNAL_INTERRUPT_EXITING
             | PinBasedControls::NMI_EXITING
@@ -118,11 +117,10 @@ fn icelake_defaults() {
 fn icelake_real_mode_with_ept_vpid_timer() {
     let caps = icelake();
     let mut cfg = VcpuConfig::new(GuestState::real_mode(0, 0x7c00, 0, 0x7000));
-    cfg.ept = Some(Eptp::from_raw(0x1000 | 0x1e));
     cfg.vpid = true;
     cfg.preemption_timer = true;
     cfg.rdtsc_exiting = true;
-    let c = compute_controls(&caps, &cfg).unwrap();
+    let c = compute_controls(&caps, &cfg, true).unwrap();
     assert!(c.secondary.contains(
         SecondaryProcBasedControls::ENABLE_EPT
             | SecondaryProcBasedControls::UNRESTRICTED_GUEST
@@ -143,8 +141,8 @@ fn icelake_real_mode_with_ept_vpid_timer() {
 fn real_mode_without_ept_is_refused() {
     let cfg = VcpuConfig::new(GuestState::real_mode(0, 0x7c00, 0, 0x7000));
     assert!(matches!(
-        compute_controls(&icelake(), &cfg),
-        Err(VmxError::MissingFeature(_))
+        compute_controls(&icelake(), &cfg, false),
+        Err(VmxError::UnrestrictedGuestNeedsEpt)
     ));
 }
 
@@ -152,7 +150,7 @@ fn real_mode_without_ept_is_refused() {
 fn penryn_lacks_what_it_lacks() {
     let caps = penryn();
     // A 64-bit guest on shared page tables works.
-    let c = compute_controls(&caps, &VcpuConfig::new(long_guest())).unwrap();
+    let c = compute_controls(&caps, &VcpuConfig::new(long_guest()), false).unwrap();
     assert!(!c.secondary.intersects(
         SecondaryProcBasedControls::ENABLE_EPT | SecondaryProcBasedControls::ENABLE_VPID
     ));
@@ -161,7 +159,7 @@ fn penryn_lacks_what_it_lacks() {
     // VPID: the error names the control.
     let mut cfg = VcpuConfig::new(long_guest());
     cfg.vpid = true;
-    let e = compute_controls(&caps, &cfg).unwrap_err();
+    let e = compute_controls(&caps, &cfg, false).unwrap_err();
     match e {
         VmxError::Control(err) => {
             assert_eq!(
@@ -176,7 +174,7 @@ fn penryn_lacks_what_it_lacks() {
     // Preemption timer missing.
     let mut cfg = VcpuConfig::new(long_guest());
     cfg.preemption_timer = true;
-    let VmxError::Control(err) = compute_controls(&caps, &cfg).unwrap_err() else {
+    let VmxError::Control(err) = compute_controls(&caps, &cfg, false).unwrap_err() else {
         panic!()
     };
     assert!(format!("{err}").contains("ACTIVATE_VMX_PREEMPTION_TIMER"));
@@ -186,5 +184,5 @@ fn penryn_lacks_what_it_lacks() {
         secondary: SecondaryProcBasedControls::UNRESTRICTED_GUEST,
         ..Controls::empty()
     };
-    assert!(compute_controls(&caps, &cfg).is_err());
+    assert!(compute_controls(&caps, &cfg, false).is_err());
 }

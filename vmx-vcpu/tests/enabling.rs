@@ -157,29 +157,37 @@ fn vpid_allocator_never_gives_zero_and_exhausts() {
     let a = VpidAllocator::new();
     let first = a.allocate().unwrap();
     assert_eq!(first.get(), 1);
-    let mut n = 1;
+    let mut all = Vec::new();
     while let Some(v) = a.allocate() {
         assert_ne!(v.get(), 0);
-        n += 1;
+        all.push(v);
     }
-    assert_eq!(n, 65535);
-    assert!(a.free(first));
-    assert!(!a.free(first));
-    assert_eq!(a.allocate(), Some(first));
-    assert_eq!(Vpid::new(0), None);
+    assert_eq!(all.len() + 1, 65535);
+    assert!(a.is_allocated(1));
+    drop(first);
+    assert!(!a.is_allocated(1));
+    assert_eq!(a.allocate().map(|v| v.get()), Some(1));
+    assert!(a.is_allocated(0), "VPID 0 belongs to VMX root operation");
 }
 
 proptest! {
     #[test]
-    fn vpid_alloc_free_round_trip(frees in proptest::collection::vec(1u16.., 0..20)) {
+    fn vpid_dropped_goes_back(drops in proptest::collection::vec(0usize..64, 0..20)) {
         let a = VpidAllocator::new();
-        let got: Vec<Vpid> = (0..64).map(|_| a.allocate().unwrap()).collect();
-        for (i, v) in got.iter().enumerate() { prop_assert_eq!(usize::from(v.get()), i + 1); }
-        for f in &frees {
-            let v = Vpid::new(*f).unwrap();
-            let was = a.is_allocated(v);
-            prop_assert_eq!(a.free(v), was);
-            prop_assert!(!a.is_allocated(v));
+        let mut got: Vec<Option<Vpid<'_>>> = (0..64).map(|_| a.allocate()).collect();
+        for (i, v) in got.iter().enumerate() {
+            prop_assert_eq!(v.as_ref().map(|v| usize::from(v.get())), Some(i + 1));
+        }
+        for &d in &drops {
+            let number = (d + 1) as u16;
+            let was = got[d].is_some();
+            prop_assert_eq!(a.is_allocated(number), was);
+            got[d] = None;
+            prop_assert!(!a.is_allocated(number));
+        }
+        // The lowest free number comes back first.
+        if let Some(&lowest) = drops.iter().min() {
+            prop_assert_eq!(a.allocate().map(|v| usize::from(v.get())), Some(lowest + 1));
         }
     }
 }

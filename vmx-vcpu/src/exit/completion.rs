@@ -3,6 +3,8 @@
 //! Vol. 1 §3.5 "Instruction Pointer"; Vol. 2 IN). Kept free of VMCS access so that every
 //! guest-controlled input can be tested on the host.
 
+use vmx_defs::exit_reason::ExitReason;
+
 /// Bit 13 of a segment's access rights: L, "64-bit code segment" (SDM Vol. 3A §3.4.5,
 /// Vol. 3C §25.4.1 for the VMCS format of access rights).
 pub const CS_ACCESS_RIGHTS_L: u64 = 1 << 13;
@@ -44,4 +46,36 @@ pub const fn merge_in_value(rax: u64, size: u8, value: u32) -> u64 {
         2 => (rax & !0xFFFF) | (value & 0xFFFF) as u64,
         _ => value as u64,
     }
+}
+
+/// Basic exit reasons (bit n = reason n) of the exits caused by executing an instruction
+/// that record the VM-exit instruction length (SDM Vol. 3C §28.2.4 "Information for VM Exits
+/// Due to Instruction Execution"): CPUID 10, GETSEC 11, HLT 12, INVD 13, INVLPG 14, RDPMC 15,
+/// RDTSC 16, VMCALL 18, VMCLEAR-VMXON 19-27, MOV CR 28, MOV DR 29, I/O 30, RDMSR 31, WRMSR 32,
+/// MWAIT 36, MONITOR 39, PAUSE 40, descriptor-table accesses 46-47, INVEPT 50, RDTSCP 51,
+/// INVVPID 53, WBINVD 54, XSETBV 55, RDRAND 57, INVPCID 58, ENCLS 60, RDSEED 61, XSAVES 63,
+/// XRSTORS 64, PCONFIG 65, UMWAIT 67, TPAUSE 68, LOADIWKEY 69, ENCLV 70.
+const INSTRUCTION_LENGTH_REASONS: u128 = {
+    let reasons: [u32; 43] = [
+        10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 36,
+        39, 40, 46, 47, 50, 51, 53, 54, 55, 57, 58, 60, 61, 63, 64, 65, 67, 68, 69, 70,
+    ];
+    let mut mask = 0u128;
+    let mut i = 0;
+    while i < reasons.len() {
+        mask |= 1 << reasons[i];
+        i += 1;
+    }
+    mask
+};
+
+/// Whether an exit with this exit-reason word was caused by executing an instruction and
+/// records its length (SDM Vol. 3C §28.2.4), so that completing the instruction means
+/// moving RIP past it. False for a failed VM entry (bit 31), for exits caused by events
+/// (exceptions, interrupts, NMIs, windows, timers, EPT violations, APIC accesses...) and for
+/// unknown reasons. Total.
+#[inline]
+pub const fn records_instruction_length(reason: ExitReason) -> bool {
+    let basic = reason.0 & 0xFFFF;
+    !reason.is_entry_failure() && basic < 128 && INSTRUCTION_LENGTH_REASONS & (1 << basic) != 0
 }

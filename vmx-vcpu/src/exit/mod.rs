@@ -17,7 +17,9 @@ mod kinds;
 use vmx_defs::exit_reason::{BasicExitReason, ExitReason};
 use vmx_defs::qualification::{ExitQualification, MovDrQualification, TaskSwitchQualification};
 
-pub use completion::{CS_ACCESS_RIGHTS_L, crosses_4g, merge_in_value, next_rip};
+pub use completion::{
+    CS_ACCESS_RIGHTS_L, crosses_4g, merge_in_value, next_rip, records_instruction_length,
+};
 pub(crate) use decode::decode_entered;
 pub use decode::{ExitInfoSource, decode_exit, decode_exit_with_reason};
 pub use kinds::{CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, VmcallArgs};

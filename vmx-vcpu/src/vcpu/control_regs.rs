@@ -7,10 +7,10 @@ use vmx_defs::vmcs::fields;
 
 use crate::arch;
 use crate::cr3::{Cr3Context, check_mov_to_cr3, cr3_invvpid_type};
-use crate::error::{VmxError, insn};
+use crate::error::{VcpuFeature, VmxError, VmxInstruction, insn};
 use crate::host::VmxHost;
 
-use super::{VmxVcpu, vmread, vmwrite};
+use super::{Vcpu, vmread, vmwrite};
 
 /// CR0.PG (SDM Vol. 3A §2.5).
 const CR0_PG: u64 = 1 << 31;
@@ -21,7 +21,7 @@ const CR4_PCIDE: u64 = 1 << 17;
 /// CPUID.(EAX=07H,ECX=1):EAX\[26\]: linear-address masking (SDM Vol. 2A CPUID).
 const CPUID_7_1_EAX_LAM: u32 = 1 << 26;
 
-impl<H: VmxHost> VmxVcpu<'_, H> {
+impl<H: VmxHost> Vcpu<'_, H> {
     /// Performs the guest's MOV to CR3 of `value` (from a
     /// [`CrAccess::MovTo`](crate::exit::CrAccess::MovTo) exit with `cr == 3`) without
     /// advancing RIP:
@@ -51,9 +51,8 @@ impl<H: VmxHost> VmxVcpu<'_, H> {
             .secondary
             .contains(SecondaryProcBasedControls::ENABLE_EPT)
         {
-            return Err(VmxError::MissingFeature(
-                "load_guest_cr3 needs EPT (without it GUEST_CR3 is the VMM's shadow CR3)",
-            ));
+            // Without EPT, GUEST_CR3 is the VMM's shadow CR3, not the guest's.
+            return Err(VmxError::NotConfigured(VcpuFeature::Ept));
         }
         self.vmcs.load()?;
         let cr0 = vmread(fields::GUEST_CR0)?;
@@ -61,9 +60,7 @@ impl<H: VmxHost> VmxVcpu<'_, H> {
         let entry = EntryControls::from_bits_retain(vmread(fields::CTRL_VMENTRY_CONTROLS)?);
         let ia32e = entry.contains(EntryControls::IA32E_MODE_GUEST);
         if !ia32e && cr0 & CR0_PG != 0 && cr4 & CR4_PAE != 0 {
-            return Err(VmxError::InvalidGuestState(
-                "MOV to CR3 under PAE paging also loads the PDPTEs, which load_guest_cr3 does not emulate",
-            ));
+            return Err(VmxError::PaePdptesNotEmulated);
         }
         let ctx = Cr3Context {
             ia32e,
@@ -75,24 +72,22 @@ impl<H: VmxHost> VmxVcpu<'_, H> {
         };
         let load = check_mov_to_cr3(value, ctx)?;
         // The invalidation is chosen before CR3 changes, so that an error leaves it as is.
-        let invalidation = match (load.invalidate, self.vpid) {
+        let invalidation = match (load.invalidate, &self.vpid) {
             (true, Some(vpid)) => {
-                let ty = cr3_invvpid_type(self.cpu.capabilities().ept_vpid()).ok_or(
-                    VmxError::MissingFeature("no INVVPID type for a MOV to CR3 invalidation"),
-                )?;
-                let desc = if ty == InvvpidType::AllContext {
-                    InvvpidDescriptor::all_context()
-                } else {
-                    InvvpidDescriptor::single_context(vpid.get())
-                        .map_err(|_| VmxError::InvalidGuestState("VPID 0 on a vCPU"))?
-                };
-                Some((ty, desc))
+                let ty = cr3_invvpid_type(self.cpu.capabilities().ept_vpid())
+                    .ok_or(VmxError::NoInvvpidType)?;
+                // A vCPU's VPID is never 0, so the single-context descriptor exists; the
+                // all-context invalidation is the safe superset either way.
+                match InvvpidDescriptor::single_context(vpid.get()) {
+                    Ok(desc) if ty != InvvpidType::AllContext => Some((ty, desc)),
+                    _ => Some((InvvpidType::AllContext, InvvpidDescriptor::all_context())),
+                }
             }
             _ => None,
         };
         vmwrite(fields::GUEST_CR3, load.cr3)?;
         if let Some((ty, desc)) = invalidation {
-            vmx_insn::invvpid(ty, &desc).map_err(insn("INVVPID"))?;
+            vmx_insn::invvpid(ty, &desc).map_err(insn(VmxInstruction::Invvpid))?;
         }
         Ok(())
     }

@@ -10,9 +10,9 @@ use crate::event::{Event, InjectionReport};
 use crate::host::VmxHost;
 use crate::injection::{GuestEventState, PendingEvents};
 
-use super::{EXIT_WORK, VmxVcpu, vmread, vmwrite};
+use super::{EXIT_WORK, Vcpu, vmread, vmwrite};
 
-impl<'c, H: VmxHost> VmxVcpu<'c, H> {
+impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// Queues an event for injection at the next VM entry where the guest can take it
     /// (SDM §27.6); checked first (vector, error code, instruction length).
     ///
@@ -26,7 +26,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             error_code_relaxed: caps.basic().no_hw_error_code_check(),
             guest_protected_mode: self.read_field(fields::GUEST_CR0)? & 1 != 0,
             monitor_trap_flag: false,
-            fred: false,
+            guest_fred: false,
             nested_exception: false,
         };
         let delivered = if rules.guest_protected_mode {

@@ -6,18 +6,18 @@ use crate::error::VmxError;
 use crate::host::VmxHost;
 use crate::xstate::{XStateMode, check_xcr0, put_guest_xstate};
 
-use super::VmxVcpu;
+use super::Vcpu;
 
-impl<'c, H: VmxHost> VmxVcpu<'c, H> {
+impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// How extended state is switched.
     pub fn xstate_mode(&self) -> XStateMode {
         self.xstate.mode
     }
 
-    /// Lazy mode for [`VmxVcpu::run_loop`] (off by default): the guest's extended state is
+    /// Lazy mode for [`Vcpu::run_loop`] (off by default): the guest's extended state is
     /// loaded at the loop's first entry and saved when the loop returns, instead of at every
     /// exit and entry, so an exit handled by the loop's handler costs no XSAVE/XRSTOR (or
-    /// FXSAVE/FXRSTOR). XCR0 keeps the guest's value meanwhile. [`VmxVcpu::run`] and
+    /// FXSAVE/FXRSTOR). XCR0 keeps the guest's value meanwhile. [`Vcpu::run`] and
     /// entries of other vCPUs on this CPU are unaffected: before one of them enters, the
     /// kept state is saved (as KVM does when it schedules out a vCPU with its FPU loaded).
     /// No effect with [`XStateMode::None`].
@@ -26,7 +26,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// While a lazy-mode `run_loop` runs, the guest's x87/SSE/AVX registers are live in the
     /// host: the handler, and anything that runs on this CPU until the loop returns
     /// (interrupt or NMI handlers included), must not execute x87, MMX, SSE, AVX or XSAVE-
-    /// family instructions, or must call [`VmxVcpu::release_xstate`] first. Otherwise the
+    /// family instructions, or must call [`Vcpu::release_xstate`] first. Otherwise the
     /// host reads guest values or hands its own to the guest, breaking the isolation this
     /// crate otherwise guarantees. Code built for `x86_64-unknown-none` (soft-float, no SSE)
     /// meets this unless it uses such instructions in assembly.
@@ -34,12 +34,12 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         self.lazy_xstate = lazy;
     }
 
-    /// Whether lazy mode is on ([`VmxVcpu::set_lazy_xstate`]).
+    /// Whether lazy mode is on ([`Vcpu::set_lazy_xstate`]).
     pub fn lazy_xstate(&self) -> bool {
         self.lazy_xstate
     }
 
-    /// In a lazy-mode [`VmxVcpu::run_loop`] handler: saves the guest's extended state and
+    /// In a lazy-mode [`Vcpu::run_loop`] handler: saves the guest's extended state and
     /// restores the host's now, so that the host may use x87/SSE/AVX until the next entry
     /// (which loads the guest's state again). Does nothing when the state is not kept.
     pub fn release_xstate(&mut self) {

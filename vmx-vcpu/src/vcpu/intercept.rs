@@ -6,12 +6,12 @@ use vmx_defs::controls::{PinBasedControls, PrimaryProcBasedControls};
 use vmx_defs::vmcs::fields;
 
 use crate::bitmap::{IoBitmaps, MsrBitmap};
-use crate::error::VmxError;
+use crate::error::{VcpuFeature, VmxError};
 use crate::host::VmxHost;
 
-use super::{F_IO_A, F_MSR_BITMAP, VmxVcpu, vmwrite};
+use super::{F_IO_A, F_MSR_BITMAP, Vcpu, vmwrite};
 
-impl<'c, H: VmxHost> VmxVcpu<'c, H> {
+impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// The MSR bitmap, when "use MSR bitmaps" is on (SDM §25.6.9). Every MSR starts
     /// intercepted.
     ///
@@ -84,7 +84,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         vmwrite(fields::CTRL_CR0_READ_SHADOW, shadow)
     }
 
-    /// As [`VmxVcpu::set_cr0_shadow`] for CR4 (CR4.VMXE is always owned).
+    /// As [`Vcpu::set_cr0_shadow`] for CR4 (CR4.VMXE is always owned).
     pub fn set_cr4_shadow(&mut self, owned: u64, shadow: u64) -> Result<(), VmxError> {
         self.vmcs.load()?;
         self.cr4_owned = owned;
@@ -102,7 +102,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             .primary
             .contains(PrimaryProcBasedControls::USE_TSC_OFFSETTING)
         {
-            return Err(VmxError::MissingFeature("TSC offsetting"));
+            return Err(VmxError::NotConfigured(VcpuFeature::TscOffsetting));
         }
         self.vmcs.load()?;
         vmwrite(fields::CTRL_TSC_OFFSET, offset as u64)
@@ -120,9 +120,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             .pin
             .contains(PinBasedControls::ACTIVATE_VMX_PREEMPTION_TIMER)
         {
-            return Err(VmxError::MissingFeature(
-                "VMX-preemption timer (not configured)",
-            ));
+            return Err(VmxError::NotConfigured(VcpuFeature::PreemptionTimer));
         }
         let rate = self.cpu.capabilities().misc().preemption_timer_rate();
         let value = u32::try_from(tsc_ticks >> rate).unwrap_or(u32::MAX);

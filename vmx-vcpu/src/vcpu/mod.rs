@@ -18,7 +18,9 @@ mod setup;
 
 use core::ptr::NonNull;
 
-use vmx_defs::invalidation::{InveptDescriptor, InveptType, InvvpidDescriptor, InvvpidType};
+use ept::EptUser;
+use vmx_defs::ept::Eptp;
+use vmx_defs::invalidation::{InvvpidDescriptor, InvvpidType};
 use vmx_defs::vmcs::{Access, Field, ReadWrite, Width, fields};
 use vmx_insn::FieldValue;
 
@@ -26,7 +28,7 @@ use crate::bitmap::{IoBitmaps, MsrBitmap};
 use crate::config::{Controls, VcpuConfig, compute_controls};
 use crate::cpu::{ENTRY_WORK, VMCS_OFF, VmxCpu};
 use crate::entry::{RunBlock, entry_routine, vmread_fast};
-use crate::error::{VmxError, insn};
+use crate::error::{AllocWhat, VmxError, VmxInstruction, insn};
 use crate::event::{Event, InjectionReport};
 use crate::exit::ExitInfoSource;
 use crate::host::{FRAME_SIZE, Frames, VmxHost};
@@ -34,7 +36,7 @@ use crate::host_state::HostState;
 use crate::injection::PendingEvents;
 use crate::regs::GuestRegisters;
 use crate::vmcs::Vmcs;
-use crate::vpid::{Vpid, allocate_vpid, free_vpid};
+use crate::vpid::{Vpid, allocate_vpid};
 use crate::xstate::{XStateInfo, XStateMode, init_legacy_area};
 
 pub use msr_list::{
@@ -42,7 +44,7 @@ pub use msr_list::{
 };
 pub use run::Flow;
 
-/// The value of `VmxVcpu::exit_work` when the next exit must take the slow path.
+/// The value of `Vcpu::exit_work` when the next exit must take the slow path.
 pub(super) const EXIT_WORK: u32 = 1 << 31;
 
 /// Frame indices inside the vCPU's allocation.
@@ -74,28 +76,76 @@ where
     // SAFETY: only called by this module for guest-state and control fields whose values it
     // derived itself (physical addresses of frames it owns for as long as the VMCS exists,
     // host state captured from the running CPU, HOST_RIP = the exit trampoline).
-    unsafe { vmx_insn::vmwrite(field, value) }.map_err(insn("VMWRITE"))
+    unsafe { vmx_insn::vmwrite(field, value) }.map_err(insn(VmxInstruction::Vmwrite))
 }
 
 pub(super) fn vmread<W: Width, A: Access>(field: Field<W, A>) -> Result<W::Value, VmxError>
 where
     W::Value: FieldValue,
 {
-    vmx_insn::vmread(field).map_err(insn("VMREAD"))
+    vmx_insn::vmread(field).map_err(insn(VmxInstruction::Vmread))
+}
+
+mod sealed {
+    /// The two tails a [`Vcpu`](super::Vcpu) can have: `[(); 1]` inside the owner, `[()]` in
+    /// the unsized view handed out.
+    pub trait Tail {}
+    impl Tail for [()] {}
+    impl Tail for [(); 1] {}
 }
 
 /// A virtual CPU: its VMCS, register block, bitmaps, MSR lists, extended-state areas,
-/// VPID and pending events.
+/// VPID, EPT and pending events, owned by a [`VmxVcpu`].
 ///
-/// Create it with [`VmxVcpu::new`], then call [`VmxVcpu::run`] in a loop, handling each
-/// [`VmExit`](crate::VmExit). The first run executes VMLAUNCH, later ones VMRESUME.
-pub struct VmxVcpu<'c, H: VmxHost> {
+/// Every operation on a vCPU is a method of this type, reached from a [`VmxVcpu`] through
+/// `Deref`/`DerefMut` and, inside [`Vcpu::run_loop`], through the `&mut Vcpu` the handler
+/// receives. `Vcpu` is unsized (the `T` parameter is an implementation detail: always write
+/// `Vcpu<'c, H>`), so safe code can neither move it, nor swap two of them, nor replace one in
+/// place: the run loop, the processor and the [`VmxCpu`] hold addresses of its run block and
+/// VMCS that must stay paired with it. There is no `&mut` access to its [`Vmcs`] either.
+///
+/// ```compile_fail
+/// # use vmx_vcpu::{Vcpu, VmxHost};
+/// fn swap_inside_loop<H: VmxHost>(a: &mut Vcpu<'_, H>, b: &mut Vcpu<'_, H>) {
+///     core::mem::swap(a, b); // `Vcpu` is unsized: it cannot be swapped
+/// }
+/// ```
+///
+/// ```compile_fail
+/// # use vmx_vcpu::{Vcpu, VmxHost};
+/// fn replace_inside_loop<'c, H: VmxHost>(running: &mut Vcpu<'c, H>, other: &Vcpu<'c, H>) {
+///     *running = *other; // nor assigned: the running vCPU cannot be dropped under its loop
+/// }
+/// ```
+///
+/// ```compile_fail
+/// # use vmx_vcpu::{Flow, VmxHost, VmxVcpu};
+/// fn drop_inside_loop<H: VmxHost>(vcpu: &mut VmxVcpu<'_, H>, spare: VmxVcpu<'_, H>) {
+///     let mut spare = Some(spare);
+///     let _ = vcpu.run_loop(|_, _| {
+///         // The owner is borrowed by its own loop: it cannot be replaced (and dropped).
+///         let _old = core::mem::replace(vcpu, spare.take().unwrap());
+///         Ok(Flow::Stop)
+///     });
+/// }
+/// ```
+///
+/// ```compile_fail
+/// # use vmx_vcpu::{VmxHost, VmxVcpu};
+/// fn swap_vmcs<H: VmxHost>(a: &mut VmxVcpu<'_, H>, b: &mut VmxVcpu<'_, H>) {
+///     core::mem::swap(a.vmcs_mut(), b.vmcs_mut()); // no `&mut Vmcs` is handed out
+/// }
+/// ```
+pub struct Vcpu<'c, H: VmxHost, T: ?Sized + sealed::Tail = [()]> {
     cpu: &'c VmxCpu<H>,
     vmcs: Vmcs<'c, H>,
     frames: Frames<'c, H>,
     block: NonNull<RunBlock>,
     controls: Controls,
-    vpid: Option<Vpid>,
+    vpid: Option<Vpid<'static>>,
+    /// The EPT this vCPU runs on (its pending invalidations are flushed on this CPU before
+    /// every entry), `None` for a vCPU on host-physical memory.
+    ept: Option<EptUser<'c>>,
     pending: PendingEvents,
     in_flight: Option<Event>,
     /// What the last entry's injection came to (reported until the next exit).
@@ -116,34 +166,102 @@ pub struct VmxVcpu<'c, H: VmxHost> {
     cr4_owned: u64,
     exception_bitmap: u32,
     lazy_xstate: bool,
+    /// The exit waiting for completion: its full exit-reason word, or [`NO_EXIT`] once
+    /// completed (or before the first exit). Completion helpers check it, so that a result
+    /// cannot be applied to another exit, nor twice.
+    exit_to_complete: u32,
+    /// Makes the type unsized in the view; `[(); 1]` in the owner. Zero bytes.
+    _tail: T,
+}
+
+/// No exit is waiting for completion (bit 30 is reserved in the exit-reason field and
+/// never set by the processor, SDM Vol. 3C §25.9.1).
+pub(super) const NO_EXIT: u32 = 1 << 30;
+
+/// The owner of a [`Vcpu`]: creating it allocates and sets up the VMCS and every structure
+/// the VMCS points to; dropping it clears the VMCS and gives everything back.
+///
+/// Every operation is a method of [`Vcpu`], reached through `Deref`/`DerefMut`. Create it
+/// with [`VmxVcpu::new`] (EPT) or [`VmxVcpu::new_on_host_memory`], then call
+/// [`Vcpu::run`] in a loop or [`Vcpu::run_loop`], handling each
+/// [`VmExit`](crate::VmExit). The first run executes VMLAUNCH, later ones VMRESUME.
+pub struct VmxVcpu<'c, H: VmxHost> {
+    inner: Vcpu<'c, H, [(); 1]>,
+}
+
+impl<'c, H: VmxHost> core::ops::Deref for VmxVcpu<'c, H> {
+    type Target = Vcpu<'c, H>;
+
+    #[inline(always)]
+    fn deref(&self) -> &Vcpu<'c, H> {
+        &self.inner
+    }
+}
+
+impl<'c, H: VmxHost> core::ops::DerefMut for VmxVcpu<'c, H> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Vcpu<'c, H> {
+        &mut self.inner
+    }
 }
 
 impl<'c, H: VmxHost> VmxVcpu<'c, H> {
-    /// Creates a vCPU: computes the controls from the capabilities (an error names what the
-    /// processor lacks), allocates and fills the VMCS, bitmaps (intercept everything), MSR
-    /// lists and extended-state areas, allocates a VPID if asked, captures the host state
-    /// and writes the guest start state.
+    /// Creates a vCPU that runs on the guest-physical memory `ept` maps: computes the
+    /// controls from the capabilities (an error names what the processor lacks), allocates
+    /// and fills the VMCS, bitmaps (intercept everything), MSR lists and extended-state
+    /// areas, allocates a VPID if asked, captures the host state and writes the guest start
+    /// state.
+    ///
+    /// Safe: the guest reaches only memory the EPT maps, and handing memory to a guest is
+    /// the `unsafe` part of editing the EPT. The vCPU holds the [`EptUser`], so the table
+    /// outlives it, and it performs the EPT's pending invalidations on its processor before
+    /// every entry (SDM Vol. 3C §29.4.3.1). The host must meet the requirements listed in
+    /// [`HostState`] (checked: a typed error otherwise).
+    pub fn new(
+        cpu: &'c VmxCpu<H>,
+        ept: EptUser<'c>,
+        config: &VcpuConfig,
+    ) -> Result<Self, VmxError> {
+        let eptp = ept.eptp();
+        eptp.check(
+            cpu.capabilities().ept_vpid(),
+            vmx_insn::physical_address_width().bits(),
+        )
+        .map_err(VmxError::InvalidEptp)?;
+        Self::create(cpu, Some(ept), config)
+    }
+
+    /// Creates a vCPU without EPT: the guest's page tables (`config.guest.cr3` and whatever
+    /// it loads later) translate to host-physical memory directly.
     ///
     /// # Safety
-    /// The guest runs on the memory `config.ept` maps; without EPT its page tables
-    /// (`config.guest.cr3` and whatever it loads later) map host-physical memory directly.
-    /// The caller guarantees that nothing the guest can reach this way is memory the host
-    /// relies on (or accepts that a guest it trusts shares it). The host must meet the
-    /// requirements listed in [`HostState`] (checked: a typed error otherwise).
-    pub unsafe fn new(cpu: &'c VmxCpu<H>, config: &VcpuConfig) -> Result<Self, VmxError> {
+    /// For as long as the vCPU lives, nothing the guest can reach through its page tables
+    /// (which it can change at will) is memory the host relies on, or the caller accepts
+    /// that the guest, which it then trusts like host code, shares that memory. The host
+    /// must meet the requirements listed in [`HostState`] (checked: a typed error
+    /// otherwise).
+    pub unsafe fn new_on_host_memory(
+        cpu: &'c VmxCpu<H>,
+        config: &VcpuConfig,
+    ) -> Result<Self, VmxError> {
+        Self::create(cpu, None, config)
+    }
+
+    fn create(
+        cpu: &'c VmxCpu<H>,
+        ept: Option<EptUser<'c>>,
+        config: &VcpuConfig,
+    ) -> Result<Self, VmxError> {
+        cpu.check_current_cpu()?;
         let caps = cpu.capabilities();
-        let controls = compute_controls(caps, config)?;
-        if let Some(eptp) = config.ept {
-            eptp.check(caps.ept_vpid(), vmx_insn::physical_address_width().bits())
-                .map_err(VmxError::InvalidEptp)?;
-        }
+        let controls = compute_controls(caps, config, ept.is_some())?;
         // SAFETY: CPL 0 in 64-bit mode (the caller is in VMX root operation: `cpu`).
         let host = unsafe { HostState::capture() }?;
         let xstate = XStateInfo::detect();
         let area_pages = xstate.area_size.div_ceil(FRAME_SIZE);
         let frames =
             Frames::alloc(cpu.host(), F_XSAVE + 2 * area_pages).ok_or(VmxError::OutOfMemory {
-                what: "vCPU structures",
+                what: AllocWhat::VcpuStructures,
             })?;
         frames.check_address_limit(caps.basic())?;
         let block = frames.ptr_of(F_BLOCK).cast::<RunBlock>();
@@ -179,73 +297,52 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 .cast::<IoBitmaps>()
                 .write(IoBitmaps::new_intercept_all());
         }
+        // An error below drops what was allocated so far: the VPID goes back to the pool,
+        // the VMCS is cleared and freed before the frames it may name.
         let vpid = if config.vpid {
             Some(allocate_vpid().ok_or(VmxError::NoVpid)?)
         } else {
             None
         };
-        let mut vmcs = match Vmcs::new(cpu) {
-            Ok(v) => v,
-            Err(e) => {
-                if let Some(v) = vpid {
-                    free_vpid(v);
-                }
-                return Err(e);
-            }
-        };
+        let mut vmcs = Vmcs::new(cpu)?;
         vmcs.set_current_flag(Self::flag_addr(block));
+        vmcs.load()?;
         let misc = caps.misc();
         let mut vcpu = Self {
-            cpu,
-            vmcs: {
-                vmcs.load()?;
-                vmcs
+            inner: Vcpu {
+                cpu,
+                vmcs,
+                frames,
+                block,
+                controls,
+                vpid,
+                ept,
+                pending: PendingEvents::new(),
+                in_flight: None,
+                last_injection: None,
+                // The launch state is clear: the first exit records the launch.
+                exit_work: EXIT_WORK,
+                msr_count: 0,
+                xstate,
+                zero_length_injection: misc.zero_length_injection(),
+                cr0_fixed_mask: 0,
+                cr4_fixed_mask: 0,
+                cr0_owned: 0,
+                cr4_owned: 0,
+                exception_bitmap: 0,
+                lazy_xstate: false,
+                exit_to_complete: NO_EXIT,
+                _tail: [()],
             },
-            frames,
-            block,
-            controls,
-            vpid,
-            pending: PendingEvents::new(),
-            in_flight: None,
-            last_injection: None,
-            // The launch state is clear: the first exit records the launch.
-            exit_work: EXIT_WORK,
-            msr_count: 0,
-            xstate,
-            zero_length_injection: misc.zero_length_injection(),
-            cr0_fixed_mask: 0,
-            cr4_fixed_mask: 0,
-            cr0_owned: 0,
-            cr4_owned: 0,
-            exception_bitmap: 0,
-            lazy_xstate: false,
         };
-        vcpu.write_controls(config)?;
+        vcpu.write_controls()?;
         vcpu.write_host_state(&host)?;
         vcpu.setup_msr_lists()?;
         vcpu.write_guest_state(&config.guest)?;
-        if let Some(eptp) = config.ept
-            && caps.has_invept()
-        {
-            // Translations cached for this EPTP by an earlier user of the same tables must
-            // not survive (SDM §29.4.3.1): single-context INVEPT, or global.
-            let single = InveptDescriptor::new(eptp);
-            if !caps.has_invept_single_context()
-                || vmx_insn::invept(InveptType::SingleContext, &single).is_err()
-            {
-                vmx_insn::invept(InveptType::AllContext, &InveptDescriptor::all_context())
-                    .map_err(insn("INVEPT"))?;
-            }
-        }
-        if let Some(v) = vpid {
+        if let Some(v) = &vcpu.vpid {
             vmwrite(fields::CTRL_VPID, v.get())?;
-            if let Ok(desc) = InvvpidDescriptor::single_context(v.get()) {
-                // A VPID can be reused: drop whatever its previous owner left cached.
-                if vmx_insn::invvpid(InvvpidType::SingleContext, &desc).is_err() {
-                    vmx_insn::invvpid(InvvpidType::AllContext, &InvvpidDescriptor::all_context())
-                        .map_err(insn("INVVPID"))?;
-                }
-            }
+            // A VPID can be reused: drop whatever its previous owner left cached.
+            vcpu.invalidate_vpid()?;
         }
         Ok(vcpu)
     }
@@ -253,6 +350,23 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// Address of the block's `entry_flags` word, as registered with the CPU.
     fn flag_addr(block: NonNull<RunBlock>) -> usize {
         block.as_ptr() as usize + core::mem::offset_of!(RunBlock, entry_flags)
+    }
+}
+
+impl<'c, H: VmxHost> Vcpu<'c, H> {
+    /// INVVPID of this vCPU's VPID: single-context where the processor has it, else
+    /// all-context (SDM Vol. 3C §29.4.3.3, §31.3 INVVPID).
+    pub(super) fn invalidate_vpid(&self) -> Result<(), VmxError> {
+        let Some(v) = &self.vpid else {
+            return Ok(());
+        };
+        if let Ok(desc) = InvvpidDescriptor::single_context(v.get())
+            && vmx_insn::invvpid(InvvpidType::SingleContext, &desc).is_ok()
+        {
+            return Ok(());
+        }
+        vmx_insn::invvpid(InvvpidType::AllContext, &InvvpidDescriptor::all_context())
+            .map_err(insn(VmxInstruction::Invvpid))
     }
 
     /// Sets or clears [`ENTRY_WORK`]: the next entry must run the injection decision
@@ -285,7 +399,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     }
 
     /// The guest's general-purpose registers and CR2 (RSP, RIP and RFLAGS are VMCS fields:
-    /// [`VmxVcpu::rsp`], [`VmxVcpu::rip`], [`VmxVcpu::rflags`]).
+    /// [`Vcpu::rsp`], [`Vcpu::rip`], [`Vcpu::rflags`]).
     pub fn regs(&self) -> &GuestRegisters {
         &self.block().regs
     }
@@ -300,9 +414,16 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         self.cpu
     }
 
-    /// The VMCS (for [`Vmcs::dump`] and typed reads).
-    pub fn vmcs(&mut self) -> &mut Vmcs<'c, H> {
-        &mut self.vmcs
+    /// The VMCS, read-only: its address, state and typed reads ([`Vmcs::read`]); write
+    /// through the vCPU's typed setters (or, `unsafe`, [`Vcpu::write_field`]).
+    pub fn vmcs(&self) -> &Vmcs<'c, H> {
+        &self.vmcs
+    }
+
+    /// Writes every field this processor has, with its name and value, one per line
+    /// ([`Vmcs::dump`]), making the VMCS current first.
+    pub fn dump_vmcs(&mut self, out: &mut dyn core::fmt::Write) -> Result<(), VmxError> {
+        self.vmcs.dump(out)
     }
 
     /// The controls in effect.
@@ -310,9 +431,15 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         &self.controls
     }
 
-    /// The VPID, if VPIDs are enabled.
-    pub fn vpid(&self) -> Option<Vpid> {
-        self.vpid
+    /// The VPID number, if VPIDs are enabled (the VPID itself is owned by the vCPU and goes
+    /// back to the allocator when the vCPU is dropped).
+    pub fn vpid(&self) -> Option<u16> {
+        self.vpid.as_ref().map(Vpid::get)
+    }
+
+    /// The EPT pointer this vCPU runs on, `None` on host-physical memory.
+    pub fn eptp(&self) -> Option<Eptp> {
+        self.ept.as_ref().map(EptUser::eptp)
     }
 
     /// Reads a VMCS field (makes the VMCS current first).
@@ -349,28 +476,34 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
 
 impl<H: VmxHost> Drop for VmxVcpu<'_, H> {
     fn drop(&mut self) {
+        let v: &mut Vcpu<'_, H> = self;
         // The block (and its `entry_flags` word) goes away with `frames`.
-        self.cpu.forget_flag(Self::flag_addr(self.block));
-        if let Some(v) = self.vpid.take() {
-            if let Ok(desc) = InvvpidDescriptor::single_context(v.get()) {
-                let _ = vmx_insn::invvpid(InvvpidType::SingleContext, &desc);
-            }
-            free_vpid(v);
-        }
-        // The VMCS is cleared (and its frame freed) by its own drop, before `frames`
-        // (declared after it) releases the bitmaps and lists the VMCS points to.
+        v.cpu.forget_flag(Self::flag_addr(v.block));
+        // Translations tagged with the VPID must not survive its reuse (§29.4.3.3); a
+        // failure leaves them to the next owner's INVVPID at creation.
+        let _ = v.invalidate_vpid();
+        // Then the fields drop in order: the VMCS is cleared (and its frame freed) before
+        // `frames` releases the bitmaps and lists it names, the VPID goes back to the pool,
+        // and the EPT user releases its hold on the table.
     }
 }
 
-impl<H: VmxHost> core::fmt::Debug for VmxVcpu<'_, H> {
+impl<H: VmxHost> core::fmt::Debug for Vcpu<'_, H> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("VmxVcpu")
             .field("vmcs", &self.vmcs)
             .field("vpid", &self.vpid)
+            .field("eptp", &self.eptp())
             .field("controls", &self.controls)
             .field("xstate", &self.xstate.mode)
             .field("pending", &self.pending)
             .field("regs", &self.block().regs)
             .finish_non_exhaustive()
+    }
+}
+
+impl<H: VmxHost> core::fmt::Debug for VmxVcpu<'_, H> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&**self, f)
     }
 }

@@ -11,7 +11,7 @@ use crate::error::VmxError;
 use crate::host::VmxHost;
 use crate::msr_values::{MsrValueLimits, check_msr_value};
 
-use super::{F_MSR_GUEST, F_MSR_HOST, MSR_LIST_CAPACITY, VmxVcpu, vmwrite};
+use super::{F_MSR_GUEST, F_MSR_HOST, MSR_LIST_CAPACITY, Vcpu, vmwrite};
 
 pub use x86::msr::{IA32_CSTAR, IA32_FMASK, IA32_LSTAR, IA32_STAR, IA32_TSC_AUX};
 
@@ -31,7 +31,7 @@ const fn refused_in_msr_lists(msr: u32) -> bool {
     )
 }
 
-impl<'c, H: VmxHost> VmxVcpu<'c, H> {
+impl<'c, H: VmxHost> Vcpu<'c, H> {
     pub(super) fn guest_list(&self) -> *mut MsrEntry {
         self.frames.ptr_of(F_MSR_GUEST).cast::<MsrEntry>().as_ptr()
     }
@@ -43,15 +43,15 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     pub(super) fn setup_msr_lists(&mut self) -> Result<(), VmxError> {
         vmwrite(
             fields::CTRL_VMENTRY_MSR_LOAD_ADDRESS,
-            self.frames.paddr_of(F_MSR_GUEST).as_usize() as u64,
+            self.frames.paddr_of(F_MSR_GUEST).as_u64(),
         )?;
         vmwrite(
             fields::CTRL_VMEXIT_MSR_STORE_ADDRESS,
-            self.frames.paddr_of(F_MSR_GUEST).as_usize() as u64,
+            self.frames.paddr_of(F_MSR_GUEST).as_u64(),
         )?;
         vmwrite(
             fields::CTRL_VMEXIT_MSR_LOAD_ADDRESS,
-            self.frames.paddr_of(F_MSR_HOST).as_usize() as u64,
+            self.frames.paddr_of(F_MSR_HOST).as_u64(),
         )?;
         for msr in [
             IA32_STAR,
@@ -95,9 +95,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// host value is back (e.g. no MSR whose effect outlives the guest's time slice).
     pub unsafe fn add_switched_msr(&mut self, msr: u32, guest_value: u64) -> Result<(), VmxError> {
         if refused_in_msr_lists(msr) {
-            return Err(VmxError::InvalidGuestState(
-                "this MSR cannot be in an MSR list",
-            ));
+            return Err(VmxError::MsrNotListable(msr));
         }
         if let Some(i) = self.msr_slot(msr) {
             // SAFETY: `i` < msr_count; the page is ours.

@@ -8,9 +8,9 @@ use vmx_defs::vmcs::fields;
 use crate::error::VmxError;
 use crate::host::VmxHost;
 
-use super::{VmxVcpu, vmwrite};
+use super::{Vcpu, vmwrite};
 
-impl<'c, H: VmxHost> VmxVcpu<'c, H> {
+impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// Guest RIP.
     pub fn rip(&mut self) -> Result<u64, VmxError> {
         self.read_field(fields::GUEST_RIP)

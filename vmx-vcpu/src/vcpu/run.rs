@@ -3,7 +3,8 @@
 
 use core::ptr::NonNull;
 
-use memory_addr::PhysAddr;
+use vmx_defs::addr::HostPhysAddr;
+use vmx_defs::exit_reason::BasicExitReason;
 use vmx_defs::exit_reason::ExitReason;
 use vmx_defs::interruption::IdtVectoringInfo;
 use vmx_defs::vmcs::fields;
@@ -13,17 +14,23 @@ use crate::cpu::{ENTRY_WORK, VmxCpu};
 use crate::entry::{
     RawExit, RunBlock, restore_flags, run_guest, save_flags_cli, vmread_fast, vmwrite_fast,
 };
-use crate::error::{EntryInstruction, VmxError};
+use crate::error::{Completion, EntryInstruction, VmxError};
 use crate::event::{Event, InjectionOutcome, InjectionReport};
 use crate::exit::{
     CS_ACCESS_RIGHTS_L, IoExit, VmExit, crosses_4g, decode_entered, merge_in_value, next_rip,
+    records_instruction_length,
 };
 use crate::host::VmxHost;
 use crate::xstate::{XStateMode, put_guest_xstate};
 
-use super::{EXIT_WORK, Vmread, VmxVcpu, vmwrite};
+use super::{EXIT_WORK, NO_EXIT, Vcpu, Vmread, vmwrite};
 
-impl<'c, H: VmxHost> VmxVcpu<'c, H> {
+/// RFLAGS.TF (SDM Vol. 1 §3.4.3.3).
+const RFLAGS_TF: u64 = 1 << 8;
+/// Pending debug exceptions: BS, a single-step trap (SDM Vol. 3C §25.4.2 Table 25-4).
+const PENDING_BS: u64 = 1 << 14;
+
+impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// Enters the guest (VMLAUNCH the first time, VMRESUME after) and returns the decoded
     /// VM exit.
     ///
@@ -52,7 +59,8 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
 
     /// Enters with the given instruction regardless of the tracked launch state: for tests
     /// of the processor's checks (VMLAUNCH of a launched VMCS gives VM-instruction error 4,
-    /// VMRESUME of a clear one error 5; SDM §31.3).
+    /// VMRESUME of a clear one error 5; SDM §31.3). Not part of the supported API.
+    #[doc(hidden)]
     pub fn force_entry(&mut self, instruction: EntryInstruction) -> Result<VmExit, VmxError> {
         self.enter(instruction)
     }
@@ -62,6 +70,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         if self.block().in_loop != 0 {
             return Err(VmxError::Reentrant);
         }
+        self.cpu.check_current_cpu()?;
         self.take_xstate();
         self.prepare_entry()?;
         let flags = save_flags_cli();
@@ -71,11 +80,15 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         // owns; the block is ours and pinned; interrupts are disabled.
         let raw =
             unsafe { run_guest(self.block.as_ptr(), instruction == EntryInstruction::Resume) };
-        restore_flags(flags);
         if raw.is_vmfail() {
+            restore_flags(flags);
             return Err(self.entry_failed(instruction, raw.rax));
         }
-        Ok(self.finish_exit(raw))
+        // The exit information is read before interrupts are enabled again: a host interrupt
+        // handler may run another vCPU on this CPU (SDM §28.2).
+        let exit = self.finish_exit(raw);
+        restore_flags(flags);
+        Ok(exit)
     }
 
     /// What must happen before every VM entry: the VMCS current, pending events injected
@@ -87,6 +100,25 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     fn prepare_entry(&mut self) -> Result<(), VmxError> {
         if self.block().entry_flags != 0 {
             self.prepare_entry_slow()?;
+        }
+        if let Some(ept) = &self.ept
+            && ept.needs_sync()
+        {
+            self.sync_ept()?;
+        }
+        Ok(())
+    }
+
+    /// The EPT changed since this vCPU last flushed it on this CPU: INVEPT here before the
+    /// entry, so that no stale translation (or paging-structure entry naming a frame the
+    /// table retired) survives into the guest (SDM Vol. 3C §29.4.3.1).
+    #[cold]
+    #[inline(never)]
+    fn sync_ept(&mut self) -> Result<(), VmxError> {
+        if let Some(ept) = &self.ept {
+            // SAFETY: this vCPU is the user, about to enter on the CPU executing this call,
+            // in VMX root operation (`self.cpu`).
+            unsafe { ept.sync_this_cpu() }.map_err(VmxError::EptSync)?;
         }
         Ok(())
     }
@@ -148,6 +180,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         if raw.is_uncommon(self.exit_work) {
             self.finish_exit_slow(ExitReason(raw.rax as u32), raw.rdx as u32);
         }
+        self.exit_to_complete = raw.rax as u32;
         self.decode(raw)
     }
 
@@ -166,6 +199,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
             }
             self.finish_exit_slow(ExitReason(raw.rax as u32), raw.rdx as u32);
         }
+        self.exit_to_complete = raw.rax as u32;
         Ok(())
     }
 
@@ -225,14 +259,14 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
     /// Runs the guest until `handler` returns [`Flow::Stop`] or an error, calling it with
     /// each decoded exit (SDM ch. 27-28).
     ///
-    /// Equivalent to calling [`VmxVcpu::run`] in a loop, but cheaper per exit: the entry
+    /// Equivalent to calling [`Vcpu::run`] in a loop, but cheaper per exit: the entry
     /// routine returns into this function's frame, so the host's callee-saved registers
     /// are saved once per call rather than per exit, RFLAGS is saved and interrupts
     /// disabled once, and `handler` is inlined into the loop (see `entry.rs`). The host
     /// runs the handler with interrupts disabled (RFLAGS is restored when the loop ends):
     /// return [`Flow::Stop`] on an external-interrupt exit to let the host take it.
     ///
-    /// Inside the handler, [`VmxVcpu::run`] and `run_loop` on this vCPU fail with
+    /// Inside the handler, [`Vcpu::run`] and `run_loop` on this vCPU fail with
     /// [`VmxError::Reentrant`]; everything else (registers, fields, injection, completion
     /// helpers, other vCPUs) is available. A VMfail ends the loop with
     /// [`VmxError::EntryFailed`]; an error from the handler ends it with that error. If
@@ -245,6 +279,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         if self.block().in_loop != 0 {
             return Err(VmxError::Reentrant);
         }
+        self.cpu.check_current_cpu()?;
         self.take_xstate();
         self.prepare_entry()?;
         let lazy = self.lazy_xstate && self.xstate.mode != XStateMode::None;
@@ -289,17 +324,55 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         }
     }
 
-    /// Moves RIP past the instruction that caused the exit (VM-exit instruction length,
-    /// SDM §28.2.4) and clears blocking by STI / MOV SS, as completing the instruction
-    /// would (SDM §26.7). Outside 64-bit mode the new RIP wraps at 4 GiB as EIP does
-    /// ([`next_rip`](crate::exit::next_rip)), so that a guest cannot make its own next
-    /// entry fail by executing an exiting instruction that ends at 4 GiB.
+    /// Checks that the last exit is one `completion` may complete, and marks it completed.
+    #[inline(always)]
+    fn take_exit(&mut self, completion: Completion, ok: fn(u32) -> bool) -> Result<(), VmxError> {
+        let reason = self.exit_to_complete;
+        if reason & NO_EXIT != 0 || !ok(reason) {
+            return Err(self.not_completable(completion));
+        }
+        self.exit_to_complete = NO_EXIT;
+        Ok(())
+    }
+
+    #[cold]
+    fn not_completable(&self, completion: Completion) -> VmxError {
+        let reason = self.exit_to_complete;
+        VmxError::NotCompletable {
+            completion,
+            last_exit: (reason & NO_EXIT == 0).then(|| ExitReason(reason).basic()),
+        }
+    }
+
+    /// Moves RIP past the instruction that caused the last exit (VM-exit instruction length,
+    /// SDM §28.2.4) and completes it as the processor would (SDM §26.7): blocking by STI and
+    /// MOV SS ends, and when the guest's RFLAGS.TF is 1 a single-step debug exception is
+    /// made pending (pending debug exceptions BS, §25.4.2), delivered right after the next
+    /// entry as it would have been after the instruction. Outside 64-bit mode the new RIP
+    /// wraps at 4 GiB as EIP does ([`next_rip`](crate::exit::next_rip)), so that a guest
+    /// cannot make its own next entry fail by executing an exiting instruction that ends at
+    /// 4 GiB.
+    ///
+    /// Only for an exit caused by an instruction that records its length
+    /// ([`records_instruction_length`]), once: otherwise
+    /// [`VmxError::NotCompletable`] (an interrupt, EPT violation or entry failure has no
+    /// instruction to skip, and the instruction-length field then holds stale data).
     #[inline]
     pub fn advance_rip(&mut self) -> Result<(), VmxError> {
+        self.take_exit(Completion::AdvanceRip, |r| {
+            records_instruction_length(ExitReason(r))
+        })?;
+        self.skip_instruction()
+    }
+
+    /// The common part of every completion: RIP, interruptibility, single-step.
+    #[inline]
+    pub(super) fn skip_instruction(&mut self) -> Result<(), VmxError> {
         self.load_vmcs()?;
         let len = vmread_fast(fields::EXIT_INSTRUCTION_LENGTH.raw());
         let rip = vmread_fast(fields::GUEST_RIP.raw());
         let intr = vmread_fast(fields::GUEST_INTERRUPTIBILITY_STATE.raw());
+        let rflags = vmread_fast(fields::GUEST_RFLAGS.raw());
         // The instruction length is a 32-bit field.
         let next = if crosses_4g(rip, len as u32) {
             next_rip_at_4g(rip, len)
@@ -314,33 +387,58 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 vmwrite_fast(fields::GUEST_INTERRUPTIBILITY_STATE.raw(), intr & !3);
             }
         }
+        if rflags & RFLAGS_TF != 0 {
+            self.single_step_trap()?;
+        }
+        Ok(())
+    }
+
+    /// The emulated instruction ran with RFLAGS.TF = 1: the single-step trap it would have
+    /// raised becomes a pending debug exception (BS, bit 14; SDM §25.4.2 Table 25-4), which
+    /// the processor delivers after the next VM entry (§27.7.3).
+    #[cold]
+    #[inline(never)]
+    fn single_step_trap(&mut self) -> Result<(), VmxError> {
+        let pending = vmread_fast(fields::GUEST_PENDING_DEBUG_EXCEPTIONS.raw());
+        // SAFETY: a guest-state field that cannot affect the host; the VMCS is current.
+        unsafe {
+            vmwrite_fast(
+                fields::GUEST_PENDING_DEBUG_EXCEPTIONS.raw(),
+                pending | PENDING_BS,
+            )
+        };
         Ok(())
     }
 
     /// Completes an emulated IN (non-string): puts `value` into AL/AX/EAX (a 4-byte IN
-    /// zero-extends into RAX) and advances RIP.
+    /// zero-extends into RAX) and advances RIP. The last exit must be that IN.
     pub fn complete_io_in(&mut self, io: &IoExit, value: u32) -> Result<(), VmxError> {
         if !io.is_in || io.string {
-            return Err(VmxError::InvalidGuestState(
-                "complete_io_in needs a non-string IN exit",
-            ));
+            return Err(self.not_completable(Completion::IoIn));
         }
+        self.take_exit(Completion::IoIn, |r| {
+            ExitReason(r).basic() == BasicExitReason::IO_INSTRUCTION
+        })?;
         let rax = &mut self.block_mut().regs.rax;
         *rax = merge_in_value(*rax, io.size, value);
-        self.advance_rip()
+        self.skip_instruction()
     }
 
     /// Completes an emulated RDMSR: EDX:EAX = `value` (upper halves of RAX/RDX cleared) and
-    /// advances RIP.
+    /// advances RIP. The last exit must be a RDMSR.
     #[inline]
     pub fn complete_rdmsr(&mut self, value: u64) -> Result<(), VmxError> {
+        self.take_exit(Completion::Rdmsr, |r| {
+            ExitReason(r).basic() == BasicExitReason::RDMSR
+        })?;
         let r = &mut self.block_mut().regs;
         r.rax = value & 0xFFFF_FFFF;
         r.rdx = value >> 32;
-        self.advance_rip()
+        self.skip_instruction()
     }
 
-    /// Completes an emulated CPUID with the four result registers and advances RIP.
+    /// Completes an emulated CPUID with the four result registers and advances RIP. The last
+    /// exit must be a CPUID.
     #[inline]
     pub fn complete_cpuid(
         &mut self,
@@ -349,16 +447,19 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         ecx: u32,
         edx: u32,
     ) -> Result<(), VmxError> {
+        self.take_exit(Completion::Cpuid, |r| {
+            ExitReason(r).basic() == BasicExitReason::CPUID
+        })?;
         let r = &mut self.block_mut().regs;
         r.rax = u64::from(eax);
         r.rbx = u64::from(ebx);
         r.rcx = u64::from(ecx);
         r.rdx = u64::from(edx);
-        self.advance_rip()
+        self.skip_instruction()
     }
 
     /// Physical address of the VMCS.
-    pub fn vmcs_paddr(&self) -> PhysAddr {
+    pub fn vmcs_paddr(&self) -> HostPhysAddr {
         self.vmcs.paddr()
     }
 }
@@ -372,7 +473,7 @@ fn next_rip_at_4g(rip: u64, len: u64) -> u64 {
     next_rip(rip, len, cs_long)
 }
 
-/// What a [`VmxVcpu::run_loop`] handler asks for next.
+/// What a [`Vcpu::run_loop`] handler asks for next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Flow {
     /// Enter the guest again.

@@ -7,17 +7,16 @@ use vmx_defs::controls::{
 use vmx_defs::vmcs::{Field, ReadWrite, fields};
 
 use crate::arch;
-use crate::config::VcpuConfig;
 use crate::entry::entry_routine;
 use crate::error::VmxError;
 use crate::guest::{GuestState, Segment};
 use crate::host::VmxHost;
 use crate::host_state::HostState;
 
-use super::{F_IO_A, F_MSR_BITMAP, VmxVcpu, vmwrite};
+use super::{F_IO_A, F_MSR_BITMAP, Vcpu, vmwrite};
 
-impl<'c, H: VmxHost> VmxVcpu<'c, H> {
-    pub(super) fn write_controls(&mut self, config: &VcpuConfig) -> Result<(), VmxError> {
+impl<'c, H: VmxHost> Vcpu<'c, H> {
+    pub(super) fn write_controls(&mut self) -> Result<(), VmxError> {
         let c = self.controls;
         vmwrite(fields::CTRL_PIN_BASED_EXEC_CONTROLS, c.pin.bits())?;
         vmwrite(
@@ -39,7 +38,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         vmwrite(fields::CTRL_PAGE_FAULT_ERROR_CODE_MATCH, 0)?;
         vmwrite(fields::CTRL_CR3_TARGET_COUNT, 0)?;
         vmwrite(fields::CTRL_VMENTRY_INTERRUPTION_INFO, 0)?;
-        let addr = |i: usize| self.frames.paddr_of(i).as_usize() as u64;
+        let addr = |i: usize| self.frames.paddr_of(i).as_u64();
         if c.primary
             .contains(PrimaryProcBasedControls::USE_MSR_BITMAPS)
         {
@@ -60,7 +59,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
         {
             vmwrite(fields::CTRL_TSC_OFFSET, 0)?;
         }
-        if let Some(eptp) = config.ept {
+        if let Some(eptp) = self.eptp() {
             vmwrite(fields::CTRL_EPT_POINTER, eptp.raw())?;
         }
         if c.pin
