@@ -10,6 +10,7 @@
 //! Every decoder is total: any `u32` decodes, and `raw()` gives it back unchanged.
 
 mod descriptor_table;
+mod display;
 mod ins_outs;
 mod invalidation;
 mod ldtr_tr;

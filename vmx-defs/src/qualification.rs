@@ -43,6 +43,7 @@ mod apic_write;
 mod cr_access;
 mod debug_exception;
 mod displacement;
+mod display;
 mod entry_failure;
 mod ept_violation;
 mod instruction_timeout;
