@@ -657,9 +657,18 @@ fn idt_vectoring_fred_events_reinject() {
         assert_eq!(re.raw(), 0x8000_0700 | vector);
         assert!(re.uses_instruction_length());
     }
-    assert_eq!(IdtVectoringInfo::from_raw(0x8000_0700).to_reinjection(), None);
-    assert_eq!(IdtVectoringInfo::from_raw(0x8000_0703).to_reinjection(), None);
-    assert_eq!(IdtVectoringInfo::from_raw(0x8000_0100).to_reinjection(), None);
+    assert_eq!(
+        IdtVectoringInfo::from_raw(0x8000_0700).to_reinjection(),
+        None
+    );
+    assert_eq!(
+        IdtVectoringInfo::from_raw(0x8000_0703).to_reinjection(),
+        None
+    );
+    assert_eq!(
+        IdtVectoringInfo::from_raw(0x8000_0100).to_reinjection(),
+        None
+    );
 }
 
 proptest! {

@@ -62,7 +62,12 @@ fn bit_positions_follow_the_sdm() {
         Cr4::RESERVED,
         (1 << 15) | (1 << 26) | (0b111 << 29) | !((1u64 << 33) - 1)
     );
-    let efer: &[(Efer, u32)] = &[(Efer::SCE, 0), (Efer::LME, 8), (Efer::LMA, 10), (Efer::NXE, 11)];
+    let efer: &[(Efer, u32)] = &[
+        (Efer::SCE, 0),
+        (Efer::LME, 8),
+        (Efer::LMA, 10),
+        (Efer::NXE, 11),
+    ];
     for &(f, bit) in efer {
         assert_eq!(f.bits(), 1 << bit, "{f:?}");
     }
@@ -119,7 +124,9 @@ fn xcr0_each_rule_has_its_error() {
         Xcr0::check(0x7, Xcr0::X87 | Xcr0::SSE),
         Err(Xcr0Error::Unsupported { bits: 0x4 })
     );
-    for ok in [0x1u64, 0x3, 0x7, 0x1f, 0xe7, 0x2e7, 0x602e7, 0x8_02e7, 0xe_02ff] {
+    for ok in [
+        0x1u64, 0x3, 0x7, 0x1f, 0xe7, 0x2e7, 0x602e7, 0x8_02e7, 0xe_02ff,
+    ] {
         assert_eq!(Xcr0::check(ok, all).map(|x| x.bits()), Ok(ok), "{ok:#x}");
     }
     assert!(Xcr0Error::Avx512Partial.to_string().contains("7:5"));
@@ -142,11 +149,27 @@ fn cr0_each_rule_has_its_error() {
     let cases: &[(u64, Cr0WriteContext, Cr0Error)] = &[
         (1 << 40 | 1, real, Cr0Error::ReservedHigh { bits: 1 << 40 }),
         (0x8000_0000, real, Cr0Error::PagingWithoutProtection),
-        (0x2000_0000, real, Cr0Error::NotWriteThroughWithoutCacheDisable),
-        (0x8000_0031, ctx(0x8001_0031, 1 << 23 | 1 << 5, 0, false), Cr0Error::WriteProtectClearedWithCet),
+        (
+            0x2000_0000,
+            real,
+            Cr0Error::NotWriteThroughWithoutCacheDisable,
+        ),
+        (
+            0x8000_0031,
+            ctx(0x8001_0031, 1 << 23 | 1 << 5, 0, false),
+            Cr0Error::WriteProtectClearedWithCet,
+        ),
         (0x0001_0031, long, Cr0Error::PagingClearedIn64BitMode),
-        (0x0001_0031, ctx(0x8001_0031, 1 << 17 | 1 << 5, 0x500, false), Cr0Error::PagingClearedWithPcide),
-        (0x8000_0011, ctx(0x11, 0, 0x100, false), Cr0Error::LongModeWithoutPae),
+        (
+            0x0001_0031,
+            ctx(0x8001_0031, 1 << 17 | 1 << 5, 0x500, false),
+            Cr0Error::PagingClearedWithPcide,
+        ),
+        (
+            0x8000_0011,
+            ctx(0x11, 0, 0x100, false),
+            Cr0Error::LongModeWithoutPae,
+        ),
     ];
     for &(value, c, err) in cases {
         assert_eq!(Cr0::check_mov(value, c), Err(err), "{value:#x} {c:?}");
@@ -157,7 +180,10 @@ fn cr0_each_rule_has_its_error() {
     assert!(Cr0::check_mov(0x8000_0011, ctx(0x11, 1 << 5, 0x100, false)).is_ok());
     assert!(Cr0::check_mov(0x8001_0031, long).is_ok());
     assert!(Cr0::check_mov(0x6000_0011, real).is_ok());
-    assert_eq!(Cr0::check_mov(0x11 | 1 << 7, real).map(|x| x.bits()), Ok(0x91));
+    assert_eq!(
+        Cr0::check_mov(0x11 | 1 << 7, real).map(|x| x.bits()),
+        Ok(0x91)
+    );
 }
 
 #[test]
@@ -176,7 +202,11 @@ fn cr4_reserved_and_unsupported() {
         Err(Cr4Error::Unsupported { bits: 1 << 32 })
     );
     assert_eq!(Cr4::check_reserved(0x2020, supported), Ok(supported));
-    assert!(Cr4Error::Reserved { bits: 1 }.to_string().contains("reserved"));
+    assert!(
+        Cr4Error::Reserved { bits: 1 }
+            .to_string()
+            .contains("reserved")
+    );
 }
 
 /// The XSETBV rules written out directly from SDM Vol. 2 XSETBV / Vol. 1 §13.3, as a
@@ -204,7 +234,12 @@ fn interesting_xcr0() -> impl Strategy<Value = u64> {
 }
 
 fn interesting_supported() -> impl Strategy<Value = u64> {
-    prop_oneof![Just(Xcr0::all().bits()), Just(u64::MAX), any::<u64>(), (0u64..1 << 20)]
+    prop_oneof![
+        Just(Xcr0::all().bits()),
+        Just(u64::MAX),
+        any::<u64>(),
+        (0u64..1 << 20)
+    ]
 }
 
 proptest! {

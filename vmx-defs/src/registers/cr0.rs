@@ -82,9 +82,7 @@ impl fmt::Display for Cr0Error {
                 write!(f, "CR0 bits 63:32 are reserved, {bits:#x} set")
             }
             Self::PagingWithoutProtection => f.write_str("CR0.PG = 1 needs CR0.PE = 1"),
-            Self::NotWriteThroughWithoutCacheDisable => {
-                f.write_str("CR0.NW = 1 needs CR0.CD = 1")
-            }
+            Self::NotWriteThroughWithoutCacheDisable => f.write_str("CR0.NW = 1 needs CR0.CD = 1"),
             Self::WriteProtectClearedWithCet => {
                 f.write_str("CR0.WP cannot be cleared while CR4.CET = 1")
             }

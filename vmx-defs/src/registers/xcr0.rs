@@ -80,9 +80,9 @@ impl fmt::Display for Xcr0Error {
             Self::MpxPartial => {
                 f.write_str("XCR0 bits 3 and 4 (MPX BNDREGS, BNDCSR) must be set together")
             }
-            Self::Avx512Partial => {
-                f.write_str("XCR0 bits 7:5 (AVX-512 opmask, ZMM_Hi256, Hi16_ZMM) must be set together")
-            }
+            Self::Avx512Partial => f.write_str(
+                "XCR0 bits 7:5 (AVX-512 opmask, ZMM_Hi256, Hi16_ZMM) must be set together",
+            ),
             Self::Avx512WithoutAvx => f.write_str("XCR0 bits 7:5 (AVX-512) need bit 2 (AVX)"),
             Self::AmxPartial => {
                 f.write_str("XCR0 bits 17 and 18 (AMX TILECFG, TILEDATA) must be set together")
