@@ -4,6 +4,7 @@
 use core::fmt;
 
 use axerrno::AxErrorKind;
+use vmx_defs::addr::HostPhysAddr;
 use vmx_defs::ept::EptpError;
 use vmx_defs::instruction_error::VmInstructionError;
 
@@ -62,14 +63,14 @@ pub enum InsnError {
     /// A VMXON region or VMCS address is not 4-KByte aligned (SDM Vol. 3C §31.3,
     /// VMXON/VMCLEAR/VMPTRLD operation).
     Misaligned {
-        /// The rejected physical address.
-        addr: u64,
+        /// The rejected host-physical address.
+        addr: HostPhysAddr,
     },
     /// A physical address sets bits at or beyond the processor's physical-address width
     /// (SDM Vol. 3C §31.3; the width is CPUID.80000008H:EAX\[7:0\], SDM Vol. 3A §4.1.4).
     AddressTooWide {
-        /// The rejected physical address.
-        addr: u64,
+        /// The rejected host-physical address.
+        addr: HostPhysAddr,
         /// The physical-address width, in bits, that the address exceeds.
         width: u8,
     },
@@ -256,12 +257,14 @@ mod tests {
                 "VMfailValid (VM-instruction error 28: Invalid operand to INVEPT/INVVPID)",
             ),
             (
-                InsnError::Misaligned { addr: 0x1234 },
+                InsnError::Misaligned {
+                    addr: HostPhysAddr::new(0x1234),
+                },
                 "physical address 0x1234 is not 4-KByte aligned",
             ),
             (
                 InsnError::AddressTooWide {
-                    addr: 1 << 40,
+                    addr: HostPhysAddr::new(1 << 40),
                     width: 39,
                 },
                 "physical address 0x10000000000 exceeds the 39-bit physical-address width",
@@ -307,8 +310,19 @@ mod tests {
         assert_eq!(valid.instruction_error(), Some(VmInstructionError(12)));
         assert!(!valid.is_software_check());
         assert_eq!(InsnError::from(VmFail::Invalid).instruction_error(), None);
-        assert!(InsnError::Misaligned { addr: 1 }.is_software_check());
-        assert_eq!(InsnError::Misaligned { addr: 1 }.instruction_error(), None);
+        assert!(
+            InsnError::Misaligned {
+                addr: HostPhysAddr::new(1),
+            }
+            .is_software_check()
+        );
+        assert_eq!(
+            InsnError::Misaligned {
+                addr: HostPhysAddr::new(1),
+            }
+            .instruction_error(),
+            None
+        );
         assert_eq!(VmFail::Invalid.kind(), VmFailKind::Invalid);
         assert_eq!(
             VmFail::Valid(VmInstructionError(1)).kind(),
@@ -343,10 +357,15 @@ mod tests {
     fn software_checks_map() {
         use AxErrorKind::*;
         let cases = [
-            (InsnError::Misaligned { addr: 1 }, InvalidInput),
+            (
+                InsnError::Misaligned {
+                    addr: HostPhysAddr::new(1),
+                },
+                InvalidInput,
+            ),
             (
                 InsnError::AddressTooWide {
-                    addr: 1 << 52,
+                    addr: HostPhysAddr::new(1 << 52),
                     width: 52,
                 },
                 BadAddress,

@@ -83,9 +83,13 @@ pub fn ept_vpid_capabilities() -> EptVpidCap {
 ///
 /// # Safety model
 /// Safe: invalidation only drops cached translations, which the processor may do at any
-/// time anyway (SDM Vol. 3C §29.4.1); the descriptor is only read. Outside VMX root
-/// operation or at CPL > 0 the instruction (or the capability read before it) raises
-/// #UD or #GP, in VMX non-root operation it causes a VM exit.
+/// time anyway (SDM Vol. 3C §29.4.1); the 16-byte descriptor is only read, and nothing
+/// stays true or reserved after the call returns. Outside VMX root operation or at
+/// CPL > 0 the instruction (or the capability read before it) raises #UD or #GP, which
+/// ends the operation before any memory is touched. In VMX non-root operation it causes a
+/// VM exit; like every instruction a hypervisor intercepts, it is then up to the
+/// hypervisor to emulate it as the SDM specifies (or deliver an exception), preserving
+/// registers and memory.
 pub fn invept(ty: InveptType, descriptor: &InveptDescriptor) -> Result<(), InsnError> {
     check_invept(
         ty,
@@ -100,8 +104,10 @@ pub fn invept(ty: InveptType, descriptor: &InveptDescriptor) -> Result<(), InsnE
 /// 28 for a type or EPTP it refuses). Meant for tests. Safe for the reasons given on
 /// [`invept`].
 pub fn invept_raw(ty: u64, descriptor: &InveptDescriptor) -> Result<(), InsnError> {
-    // SAFETY: INVEPT reads the 16-byte descriptor behind the reference and drops cached
-    // translations; it writes no memory (`readonly`).
+    // SAFETY: INVEPT reads the 16-byte descriptor behind the reference (`InveptDescriptor`
+    // is a 16-byte `repr(C)` struct, live for the whole block) and drops cached
+    // translations; it writes no memory (`readonly`). The capture of RFLAGS uses the stack
+    // below RSP, which `asm!` permits without `nostack`.
     let rflags = unsafe {
         asm_with_rflags!(
             "invept {ty}, xmmword ptr [{desc}]";
@@ -142,8 +148,10 @@ pub fn invvpid(ty: InvvpidType, descriptor: &InvvpidDescriptor) -> Result<(), In
 /// (VMfailValid 28 for an operand it refuses). Meant for tests. Safe for the reasons
 /// given on [`invept`].
 pub fn invvpid_raw(ty: u64, descriptor: &InvvpidDescriptor) -> Result<(), InsnError> {
-    // SAFETY: INVVPID reads the 16-byte descriptor behind the reference and drops cached
-    // translations; it writes no memory (`readonly`).
+    // SAFETY: INVVPID reads the 16-byte descriptor behind the reference
+    // (`InvvpidDescriptor` is a 16-byte `repr(C)` struct, live for the whole block) and
+    // drops cached translations; it writes no memory (`readonly`). The capture of RFLAGS
+    // uses the stack below RSP, which `asm!` permits without `nostack`.
     let rflags = unsafe {
         asm_with_rflags!(
             "invvpid {ty}, xmmword ptr [{desc}]";

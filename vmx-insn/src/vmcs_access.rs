@@ -105,17 +105,36 @@ pub fn vmread_raw(encoding: u32) -> Result<u64, InsnError> {
 ///   is 0 (SDM Vol. 3D §A.6).
 ///
 /// # Safety
-/// VMX root operation at CPL 0 with a current VMCS. The value must not make a later VM
-/// entry or VM exit break memory safety: host-state fields (RIP, RSP, CR3, segment
-/// bases...) must describe code and a stack that are valid when a VM exit loads them, and
-/// every physical address written (I/O and MSR bitmaps, MSR load/store areas, EPTP,
-/// virtual-APIC page, VMCS link pointer, PML address...) must name memory that stays
-/// reserved for the processor for as long as this VMCS may use it.
+/// - VMX root operation at CPL 0 with a current VMCS (otherwise #UD, #GP(0) or VMfail; in
+///   VMX non-root operation a VM exit to a hypervisor that must emulate it as the SDM
+///   specifies).
+/// - The value must not make a later VM entry or VM exit break memory safety, for as long
+///   as this VMCS may be used for a VM entry (until the field is written again, or the
+///   VMCS is cleared and not entered again):
+///   - host-state fields (SDM Vol. 3C §25.5: RIP, RSP, CR0, CR3, CR4, segment selectors
+///     and bases, GDTR/IDTR bases, IA32_EFER/PAT/PERF_GLOBAL_CTRL/S_CET...) describe code,
+///     a stack, address space and descriptor tables that are valid and reserved for the
+///     VM-exit path whenever a VM exit loads them (SDM Vol. 3C §28.5);
+///   - every host-physical address written (I/O and MSR bitmaps, VM-entry and VM-exit MSR
+///     load/store areas, EPTP and EPTP list, virtual-APIC and APIC-access pages, posted-
+///     interrupt descriptor, VMCS link pointer and shadow VMCS, VMREAD/VMWRITE bitmaps,
+///     PML address, #VE information area, sub-page permission table...) names memory that
+///     stays allocated and reserved for the processor, which reads and may write it; the
+///     VM-exit MSR-load area only loads host MSR values that keep the host sound;
+///   - the execution controls decide which host memory the guest reaches: without
+///     "enable EPT" the guest's paging addresses host-physical memory directly (every VM
+///     entry then hands the guest all of it), and with it the EPT paging structures must
+///     map only memory reserved for the guest (SDM Vol. 3C §29.3).
+/// - If the current VMCS belongs to a `vmx_vcpu::Vmcs` (or a `vmx_vcpu::VmxVcpu`), the
+///   fields vmx-vcpu sets itself (host state, including HOST_RSP and HOST_RIP that its run
+///   loop writes, the controls and the addresses it allocated) are left as vmx-vcpu wrote
+///   them; vmx-vcpu's own write methods are the way to change the rest.
 #[inline]
 pub unsafe fn vmwrite_raw(encoding: u32, value: u64) -> Result<(), InsnError> {
-    // SAFETY: the caller upholds the contract above; VMWRITE itself only updates the
-    // current VMCS. Memory is left clobbered (no `nomem`/`readonly`) because the processor
-    // may keep the current VMCS in its memory region.
+    // SAFETY: the caller upholds the contract above; VMWRITE (register source) itself only
+    // updates the current VMCS. Memory is left clobbered (no `nomem`/`readonly`) because
+    // the processor may keep the current VMCS in its memory region. The capture of RFLAGS
+    // uses the stack below RSP, which `asm!` permits without `nostack`.
     let rflags = unsafe {
         asm_with_rflags!(
             "vmwrite {encoding}, {value}";
@@ -176,8 +195,9 @@ where
 /// processor does not support the field.
 ///
 /// # Safety
-/// As [`vmwrite_raw`]: VMX root operation at CPL 0 with a current VMCS, and host-state
-/// values and physical addresses that keep later VM entries and exits memory-safe.
+/// Everything [`vmwrite_raw`] lists: VMX root operation at CPL 0 with a current VMCS, and
+/// host-state values, host-physical addresses and controls that keep every later VM entry
+/// and VM exit with this VMCS memory-safe, for as long as the VMCS may be entered.
 #[inline]
 pub unsafe fn vmwrite<W: Width>(
     field: Field<W, ReadWrite>,

@@ -10,7 +10,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use baremetal::{catch_exception, cpu};
-use memory_addr::PhysAddr;
+use vmx_defs::addr::HostPhysAddr;
 use vmx_defs::capabilities::{CR4_VMXE, VmxCapabilities, msr};
 use vmx_defs::ept::{Eptp, PageWalkLength};
 use vmx_defs::instruction_error::VmInstructionError as Error;
@@ -142,8 +142,8 @@ const UD: u8 = 6;
 /// processor need not store them, so the round trip writes only defined bits there.
 const ACCESS_RIGHTS_DEFINED: u64 = 0x1_F0FF;
 
-fn pa(addr: u64) -> PhysAddr {
-    PhysAddr::from_usize(addr as usize)
+fn pa(addr: u64) -> HostPhysAddr {
+    HostPhysAddr::new(addr)
 }
 
 fn valid(err: Error) -> Result<(), InsnError> {
@@ -408,16 +408,18 @@ fn vmxon_bad_address(env: &mut Env) -> Outcome {
     let too_wide = 1u64 << width.bits();
     // SAFETY: VMX is prepared; the processor refuses both addresses before using them.
     unsafe {
-        check_eq!(vmx_insn::vmxon_unchecked(misaligned), invalid());
-        check_eq!(vmx_insn::vmxon_unchecked(too_wide), invalid());
+        check_eq!(vmx_insn::vmxon_unchecked(pa(misaligned)), invalid());
+        check_eq!(vmx_insn::vmxon_unchecked(pa(too_wide)), invalid());
         check_eq!(
             vmx_insn::vmxon(pa(misaligned)),
-            Err(InsnError::Misaligned { addr: misaligned })
+            Err(InsnError::Misaligned {
+                addr: pa(misaligned)
+            })
         );
         check_eq!(
             vmx_insn::vmxon(pa(too_wide)),
             Err(InsnError::AddressTooWide {
-                addr: too_wide,
+                addr: pa(too_wide),
                 width: width.bits()
             })
         );
@@ -535,11 +537,11 @@ fn vmclear_bad_address(env: &mut Env) -> Outcome {
     // SAFETY: the processor refuses both addresses before writing anything.
     unsafe {
         check_eq!(
-            vmx_insn::vmclear_unchecked(a + 0x800),
+            vmx_insn::vmclear_unchecked(pa(a + 0x800)),
             valid(Error::VMCLEAR_INVALID_ADDRESS)
         );
         check_eq!(
-            vmx_insn::vmclear_unchecked(too_wide),
+            vmx_insn::vmclear_unchecked(pa(too_wide)),
             valid(Error::VMCLEAR_INVALID_ADDRESS)
         );
     }
@@ -556,11 +558,11 @@ fn vmptrld_bad_address(env: &mut Env) -> Outcome {
     // SAFETY: the processor refuses both addresses before reading them.
     unsafe {
         check_eq!(
-            vmx_insn::vmptrld_unchecked(a + 0x800),
+            vmx_insn::vmptrld_unchecked(pa(a + 0x800)),
             valid(Error::VMPTRLD_INVALID_ADDRESS)
         );
         check_eq!(
-            vmx_insn::vmptrld_unchecked(too_wide),
+            vmx_insn::vmptrld_unchecked(pa(too_wide)),
             valid(Error::VMPTRLD_INVALID_ADDRESS)
         );
     }
@@ -579,9 +581,11 @@ fn checked_refusals(env: &mut Env) -> Outcome {
     let width = vmx_insn::physical_address_width();
     let misaligned = a + 0x10;
     let too_wide = (1u64 << width.bits()) | a;
-    let is_misaligned = Err(InsnError::Misaligned { addr: misaligned });
+    let is_misaligned = Err(InsnError::Misaligned {
+        addr: pa(misaligned),
+    });
     let is_too_wide = Err(InsnError::AddressTooWide {
-        addr: too_wide,
+        addr: pa(too_wide),
         width: width.bits(),
     });
     // SAFETY: all of these are refused in software before any instruction runs.
