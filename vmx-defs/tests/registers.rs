@@ -217,10 +217,10 @@ fn xsetbv_accepts(v: u64, supported: u64) -> bool {
     v & !defined == 0
         && v & !supported == 0
         && bit(0)
-        && !(bit(2) && !bit(1))
+        && (!bit(2) || bit(1))
         && bit(3) == bit(4)
         && (bit(5) == bit(6) && bit(6) == bit(7))
-        && !(bit(5) && !bit(2))
+        && (!bit(5) || bit(2))
         && bit(17) == bit(18)
 }
 
