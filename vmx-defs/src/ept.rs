@@ -31,6 +31,7 @@ impl PageWalkLength {
 
 /// Why an EPTP would fail the VM-entry checks (SDM Vol. 3C §27.2.1.1) or INVEPT (§31.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EptpError {
     /// The page-walk length is not supported (IA32_VMX_EPT_VPID_CAP bits 6/7), or bits
     /// 5:3 encode neither 4 nor 5 levels. Holds the number of levels encoded.

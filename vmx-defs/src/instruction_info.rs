@@ -49,6 +49,7 @@ pub(crate) const fn bits32(raw: u32, low: u32, high: u32) -> u32 {
 /// The instruction-information field decoded according to the basic exit reason
 /// (SDM Vol. 3C §28.2.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ExitInstructionInfo {
     /// I/O instruction (reason 30): meaningful only for INS/OUTS and only if
     /// IA32_VMX_BASIC bit 54 is 1.

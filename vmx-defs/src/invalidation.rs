@@ -140,6 +140,7 @@ impl InvvpidType {
 /// Why an INVVPID descriptor would make INVVPID fail with VM-instruction error 28 (SDM
 /// Vol. 3C §31.3 INVVPID).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum InvvpidError {
     /// VPID 0 (the VMM's own) is not allowed for this type.
     VpidZero {

@@ -101,6 +101,7 @@ const VECTOR_PF: u8 = 14;
 /// An exit qualification decoded according to the cause of the VM exit
 /// (SDM Vol. 3C §28.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ExitQualification {
     /// Debug exception (reason 0 with vector 1), Table 28-1.
     DebugException(DebugExceptionQualification),

@@ -379,6 +379,7 @@ proptest! {
                 prop_assert_ne!(width, FieldWidth::Bits64);
                 prop_assert!(found.is_none());
             }
+            Err(other) => prop_assert!(false, "unexpected error {other:?}"),
         }
     }
 

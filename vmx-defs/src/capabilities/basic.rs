@@ -123,6 +123,7 @@ impl VmxBasic {
 
 /// A malformed IA32_VMX_BASIC value (SDM Vol. 3D §A.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmxBasicError {
     /// Bit 31 is 1; the SDM guarantees it is 0 (bit 31 of a VMCS revision dword is the
     /// shadow-VMCS indicator).

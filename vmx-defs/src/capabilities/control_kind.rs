@@ -8,6 +8,7 @@ use super::msr;
 /// One of the VM-execution, VM-exit or VM-entry control fields that has a capability MSR
 /// (SDM Vol. 3D §A.3-§A.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ControlKind {
     /// Pin-based VM-execution controls (32 bits; SDM Vol. 3D §A.3.1).
     PinBased,

@@ -143,6 +143,7 @@ impl VmxMisc {
 
 /// A malformed IA32_VMX_MISC value (SDM Vol. 3D §A.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmxMiscError {
     /// Bits 24:16 report more than 256 CR3-target values.
     TooManyCr3Targets(u16),

@@ -359,6 +359,7 @@ impl VmxCapabilities {
 /// A capability value that breaks the SDM's guarantees (SDM Vol. 3D Appendix A), from
 /// [`VmxCapabilities::check`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CapabilityError {
     /// IA32_VMX_BASIC is malformed.
     Basic(VmxBasicError),

@@ -5,6 +5,7 @@ use super::bits;
 /// Access type of an APIC-access VM exit (bits 15:12, SDM Vol. 3C Table 28-6). Values the
 /// SDM does not use decode to [`Unknown`](ApicAccessType::Unknown).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApicAccessType {
     /// Linear access for a data read during instruction execution (0).
     LinearRead,

@@ -5,6 +5,7 @@
 /// failure with basic exit reason 33 (SDM Vol. 3C §27.8). Values the SDM does not use
 /// (including 1) decode to [`Unknown`](EntryFailureCode::Unknown).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EntryFailureCode {
     /// No specified reason (0, the default).
     NoSpecifiedReason,

@@ -3,6 +3,7 @@
 /// Which instruction caused a WRMSR VM exit (bits 63:0 of the exit qualification): 0 for
 /// WRMSR, 1 for the non-immediate form of WRMSRNS; other values are not defined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum WrmsrInstruction {
     /// WRMSR (0).
     Wrmsr,

@@ -117,6 +117,7 @@ pub enum AccessType {
 /// VMCS component") on such an encoding, as they do for a well-formed encoding of a
 /// field the processor does not support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EncodingError {
     /// Reserved bit 12 or reserved bits 31:15 are set; `bits` holds the offending bits.
     ReservedBitsSet {
@@ -267,6 +268,7 @@ impl VmcsEncoding {
 
 /// Why [`VmcsEncoding::compose`] refused its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ComposeError {
     /// The index does not fit in the 9 bits of encoding bits 9:1.
     IndexTooLarge {

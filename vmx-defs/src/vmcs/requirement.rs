@@ -22,6 +22,7 @@ use crate::controls::{
 /// and a processor or emulator that supports more fields than the rule requires is still
 /// correct.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FieldRequirement {
     /// Exists on every processor that supports VMX.
     Always,
