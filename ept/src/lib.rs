@@ -10,7 +10,10 @@
 //! | [`EptPageTable::accessed_dirty`] | Vol. 3C §29.3.5 |
 //! | [`EptAttributes::memory_type`], [`mtrr`] | Vol. 3C §29.3.7, Vol. 3A §12.11 |
 //! | [`EptPageTable::eptp`] | Vol. 3C §25.6.11 |
-//! | [`FlushToken`], [`EptPageTable::flush`] | Vol. 3C §29.4.3 |
+//! | [`FlushToken`], [`EptPageTable::flush`], retired frames | Vol. 3C §29.4.2, §29.4.3.1 |
+//! | [`InveptExecutor`], [`HardwareInvept`] | Vol. 3C §31.3 "INVEPT" |
+//! | [`Ept`], [`EptEdit`], [`EptUser`]: sharing with running vCPUs | Vol. 3C §29.4.3.1 |
+//! | [`HostMemory`] | Vol. 3C §29.3.2 (paging-structure frames) |
 //! | [`EptConfig`] | Vol. 3D §A.10 (IA32_VMX_EPT_VPID_CAP) |
 #![no_std]
 
@@ -18,19 +21,19 @@ mod addr;
 mod config;
 mod entry;
 mod error;
-mod host;
 mod invalidation;
 mod memory;
 pub mod mtrr;
+mod shared;
 mod table;
 
 pub use addr::{GuestPhysAddr, HostPhysAddr, PageSize};
 pub use config::EptConfig;
 pub use entry::{ADDRESS_MASK, DecodedEntry, EptAttributes, EptEntry, EptFlags};
 pub use error::{AddrKind, Capability, EptError, FlagsError};
-pub use host::EptHost;
 pub use memory::{FRAME_SIZE, HostMemory};
 pub use invalidation::FlushToken;
+pub use shared::{AttachError, Ept, EptEdit, EptUser, USER_SLOTS};
 pub use invalidation::{FlushError, HardwareInvept, InveptExecutor};
 pub use table::{AccessedDirty, EptPageTable, Mapping, Mappings};
 pub use vmx_defs::ept::{Eptp, EptpError, PageWalkLength};

@@ -5,32 +5,18 @@ mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use common::{CountingHost, config, full_caps};
+use common::{CountingHost, FlushIn, GuestMap, NoCpus, config, full_caps};
 use ept::{
+    HostMemory,
     AccessedDirty, Capability, EptAttributes, EptError, EptFlags, EptPageTable, FlushError,
-    GuestPhysAddr, HostPhysAddr, InveptDescriptor, InveptExecutor, InveptType, PageSize,
+    GuestPhysAddr, HostPhysAddr, InveptType, PageSize,
 };
 use vmx_defs::capabilities::EptVpidCap;
 
 const K4: u64 = 1 << 12;
 const M2: u64 = 1 << 21;
 
-#[derive(Default)]
-struct Recorder {
-    calls: Vec<(InveptType, [u64; 2])>,
-    fail: bool,
-}
-
-impl InveptExecutor for Recorder {
-    type Error = &'static str;
-    fn invept(&mut self, ty: InveptType, d: &InveptDescriptor) -> Result<(), &'static str> {
-        if self.fail {
-            return Err("refused");
-        }
-        self.calls.push((ty, d.raw()));
-        Ok(())
-    }
-}
+type Recorder = NoCpus;
 
 fn gpa(a: u64) -> GuestPhysAddr {
     GuestPhysAddr::new(a)
@@ -47,8 +33,10 @@ fn cpu_sets(t: &EptPageTable<CountingHost>, g: u64, bits: u64) {
     let mut level = t.eptp().walk_levels() as u32;
     loop {
         let idx = (g >> (12 + 9 * (level - 1))) & 511;
-        // SAFETY: the test host identity-maps the live structures of `t`.
-        let e = unsafe { &*((table + idx * 8) as *const AtomicU64) };
+        let p = t.host().phys_to_virt(HostPhysAddr::new(table + idx * 8));
+        // SAFETY: an 8-aligned entry of a live structure of `t`, which accesses its
+        // entries only atomically.
+        let e = unsafe { p.cast::<AtomicU64>().as_ref() };
         let v = e.load(Ordering::SeqCst);
         assert!(v & 7 != 0, "walk hit a not-present entry");
         if level == 1 || v & 0x80 != 0 {
@@ -69,9 +57,9 @@ fn ad_table() -> EptPageTable<CountingHost> {
 #[test]
 fn accessed_dirty_read_and_clear() {
     let mut t = ad_table();
-    t.map_region(gpa(0), HostPhysAddr::new(0), 4 * K4, rw())
+    t.map_region_guest(gpa(0), HostPhysAddr::new(0), 4 * K4, rw())
         .unwrap();
-    t.map(gpa(M2), HostPhysAddr::new(M2), PageSize::Size2M, rw())
+    t.map_guest(gpa(M2), HostPhysAddr::new(M2), PageSize::Size2M, rw())
         .unwrap();
     assert_eq!(t.accessed_dirty(gpa(0)).unwrap(), AccessedDirty::default());
     cpu_sets(&t, K4, 1 << 8);
@@ -131,10 +119,10 @@ fn accessed_dirty_read_and_clear() {
     // Protect keeps the flags the processor set.
     t.protect(gpa(K4), K4, EptAttributes::write_back(EptFlags::R))
         .unwrap()
-        .defer();
+        .flush_in(&mut t);
     assert!(t.accessed_dirty(gpa(K4)).unwrap().accessed);
     // Splitting a large page copies its flags to every part.
-    t.unmap(gpa(M2), K4).unwrap().defer();
+    t.unmap(gpa(M2), K4).unwrap().flush_in(&mut t);
     assert_eq!(
         t.accessed_dirty(gpa(M2 + 100 * K4)).unwrap(),
         AccessedDirty {
@@ -147,7 +135,7 @@ fn accessed_dirty_read_and_clear() {
 #[test]
 fn accessed_dirty_needs_enabling() {
     let mut t = EptPageTable::new(CountingHost::new(), config(full_caps())).unwrap();
-    t.map(gpa(0), HostPhysAddr::new(0), PageSize::Size4K, rw())
+    t.map_guest(gpa(0), HostPhysAddr::new(0), PageSize::Size4K, rw())
         .unwrap();
     assert_eq!(
         t.accessed_dirty(gpa(0)),
@@ -155,7 +143,7 @@ fn accessed_dirty_needs_enabling() {
     );
     assert_eq!(
         t.clear_accessed_dirty(gpa(0), K4, EptFlags::ACCESSED_DIRTY, |_| {})
-            .map(|f| f.defer()),
+            .map(|f| f.flush_in(&mut t)),
         Err(EptError::CapabilityMissing(Capability::AccessedDirty))
     );
     let t = ad_table();
@@ -170,9 +158,9 @@ fn which_operations_owe_an_invalidation() {
     let mut t = EptPageTable::new(CountingHost::new(), config(full_caps())).unwrap();
     let mut inv = Recorder::default();
     // Mapping where nothing was mapped needs none (not-present entries are not cached).
-    t.map_region(gpa(0), HostPhysAddr::new(0), 4 * M2, rw())
+    t.map_region_guest(gpa(0), HostPhysAddr::new(0), 4 * M2, rw())
         .unwrap();
-    t.map(gpa(1 << 30), HostPhysAddr::new(0), PageSize::Size4K, rw())
+    t.map_guest(gpa(1 << 30), HostPhysAddr::new(0), PageSize::Size4K, rw())
         .unwrap();
     assert!(!t.needs_flush());
     assert_eq!(t.flush_pending(&mut inv), Ok(false));
@@ -197,8 +185,9 @@ fn which_operations_owe_an_invalidation() {
         assert_eq!(*ty, InveptType::SingleContext);
         assert_eq!(*raw, [t.eptp().raw(), 0]);
     }
-    // A deferred token is flushed by flush_pending.
-    t.unmap(gpa(3 * M2), K4).unwrap().defer();
+    // A token lost on the way (here dropped on purpose) is still flushed by flush_pending:
+    // the table records the pending invalidation itself.
+    drop(t.unmap(gpa(3 * M2), K4).unwrap());
     assert_eq!(t.flush_pending(&mut inv), Ok(true));
     assert_eq!(t.flush_pending(&mut inv), Ok(false));
     assert_eq!(inv.calls.len(), 3);
@@ -207,7 +196,7 @@ fn which_operations_owe_an_invalidation() {
 #[test]
 fn failed_invept_keeps_the_invalidation_pending() {
     let mut t = EptPageTable::new(CountingHost::new(), config(full_caps())).unwrap();
-    t.map(gpa(0), HostPhysAddr::new(0), PageSize::Size4K, rw())
+    t.map_guest(gpa(0), HostPhysAddr::new(0), PageSize::Size4K, rw())
         .unwrap();
     let tok = t.unmap(gpa(0), K4).unwrap();
     let mut inv = Recorder {
@@ -225,7 +214,7 @@ fn all_context_when_single_context_is_missing() {
     let caps = full_caps() - EptVpidCap::INVEPT_SINGLE_CONTEXT;
     let mut t = EptPageTable::new(CountingHost::new(), config(caps)).unwrap();
     assert_eq!(t.invept_type(), Some(InveptType::AllContext));
-    t.map(gpa(0), HostPhysAddr::new(0), PageSize::Size4K, rw())
+    t.map_guest(gpa(0), HostPhysAddr::new(0), PageSize::Size4K, rw())
         .unwrap();
     let tok = t.unmap(gpa(0), K4).unwrap();
     let mut inv = Recorder::default();
@@ -235,7 +224,7 @@ fn all_context_when_single_context_is_missing() {
     let caps = full_caps() - EptVpidCap::INVEPT_SINGLE_CONTEXT - EptVpidCap::INVEPT_ALL_CONTEXT;
     let mut t = EptPageTable::new(CountingHost::new(), config(caps)).unwrap();
     assert_eq!(t.invept_type(), None);
-    t.map(gpa(0), HostPhysAddr::new(0), PageSize::Size4K, rw())
+    t.map_guest(gpa(0), HostPhysAddr::new(0), PageSize::Size4K, rw())
         .unwrap();
     let tok = t.unmap(gpa(0), K4).unwrap();
     assert_eq!(
@@ -249,13 +238,13 @@ fn all_context_when_single_context_is_missing() {
 fn splitting_owes_an_invalidation_even_if_the_operation_fails() {
     let host = CountingHost::new();
     let mut t = EptPageTable::new(host.clone(), config(full_caps())).unwrap();
-    t.map(gpa(0), HostPhysAddr::new(0), PageSize::Size1G, rw())
+    t.map_guest(gpa(0), HostPhysAddr::new(0), PageSize::Size1G, rw())
         .unwrap();
     // The first split (1 GiB -> 2 MiB) succeeds, the second (2 MiB -> 4 KiB) runs out of
     // memory; the page-size change already happened.
     host.set_budget(Some(1));
     assert_eq!(
-        t.unmap(gpa(K4), K4).map(|f| f.defer()),
+        t.unmap(gpa(K4), K4).map(|f| f.flush_in(&mut t)),
         Err(EptError::OutOfMemory)
     );
     assert!(t.needs_flush());

@@ -6,9 +6,9 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{CountingHost, full_caps};
+use common::{CountingHost, GuestMap, NoCpus, full_caps};
 use ept::{
-    EptAttributes, EptConfig, EptError, EptFlags, EptPageTable, GuestPhysAddr, HostPhysAddr,
+    FlushToken, HostMemory, EptAttributes, EptConfig, EptError, EptFlags, EptPageTable, GuestPhysAddr, HostPhysAddr,
     PageSize, PageWalkLength,
 };
 use proptest::prelude::*;
@@ -116,6 +116,12 @@ enum Op {
     Query {
         gpa: u64,
     },
+    /// Map a 4-KiB frame of guest memory freshly allocated from the table's host.
+    MapFrame {
+        gpa: u64,
+    },
+    /// Flush the invalidations owed so far (SDM Vol. 3C §29.4.3.1).
+    Flush,
 }
 
 fn attrs() -> impl Strategy<Value = EptAttributes> {
@@ -192,6 +198,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (gpa(), len()).prop_map(|(gpa, len)| Op::Unmap { gpa, len }),
         2 => (gpa(), len(), attrs()).prop_map(|(gpa, len, attrs)| Op::Protect { gpa, len, attrs }),
         2 => gpa().prop_map(|gpa| Op::Query { gpa }),
+        2 => gpa().prop_map(|gpa| Op::MapFrame { gpa }),
+        2 => Just(Op::Flush),
     ]
 }
 
@@ -390,34 +398,70 @@ fn expect(c: Cfg, m: &mut Model, op: &Op) -> Result<(), &'static str> {
             }
             m.lookup(gpa).map(|_| ()).ok_or("notmapped")
         }
+        Op::MapFrame { .. } => unreachable!("turned into Map by the driver"),
+        Op::Flush => Ok(()),
     }
 }
 
-fn run_op(t: &mut EptPageTable<CountingHost>, op: &Op) -> Result<(), EptError> {
+/// Runs `op`; a token it returns is merged into `pending`, flushed by `Op::Flush`.
+fn run_op(
+    t: &mut EptPageTable<CountingHost>,
+    host: &CountingHost,
+    pending: &mut Option<FlushToken>,
+    op: &Op,
+) -> Result<(), EptError> {
+    let mut owe = |tok: FlushToken| {
+        *pending = Some(match pending.take() {
+            Some(p) => p.merge(tok),
+            None => tok,
+        })
+    };
     match *op {
         Op::Map {
             gpa,
             hpa,
             size,
             attrs,
-        } => t.map(GuestPhysAddr::new(gpa), HostPhysAddr::new(hpa), size, attrs),
+        } => t.map_guest(GuestPhysAddr::new(gpa), HostPhysAddr::new(hpa), size, attrs),
         Op::MapRegion {
             gpa,
             hpa,
             len,
             attrs,
-        } => t.map_region(GuestPhysAddr::new(gpa), HostPhysAddr::new(hpa), len, attrs),
-        Op::Unmap { gpa, len } => t.unmap(GuestPhysAddr::new(gpa), len).map(|f| f.defer()),
+        } => t.map_region_guest(GuestPhysAddr::new(gpa), HostPhysAddr::new(hpa), len, attrs),
+        Op::Unmap { gpa, len } => t.unmap(GuestPhysAddr::new(gpa), len).map(&mut owe),
         Op::Protect { gpa, len, attrs } => t
             .protect(GuestPhysAddr::new(gpa), len, attrs)
-            .map(|f| f.defer()),
+            .map(&mut owe),
         Op::Query { gpa } => t.query(GuestPhysAddr::new(gpa)).map(|_| ()),
+        Op::MapFrame { .. } => unreachable!("turned into Map by the driver"),
+        Op::Flush => {
+            // Every frame unlinked so far is covered by this flush; the host checks that
+            // the table gives back only covered frames, and only now.
+            host.flush_covers(t);
+            let mut invept = NoCpus::default();
+            match pending.take() {
+                Some(tok) => t.flush(tok, &mut invept).unwrap(),
+                None => {
+                    t.flush_pending(&mut invept).unwrap();
+                }
+            }
+            assert_eq!(t.frames_retired(), 0, "retired frames given back on flush");
+            assert!(!t.needs_flush());
+            Ok(())
+        }
     }
 }
 
 /// The table's mappings agree with the model, page sizes are allowed, and the frames in
 /// use are exactly the structures those mappings need.
-fn check_state(c: Cfg, t: &EptPageTable<CountingHost>, m: &Model, host: &CountingHost) {
+fn check_state(
+    c: Cfg,
+    t: &EptPageTable<CountingHost>,
+    m: &Model,
+    host: &CountingHost,
+    guest_frames: usize,
+) {
     let levels = if c.five { 5 } else { 4 };
     let mut total = 0;
     let mut needed = BTreeSet::new();
@@ -455,14 +499,21 @@ fn check_state(c: Cfg, t: &EptPageTable<CountingHost>, m: &Model, host: &Countin
         needed.len() + 1,
         "frames in use vs structures needed"
     );
-    assert_eq!(host.live(), t.frames_used(), "host frames vs table count");
+    assert_eq!(
+        host.live(),
+        t.frames_used() + t.frames_retired() + guest_frames,
+        "host frames vs table count"
+    );
 }
 
 fn run(c: Cfg, ops: &[Op], budget: Option<usize>) {
     let host = CountingHost::new();
     let mut t = EptPageTable::new(host.clone(), c.config()).unwrap();
     host.set_budget(budget);
+    host.frames().check_covered = true;
     let mut m = Model::default();
+    let mut pending = None;
+    let mut guest = Vec::new();
     for op in ops {
         if let Op::MapRegion { len, .. } = op
             && !c.p2m
@@ -471,9 +522,26 @@ fn run(c: Cfg, ops: &[Op], budget: Option<usize>) {
             // Hundreds of thousands of 4-KiB pages: too slow to cross-check each step.
             continue;
         }
+        let op = &match *op {
+            Op::MapFrame { gpa } => {
+                // Guest memory from the same host: never a frame the table still holds,
+                // retired ones included (the host hands out only frames given back, and
+                // checks that those were covered by a flush).
+                let frame = host.alloc_guest();
+                assert!(!host.structures(&t).contains(&frame.as_u64()));
+                guest.push(frame);
+                Op::Map {
+                    gpa,
+                    hpa: frame.as_u64(),
+                    size: PageSize::Size4K,
+                    attrs: EptAttributes::write_back(EptFlags::RW),
+                }
+            }
+            ref other => other.clone(),
+        };
         let mut next = m.clone();
         let want = expect(c, &mut next, op);
-        let got = run_op(&mut t, op);
+        let got = run_op(&mut t, &host, &mut pending, op);
         match (&want, &got) {
             (_, Err(EptError::OutOfMemory)) => {
                 assert!(budget.is_some(), "out of memory without a budget");
@@ -489,10 +557,20 @@ fn run(c: Cfg, ops: &[Op], budget: Option<usize>) {
             let tr = t.translate(GuestPhysAddr::new(*gpa)).unwrap();
             assert_eq!(Some(tr.as_u64()), m.lookup(*gpa).map(|x| x.0));
         }
-        check_state(c, &t, &m, &host);
+        // Structures linked now must be covered by a later flush before they go back.
+        host.linked(&t);
+        check_state(c, &t, &m, &host, guest.len());
     }
+    run_op(&mut t, &host, &mut pending, &Op::Flush).unwrap();
+    check_state(c, &t, &m, &host, guest.len());
+    host.frames().check_covered = false;
     drop(t);
-    assert_eq!(host.live(), 0, "frames leaked");
+    assert_eq!(host.live(), guest.len(), "frames leaked");
+    for frame in guest {
+        // SAFETY: allocated above with alloc_frames(1); the table that mapped it is gone.
+        unsafe { host.free_frames(frame, 1) };
+    }
+    assert_eq!(host.live(), 0);
 }
 
 /// `default` cases, or `PROPTEST_CASES` when set (a deeper run: see the README, "Tests").

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{CountingHost, config, full_caps};
+use common::{CountingHost, FlushIn, GuestMap, NoCpus, config, full_caps};
 use ept::{
     AddrKind, Capability, EptAttributes, EptConfig, EptEntry, EptError, EptFlags, EptPageTable,
     FlagsError, GuestPhysAddr, HostPhysAddr, PageSize, PageWalkLength,
@@ -32,16 +32,16 @@ fn table(caps: EptVpidCap) -> (EptPageTable<CountingHost>, CountingHost) {
 #[test]
 fn map_query_translate_each_size() {
     let (mut t, host) = table(full_caps());
-    t.map(
+    t.map_guest(
         gpa(0x1000),
         hpa(0x5000),
         PageSize::Size4K,
         wb(EptFlags::RWX),
     )
     .unwrap();
-    t.map(gpa(4 * M2), hpa(8 * M2), PageSize::Size2M, wb(EptFlags::RW))
+    t.map_guest(gpa(4 * M2), hpa(8 * M2), PageSize::Size2M, wb(EptFlags::RW))
         .unwrap();
-    t.map(
+    t.map_guest(
         gpa(2 * G1),
         hpa(5 * G1),
         PageSize::Size1G,
@@ -100,12 +100,12 @@ fn map_query_translate_each_size() {
 #[test]
 fn entries_have_the_hardware_layout() {
     // Read the entries the processor would walk, through the host's memory.
-    let (mut t, _host) = table(full_caps());
+    let (mut t, host) = table(full_caps());
     let attrs = EptAttributes::new(
         EptFlags::RW | EptFlags::IGNORE_PAT | EptFlags::SUPPRESS_VE,
         MemoryType::WRITE_THROUGH,
     );
-    t.map(
+    t.map_guest(
         gpa(0x20_0000),
         hpa(0x1234_0000_0000 & !0xfff | 0x4000_0000),
         PageSize::Size2M,
@@ -116,8 +116,7 @@ fn entries_have_the_hardware_layout() {
     assert_eq!(eptp.root(), t.root().as_u64());
     assert_eq!(eptp.walk_levels(), 4);
     assert_eq!(eptp.memory_type(), MemoryType::WRITE_BACK);
-    // SAFETY: the test host identity-maps the table's live structures; 0 <= i < 512.
-    let read = |a: u64, i: u64| unsafe { *((a + 8 * i) as *const u64) };
+    let read = |a: u64, i: u64| host.entry(a, i);
     let pml4e = EptEntry(read(eptp.root(), 0));
     assert!(pml4e.read() && pml4e.write() && pml4e.execute() && !pml4e.page_size_bit());
     assert_eq!(
@@ -152,21 +151,21 @@ fn five_level_addresses_above_2_pow_48() {
     assert_eq!(t.guest_address_width(), 57);
     assert_eq!(t.eptp().walk_levels(), 5);
     let high = (1u64 << 56) + 3 * G1 + 5 * K4;
-    t.map(gpa(high), hpa(0x7000), PageSize::Size4K, wb(EptFlags::RWX))
+    t.map_guest(gpa(high), hpa(0x7000), PageSize::Size4K, wb(EptFlags::RWX))
         .unwrap();
-    t.map(gpa(1 << 48), hpa(G1), PageSize::Size1G, wb(EptFlags::RWX))
+    t.map_guest(gpa(1 << 48), hpa(G1), PageSize::Size1G, wb(EptFlags::RWX))
         .unwrap();
     assert_eq!(t.translate(gpa(high + 0x10)).unwrap(), hpa(0x7010));
     assert_eq!(t.translate(gpa((1 << 48) + 0x10)).unwrap(), hpa(G1 + 0x10));
     assert_eq!(
-        t.map(gpa(1 << 57), hpa(0), PageSize::Size4K, wb(EptFlags::R)),
+        t.map_guest(gpa(1 << 57), hpa(0), PageSize::Size4K, wb(EptFlags::R)),
         Err(EptError::BeyondWalkLength {
             gpa: gpa(1 << 57),
             width: 57
         })
     );
-    t.unmap(gpa(high), K4).unwrap().defer();
-    t.unmap(gpa(1 << 48), G1).unwrap().defer();
+    t.unmap(gpa(high), K4).unwrap().flush_in(&mut t);
+    t.unmap(gpa(1 << 48), G1).unwrap().flush_in(&mut t);
     assert_eq!(t.frames_used(), 1);
     drop(t);
     assert_eq!(host.live(), 0);
@@ -176,7 +175,7 @@ fn five_level_addresses_above_2_pow_48() {
 fn four_level_rejects_addresses_at_2_pow_48() {
     let (mut t, _h) = table(full_caps());
     assert_eq!(
-        t.map(gpa(1 << 48), hpa(0), PageSize::Size4K, wb(EptFlags::R)),
+        t.map_guest(gpa(1 << 48), hpa(0), PageSize::Size4K, wb(EptFlags::R)),
         Err(EptError::BeyondWalkLength {
             gpa: gpa(1 << 48),
             width: 48
@@ -190,7 +189,7 @@ fn four_level_rejects_addresses_at_2_pow_48() {
         })
     );
     assert_eq!(
-        t.map_region(gpa((1 << 48) - K4), hpa(0), 2 * K4, wb(EptFlags::R)),
+        t.map_region_guest(gpa((1 << 48) - K4), hpa(0), 2 * K4, wb(EptFlags::R)),
         Err(EptError::BeyondWalkLength {
             gpa: gpa(1 << 48),
             width: 48
@@ -204,7 +203,7 @@ fn map_region_picks_largest_pages() {
     // 4 KiB up to a 2-MiB boundary, 2-MiB pages up to 1 GiB, one 1-GiB page, then tail.
     let start = G1 - 2 * M2 - 2 * K4;
     let len = 2 * K4 + 2 * M2 + G1 + M2 + K4;
-    t.map_region(gpa(start), hpa(start + 16 * G1), len, wb(EptFlags::RWX))
+    t.map_region_guest(gpa(start), hpa(start + 16 * G1), len, wb(EptFlags::RWX))
         .unwrap();
     let sizes: Vec<_> = t.mappings().map(|m| m.size()).collect();
     let mut want = vec![PageSize::Size4K; 2];
@@ -218,12 +217,12 @@ fn map_region_picks_largest_pages() {
     }
     // Host and guest alignment differ: only 4-KiB pages fit.
     let (mut t2, _h2) = table(full_caps());
-    t2.map_region(gpa(0), hpa(K4), 4 * K4, wb(EptFlags::R))
+    t2.map_region_guest(gpa(0), hpa(K4), 4 * K4, wb(EptFlags::R))
         .unwrap();
     assert!(t2.mappings().all(|m| m.size() == PageSize::Size4K));
     // 4 GiB with 1-GiB pages: root and one PDPT.
     let (mut t3, _h3) = table(full_caps());
-    t3.map_region(gpa(0), hpa(0), 4 * G1, wb(EptFlags::RWX))
+    t3.map_region_guest(gpa(0), hpa(0), 4 * G1, wb(EptFlags::RWX))
         .unwrap();
     assert_eq!(t3.frames_used(), 2);
     drop(t);
@@ -235,20 +234,20 @@ fn large_pages_only_with_capability() {
     let caps = full_caps() - EptVpidCap::PAGE_1G;
     let (mut t, _h) = table(caps);
     assert_eq!(
-        t.map(gpa(0), hpa(0), PageSize::Size1G, wb(EptFlags::R)),
+        t.map_guest(gpa(0), hpa(0), PageSize::Size1G, wb(EptFlags::R)),
         Err(EptError::PageSizeUnsupported(PageSize::Size1G))
     );
-    t.map_region(gpa(0), hpa(0), G1, wb(EptFlags::R)).unwrap();
+    t.map_region_guest(gpa(0), hpa(0), G1, wb(EptFlags::R)).unwrap();
     assert!(t.mappings().all(|m| m.size() == PageSize::Size2M));
     let caps = full_caps() - EptVpidCap::PAGE_2M;
     let (mut t, _h) = table(caps);
     assert_eq!(
-        t.map(gpa(0), hpa(0), PageSize::Size2M, wb(EptFlags::R)),
+        t.map_guest(gpa(0), hpa(0), PageSize::Size2M, wb(EptFlags::R)),
         Err(EptError::PageSizeUnsupported(PageSize::Size2M))
     );
     // 1 GiB without 2 MiB is not used (a 1-GiB page could not be split).
     assert_eq!(
-        t.map(gpa(0), hpa(0), PageSize::Size1G, wb(EptFlags::R)),
+        t.map_guest(gpa(0), hpa(0), PageSize::Size1G, wb(EptFlags::R)),
         Err(EptError::PageSizeUnsupported(PageSize::Size1G))
     );
 }
@@ -260,10 +259,10 @@ fn unmap_part_of_large_pages_splits_and_keeps_the_rest() {
         EptFlags::RX | EptFlags::SUPPRESS_VE,
         MemoryType::WRITE_PROTECTED,
     );
-    t.map(gpa(G1), hpa(7 * G1), PageSize::Size1G, attrs)
+    t.map_guest(gpa(G1), hpa(7 * G1), PageSize::Size1G, attrs)
         .unwrap();
     let hole = G1 + 5 * M2 + 3 * K4;
-    t.unmap(gpa(hole), K4).unwrap().defer();
+    t.unmap(gpa(hole), K4).unwrap().flush_in(&mut t);
     assert_eq!(
         t.query(gpa(hole)),
         Err(EptError::NotMapped { gpa: gpa(hole) })
@@ -291,8 +290,8 @@ fn unmap_part_of_large_pages_splits_and_keeps_the_rest() {
     // Root, PDPT, new PD, new PT.
     assert_eq!(t.frames_used(), 4);
     // Unmapping the rest frees every structure but the root.
-    t.unmap(gpa(G1), hole - G1).unwrap().defer();
-    t.unmap(gpa(hole + K4), 2 * G1 - hole - K4).unwrap().defer();
+    t.unmap(gpa(G1), hole - G1).unwrap().flush_in(&mut t);
+    t.unmap(gpa(hole + K4), 2 * G1 - hole - K4).unwrap().flush_in(&mut t);
     assert_eq!(t.mappings().count(), 0);
     assert_eq!(t.frames_used(), 1);
     assert_eq!(host.live(), 1);
@@ -301,11 +300,11 @@ fn unmap_part_of_large_pages_splits_and_keeps_the_rest() {
 #[test]
 fn protect_part_of_large_page() {
     let (mut t, _h) = table(full_caps());
-    t.map(gpa(0), hpa(M2), PageSize::Size2M, wb(EptFlags::RWX))
+    t.map_guest(gpa(0), hpa(M2), PageSize::Size2M, wb(EptFlags::RWX))
         .unwrap();
     t.protect(gpa(4 * K4), 2 * K4, wb(EptFlags::R))
         .unwrap()
-        .defer();
+        .flush_in(&mut t);
     assert_eq!(t.query(gpa(4 * K4)).unwrap().attributes(), wb(EptFlags::R));
     assert_eq!(t.query(gpa(5 * K4)).unwrap().attributes(), wb(EptFlags::R));
     assert_eq!(
@@ -318,7 +317,7 @@ fn protect_part_of_large_page() {
     );
     assert_eq!(t.translate(gpa(5 * K4 + 7)).unwrap(), hpa(M2 + 5 * K4 + 7));
     // A whole large page keeps its size.
-    t.map(
+    t.map_guest(
         gpa(2 * M2),
         hpa(2 * M2),
         PageSize::Size2M,
@@ -327,7 +326,7 @@ fn protect_part_of_large_page() {
     .unwrap();
     t.protect(gpa(2 * M2), M2, EptAttributes::uncacheable(EptFlags::RW))
         .unwrap()
-        .defer();
+        .flush_in(&mut t);
     let m = t.query(gpa(2 * M2)).unwrap();
     assert_eq!(
         (m.size(), m.attributes()),
@@ -338,33 +337,33 @@ fn protect_part_of_large_page() {
 #[test]
 fn already_mapped() {
     let (mut t, _h) = table(full_caps());
-    t.map(gpa(M2), hpa(0), PageSize::Size2M, wb(EptFlags::R))
+    t.map_guest(gpa(M2), hpa(0), PageSize::Size2M, wb(EptFlags::R))
         .unwrap();
     // 4 KiB inside a 2-MiB page, a 2-MiB page over it, a 1-GiB page over it.
     assert_eq!(
-        t.map(gpa(M2 + K4), hpa(0), PageSize::Size4K, wb(EptFlags::R)),
+        t.map_guest(gpa(M2 + K4), hpa(0), PageSize::Size4K, wb(EptFlags::R)),
         Err(EptError::AlreadyMapped { gpa: gpa(M2 + K4) })
     );
     assert_eq!(
-        t.map(gpa(M2), hpa(0), PageSize::Size2M, wb(EptFlags::R)),
+        t.map_guest(gpa(M2), hpa(0), PageSize::Size2M, wb(EptFlags::R)),
         Err(EptError::AlreadyMapped { gpa: gpa(M2) })
     );
     assert_eq!(
-        t.map(gpa(0), hpa(0), PageSize::Size1G, wb(EptFlags::R)),
+        t.map_guest(gpa(0), hpa(0), PageSize::Size1G, wb(EptFlags::R)),
         Err(EptError::AlreadyMapped { gpa: gpa(0) })
     );
     // map_region is all-or-nothing.
     let frames = t.frames_used();
     assert!(matches!(
-        t.map_region(gpa(0), hpa(0), 2 * M2, wb(EptFlags::R)),
+        t.map_region_guest(gpa(0), hpa(0), 2 * M2, wb(EptFlags::R)),
         Err(EptError::AlreadyMapped { .. })
     ));
     assert_eq!(t.mappings().count(), 1);
     assert_eq!(t.frames_used(), frames);
-    t.map(gpa(K4), hpa(0), PageSize::Size4K, wb(EptFlags::R))
+    t.map_guest(gpa(K4), hpa(0), PageSize::Size4K, wb(EptFlags::R))
         .unwrap();
     assert_eq!(
-        t.map(gpa(K4), hpa(0), PageSize::Size4K, wb(EptFlags::R)),
+        t.map_guest(gpa(K4), hpa(0), PageSize::Size4K, wb(EptFlags::R)),
         Err(EptError::AlreadyMapped { gpa: gpa(K4) })
     );
 }
@@ -373,20 +372,20 @@ fn already_mapped() {
 fn not_mapped() {
     let (mut t, _h) = table(full_caps());
     assert_eq!(
-        t.unmap(gpa(0), K4).map(|f| f.defer()),
+        t.unmap(gpa(0), K4).map(|f| f.flush_in(&mut t)),
         Err(EptError::NotMapped { gpa: gpa(0) })
     );
-    t.map_region(gpa(0), hpa(0), 4 * K4, wb(EptFlags::R))
+    t.map_region_guest(gpa(0), hpa(0), 4 * K4, wb(EptFlags::R))
         .unwrap();
     assert_eq!(
-        t.unmap(gpa(0), 8 * K4).map(|f| f.defer()),
+        t.unmap(gpa(0), 8 * K4).map(|f| f.flush_in(&mut t)),
         Err(EptError::NotMapped { gpa: gpa(4 * K4) })
     );
     // Nothing changed.
     assert_eq!(t.mappings().count(), 4);
     assert_eq!(
         t.protect(gpa(2 * K4), 4 * K4, wb(EptFlags::RW))
-            .map(|f| f.defer()),
+            .map(|f| f.flush_in(&mut t)),
         Err(EptError::NotMapped { gpa: gpa(4 * K4) })
     );
     assert!(t.mappings().all(|m| m.attributes() == wb(EptFlags::R)));
@@ -402,7 +401,7 @@ fn misaligned() {
     let (mut t, _h) = table(full_caps());
     let r = wb(EptFlags::R);
     assert_eq!(
-        t.map(gpa(K4), hpa(0), PageSize::Size2M, r),
+        t.map_guest(gpa(K4), hpa(0), PageSize::Size2M, r),
         Err(EptError::Misaligned {
             kind: AddrKind::GuestPhys,
             value: K4,
@@ -410,7 +409,7 @@ fn misaligned() {
         })
     );
     assert_eq!(
-        t.map(gpa(0), hpa(M2), PageSize::Size1G, r),
+        t.map_guest(gpa(0), hpa(M2), PageSize::Size1G, r),
         Err(EptError::Misaligned {
             kind: AddrKind::HostPhys,
             value: M2,
@@ -418,7 +417,7 @@ fn misaligned() {
         })
     );
     assert_eq!(
-        t.map(gpa(0x10), hpa(0), PageSize::Size4K, r),
+        t.map_guest(gpa(0x10), hpa(0), PageSize::Size4K, r),
         Err(EptError::Misaligned {
             kind: AddrKind::GuestPhys,
             value: 0x10,
@@ -426,7 +425,7 @@ fn misaligned() {
         })
     );
     assert_eq!(
-        t.map_region(gpa(0), hpa(0), 0x1800, r),
+        t.map_region_guest(gpa(0), hpa(0), 0x1800, r),
         Err(EptError::Misaligned {
             kind: AddrKind::Length,
             value: 0x1800,
@@ -434,7 +433,7 @@ fn misaligned() {
         })
     );
     assert_eq!(
-        t.map_region(gpa(0), hpa(0x800), K4, r),
+        t.map_region_guest(gpa(0), hpa(0x800), K4, r),
         Err(EptError::Misaligned {
             kind: AddrKind::HostPhys,
             value: 0x800,
@@ -442,7 +441,7 @@ fn misaligned() {
         })
     );
     assert_eq!(
-        t.unmap(gpa(0x800), K4).map(|f| f.defer()),
+        t.unmap(gpa(0x800), K4).map(|f| f.flush_in(&mut t)),
         Err(EptError::Misaligned {
             kind: AddrKind::GuestPhys,
             value: 0x800,
@@ -456,21 +455,21 @@ fn invalid_ranges() {
     let (mut t, _h) = table(full_caps());
     let r = wb(EptFlags::R);
     assert_eq!(
-        t.map_region(gpa(0), hpa(0), 0, r),
+        t.map_region_guest(gpa(0), hpa(0), 0, r),
         Err(EptError::InvalidRange {
             gpa: gpa(0),
             len: 0
         })
     );
     assert_eq!(
-        t.unmap(gpa(K4), !0xfffu64).map(|f| f.defer()),
+        t.unmap(gpa(K4), !0xfffu64).map(|f| f.flush_in(&mut t)),
         Err(EptError::InvalidRange {
             gpa: gpa(K4),
             len: !0xfffu64
         })
     );
     assert_eq!(
-        t.protect(gpa(0), 0, r).map(|f| f.defer()),
+        t.protect(gpa(0), 0, r).map(|f| f.flush_in(&mut t)),
         Err(EptError::InvalidRange {
             gpa: gpa(0),
             len: 0
@@ -484,20 +483,20 @@ fn host_address_width() {
     let mut t = EptPageTable::new(host, EptConfig::new(full_caps(), 47).unwrap()).unwrap();
     let r = wb(EptFlags::R);
     assert_eq!(
-        t.map(gpa(0), hpa(1 << 47), PageSize::Size4K, r),
+        t.map_guest(gpa(0), hpa(1 << 47), PageSize::Size4K, r),
         Err(EptError::BeyondPhysAddrWidth {
             hpa: hpa(1 << 47),
             width: 47
         })
     );
     assert_eq!(
-        t.map_region(gpa(0), hpa((1 << 47) - K4), 2 * K4, r),
+        t.map_region_guest(gpa(0), hpa((1 << 47) - K4), 2 * K4, r),
         Err(EptError::BeyondPhysAddrWidth {
             hpa: hpa(1 << 47),
             width: 47
         })
     );
-    t.map(gpa(0), hpa((1 << 47) - K4), PageSize::Size4K, r)
+    t.map_guest(gpa(0), hpa((1 << 47) - K4), PageSize::Size4K, r)
         .unwrap();
     assert_eq!(
         EptConfig::new(full_caps(), 35),
@@ -513,7 +512,7 @@ fn host_address_width() {
 fn invalid_flags() {
     let (mut t, _h) = table(full_caps());
     let map = |t: &mut EptPageTable<CountingHost>, a: EptAttributes| {
-        t.map(gpa(0), hpa(0), PageSize::Size4K, a)
+        t.map_guest(gpa(0), hpa(0), PageSize::Size4K, a)
     };
     assert_eq!(
         map(&mut t, wb(EptFlags::WRITE)),
@@ -540,7 +539,7 @@ fn invalid_flags() {
     );
     // Bits that are not flags (an address bit, an ignored bit) are refused, also on the
     // fast path for a cached page table.
-    t.map(gpa(0x3000), hpa(0), PageSize::Size4K, wb(EptFlags::R))
+    t.map_guest(gpa(0x3000), hpa(0), PageSize::Size4K, wb(EptFlags::R))
         .unwrap();
     for bits in [1u64 << 40 | 1, 1 << 52 | 1, 1 << 11 | 1] {
         assert_eq!(
@@ -557,7 +556,7 @@ fn invalid_flags() {
         );
     }
     assert_eq!(
-        t.map(
+        t.map_guest(
             gpa(0),
             hpa(0),
             PageSize::Size2M,
@@ -565,7 +564,7 @@ fn invalid_flags() {
         ),
         Err(EptError::InvalidFlags(FlagsError::SubPageWriteOnLargePage))
     );
-    t.map(gpa(M2), hpa(0), PageSize::Size2M, wb(EptFlags::RW))
+    t.map_guest(gpa(M2), hpa(0), PageSize::Size2M, wb(EptFlags::RW))
         .unwrap();
     assert_eq!(
         t.protect(
@@ -573,11 +572,11 @@ fn invalid_flags() {
             M2,
             wb(EptFlags::RW | EptFlags::SUB_PAGE_WRITE_PERMISSIONS)
         )
-        .map(|f| f.defer()),
+        .map(|f| f.flush_in(&mut t)),
         Err(EptError::InvalidFlags(FlagsError::SubPageWriteOnLargePage))
     );
     // map_region with sub-page permissions uses 4-KiB pages only.
-    t.map_region(
+    t.map_region_guest(
         gpa(G1),
         hpa(0),
         M2,
@@ -587,7 +586,7 @@ fn invalid_flags() {
     assert_eq!(t.query(gpa(G1)).unwrap().size(), PageSize::Size4K);
     assert_eq!(
         t.protect(gpa(0), K4, wb(EptFlags::WRITE))
-            .map(|f| f.defer()),
+            .map(|f| f.flush_in(&mut t)),
         Err(EptError::InvalidFlags(FlagsError::WriteWithoutRead))
     );
 }
@@ -596,21 +595,21 @@ fn invalid_flags() {
 fn execute_only_needs_capability() {
     let (mut t, _h) = table(full_caps() - EptVpidCap::EXECUTE_ONLY);
     assert_eq!(
-        t.map(gpa(0), hpa(0), PageSize::Size4K, wb(EptFlags::EXECUTE)),
+        t.map_guest(gpa(0), hpa(0), PageSize::Size4K, wb(EptFlags::EXECUTE)),
         Err(EptError::CapabilityMissing(Capability::ExecuteOnly))
     );
     let (mut t, _h) = table(full_caps());
-    t.map(gpa(0), hpa(0), PageSize::Size4K, wb(EptFlags::EXECUTE))
+    t.map_guest(gpa(0), hpa(0), PageSize::Size4K, wb(EptFlags::EXECUTE))
         .unwrap();
     // With mode-based execute control, user-execute alone is an execute-only mapping.
     let c = config(full_caps()).with_mode_based_execute(true);
     let mut t = EptPageTable::new(CountingHost::new(), c).unwrap();
-    t.map(gpa(0), hpa(0), PageSize::Size4K, wb(EptFlags::USER_EXECUTE))
+    t.map_guest(gpa(0), hpa(0), PageSize::Size4K, wb(EptFlags::USER_EXECUTE))
         .unwrap();
     let c = config(full_caps() - EptVpidCap::EXECUTE_ONLY).with_mode_based_execute(true);
     let mut t = EptPageTable::new(CountingHost::new(), c).unwrap();
     assert_eq!(
-        t.map(gpa(0), hpa(0), PageSize::Size4K, wb(EptFlags::USER_EXECUTE)),
+        t.map_guest(gpa(0), hpa(0), PageSize::Size4K, wb(EptFlags::USER_EXECUTE)),
         Err(EptError::CapabilityMissing(Capability::ExecuteOnly))
     );
 }
@@ -684,18 +683,25 @@ fn out_of_memory_and_bad_frames() {
     let mut t = EptPageTable::new(host.clone(), config(full_caps())).unwrap();
     // Needs PDPT, PD and PT: only one more frame is available.
     assert_eq!(
-        t.map(gpa(0), hpa(0), PageSize::Size4K, wb(EptFlags::R)),
+        t.map_guest(gpa(0), hpa(0), PageSize::Size4K, wb(EptFlags::R)),
         Err(EptError::OutOfMemory)
     );
     assert_eq!(t.frames_used(), 1, "the partial path was released");
+    // The PDPT created on the way was linked for a moment: a processor may have cached
+    // the PML4E naming it even though it maps nothing (SDM Vol. 3A §4.10.3.1, which EPT
+    // follows per Vol. 3C §29.4.2), so it is retired and owes an invalidation.
+    assert_eq!(t.frames_retired(), 1);
+    assert!(t.needs_flush());
+    assert_eq!(host.live(), 2);
+    t.flush_pending(&mut NoCpus::default()).unwrap();
     assert_eq!(host.live(), 1);
     host.set_budget(None);
-    t.map(gpa(G1), hpa(0), PageSize::Size1G, wb(EptFlags::R))
+    t.map_guest(gpa(G1), hpa(0), PageSize::Size1G, wb(EptFlags::R))
         .unwrap();
     host.set_budget(Some(0));
     // Splitting needs a frame: nothing changes.
     assert_eq!(
-        t.unmap(gpa(G1), K4).map(|f| f.defer()),
+        t.unmap(gpa(G1), K4).map(|f| f.flush_in(&mut t)),
         Err(EptError::OutOfMemory)
     );
     assert_eq!(t.query(gpa(G1)).unwrap().size(), PageSize::Size1G);
@@ -706,7 +712,7 @@ fn out_of_memory_and_bad_frames() {
     // A misaligned frame or one beyond MAXPHYADDR is refused and given back.
     for bogus in [0x1234u64, 1 << 52] {
         let host = CountingHost::new();
-        host.0.borrow_mut().bogus = Some(bogus);
+        host.frames().bogus = Some(bogus);
         assert_eq!(
             EptPageTable::new(host.clone(), config(full_caps())).err(),
             Some(EptError::InvalidFrame(hpa(bogus)))
@@ -719,15 +725,34 @@ fn out_of_memory_and_bad_frames() {
 fn tables_left_empty_are_freed() {
     let (mut t, host) = table(full_caps());
     for i in 0..1024 {
-        t.map(gpa(i * K4), hpa(i * K4), PageSize::Size4K, wb(EptFlags::RW))
+        t.map_guest(gpa(i * K4), hpa(i * K4), PageSize::Size4K, wb(EptFlags::RW))
             .unwrap();
     }
     assert_eq!(t.frames_used(), 5);
-    for i in 0..512 {
-        t.unmap(gpa(i * K4), K4).unwrap().defer();
+    for i in 0..511 {
+        t.unmap(gpa(i * K4), K4).unwrap().flush_in(&mut t);
     }
+    // The last unmap empties the page table: it is unlinked at once but retired, held
+    // until the flush (SDM Vol. 3C §29.4.3.1), and then given back zeroed.
+    let pt = host.structures(&t);
+    let tok = t.unmap(gpa(511 * K4), K4).unwrap();
     assert_eq!(t.frames_used(), 4);
-    t.unmap(gpa(M2), M2).unwrap().defer();
+    assert_eq!(t.frames_retired(), 1);
+    assert_eq!(host.live(), 5);
+    let retired: Vec<u64> = pt.difference(&host.structures(&t)).copied().collect();
+    assert_eq!(retired.len(), 1);
+    // A stale walk through the retired frame reads not-present entries only.
+    for i in 0..512 {
+        assert_eq!(host.entry(retired[0], i) & 0b100_0000_0111, 0);
+    }
+    host.frames().check_covered = true;
+    host.flush_covers(&t);
+    tok.flush_in(&mut t);
+    assert_eq!(t.frames_retired(), 0);
+    assert_eq!(host.live(), 4);
+    assert_eq!(host.frames().freed_log, retired);
+    host.frames().check_covered = false;
+    t.unmap(gpa(M2), M2).unwrap().flush_in(&mut t);
     assert_eq!(t.frames_used(), 1);
     assert_eq!(host.live(), 1);
     assert!(!t.is_any_mapped(gpa(0), G1).unwrap());

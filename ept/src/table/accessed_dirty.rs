@@ -10,7 +10,7 @@ use super::{EptPageTable, Mapping, mapping_of};
 use crate::addr::GuestPhysAddr;
 use crate::entry::EptFlags;
 use crate::error::{Capability, EptError};
-use crate::host::EptHost;
+use crate::memory::HostMemory;
 use crate::invalidation::FlushToken;
 
 /// The accessed and dirty flags of a leaf entry.
@@ -22,7 +22,7 @@ pub struct AccessedDirty {
     pub dirty: bool,
 }
 
-impl<H: EptHost> EptPageTable<H> {
+impl<H: HostMemory> EptPageTable<H> {
     /// The accessed and dirty flags of the page containing `gpa`. Needs A/D flags enabled
     /// in the configuration.
     pub fn accessed_dirty(&self, gpa: GuestPhysAddr) -> Result<AccessedDirty, EptError> {

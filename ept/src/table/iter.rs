@@ -4,9 +4,9 @@ use core::iter::FusedIterator;
 
 use super::raw::{ENTRIES, TablePtr, index, is_leaf, level_shift};
 use super::{EptPageTable, Mapping, mapping_of};
-use crate::host::EptHost;
+use crate::memory::HostMemory;
 
-impl<H: EptHost> EptPageTable<H> {
+impl<H: HostMemory> EptPageTable<H> {
     /// Every mapping, in increasing guest-physical order.
     pub fn mappings(&self) -> Mappings<'_, H> {
         Mappings {
@@ -44,12 +44,12 @@ impl<H: EptHost> EptPageTable<H> {
 }
 
 /// Iterator over the mappings of an [`EptPageTable`], from [`EptPageTable::mappings`].
-pub struct Mappings<'a, H: EptHost> {
+pub struct Mappings<'a, H: HostMemory> {
     table: &'a EptPageTable<H>,
     next: Option<u64>,
 }
 
-impl<H: EptHost> Iterator for Mappings<'_, H> {
+impl<H: HostMemory> Iterator for Mappings<'_, H> {
     type Item = Mapping;
 
     fn next(&mut self) -> Option<Mapping> {
@@ -60,4 +60,4 @@ impl<H: EptHost> Iterator for Mappings<'_, H> {
     }
 }
 
-impl<H: EptHost> FusedIterator for Mappings<'_, H> {}
+impl<H: HostMemory> FusedIterator for Mappings<'_, H> {}

@@ -13,9 +13,9 @@ const FAST_REJECT: u64 =
     EptFlags::READ.bits() | EptFlags::PAGE_SIZE.bits() | !EptFlags::all().bits();
 /// Bit n set for each defined memory type n (0, 1, 4, 5, 6).
 const DEFINED_MEMORY_TYPES: u64 = 0b111_0011;
-use crate::host::EptHost;
+use crate::memory::HostMemory;
 
-impl<H: EptHost> EptPageTable<H> {
+impl<H: HostMemory> EptPageTable<H> {
     /// Maps the page of `size` at `gpa` to the page at `hpa` (SDM Vol. 3C §29.3.2).
     ///
     /// Both addresses must be aligned to `size`; `size` must be allowed by the
@@ -23,8 +23,25 @@ impl<H: EptHost> EptPageTable<H> {
     /// (SDM Vol. 3C §29.3.3.1). Fails with [`EptError::AlreadyMapped`] if any part of the
     /// page is mapped. Creating a mapping where none was needs no invalidation: processors
     /// do not cache not-present EPT entries (SDM Vol. 3C §29.4.3.1).
+    ///
+    /// # Safety
+    ///
+    /// This hands host-physical memory to the guest, which may then read, write or execute
+    /// it as the attributes allow, also through the processor's cached translations
+    /// (SDM Vol. 3C §29.4). For every byte of the page at `hpa` (of `size`), the caller guarantees that:
+    /// - it is allocated to this guest: memory the host set aside for it (or MMIO of a
+    ///   device assigned to it), not memory the host or anything else relies on (no Rust
+    ///   object, no paging structure, no VMCS, VMXON region or bitmap, no memory of
+    ///   another guest), whatever the guest writes to it;
+    /// - it stays so until the guest can no longer reach it: after an unmap of it (or the
+    ///   drop of the table) *and* the invalidation that follows it has completed on every
+    ///   logical processor that may have cached the translation
+    ///   ([`EptPageTable::flush`] with an executor keeping the
+    ///   [`InveptExecutor`](crate::InveptExecutor) contract, or, under
+    ///   [`Ept`](crate::Ept), [`Ept::synced`](crate::Ept::synced) of the generation after
+    ///   the edit).
     #[inline]
-    pub fn map(
+    pub unsafe fn map(
         &mut self,
         gpa: GuestPhysAddr,
         hpa: HostPhysAddr,
@@ -75,8 +92,26 @@ impl<H: EptHost> EptPageTable<H> {
     /// alignment of both addresses, the remaining length and the configuration allow.
     ///
     /// `gpa`, `hpa` and `len` must be 4-KiB aligned. All or nothing: on error every page
-    /// this call mapped is unmapped again and the error is returned.
-    pub fn map_region(
+    /// this call mapped is unmapped again and the error is returned (an invalidation is
+    /// then owed, as after an unmap).
+    ///
+    /// # Safety
+    ///
+    /// This hands host-physical memory to the guest, which may then read, write or execute
+    /// it as the attributes allow, also through the processor's cached translations
+    /// (SDM Vol. 3C §29.4). For every byte of the `len` bytes at `hpa`, the caller guarantees that:
+    /// - it is allocated to this guest: memory the host set aside for it (or MMIO of a
+    ///   device assigned to it), not memory the host or anything else relies on (no Rust
+    ///   object, no paging structure, no VMCS, VMXON region or bitmap, no memory of
+    ///   another guest), whatever the guest writes to it;
+    /// - it stays so until the guest can no longer reach it: after an unmap of it (or the
+    ///   drop of the table) *and* the invalidation that follows it has completed on every
+    ///   logical processor that may have cached the translation
+    ///   ([`EptPageTable::flush`] with an executor keeping the
+    ///   [`InveptExecutor`](crate::InveptExecutor) contract, or, under
+    ///   [`Ept`](crate::Ept), [`Ept::synced`](crate::Ept::synced) of the generation after
+    ///   the edit).
+    pub unsafe fn map_region(
         &mut self,
         gpa: GuestPhysAddr,
         hpa: HostPhysAddr,

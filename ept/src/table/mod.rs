@@ -5,6 +5,7 @@ mod iter;
 mod map;
 mod query;
 pub(crate) mod raw;
+pub(crate) mod retired;
 mod unmap;
 
 use core::cell::Cell;
@@ -15,7 +16,7 @@ use crate::addr::{GuestPhysAddr, HostPhysAddr, PageSize};
 use crate::config::EptConfig;
 use crate::entry::{EptAttributes, EptEntry, EptFlags};
 use crate::error::{AddrKind, Capability, EptError, FlagsError};
-use crate::host::EptHost;
+use crate::memory::HostMemory;
 use vmx_defs::ept::PageWalkLength;
 
 pub use accessed_dirty::AccessedDirty;
@@ -23,6 +24,7 @@ pub use iter::Mappings;
 
 use crate::entry::MEMORY_TYPE_SHIFT;
 use raw::{ENTRIES, NON_LEAF_RIGHTS, PS, TablePtr, index, is_leaf, table_addr};
+use retired::RetiredList;
 
 /// One mapping: a page of guest-physical memory and the host-physical page it maps to,
 /// with the leaf entry that maps it.
@@ -100,16 +102,23 @@ const NO_TAG: u64 = u64::MAX;
 ///
 /// Maps guest-physical to host-physical pages of 4 KiB, 2 MiB and 1 GiB (the larger sizes
 /// when [`EptConfig`] allows them), with 4-level or 5-level walks. Structures come from the
-/// [`EptHost`] and are given back when they become empty and on drop.
+/// [`HostMemory`] (one frame each, `alloc_frames(1)`).
 ///
 /// Operations that can leave stale translations in the processor's caches (unmap, protect,
 /// splitting a large page, clearing A/D flags) return a `#[must_use]`
 /// [`FlushToken`](crate::FlushToken) and record a pending invalidation; see
 /// [`EptPageTable::flush`] and the crate documentation.
 ///
+/// A paging structure left empty by an unmap is unlinked at once but *retired*, not given
+/// back: processors cache upper-level EPT entries (SDM Vol. 3C §29.4.2), so a stale walk may
+/// still read it until an INVEPT covering every processor that may cache the EPTP has
+/// completed (§29.4.3.1). [`flush`](EptPageTable::flush) gives the retired frames back
+/// after a successful INVEPT; [`Ept`](crate::Ept) does it once every vCPU has synchronised.
+/// Every frame, retired ones included, is given back on drop.
+///
 /// The table is `Send` when the host is, but not `Sync`: lookups through `&self` update a
 /// one-entry walk cache.
-pub struct EptPageTable<H: EptHost> {
+pub struct EptPageTable<H: HostMemory> {
     host: H,
     config: EptConfig,
     root: HostPhysAddr,
@@ -119,8 +128,10 @@ pub struct EptPageTable<H: EptHost> {
     gpa_width: u32,
     /// 2^MAXPHYADDR.
     hpa_limit: u64,
-    /// Frames in use, the root included.
+    /// Frames in use, the root included (retired frames not counted).
     frames: usize,
+    /// Frames unlinked since the last completed invalidation.
+    retired: RetiredList,
     /// An invalidation is owed for changes made since the last flush.
     pending_flush: bool,
     eptp: Eptp,
@@ -128,16 +139,17 @@ pub struct EptPageTable<H: EptHost> {
 }
 
 // SAFETY: the raw pointers inside (root_ptr, cache) point to frames this table exclusively
-// owns (EptHost contract); moving the table to another thread moves that ownership along.
-unsafe impl<H: EptHost + Send> Send for EptPageTable<H> {}
+// owns (HostMemory contract); moving the table to another thread moves that ownership along,
+// and the host moves with it (`H: Send`).
+unsafe impl<H: HostMemory + Send> Send for EptPageTable<H> {}
 
-impl<H: EptHost> EptPageTable<H> {
+impl<H: HostMemory> EptPageTable<H> {
     /// An empty table: allocates the root (the EPT PML4 table, or the PML5 table for a
     /// 5-level walk).
-    pub fn new(mut host: H, config: EptConfig) -> Result<Self, EptError> {
+    pub fn new(host: H, config: EptConfig) -> Result<Self, EptError> {
         let hpa_limit = 1u64 << config.phys_addr_width();
-        let root = alloc_checked(&mut host, hpa_limit)?;
-        let root_ptr = TablePtr(host.phys_to_virt(root).cast());
+        let root = alloc_checked(&host, hpa_limit)?;
+        let root_ptr = TablePtr(host.phys_to_virt(root).as_ptr().cast_const().cast());
         let levels = match config.walk_length() {
             PageWalkLength::Four => 4,
             PageWalkLength::Five => 5,
@@ -145,7 +157,9 @@ impl<H: EptHost> EptPageTable<H> {
         let eptp = match make_eptp(root, &config) {
             Ok(eptp) => eptp,
             Err(e) => {
-                host.free_frame(root);
+                // SAFETY: allocated above with alloc_frames(1), never linked or named by an
+                // EPTP, so no processor can have cached anything through it.
+                unsafe { host.free_frames(root, 1) };
                 return Err(EptError::Eptp(e));
             }
         };
@@ -158,6 +172,7 @@ impl<H: EptHost> EptPageTable<H> {
             gpa_width: raw::level_shift(levels) + 9,
             hpa_limit,
             frames: 1,
+            retired: RetiredList::new(),
             pending_flush: false,
             eptp,
             cache: Cell::new(LeafCache {
@@ -177,9 +192,17 @@ impl<H: EptHost> EptPageTable<H> {
         self.root
     }
 
-    /// Number of paging-structure frames in use, the root included.
+    /// Number of paging-structure frames in use, the root included (SDM Vol. 3C
+    /// §29.3.2); retired frames are not counted.
     pub const fn frames_used(&self) -> usize {
         self.frames
+    }
+
+    /// Number of frames unlinked since the last completed invalidation and not yet given
+    /// back: a processor may still reach them through cached upper-level entries until an
+    /// INVEPT (SDM Vol. 3C §29.4.2, §29.4.3.1).
+    pub const fn frames_retired(&self) -> usize {
+        self.retired.len()
     }
 
     /// The number of guest-physical address bits the walk translates: 48 (4-level) or 57
@@ -198,14 +221,33 @@ impl<H: EptHost> EptPageTable<H> {
         self.pending_flush
     }
 
-    /// Forgets the pending invalidation, after an INVEPT that covers this table ran.
-    pub(crate) fn clear_pending(&mut self) {
+    /// Forgets the pending invalidation and hands over the frames retired since the last
+    /// one, tagged with `generation`, to `into`: the caller now owns the duty to invalidate
+    /// before giving them back.
+    pub(crate) fn take_pending(&mut self, into: &mut RetiredList, generation: u64) {
+        into.append(&self.host, &mut self.retired, generation);
+        self.pending_flush = false;
+    }
+
+    /// Forgets the pending invalidation and gives back the retired frames.
+    ///
+    /// # Safety
+    /// An invalidation of this table's EPTP that covers every logical processor that may
+    /// have cached translations from it has completed after the last change.
+    pub(crate) unsafe fn complete_flush(&mut self) {
+        // SAFETY: the caller's contract: no processor retains translations through the
+        // retired frames; they came from this table's host.
+        unsafe { self.retired.release(&self.host, u64::MAX) };
         self.pending_flush = false;
     }
 
     /// The EPT pointer for the VMCS (SDM Vol. 3C §25.6.11): the root, the walk length, the
     /// paging-structure memory type, and the A/D and supervisor shadow-stack enables of
     /// the configuration.
+    ///
+    /// Loading it into a VMCS and entering the guest is the business of `unsafe` code that
+    /// must keep the table alive and flushed for as long as a processor may use it;
+    /// [`Ept`](crate::Ept) and [`EptUser`](crate::EptUser) do that bookkeeping.
     pub const fn eptp(&self) -> Eptp {
         self.eptp
     }
@@ -217,26 +259,33 @@ impl<H: EptHost> EptPageTable<H> {
         TablePtr(
             self.host
                 .phys_to_virt(HostPhysAddr::new(table_addr(entry)))
+                .as_ptr()
+                .cast_const()
                 .cast(),
         )
     }
 
     fn alloc_table(&mut self) -> Result<(u64, TablePtr), EptError> {
-        let frame = alloc_checked(&mut self.host, self.hpa_limit)?;
+        let frame = alloc_checked(&self.host, self.hpa_limit)?;
         self.frames += 1;
         Ok((
             frame.as_u64(),
-            TablePtr(self.host.phys_to_virt(frame).cast()),
+            TablePtr(self.host.phys_to_virt(frame).as_ptr().cast_const().cast()),
         ))
     }
 
-    fn free_table(&mut self, entry: u64) {
+    /// Retires the (empty) structure that `entry` referenced, just unlinked: it is given
+    /// back only after the next completed invalidation (SDM Vol. 3C §29.4.3.1), and records
+    /// that one is owed.
+    fn retire_table(&mut self, entry: u64) {
         self.cache.set(LeafCache {
             tag: NO_TAG,
             ..self.cache.get()
         });
-        self.host.free_frame(HostPhysAddr::new(table_addr(entry)));
+        self.retired
+            .push(&self.host, HostPhysAddr::new(table_addr(entry)), 0);
         self.frames -= 1;
+        self.pending_flush = true;
     }
 
     /// Checks a page-sized guest-physical address.
@@ -390,7 +439,7 @@ impl<H: EptHost> EptPageTable<H> {
                 return;
             }
             parent.store(pidx, 0);
-            self.free_table(pe);
+            self.retire_table(pe);
             if !parent.is_empty_after_clearing(pidx) {
                 return;
             }
@@ -412,27 +461,40 @@ impl<H: EptHost> EptPageTable<H> {
             if e != 0 && !is_leaf(e, level) {
                 let child = self.table_ptr(e);
                 self.free_subtree(child, level - 1);
-                self.host.free_frame(HostPhysAddr::new(table_addr(e)));
+                // SAFETY: a structure of this table (alloc_frames(1)), given back once, on
+                // drop; no processor may use the EPTP any more (see `Drop`).
+                unsafe { self.host.free_frames(HostPhysAddr::new(table_addr(e)), 1) };
                 self.frames -= 1;
             }
         }
     }
 }
 
-impl<H: EptHost> Drop for EptPageTable<H> {
+/// Gives back every frame, retired ones included.
+///
+/// Whoever loaded the EPTP into a VMCS promised (in the `unsafe` code that did so) that no
+/// logical processor enters with it again without an INVEPT first; translations that
+/// processors still cache from it are then never used. [`Ept`](crate::Ept) keeps that promise
+/// for its users: the table cannot be dropped while an [`EptUser`](crate::EptUser) exists,
+/// and every user invalidates before its first VM entry.
+impl<H: HostMemory> Drop for EptPageTable<H> {
     fn drop(&mut self) {
         self.free_subtree(self.root_ptr, self.levels);
-        self.host.free_frame(self.root);
+        // SAFETY: see the impl's documentation; the retired frames came from this host.
+        unsafe { self.retired.release(&self.host, u64::MAX) };
+        // SAFETY: the root, allocated with alloc_frames(1) in `new`, given back once.
+        unsafe { self.host.free_frames(self.root, 1) };
         self.frames -= 1;
     }
 }
 
-impl<H: EptHost> core::fmt::Debug for EptPageTable<H> {
+impl<H: HostMemory> core::fmt::Debug for EptPageTable<H> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("EptPageTable")
             .field("root", &self.root)
             .field("levels", &self.levels)
             .field("frames", &self.frames)
+            .field("retired", &self.retired.len())
             .field("pending_flush", &self.pending_flush)
             .finish_non_exhaustive()
     }
@@ -475,10 +537,11 @@ fn make_eptp(root: HostPhysAddr, config: &EptConfig) -> Result<Eptp, EptpError> 
 
 /// Allocates a frame and checks the host's promises that the table relies on for
 /// correctness of the entries it writes.
-fn alloc_checked<H: EptHost>(host: &mut H, hpa_limit: u64) -> Result<HostPhysAddr, EptError> {
-    let frame = host.alloc_zeroed_frame().ok_or(EptError::OutOfMemory)?;
+fn alloc_checked<H: HostMemory>(host: &H, hpa_limit: u64) -> Result<HostPhysAddr, EptError> {
+    let frame = host.alloc_frames(1).ok_or(EptError::OutOfMemory)?;
     if frame.as_u64() & 0xfff != 0 || frame.as_u64() >= hpa_limit {
-        host.free_frame(frame);
+        // SAFETY: just allocated with alloc_frames(1) and never used.
+        unsafe { host.free_frames(frame, 1) };
         return Err(EptError::InvalidFrame(frame));
     }
     Ok(frame)

@@ -4,9 +4,9 @@ use super::raw::index;
 use super::{EptPageTable, Mapping, mapping_of, mapping_of_4k};
 use crate::addr::{GuestPhysAddr, HostPhysAddr, PageSize};
 use crate::error::EptError;
-use crate::host::EptHost;
+use crate::memory::HostMemory;
 
-impl<H: EptHost> EptPageTable<H> {
+impl<H: HostMemory> EptPageTable<H> {
     /// The mapping containing `gpa` (any alignment), as the processor's walk would find it
     /// (SDM Vol. 3C §29.3.2).
     #[inline]

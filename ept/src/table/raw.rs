@@ -80,7 +80,7 @@ pub(crate) struct Table(pub(crate) [AtomicU64; ENTRIES]);
 /// A pointer to a paging structure the page table owns.
 ///
 /// Every `TablePtr` is made from the root or from a non-leaf entry of an owned structure
-/// through [`EptHost::phys_to_virt`](crate::EptHost::phys_to_virt), and is not used after
+/// through [`HostMemory::phys_to_virt`](crate::HostMemory::phys_to_virt), and is not used after
 /// that structure is given back to the host.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct TablePtr(pub(crate) *const Table);
@@ -89,7 +89,7 @@ impl TablePtr {
     #[inline]
     fn slot(&self, idx: usize) -> &AtomicU64 {
         // SAFETY: `self.0` points to a live, 4-KiB-aligned structure owned by this page
-        // table (EptHost contract, see the type's invariant); the index is masked to 0..512.
+        // table (HostMemory contract, see the type's invariant); the index is masked to 0..512.
         unsafe { &(*self.0).0[idx & (ENTRIES - 1)] }
     }
 

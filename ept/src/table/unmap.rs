@@ -5,10 +5,10 @@ use super::{EptPageTable, non_leaf};
 use crate::addr::GuestPhysAddr;
 use crate::entry::{ADDRESS_MASK, EptAttributes, EptFlags};
 use crate::error::{EptError, FlagsError};
-use crate::host::EptHost;
+use crate::memory::HostMemory;
 use crate::invalidation::FlushToken;
 
-impl<H: EptHost> EptPageTable<H> {
+impl<H: HostMemory> EptPageTable<H> {
     /// Unmaps `len` bytes at `gpa` (both 4-KiB aligned).
     ///
     /// Every 4-KiB page in the range must be mapped, else [`EptError::NotMapped`] names the
@@ -225,7 +225,7 @@ impl<H: EptHost> EptPageTable<H> {
             self.unmap_in(child, level - 1, slot.span, slot.start, slot.end);
             if child.is_empty() {
                 table.store(slot.idx, 0);
-                self.free_table(entry);
+                self.retire_table(entry);
             }
         }
     }
