@@ -167,6 +167,49 @@ impl PendingEvents {
         self.reinject
     }
 
+    /// Removes and returns the event waiting for re-injection: the host takes over its
+    /// delivery (or drops it).
+    pub fn take_reinjection(&mut self) -> Option<Event> {
+        let e = self.reinject.take();
+        self.recompute();
+        e
+    }
+
+    /// Empties the set: the queue, the NMI latch, the interrupt bitmap and the re-injection.
+    pub fn clear(&mut self) {
+        *self = Self::new();
+    }
+
+    /// Applies a [`Reflection`]: the event to deliver goes first in line (re-injection
+    /// slot), an interrupted external interrupt or NMI goes back to the bitmap or latch (it is
+    /// delivered again after the exception, as the processor would once the exception's
+    /// handler returns), an interrupted software event is dropped (its instruction executes
+    /// again). Returns `false` for [`Reflection::TripleFault`], which leaves the set without
+    /// a re-injection: the guest is in shutdown (SDM Vol. 3A §6.15, interrupt 8).
+    pub fn apply_reflection(&mut self, r: Reflection) -> bool {
+        match r {
+            Reflection::Deliver { event, requeue } => {
+                self.reinject = Some(event);
+                match requeue {
+                    Some(Event::ExternalInterrupt(v)) => {
+                        if let Some(w) = self.irr.get_mut(usize::from(v / 64)) {
+                            *w |= 1 << (v % 64);
+                        }
+                    }
+                    Some(Event::Nmi) => self.nmi = true,
+                    _ => {}
+                }
+                self.recompute();
+                true
+            }
+            Reflection::TripleFault => {
+                self.reinject = None;
+                self.recompute();
+                false
+            }
+        }
+    }
+
     /// Whether an NMI is pending.
     pub fn nmi_pending(&self) -> bool {
         self.nmi
@@ -243,5 +286,110 @@ impl PendingEvents {
         d.wake = d.inject.is_some() && state.activity == ActivityState::HLT;
         self.recompute();
         d
+    }
+}
+
+/// The class of an exception for the double-fault rules (SDM Vol. 3A §6.15 "Exception and
+/// Interrupt Reference", Interrupt 8, Table 6-4 "Interrupt and Exception Classes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExceptionClass {
+    /// #DB, NMI, #BP, #OF, #BR, #UD, #NM, coprocessor segment overrun, #MF, #AC, #MC, #XM,
+    /// and every vector the table does not list.
+    Benign,
+    /// #DE, #TS, #NP, #SS, #GP, #CP.
+    Contributory,
+    /// #PF and #VE.
+    PageFault,
+    /// #DF itself (a contributory or page-fault exception during its delivery shuts the
+    /// processor down).
+    DoubleFault,
+}
+
+impl ExceptionClass {
+    /// The class of exception `vector` (Table 6-4).
+    pub const fn of(vector: u8) -> Self {
+        match vector {
+            0 | 10 | 11 | 12 | 13 | 21 => Self::Contributory,
+            14 | 20 => Self::PageFault,
+            8 => Self::DoubleFault,
+            _ => Self::Benign,
+        }
+    }
+}
+
+/// What the guest gets when an exception (`fault`) arose while the processor was delivering
+/// another event (`interrupted`, from the IDT-vectoring information; SDM Vol. 3C §28.2.4):
+/// see [`reflect`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reflection {
+    /// Deliver `event` next; `requeue` is an interrupted external interrupt or NMI to
+    /// deliver again afterwards.
+    Deliver {
+        /// The exception to deliver (the fault, or #DF with error code 0).
+        event: Event,
+        /// An interrupted external interrupt or NMI, still owed to the guest.
+        requeue: Option<Event>,
+    },
+    /// A contributory or page-fault exception during the delivery of #DF: the processor
+    /// would shut down (SDM Vol. 3A §6.15, Interrupt 8); the host decides what that means
+    /// for the guest (reset it, stop it).
+    TripleFault,
+}
+
+/// Combines an exception raised during the delivery of another event, as the processor does
+/// (SDM Vol. 3A §6.15 Table 6-5 "Conditions for Generating a Double Fault"):
+/// - after a hardware exception: contributory then contributory, or page fault then
+///   contributory or page fault, give #DF (error code 0); #DF then contributory or page
+///   fault shuts down ([`Reflection::TripleFault`]); every other pair is handled serially
+///   (the second exception is delivered; the first is regenerated when the faulting
+///   instruction runs again);
+/// - after a software interrupt, INT1/INT3/INTO (types 4-6) or another event type: the
+///   fault is delivered and the software event is not re-injected, because the guest's RIP
+///   still points at its instruction, which executes again after the handler returns;
+/// - after an external interrupt or NMI: the fault is delivered and the interrupt or NMI is
+///   still owed to the guest (`requeue`);
+/// - with nothing interrupted: the fault is delivered.
+///
+/// Total; `fault` should be a hardware exception (any other event is delivered as given).
+pub fn reflect(interrupted: Option<Event>, fault: Event) -> Reflection {
+    let second = match fault {
+        Event::HardwareException { vector, .. } => ExceptionClass::of(vector),
+        _ => ExceptionClass::Benign,
+    };
+    let deliver = |requeue| Reflection::Deliver {
+        event: fault,
+        requeue,
+    };
+    match interrupted {
+        Some(Event::HardwareException { vector, .. }) => {
+            let serious = matches!(
+                second,
+                ExceptionClass::Contributory | ExceptionClass::PageFault
+            );
+            match ExceptionClass::of(vector) {
+                ExceptionClass::DoubleFault if serious => Reflection::TripleFault,
+                ExceptionClass::Contributory
+                    if matches!(second, ExceptionClass::Contributory) =>
+                {
+                    Reflection::Deliver {
+                        event: Event::HardwareException {
+                            vector: 8,
+                            error_code: Some(0),
+                        },
+                        requeue: None,
+                    }
+                }
+                ExceptionClass::PageFault if serious => Reflection::Deliver {
+                    event: Event::HardwareException {
+                        vector: 8,
+                        error_code: Some(0),
+                    },
+                    requeue: None,
+                },
+                _ => deliver(None),
+            }
+        }
+        Some(e @ (Event::ExternalInterrupt(_) | Event::Nmi)) => deliver(Some(e)),
+        _ => deliver(None),
     }
 }

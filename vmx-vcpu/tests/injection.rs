@@ -320,3 +320,137 @@ fn shutdown_and_wait_for_sipi_keep_events() {
     }
     assert_eq!(p.highest_interrupt(), Some(0x20));
 }
+
+// --- Reflection of an exception raised during event delivery (SDM Vol. 3A §6.15) ---
+
+use vmx_vcpu::injection::{ExceptionClass, Reflection, reflect};
+
+fn hw(vector: u8) -> Event {
+    Event::exception(vector, Some(0))
+}
+
+/// Table 6-5, written out independently: (first class, second class) -> #DF?
+fn model_double_fault(first: u8, second: u8) -> Option<bool> {
+    let contributory = |v: u8| matches!(v, 0 | 10 | 11 | 12 | 13 | 21);
+    let page_fault = |v: u8| v == 14 || v == 20;
+    if first == 8 && (contributory(second) || page_fault(second)) {
+        return None; // shutdown
+    }
+    Some(
+        (contributory(first) && contributory(second))
+            || (page_fault(first) && (contributory(second) || page_fault(second))),
+    )
+}
+
+#[test]
+fn reflect_follows_table_6_5_for_every_pair() {
+    for first in 0u8..32 {
+        for second in 0u8..32 {
+            let r = reflect(Some(hw(first)), hw(second));
+            match model_double_fault(first, second) {
+                None => assert_eq!(r, Reflection::TripleFault, "{first} then {second}"),
+                Some(true) => assert_eq!(
+                    r,
+                    Reflection::Deliver {
+                        event: Event::HardwareException {
+                            vector: 8,
+                            error_code: Some(0)
+                        },
+                        requeue: None
+                    },
+                    "{first} then {second}"
+                ),
+                Some(false) => assert_eq!(
+                    r,
+                    Reflection::Deliver {
+                        event: hw(second),
+                        requeue: None
+                    },
+                    "{first} then {second}"
+                ),
+            }
+        }
+    }
+    assert_eq!(ExceptionClass::of(14), ExceptionClass::PageFault);
+    assert_eq!(ExceptionClass::of(13), ExceptionClass::Contributory);
+    assert_eq!(ExceptionClass::of(8), ExceptionClass::DoubleFault);
+    assert_eq!(ExceptionClass::of(200), ExceptionClass::Benign);
+}
+
+#[test]
+fn np_during_int_n_is_delivered_once_and_int_n_not_reinjected() {
+    let int_n = Event::SoftwareInterrupt {
+        vector: 0x80,
+        instruction_len: 2,
+    };
+    let np = Event::exception(11, Some(0x80 * 8 + 2));
+    let r = reflect(Some(int_n), np);
+    assert_eq!(
+        r,
+        Reflection::Deliver {
+            event: np,
+            requeue: None
+        }
+    );
+    let mut p = PendingEvents::new();
+    p.set_reinjection(Some(int_n));
+    assert!(p.apply_reflection(r));
+    let state = GuestEventState::from_raw(1 << 9, 0, 0, 1, true);
+    assert_eq!(p.decide(&state).inject, Some(np));
+    // Nothing else is left: the INT n is gone, the #NP is delivered exactly once.
+    assert!(p.is_empty());
+    assert_eq!(p.decide(&state).inject, None);
+}
+
+#[test]
+fn interrupted_interrupt_and_nmi_are_still_owed_after_the_fault() {
+    let pf = Event::exception(14, Some(2));
+    for interrupted in [Event::ExternalInterrupt(0x41), Event::Nmi] {
+        let r = reflect(Some(interrupted), pf);
+        assert_eq!(
+            r,
+            Reflection::Deliver {
+                event: pf,
+                requeue: Some(interrupted)
+            }
+        );
+        let mut p = PendingEvents::new();
+        p.set_reinjection(Some(interrupted));
+        p.apply_reflection(r);
+        let state = GuestEventState::from_raw(1 << 9, 0, 0, 1, true);
+        assert_eq!(p.decide(&state).inject, Some(pf));
+        assert_eq!(p.decide(&state).inject, Some(interrupted));
+        assert!(p.is_empty());
+    }
+}
+
+#[test]
+fn triple_fault_leaves_nothing_to_inject_and_clear_empties_everything() {
+    let mut p = PendingEvents::new();
+    p.set_reinjection(Some(Event::exception(8, Some(0))));
+    assert!(!p.apply_reflection(reflect(p.reinjection(), Event::exception(13, Some(0)))));
+    assert_eq!(p.reinjection(), None);
+    p.push(Event::Nmi).unwrap();
+    p.push(Event::ExternalInterrupt(0x30)).unwrap();
+    p.push(Event::exception(6, None)).unwrap();
+    p.set_reinjection(Some(Event::ExternalInterrupt(0x20)));
+    assert_eq!(p.take_reinjection(), Some(Event::ExternalInterrupt(0x20)));
+    assert!(!p.is_empty());
+    p.clear();
+    assert!(p.is_empty());
+    assert!(!p.nmi_pending());
+    assert_eq!(p.highest_interrupt(), None);
+}
+
+proptest! {
+    /// Whatever was interrupted and whatever faulted, reflection never panics and never
+    /// re-injects a software event.
+    #[test]
+    fn reflect_is_total(info in any::<u32>(), code in any::<u32>(), len in 0u32..16, v in any::<u8>()) {
+        let interrupted = Event::from_interruption_info(info | 1 << 31, code, len);
+        let r = reflect(interrupted, Event::exception(v, Some(code)));
+        if let Reflection::Deliver { requeue: Some(e), .. } = r {
+            prop_assert!(matches!(e, Event::ExternalInterrupt(_) | Event::Nmi));
+        }
+    }
+}

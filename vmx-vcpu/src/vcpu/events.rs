@@ -8,7 +8,7 @@ use vmx_defs::vmcs::fields;
 use crate::error::VmxError;
 use crate::event::{Event, InjectionReport};
 use crate::host::VmxHost;
-use crate::injection::{GuestEventState, PendingEvents};
+use crate::injection::{GuestEventState, PendingEvents, Reflection, reflect};
 
 use super::{EXIT_WORK, Vcpu, vmread, vmwrite};
 
@@ -21,6 +21,15 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// need one and others must not have one (unless IA32_VMX_BASIC\[56\] relaxes it); a
     /// real-mode guest takes none (a code given anyway is dropped at delivery).
     pub fn inject(&mut self, event: Event) -> Result<(), VmxError> {
+        self.check_event(event)?;
+        self.pending.push(event)?;
+        self.set_entry_work(true);
+        Ok(())
+    }
+
+    /// The checks VM entry applies to `event` for the guest as it is now (see
+    /// [`Vcpu::inject`]).
+    fn check_event(&mut self, event: Event) -> Result<(), VmxError> {
         let caps = self.cpu.capabilities();
         let rules = InjectionRules {
             error_code_relaxed: caps.basic().no_hw_error_code_check(),
@@ -35,7 +44,67 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
             event.for_real_mode()
         };
         delivered.validate(rules, self.zero_length_injection)?;
-        self.pending.push(event)?;
+        Ok(())
+    }
+
+    /// Reflects an exception that arose while the processor delivered another event (the
+    /// exit's IDT-vectoring information, which the vCPU keeps as the pending re-injection):
+    /// combines the two as the processor would ([`reflect`], SDM Vol. 3A §6.15 Table 6-5)
+    /// and queues the result first in line, replacing the re-injection. A #NP raised by an
+    /// `INT n` through a not-present gate is thus delivered once, and the `INT n` is not
+    /// re-injected (the guest executes it again after its handler returns); two contributory
+    /// exceptions make a #DF. Returns what was decided: on [`Reflection::TripleFault`]
+    /// nothing is queued and the host decides the guest's fate (a real processor shuts
+    /// down). Without an interrupted event this is [`Vcpu::inject`] with first priority.
+    pub fn reflect_exception(&mut self, exception: Event) -> Result<Reflection, VmxError> {
+        let r = reflect(self.pending.reinjection(), exception);
+        if let Reflection::Deliver { event, .. } = r {
+            self.check_event(event)?;
+        }
+        self.pending.apply_reflection(r);
+        self.set_entry_work(true);
+        Ok(r)
+    }
+
+    /// Removes the event the last exit interrupted (IDT-vectoring information, SDM
+    /// §28.2.4), which the vCPU would otherwise re-inject first at the next entry: the host
+    /// takes over its delivery, or drops it.
+    pub fn take_reinjection(&mut self) -> Option<Event> {
+        let e = self.pending.take_reinjection();
+        self.set_entry_work(true);
+        e
+    }
+
+    /// Replaces the event to re-inject first at the next entry (checked as by
+    /// [`Vcpu::inject`]); returns the one it replaces.
+    pub fn replace_reinjection(&mut self, event: Option<Event>) -> Result<Option<Event>, VmxError> {
+        if let Some(e) = event {
+            self.check_event(e)?;
+        }
+        let old = self.pending.take_reinjection();
+        self.pending.set_reinjection(event);
+        self.set_entry_work(true);
+        Ok(old)
+    }
+
+    /// Takes every pending event (queue, NMI latch, interrupt bitmap, re-injection), leaving
+    /// none: for moving them elsewhere or inspecting and re-queueing them.
+    pub fn take_pending_events(&mut self) -> PendingEvents {
+        let taken = core::mem::take(&mut self.pending);
+        self.set_entry_work(true);
+        taken
+    }
+
+    /// Drops every pending and re-injected event and the last injection report, and clears
+    /// the VM-entry interruption-information field (SDM §25.8.3): nothing queued for the
+    /// guest's present context reaches the next one (called by
+    /// [`Vcpu::write_guest_state`]). Window exits are turned off at the next entry.
+    pub fn clear_pending_events(&mut self) -> Result<(), VmxError> {
+        self.pending.clear();
+        self.in_flight = None;
+        self.last_injection = None;
+        self.vmcs.load()?;
+        vmwrite(fields::CTRL_VMENTRY_INTERRUPTION_INFO, 0)?;
         self.set_entry_work(true);
         Ok(())
     }

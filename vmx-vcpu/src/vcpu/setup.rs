@@ -147,9 +147,12 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     }
 
     /// Writes the whole guest-state area from `g` (SDM §25.4); CR0/CR4 go through the
-    /// fixed bits with read shadows (see [`GuestState`]).
+    /// fixed bits with read shadows (see [`GuestState`]). A new context: every pending and
+    /// re-injected event of the old one is dropped ([`Vcpu::clear_pending_events`]).
     pub fn write_guest_state(&mut self, g: &GuestState) -> Result<(), VmxError> {
         self.vmcs.load()?;
+        // A new guest context (a reset): no event queued for the old one may reach it.
+        self.clear_pending_events()?;
         let caps = self.cpu.capabilities();
         let ug = self
             .controls
