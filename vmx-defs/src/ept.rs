@@ -7,6 +7,8 @@ use core::fmt;
 
 /// The number of levels of the EPT paging structures (EPTP bits 5:3 hold this minus 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// SDM Vol. 3C §25.6.11.
 pub enum PageWalkLength {
     /// 4-level EPT (PML4 root), 48-bit guest-physical addresses; IA32_VMX_EPT_VPID_CAP\[6\].
     Four = 4,
@@ -16,11 +18,15 @@ pub enum PageWalkLength {
 
 impl PageWalkLength {
     /// The number of levels (4 or 5).
+    ///
+    /// SDM Vol. 3C §25.6.11.
     pub const fn levels(self) -> u8 {
         self as u8
     }
 
     /// Whether `caps` reports support for this walk length.
+    ///
+    /// SDM Vol. 3C §25.6.11.
     pub const fn is_supported(self, caps: EptVpidCap) -> bool {
         match self {
             Self::Four => caps.contains(EptVpidCap::PAGE_WALK_4),
@@ -167,6 +173,8 @@ impl Eptp {
 
     /// This EPTP with the supervisor shadow-stack control (bit 7) set, which needs
     /// IA32_VMX_EPT_VPID_CAP\[23\].
+    ///
+    /// SDM Vol. 3C §25.6.11.
     pub fn with_supervisor_shadow_stack(self, caps: EptVpidCap) -> Result<Self, EptpError> {
         if !caps.contains(EptVpidCap::SUPERVISOR_SHADOW_STACK) {
             return Err(EptpError::SupervisorShadowStackUnsupported);
@@ -175,26 +183,36 @@ impl Eptp {
     }
 
     /// Any raw value, kept exactly (total; nothing is checked).
+    ///
+    /// SDM Vol. 3C §25.6.11.
     pub const fn from_raw(raw: u64) -> Self {
         Self(raw)
     }
 
     /// The raw value to write to the VMCS or put in an INVEPT descriptor.
+    ///
+    /// SDM Vol. 3C §25.6.11.
     pub const fn raw(self) -> u64 {
         self.0
     }
 
     /// Bits 2:0: the memory type of the EPT paging structures.
+    ///
+    /// SDM Vol. 3C §25.6.11.
     pub const fn memory_type(self) -> MemoryType {
         MemoryType((self.0 & Self::MEMORY_TYPE_MASK) as u8)
     }
 
     /// Bits 5:3 plus 1: the number of levels encoded (1-8; only 4 and 5 are defined).
+    ///
+    /// SDM Vol. 3C §25.6.11.
     pub const fn walk_levels(self) -> u8 {
         ((self.0 & Self::WALK_MASK) >> Self::WALK_SHIFT) as u8 + 1
     }
 
     /// The page-walk length, or `None` if bits 5:3 encode neither 4 nor 5 levels.
+    ///
+    /// SDM Vol. 3C §25.6.11.
     pub const fn page_walk_length(self) -> Option<PageWalkLength> {
         match self.walk_levels() {
             4 => Some(PageWalkLength::Four),
@@ -204,22 +222,30 @@ impl Eptp {
     }
 
     /// Bit 6: accessed and dirty flags are enabled.
+    ///
+    /// SDM Vol. 3C §25.6.11.
     pub const fn accessed_dirty(self) -> bool {
         self.0 & Self::ACCESSED_DIRTY != 0
     }
 
     /// Bit 7: supervisor shadow-stack control is enabled.
+    ///
+    /// SDM Vol. 3C §25.6.11.
     pub const fn supervisor_shadow_stack(self) -> bool {
         self.0 & Self::SUPERVISOR_SHADOW_STACK != 0
     }
 
     /// Bits 63:12: the physical address of the root (PML4 or PML5) table, including any
     /// bits at or above MAXPHYADDR.
+    ///
+    /// SDM Vol. 3C §25.6.11.
     pub const fn root(self) -> u64 {
         self.0 & Self::ADDRESS_MASK
     }
 
     /// The reserved bits 11:8 that are set.
+    ///
+    /// SDM Vol. 3C §25.6.11.
     pub const fn reserved_bits(self) -> u64 {
         self.0 & Self::RESERVED_LOW
     }

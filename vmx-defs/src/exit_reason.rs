@@ -30,6 +30,8 @@ macro_rules! exit_reasons {
 
             /// The name of the associated constant (e.g. `"CPUID"`), or `None` for an unused
             /// or unknown number.
+            ///
+            /// SDM Vol. 3C §28.2.1.
             pub const fn name(self) -> Option<&'static str> {
                 match self.0 {
                     $($num => Some(stringify!($name)),)*
@@ -136,16 +138,22 @@ exit_reasons! {
 
 impl BasicExitReason {
     /// Wraps the basic exit reason number, unknown ones included (total: every value is kept exactly; the same as `From<u16>`).
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn from_raw(raw: u16) -> Self {
         Self(raw)
     }
 
     /// The raw value (the basic exit reason number, unknown ones included).
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn raw(self) -> u16 {
         self.0
     }
 
     /// The raw number.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn number(self) -> u16 {
         self.0
     }
@@ -200,38 +208,58 @@ pub struct ExitReason(pub u32);
 
 impl ExitReason {
     /// Wraps the exit-reason field value (total: every value is kept exactly; the same as `From<u32>`).
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
 
     /// Bit 25: the VM exit caused a shadow stack to become prematurely busy (reported only
     /// when the secondary VM-exit control "prematurely busy shadow stack" is 1).
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const SHADOW_STACK_PREMATURELY_BUSY: u32 = 1 << 25;
     /// Bit 26: a bus lock was asserted (VMM bus-lock detection); also set with basic reason
     /// [`BasicExitReason::BUS_LOCK`].
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const BUS_LOCK_ASSERTED: u32 = 1 << 26;
     /// Bit 27: the VM exit was incident to enclave mode.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const ENCLAVE_MODE: u32 = 1 << 27;
     /// Bit 28: pending MTF VM exit (SMM VM exits only).
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const PENDING_MTF_VM_EXIT: u32 = 1 << 28;
     /// Bit 29: VM exit from VMX root operation (SMM VM exits only).
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const VM_EXIT_FROM_VMX_ROOT: u32 = 1 << 29;
     /// Bit 31: VM-entry failure (0 = true VM exit).
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const VM_ENTRY_FAILURE: u32 = 1 << 31;
     /// Bits the SDM does not currently define (16, 24:17, 30); a processor reports them 0.
     pub const UNDEFINED_BITS: u32 = (1 << 16) | (0xff << 17) | (1 << 30);
 
     /// Builds an exit reason from a basic reason with every flag bit clear.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn from_basic(basic: BasicExitReason) -> Self {
         Self(basic.0 as u32)
     }
 
     /// The raw 32-bit field value.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn raw(self) -> u32 {
         self.0
     }
 
     /// Bits 15:0: the basic exit reason.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn basic(self) -> BasicExitReason {
         BasicExitReason(self.0 as u16)
     }

@@ -37,6 +37,8 @@ macro_rules! instruction_errors {
 
             /// The name of the associated constant (e.g. `"VMCALL_IN_VMX_ROOT"`), or `None`
             /// for a reserved or unknown number.
+            ///
+            /// SDM Vol. 3C §31.4.
             pub const fn name(self) -> Option<&'static str> {
                 match self.0 {
                     $($num => Some(stringify!($name)),)*
@@ -77,16 +79,22 @@ instruction_errors! {
 
 impl VmInstructionError {
     /// Wraps the error number, reserved ones included (total: every value is kept exactly; the same as `From<u32>`).
+    ///
+    /// SDM Vol. 3C §31.4.
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
 
     /// The raw value (the error number, reserved ones included).
+    ///
+    /// SDM Vol. 3C §31.4.
     pub const fn raw(self) -> u32 {
         self.0
     }
 
     /// The raw error number as read from the VM-instruction error field.
+    ///
+    /// SDM Vol. 3C §31.4.
     pub const fn number(self) -> u32 {
         self.0
     }

@@ -77,11 +77,15 @@ pub enum ExitInstructionInfo {
 impl ExitInstructionInfo {
     /// Decodes `raw` in the format used for `basic_exit_reason` (bits 15:0 of the exit-reason
     /// field). Reasons without a defined format give [`ExitInstructionInfo::Raw`]. Total.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn decode(basic_exit_reason: u16, raw: u32) -> ExitInstructionInfo {
         Self::decode_reason(BasicExitReason(basic_exit_reason), raw)
     }
 
     /// [`decode`](Self::decode) for a typed [`BasicExitReason`]. Total.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn decode_reason(reason: BasicExitReason, raw: u32) -> ExitInstructionInfo {
         type R = BasicExitReason;
         match reason {
@@ -107,6 +111,8 @@ impl ExitInstructionInfo {
     }
 
     /// The raw field value, whatever the variant.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn raw(self) -> u32 {
         match self {
             Self::InsOuts(v) => v.raw(),

@@ -26,36 +26,48 @@ macro_rules! shared_event_info {
     ($name:ident, $error_code:literal, $valid:literal) => {
         impl $name {
             /// Any raw value, kept exactly (total).
+            ///
+            /// SDM Vol. 3C §25.8.3.
             pub const fn from_raw(raw: u32) -> Self {
                 Self(raw)
             }
 
             /// The raw field value.
+            ///
+            /// SDM Vol. 3C §25.8.3.
             pub const fn raw(self) -> u32 {
                 self.0
             }
 
             /// Bits 7:0: the vector.
+            ///
+            /// SDM Vol. 3C §25.8.3.
             pub const fn vector(self) -> ExceptionVector {
                 ExceptionVector((self.0 & VECTOR_MASK) as u8)
             }
 
             /// Bits 10:8: the interruption type.
+            ///
+            /// SDM Vol. 3C §25.8.3.
             pub const fn interruption_type(self) -> InterruptionType {
                 InterruptionType::from_field(self.0)
             }
 
             #[doc = concat!("Bit 11: ", $error_code, " holds the event's error code.")]
+            /// SDM Vol. 3C §25.8.3.
             pub const fn error_code_valid(self) -> bool {
                 self.0 & ERROR_CODE_BIT != 0
             }
 
             /// Bit 13: the event was a nested exception during FRED event delivery.
+            ///
+            /// SDM Vol. 3C §25.8.3.
             pub const fn nested_exception(self) -> bool {
                 self.0 & NESTED_EXCEPTION_BIT != 0
             }
 
             #[doc = concat!("Bit 31: ", $valid, ".")]
+            /// SDM Vol. 3C §25.8.3.
             pub const fn is_valid(self) -> bool {
                 self.0 & VALID_BIT != 0
             }
@@ -125,6 +137,8 @@ pub enum InterruptionType {
 impl InterruptionType {
     /// Decodes the low three bits of `bits` (higher bits are ignored), so every input maps
     /// to a type.
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn from_bits(bits: u8) -> Self {
         match bits & 7 {
             0 => Self::ExternalInterrupt,
@@ -139,11 +153,15 @@ impl InterruptionType {
     }
 
     /// Extracts bits 10:8 of an interruption-information field.
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn from_field(field: u32) -> Self {
         Self::from_bits((field >> TYPE_SHIFT) as u8)
     }
 
     /// The 3-bit encoding.
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn bits(self) -> u8 {
         self as u8
     }

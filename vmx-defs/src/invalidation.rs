@@ -21,6 +21,8 @@ pub enum InveptType {
 impl InveptType {
     /// Decodes a register value; `None` for anything but 1 and 2 (INVEPT fails with
     /// VM-instruction error 28 on those).
+    ///
+    /// SDM Vol. 3C §31.3.
     pub const fn from_raw(raw: u64) -> Option<Self> {
         match raw {
             1 => Some(Self::SingleContext),
@@ -30,6 +32,8 @@ impl InveptType {
     }
 
     /// The register value.
+    ///
+    /// SDM Vol. 3C §31.3.
     pub const fn raw(self) -> u64 {
         self as u64
     }
@@ -58,6 +62,8 @@ const _: () = assert!(size_of::<InveptDescriptor>() == 16);
 
 impl InveptDescriptor {
     /// A descriptor for single-context INVEPT of `eptp`.
+    ///
+    /// SDM Vol. 3C §31.3.
     pub const fn new(eptp: Eptp) -> Self {
         Self {
             eptp: eptp.raw(),
@@ -66,6 +72,8 @@ impl InveptDescriptor {
     }
 
     /// A descriptor for all-context INVEPT (the EPTP is not used; it is 0 here).
+    ///
+    /// SDM Vol. 3C §31.3.
     pub const fn all_context() -> Self {
         Self {
             eptp: 0,
@@ -74,11 +82,15 @@ impl InveptDescriptor {
     }
 
     /// Bits 63:0: the EPTP.
+    ///
+    /// SDM Vol. 3C §31.3.
     pub const fn eptp(&self) -> Eptp {
         Eptp::from_raw(self.eptp)
     }
 
     /// The two quadwords as the processor reads them.
+    ///
+    /// SDM Vol. 3C §31.3.
     pub const fn raw(&self) -> [u64; 2] {
         [self.eptp, self.reserved]
     }
@@ -101,6 +113,8 @@ pub enum InvvpidType {
 impl InvvpidType {
     /// Decodes a register value; `None` above 3 (INVVPID fails with VM-instruction error
     /// 28 on those).
+    ///
+    /// SDM Vol. 3C §31.3.
     pub const fn from_raw(raw: u64) -> Option<Self> {
         match raw {
             0 => Some(Self::IndividualAddress),
@@ -112,12 +126,16 @@ impl InvvpidType {
     }
 
     /// The register value.
+    ///
+    /// SDM Vol. 3C §31.3.
     pub const fn raw(self) -> u64 {
         self as u64
     }
 
     /// Whether this type needs a VPID other than 0 in the descriptor (every type but
     /// all-context).
+    ///
+    /// SDM Vol. 3C §31.3.
     pub const fn needs_vpid(self) -> bool {
         !matches!(self, Self::AllContext)
     }
@@ -203,6 +221,8 @@ impl InvvpidDescriptor {
     /// type but all-context, and for individual-address a `linear_address` canonical in a
     /// `linear_address_width`-bit space (48, or 57 with 5-level paging). The address is
     /// kept only for individual-address (other types ignore it; it is 0 there).
+    ///
+    /// SDM Vol. 3C §31.3.
     pub fn new(
         ty: InvvpidType,
         vpid: u16,
@@ -235,6 +255,8 @@ impl InvvpidDescriptor {
 
     /// Individual-address invalidation of `linear_address` for `vpid` (see
     /// [`InvvpidDescriptor::new`]).
+    ///
+    /// SDM Vol. 3C §31.3.
     pub fn individual_address(
         vpid: u16,
         linear_address: u64,
@@ -249,16 +271,22 @@ impl InvvpidDescriptor {
     }
 
     /// Single-context invalidation for `vpid` (not 0).
+    ///
+    /// SDM Vol. 3C §31.3.
     pub fn single_context(vpid: u16) -> Result<Self, InvvpidError> {
         Self::new(InvvpidType::SingleContext, vpid, 0, 48)
     }
 
     /// Single-context invalidation for `vpid` (not 0), retaining global translations.
+    ///
+    /// SDM Vol. 3C §31.3.
     pub fn single_context_retaining_globals(vpid: u16) -> Result<Self, InvvpidError> {
         Self::new(InvvpidType::SingleContextRetainingGlobals, vpid, 0, 48)
     }
 
     /// All-context invalidation (every VPID except 0; the descriptor is all zero).
+    ///
+    /// SDM Vol. 3C §31.3.
     pub const fn all_context() -> Self {
         Self {
             vpid: 0,
@@ -267,16 +295,22 @@ impl InvvpidDescriptor {
     }
 
     /// Bits 15:0: the VPID.
+    ///
+    /// SDM Vol. 3C §31.3.
     pub const fn vpid(&self) -> u16 {
         self.vpid as u16
     }
 
     /// Bits 127:64: the linear address.
+    ///
+    /// SDM Vol. 3C §31.3.
     pub const fn linear_address(&self) -> u64 {
         self.linear_address
     }
 
     /// The two quadwords as the processor reads them.
+    ///
+    /// SDM Vol. 3C §31.3.
     pub const fn raw(&self) -> [u64; 2] {
         [self.vpid, self.linear_address]
     }

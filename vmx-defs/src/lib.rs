@@ -28,4 +28,6 @@ pub mod vmcs;
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
+///
+/// SDM Vol. 3C chapters 24-33 (the README's examples).
 pub struct ReadmeDoctests;

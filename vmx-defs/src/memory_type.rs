@@ -10,31 +10,49 @@ use core::fmt;
 /// Open: every `u8` is representable, so a value a newer CPU reports never panics;
 /// [`MemoryType::is_defined`] tells the architectural ones (0, 1, 4, 5, 6) apart.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// SDM Vol. 3A §12.3.
 pub struct MemoryType(pub u8);
 
 impl MemoryType {
     /// Wraps the memory-type number, reserved values included (total: every value is kept exactly).
+    ///
+    /// SDM Vol. 3A §12.3.
     pub const fn from_raw(raw: u8) -> Self {
         Self(raw)
     }
 
     /// Uncacheable (UC).
+    ///
+    /// SDM Vol. 3A §12.3.
     pub const UNCACHEABLE: Self = Self(0);
     /// Write combining (WC).
+    ///
+    /// SDM Vol. 3A §12.3.
     pub const WRITE_COMBINING: Self = Self(1);
     /// Write-through (WT).
+    ///
+    /// SDM Vol. 3A §12.3.
     pub const WRITE_THROUGH: Self = Self(4);
     /// Write-protected (WP).
+    ///
+    /// SDM Vol. 3A §12.3.
     pub const WRITE_PROTECTED: Self = Self(5);
     /// Write-back (WB).
+    ///
+    /// SDM Vol. 3A §12.3.
     pub const WRITE_BACK: Self = Self(6);
 
     /// The raw encoding.
+    ///
+    /// SDM Vol. 3A §12.3.
     pub const fn raw(self) -> u8 {
         self.0
     }
 
     /// Whether this is one of the five defined memory types.
+    ///
+    /// SDM Vol. 3A §12.3.
     pub const fn is_defined(self) -> bool {
         matches!(self.0, 0 | 1 | 4 | 5 | 6)
     }

@@ -25,6 +25,8 @@ const _: () = assert!(align_of::<MsrEntry>() == 16);
 
 impl MsrEntry {
     /// An entry for MSR `index` with `value` (reserved bits 0).
+    ///
+    /// SDM Vol. 3C §25.7.2.
     pub const fn new(index: u32, value: u64) -> Self {
         Self {
             index,

@@ -47,42 +47,66 @@ pub struct PostedInterruptDescriptor {
 
 impl PostedInterruptDescriptor {
     /// Size of the descriptor in bytes.
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const SIZE: usize = 64;
     /// Required alignment of the descriptor in bytes (bits 5:0 of the VMCS address field
     /// must be 0; SDM Vol. 3C §27.2.1.1).
     pub const ALIGN: usize = 64;
     /// Byte offset of the posted-interrupt requests (bits 255:0), 32 bytes.
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const PIR_OFFSET: usize = 0;
     /// Length of the PIR in bytes.
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const PIR_LEN: usize = 32;
     /// Byte offset of the byte holding ON (bit 0) and SN (bit 1): byte 32 (bits 263:256).
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const CONTROL_OFFSET: usize = 32;
     /// Bit number of ON within the descriptor (256); bit 0 of byte [`Self::CONTROL_OFFSET`].
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const ON_BIT: u32 = 256;
     /// Bit number of SN within the descriptor (257); bit 1 of byte [`Self::CONTROL_OFFSET`].
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const SN_BIT: u32 = 257;
     /// Byte offset of the notification vector (bits 279:272).
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const NV_OFFSET: usize = 34;
     /// Byte offset of the 32-bit notification destination (bits 319:288).
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const NDST_OFFSET: usize = 36;
 
     /// An all-zero descriptor: no request, ON = SN = 0, vector 0, destination 0.
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const fn new() -> Self {
         Self { words: [0; 8] }
     }
 
     /// The descriptor from its eight 64-bit words (word `i` holds bits `64i+63:64i`);
     /// total, every value is kept.
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const fn from_words(words: [u64; 8]) -> Self {
         Self { words }
     }
 
     /// The eight 64-bit words.
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const fn words(&self) -> [u64; 8] {
         self.words
     }
 
     /// The descriptor from its 64 bytes, little-endian as in memory (total).
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub fn from_bytes(bytes: [u8; 64]) -> Self {
         let mut words = [0u64; 8];
         for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
@@ -94,6 +118,8 @@ impl PostedInterruptDescriptor {
     }
 
     /// The 64 bytes as they lie in memory (little-endian).
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub fn to_bytes(&self) -> [u8; 64] {
         let mut bytes = [0u8; 64];
         for (chunk, word) in bytes.chunks_exact_mut(8).zip(self.words) {
@@ -103,11 +129,15 @@ impl PostedInterruptDescriptor {
     }
 
     /// Whether the PIR bit for `vector` is 1 (an interrupt with that vector is posted).
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const fn requested(&self, vector: u8) -> bool {
         self.words[(vector / 64) as usize] & (1 << (vector % 64)) != 0
     }
 
     /// Sets or clears the PIR bit for `vector`.
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub fn set_requested(&mut self, vector: u8, requested: bool) {
         let word = &mut self.words[(vector / 64) as usize];
         let bit = 1u64 << (vector % 64);
@@ -120,27 +150,37 @@ impl PostedInterruptDescriptor {
 
     /// The four 64-bit words of the PIR (bits 255:0; word `i` covers vectors
     /// `64i..64i+63`).
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const fn pir(&self) -> [u64; 4] {
         [self.words[0], self.words[1], self.words[2], self.words[3]]
     }
 
     /// Replaces the PIR.
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub fn set_pir(&mut self, pir: [u64; 4]) {
         self.words[..4].copy_from_slice(&pir);
     }
 
     /// The vectors whose PIR bit is 1, lowest first.
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub fn pending_vectors(&self) -> impl Iterator<Item = u8> + '_ {
         (0..=255u8).filter(move |&v| self.requested(v))
     }
 
     /// Bit 256, outstanding notification (ON): a notification event is outstanding for
     /// one or more posted interrupts.
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub const fn outstanding_notification(&self) -> bool {
         self.words[4] & 1 != 0
     }
 
     /// Sets or clears ON (bit 256).
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub fn set_outstanding_notification(&mut self, on: bool) {
         self.set_word4_bit(0, on);
     }
@@ -153,6 +193,8 @@ impl PostedInterruptDescriptor {
     }
 
     /// Sets or clears SN (bit 257).
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub fn set_suppress_notification(&mut self, sn: bool) {
         self.set_word4_bit(1, sn);
     }
@@ -165,6 +207,8 @@ impl PostedInterruptDescriptor {
     }
 
     /// Sets the notification vector (bits 279:272).
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub fn set_notification_vector(&mut self, vector: u8) {
         self.words[4] = (self.words[4] & !(0xff << 16)) | (u64::from(vector) << 16);
     }
@@ -177,6 +221,8 @@ impl PostedInterruptDescriptor {
     }
 
     /// Sets the notification destination (bits 319:288).
+    ///
+    /// SDM Vol. 3C §30.6, Table 30-1.
     pub fn set_notification_destination(&mut self, destination: u32) {
         self.words[4] = (self.words[4] & 0xffff_ffff) | (u64::from(destination) << 32);
     }

@@ -13,11 +13,15 @@ macro_rules! impl_raw {
     ($t:ident) => {
         impl $t {
             /// Wraps a raw exit-qualification value. Total: every value is accepted.
+            ///
+            /// SDM Vol. 3C §28.2.1.
             pub const fn from_raw(raw: u64) -> Self {
                 Self(raw)
             }
 
             /// The raw exit-qualification value, unchanged.
+            ///
+            /// SDM Vol. 3C §28.2.1.
             pub const fn raw(self) -> u64 {
                 self.0
             }
@@ -170,11 +174,15 @@ impl ExitQualification {
     /// // An exit reason this crate does not know keeps the raw value.
     /// assert_eq!(ExitQualification::decode(0xffff, 7).raw(), 7);
     /// ```
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn decode(basic_exit_reason: u16, raw: u64) -> ExitQualification {
         Self::decode_reason(BasicExitReason(basic_exit_reason), raw)
     }
 
     /// [`decode`](Self::decode) for a typed [`BasicExitReason`]. Total.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn decode_reason(reason: BasicExitReason, raw: u64) -> ExitQualification {
         type R = BasicExitReason;
         match reason {
@@ -235,6 +243,8 @@ impl ExitQualification {
     }
 
     /// The raw exit-qualification value, whatever the variant.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn raw(self) -> u64 {
         match self {
             Self::DebugException(q) => q.raw(),

@@ -32,6 +32,8 @@ pub struct AllowedSettings<T> {
 
 impl<T: ControlBits> AllowedSettings<T> {
     /// Decodes a raw capability MSR value for `T`'s field (total: any value decodes).
+    ///
+    /// SDM Vol. 3D §A.2-§A.5.
     pub fn from_msr(raw: u64) -> Self {
         if T::KIND.is_64_bit() {
             Self {
@@ -47,6 +49,8 @@ impl<T: ControlBits> AllowedSettings<T> {
     }
 
     /// Settings from explicit allowed-0 (must be 1) and allowed-1 (may be 1) sets.
+    ///
+    /// SDM Vol. 3D §A.2-§A.5.
     pub fn new(must_be_one: T, may_be_one: T) -> Self {
         Self {
             allowed0: must_be_one,
@@ -55,6 +59,8 @@ impl<T: ControlBits> AllowedSettings<T> {
     }
 
     /// The settings of a field whose capability MSR does not exist: no control may be 1.
+    ///
+    /// SDM Vol. 3D §A.2-§A.5.
     pub fn unsupported() -> Self {
         Self {
             allowed0: T::from_raw(0),
@@ -63,6 +69,8 @@ impl<T: ControlBits> AllowedSettings<T> {
     }
 
     /// The raw MSR encoding of these settings (inverse of [`AllowedSettings::from_msr`]).
+    ///
+    /// SDM Vol. 3D §A.2-§A.5.
     pub fn to_msr(&self) -> u64 {
         if T::KIND.is_64_bit() {
             self.allowed1.to_raw()
@@ -72,26 +80,36 @@ impl<T: ControlBits> AllowedSettings<T> {
     }
 
     /// The control field these settings are for.
+    ///
+    /// SDM Vol. 3D §A.2-§A.5.
     pub fn kind(&self) -> ControlKind {
         T::KIND
     }
 
     /// The allowed 0-settings: controls that must be 1.
+    ///
+    /// SDM Vol. 3D §A.2-§A.5.
     pub fn must_be_one(&self) -> T {
         self.allowed0
     }
 
     /// The allowed 1-settings: controls that may be 1.
+    ///
+    /// SDM Vol. 3D §A.2-§A.5.
     pub fn may_be_one(&self) -> T {
         self.allowed1
     }
 
     /// Whether every control in `controls` may be 1.
+    ///
+    /// SDM Vol. 3D §A.2-§A.5.
     pub fn can_be_one(&self, controls: T) -> bool {
         controls.to_raw() & !self.allowed1.to_raw() == 0
     }
 
     /// Whether every control in `controls` may be 0.
+    ///
+    /// SDM Vol. 3D §A.2-§A.5.
     pub fn can_be_zero(&self, controls: T) -> bool {
         controls.to_raw() & self.allowed0.to_raw() == 0
     }
@@ -199,11 +217,15 @@ pub struct ControlAdjustError {
 
 impl ControlAdjustError {
     /// The control field concerned.
+    ///
+    /// SDM Vol. 3D §A.2-§A.5.
     pub fn kind(&self) -> ControlKind {
         self.kind
     }
 
     /// The required controls that the processor does not allow to be 1 (raw bits).
+    ///
+    /// SDM Vol. 3D §A.2-§A.5.
     pub fn unsupported(&self) -> u64 {
         self.unsupported
     }
@@ -215,6 +237,8 @@ impl ControlAdjustError {
     }
 
     /// The unsupported required controls as `T`, if `T` is the type of this error's field.
+    ///
+    /// SDM Vol. 3D §A.2-§A.5.
     pub fn unsupported_as<T: ControlBits>(&self) -> Option<T> {
         (T::KIND == self.kind).then(|| T::from_raw(self.unsupported))
     }

@@ -20,6 +20,8 @@ impl From<u64> for VmxBasic {
 
 impl VmxBasic {
     /// Wraps the MSR value (total: every value is kept exactly; the same as `From<u64>`).
+    ///
+    /// SDM Vol. 3D §A.1.
     pub const fn from_raw(raw: u64) -> Self {
         Self(raw)
     }
@@ -28,6 +30,8 @@ impl VmxBasic {
     pub const MAX_REGION_SIZE: u32 = 4096;
 
     /// The raw MSR value.
+    ///
+    /// SDM Vol. 3D §A.1.
     pub const fn raw(self) -> u64 {
         self.0
     }
@@ -52,12 +56,16 @@ impl VmxBasic {
     /// Bit 48: if 1, the physical addresses of the VMXON region, VMCS regions and every
     /// structure referenced from a VMCS are limited to 32 bits. Always 0 on processors that
     /// support Intel 64.
+    ///
+    /// SDM Vol. 3D §A.1.
     pub const fn addresses_limited_to_32_bits(self) -> bool {
         self.bit(48)
     }
 
     /// The highest physical address the VMX structures may use given bit 48: `u32::MAX` when
     /// it is set, `u64::MAX` otherwise (the processor's physical-address width still applies).
+    ///
+    /// SDM Vol. 3D §A.1.
     pub const fn max_structure_address(self) -> u64 {
         if self.addresses_limited_to_32_bits() {
             u32::MAX as u64
@@ -99,6 +107,8 @@ impl VmxBasic {
 
     /// Bit 58: VMX nested-exception support (used with FRED: the "nested exception" bit of
     /// the event-injection and IDT-vectoring fields).
+    ///
+    /// SDM Vol. 3D §A.1.
     pub const fn nested_exception(self) -> bool {
         self.bit(58)
     }

@@ -15,6 +15,8 @@ use crate::controls::{
 ///
 /// Implemented for the seven types of [`crate::controls`]; [`ControlBits::KIND`] tells which
 /// field, and so how the capability MSR is laid out.
+///
+/// SDM Vol. 3D §A.3-§A.5.
 pub trait ControlBits: Flags + Copy + Eq + fmt::Debug {
     /// The control field this type describes.
     const KIND: ControlKind;

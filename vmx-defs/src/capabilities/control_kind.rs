@@ -59,6 +59,8 @@ impl ControlKind {
     }
 
     /// The capability MSR reporting this field's allowed settings.
+    ///
+    /// SDM Vol. 3D §A.3-§A.5.
     pub const fn capability_msr(self) -> u32 {
         match self {
             Self::PinBased => msr::IA32_VMX_PINBASED_CTLS,

@@ -73,6 +73,8 @@ impl EptVpidCap {
     }
 
     /// Bits 53:48: the maximum HLAT prefix size.
+    ///
+    /// SDM Vol. 3D §A.10.
     pub const fn max_hlat_prefix_size(self) -> u8 {
         ((self.bits() >> 48) & 0x3f) as u8
     }

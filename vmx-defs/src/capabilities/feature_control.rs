@@ -35,6 +35,8 @@ bitflags::bitflags! {
 impl FeatureControl {
     /// The enable bit that VMXON checks in the given mode: [`Self::VMX_INSIDE_SMX`] when the
     /// processor is in SMX operation, [`Self::VMX_OUTSIDE_SMX`] otherwise.
+    ///
+    /// SDM Vol. 3C §24.7.
     pub const fn vmx_enable_bit(in_smx: bool) -> Self {
         if in_smx {
             Self::VMX_INSIDE_SMX
@@ -44,6 +46,8 @@ impl FeatureControl {
     }
 
     /// Whether the lock bit (bit 0) is set.
+    ///
+    /// SDM Vol. 3C §24.7.
     pub const fn is_locked(self) -> bool {
         self.contains(Self::LOCKED)
     }
@@ -56,6 +60,8 @@ impl FeatureControl {
 
     /// Whether firmware locked the MSR with VMX disabled for the given mode: VMXON will raise
     /// #GP until the next reset and nothing software does can change that.
+    ///
+    /// SDM Vol. 3C §24.7.
     pub const fn vmx_locked_off(self, in_smx: bool) -> bool {
         self.is_locked() && !self.contains(Self::vmx_enable_bit(in_smx))
     }
@@ -63,6 +69,8 @@ impl FeatureControl {
     /// The value software writes to an unlocked MSR to permit VMXON in the given mode: this
     /// value with the enable bit for the mode and the lock bit set, every other bit kept.
     /// Writing it is only possible while [`Self::is_locked`] is false.
+    ///
+    /// SDM Vol. 3C §24.7.
     pub const fn with_vmx_enabled(self, in_smx: bool) -> Self {
         self.union(Self::LOCKED).union(Self::vmx_enable_bit(in_smx))
     }

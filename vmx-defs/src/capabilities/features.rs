@@ -204,6 +204,8 @@ impl VmxCapabilities {
 
     /// "Conceal VMX from PT" may be 1 in the secondary processor-based, VM-exit and VM-entry
     /// controls (all three are needed to hide VMX from Intel PT).
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn has_conceal_vmx_from_pt(&self) -> bool {
         self.secondary_proc().can_be_one(Sec::CONCEAL_VMX_FROM_PT)
             && self.exit().can_be_one(Ex::CONCEAL_VMX_FROM_PT)
@@ -262,56 +264,76 @@ impl VmxCapabilities {
     }
 
     /// "Load IA32_EFER" may be 1 on VM entry and on VM exit.
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn has_load_efer(&self) -> bool {
         self.entry().can_be_one(En::LOAD_IA32_EFER) && self.exit().can_be_one(Ex::LOAD_IA32_EFER)
     }
 
     /// "Load IA32_PAT" may be 1 on VM entry and on VM exit.
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn has_load_pat(&self) -> bool {
         self.entry().can_be_one(En::LOAD_IA32_PAT) && self.exit().can_be_one(Ex::LOAD_IA32_PAT)
     }
 
     /// "Load IA32_PERF_GLOBAL_CTRL" may be 1 on VM entry and on VM exit.
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn has_load_perf_global_ctrl(&self) -> bool {
         self.entry().can_be_one(En::LOAD_IA32_PERF_GLOBAL_CTRL)
             && self.exit().can_be_one(Ex::LOAD_IA32_PERF_GLOBAL_CTRL)
     }
 
     /// "Load IA32_BNDCFGS" (VM entry) and "clear IA32_BNDCFGS" (VM exit) may be 1 (MPX).
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn has_load_bndcfgs(&self) -> bool {
         self.entry().can_be_one(En::LOAD_IA32_BNDCFGS)
             && self.exit().can_be_one(Ex::CLEAR_IA32_BNDCFGS)
     }
 
     /// "Load IA32_RTIT_CTL" (VM entry) and "clear IA32_RTIT_CTL" (VM exit) may be 1.
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn has_load_rtit_ctl(&self) -> bool {
         self.entry().can_be_one(En::LOAD_IA32_RTIT_CTL)
             && self.exit().can_be_one(Ex::CLEAR_IA32_RTIT_CTL)
     }
 
     /// "Load guest IA32_LBR_CTL" (VM entry) and "clear IA32_LBR_CTL" (VM exit) may be 1.
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn has_load_lbr_ctl(&self) -> bool {
         self.entry().can_be_one(En::LOAD_GUEST_IA32_LBR_CTL)
             && self.exit().can_be_one(Ex::CLEAR_IA32_LBR_CTL)
     }
 
     /// "Load UINV" (VM entry) and "clear UINV" (VM exit) may be 1.
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn has_load_uinv(&self) -> bool {
         self.entry().can_be_one(En::LOAD_UINV) && self.exit().can_be_one(Ex::CLEAR_UINV)
     }
 
     /// "Load CET state" may be 1 on VM entry and on VM exit.
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn has_load_cet_state(&self) -> bool {
         self.entry().can_be_one(En::LOAD_CET_STATE) && self.exit().can_be_one(Ex::LOAD_CET_STATE)
     }
 
     /// "Load PKRS" may be 1 on VM entry and on VM exit.
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn has_load_pkrs(&self) -> bool {
         self.entry().can_be_one(En::LOAD_PKRS) && self.exit().can_be_one(Ex::LOAD_PKRS)
     }
 
     /// FRED state switching: "load FRED" (VM entry), "save FRED" and "load FRED" (secondary
     /// VM exit) may be 1.
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn has_fred(&self) -> bool {
         self.entry().can_be_one(En::LOAD_FRED)
             && self
@@ -320,6 +342,8 @@ impl VmxCapabilities {
     }
 
     /// "Load IA32_SPEC_CTRL" may be 1 on VM entry and in the secondary VM-exit controls.
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn has_load_spec_ctrl(&self) -> bool {
         self.entry().can_be_one(En::LOAD_IA32_SPEC_CTRL)
             && self.secondary_exit().can_be_one(Ex2::LOAD_IA32_SPEC_CTRL)

@@ -5,6 +5,8 @@ use core::fmt;
 
 /// Which control register a [`FixedBits`] pair constrains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3D §A.7-§A.8.
 pub enum FixedRegister {
     /// CR0, from IA32_VMX_CR0_FIXED0/1 (SDM Vol. 3D §A.7).
     Cr0,
@@ -14,6 +16,8 @@ pub enum FixedRegister {
 
 impl FixedRegister {
     /// "CR0" or "CR4".
+    ///
+    /// SDM Vol. 3D §A.7-§A.8.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Cr0 => "CR0",
@@ -75,12 +79,20 @@ impl FixedRegister {
 }
 
 /// CR0.PE (bit 0).
+///
+/// SDM Vol. 3D §A.7-§A.8.
 pub const CR0_PE: u64 = 1 << 0;
 /// CR0.NE (bit 5).
+///
+/// SDM Vol. 3D §A.7-§A.8.
 pub const CR0_NE: u64 = 1 << 5;
 /// CR0.PG (bit 31).
+///
+/// SDM Vol. 3D §A.7-§A.8.
 pub const CR0_PG: u64 = 1 << 31;
 /// CR4.VMXE (bit 13).
+///
+/// SDM Vol. 3D §A.7-§A.8.
 pub const CR4_VMXE: u64 = 1 << 13;
 
 /// A FIXED0/FIXED1 MSR pair: which bits of CR0 or CR4 must be 1 and which must be 0 in VMX
@@ -99,6 +111,8 @@ pub struct FixedBits {
 
 impl FixedBits {
     /// The pair for `register` from the raw FIXED0 and FIXED1 MSR values.
+    ///
+    /// SDM Vol. 3D §A.7-§A.8.
     pub const fn new(register: FixedRegister, fixed0: u64, fixed1: u64) -> Self {
         Self {
             register,
@@ -108,26 +122,36 @@ impl FixedBits {
     }
 
     /// The register these bits constrain.
+    ///
+    /// SDM Vol. 3D §A.7-§A.8.
     pub const fn register(self) -> FixedRegister {
         self.register
     }
 
     /// The raw FIXED0 value.
+    ///
+    /// SDM Vol. 3D §A.7-§A.8.
     pub const fn fixed0(self) -> u64 {
         self.fixed0
     }
 
     /// The raw FIXED1 value.
+    ///
+    /// SDM Vol. 3D §A.7-§A.8.
     pub const fn fixed1(self) -> u64 {
         self.fixed1
     }
 
     /// Bits that must be 1 (FIXED0).
+    ///
+    /// SDM Vol. 3D §A.7-§A.8.
     pub const fn must_be_one(self) -> u64 {
         self.fixed0
     }
 
     /// Bits that must be 0 (the complement of FIXED1).
+    ///
+    /// SDM Vol. 3D §A.7-§A.8.
     pub const fn must_be_zero(self) -> u64 {
         !self.fixed1
     }
@@ -141,11 +165,15 @@ impl FixedBits {
     /// `value` with every must-be-1 bit set and every must-be-0 bit cleared:
     /// `(value | FIXED0) & FIXED1`. If the pair is contradictory the result still fails
     /// [`FixedBits::check`].
+    ///
+    /// SDM Vol. 3D §A.7-§A.8.
     pub const fn adjust(self, value: u64) -> u64 {
         (value | self.fixed0) & self.fixed1
     }
 
     /// Checks `value` against the pair; the error names every offending bit.
+    ///
+    /// SDM Vol. 3D §A.7-§A.8.
     pub const fn check(self, value: u64) -> Result<(), FixedBitsError> {
         let missing_ones = self.fixed0 & !value;
         let forbidden_ones = value & !self.fixed1;

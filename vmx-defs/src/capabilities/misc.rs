@@ -14,11 +14,15 @@ impl From<u64> for VmxMisc {
 
 impl VmxMisc {
     /// Wraps the MSR value (total: every value is kept exactly; the same as `From<u64>`).
+    ///
+    /// SDM Vol. 3D §A.6.
     pub const fn from_raw(raw: u64) -> Self {
         Self(raw)
     }
 
     /// The raw MSR value.
+    ///
+    /// SDM Vol. 3D §A.6.
     pub const fn raw(self) -> u64 {
         self.0
     }
@@ -34,6 +38,8 @@ impl VmxMisc {
     }
 
     /// TSC cycles per VMX-preemption-timer tick: `1 << preemption_timer_rate()`.
+    ///
+    /// SDM Vol. 3D §A.6.
     pub const fn tsc_cycles_per_preemption_tick(self) -> u64 {
         1 << self.preemption_timer_rate()
     }
@@ -51,11 +57,15 @@ impl VmxMisc {
     }
 
     /// Bit 7: the shutdown activity state (2) is supported.
+    ///
+    /// SDM Vol. 3D §A.6.
     pub const fn activity_shutdown(self) -> bool {
         self.bit(7)
     }
 
     /// Bit 8: the wait-for-SIPI activity state (3) is supported.
+    ///
+    /// SDM Vol. 3D §A.6.
     pub const fn activity_wait_for_sipi(self) -> bool {
         self.bit(8)
     }
@@ -75,6 +85,8 @@ impl VmxMisc {
 
     /// Bit 14: Intel Processor Trace may be used in VMX operation (IA32_RTIT_CTL.TraceEn may
     /// be set in VMX operation).
+    ///
+    /// SDM Vol. 3D §A.6.
     pub const fn intel_pt_in_vmx(self) -> bool {
         self.bit(14)
     }
@@ -93,6 +105,8 @@ impl VmxMisc {
 
     /// Bits 27:25: N, such that the recommended maximum number of MSRs in each of the VM-exit
     /// MSR-store, VM-exit MSR-load and VM-entry MSR-load lists is `512 * (N + 1)`.
+    ///
+    /// SDM Vol. 3D §A.6.
     pub const fn msr_list_n(self) -> u8 {
         ((self.0 >> 25) & 0x7) as u8
     }
@@ -111,6 +125,8 @@ impl VmxMisc {
 
     /// Bit 29: VMWRITE may write to any supported VMCS field, including the VM-exit
     /// information fields (otherwise VMWRITE to them fails with VM-instruction error 13).
+    ///
+    /// SDM Vol. 3D §A.6.
     pub const fn vmwrite_any_field(self) -> bool {
         self.bit(29)
     }

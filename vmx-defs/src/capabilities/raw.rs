@@ -56,6 +56,8 @@ pub struct RawVmxMsrs {
 
 impl RawVmxMsrs {
     /// Every MSR index with its value (`None` if the MSR does not exist), in index order.
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn all(&self) -> [(u32, Option<u64>); 21] {
         [
             (msr::IA32_FEATURE_CONTROL, Some(self.feature_control)),
@@ -84,6 +86,8 @@ impl RawVmxMsrs {
 
     /// The MSRs that were read, as `(index, value)` in index order (for dumps; pair with
     /// [`msr::name`]).
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn present(&self) -> impl Iterator<Item = (u32, u64)> {
         self.all()
             .into_iter()
@@ -91,6 +95,8 @@ impl RawVmxMsrs {
     }
 
     /// The value of MSR `index`, if it is one of these MSRs and was read.
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub fn get(&self, index: u32) -> Option<u64> {
         self.all()
             .into_iter()

@@ -16,16 +16,22 @@ impl From<u64> for VmcsEnum {
 
 impl VmcsEnum {
     /// Wraps the MSR value (total: every value is kept exactly; the same as `From<u64>`).
+    ///
+    /// SDM Vol. 3D Appendix B.
     pub const fn from_raw(raw: u64) -> Self {
         Self(raw)
     }
 
     /// The raw MSR value.
+    ///
+    /// SDM Vol. 3D Appendix B.
     pub const fn raw(self) -> u64 {
         self.0
     }
 
     /// Bits 9:1: the highest index value of any supported VMCS field encoding.
+    ///
+    /// SDM Vol. 3D Appendix B.
     pub const fn highest_index(self) -> u16 {
         ((self.0 >> 1) & 0x1ff) as u16
     }

@@ -93,6 +93,8 @@ impl VmxCapabilities {
     }
 
     /// The raw MSR values.
+    ///
+    /// SDM Vol. 3D Appendix A.
     pub const fn raw(&self) -> &RawVmxMsrs {
         &self.raw
     }

@@ -79,5 +79,7 @@ impl EntryControls {
     pub const DEFAULT1: Self = Self::from_bits_retain(0x11ff);
 
     /// Every bit that has a name in this crate (0x3ffee04).
+    ///
+    /// SDM Vol. 3C §25.8.1.
     pub const DEFINED: Self = Self::from_bits_retain(0x3ffee04);
 }

@@ -42,5 +42,7 @@ impl PinBasedControls {
     pub const DEFAULT1: Self = Self::from_bits_retain(0x16);
 
     /// Every bit that has a name in this crate (0xe9).
+    ///
+    /// SDM Vol. 3C §25.6.1.
     pub const DEFINED: Self = Self::from_bits_retain(0xe9);
 }

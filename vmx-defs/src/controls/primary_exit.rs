@@ -73,5 +73,7 @@ impl PrimaryExitControls {
     pub const DEFAULT1: Self = Self::from_bits_retain(0x36dff);
 
     /// Every bit that has a name in this crate (0xfffc9204).
+    ///
+    /// SDM Vol. 3C §25.7.1.
     pub const DEFINED: Self = Self::from_bits_retain(0xfffc9204);
 }

@@ -93,5 +93,7 @@ impl PrimaryProcBasedControls {
     pub const DEFAULT1: Self = Self::from_bits_retain(0x401e172);
 
     /// Every bit that has a name in this crate (0xfbfb9e8c).
+    ///
+    /// SDM Vol. 3C §25.6.2.
     pub const DEFINED: Self = Self::from_bits_retain(0xfbfb9e8c);
 }

@@ -48,5 +48,7 @@ impl SecondaryExitControls {
     pub const DEFAULT1: Self = Self::from_bits_retain(0x0);
 
     /// Every bit that has a name in this crate (0xf).
+    ///
+    /// SDM Vol. 3C §25.7.1.
     pub const DEFINED: Self = Self::from_bits_retain(0xf);
 }

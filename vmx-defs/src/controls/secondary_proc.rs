@@ -105,5 +105,7 @@ impl SecondaryProcBasedControls {
     pub const DEFAULT1: Self = Self::from_bits_retain(0x0);
 
     /// Every bit that has a name in this crate (0xdfffffff: all but reserved bit 29).
+    ///
+    /// SDM Vol. 3C §25.6.2.
     pub const DEFINED: Self = Self::from_bits_retain(0xdfffffff);
 }

@@ -65,5 +65,7 @@ impl TertiaryProcBasedControls {
     pub const DEFAULT1: Self = Self::from_bits_retain(0x0);
 
     /// Every bit that has a name in this crate (0x13ff).
+    ///
+    /// SDM Vol. 3C §25.6.2.
     pub const DEFINED: Self = Self::from_bits_retain(0x13ff);
 }

@@ -12,20 +12,32 @@ pub struct ActivityState(pub u32);
 
 impl ActivityState {
     /// Wraps the field value, unknown states included (total: every value is kept exactly).
+    ///
+    /// SDM Vol. 3C §25.4.2.
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
 
     /// 0: active, executing instructions normally.
+    ///
+    /// SDM Vol. 3C §25.4.2.
     pub const ACTIVE: Self = Self(0);
     /// 1: HLT, inactive after executing HLT.
+    ///
+    /// SDM Vol. 3C §25.4.2.
     pub const HLT: Self = Self(1);
     /// 2: shutdown, inactive after a triple fault or similar.
+    ///
+    /// SDM Vol. 3C §25.4.2.
     pub const SHUTDOWN: Self = Self(2);
     /// 3: wait-for-SIPI, inactive after an INIT, waiting for a startup IPI.
+    ///
+    /// SDM Vol. 3C §25.4.2.
     pub const WAIT_FOR_SIPI: Self = Self(3);
 
     /// The raw value.
+    ///
+    /// SDM Vol. 3C §25.4.2.
     pub const fn raw(self) -> u32 {
         self.0
     }
@@ -43,6 +55,8 @@ impl ActivityState {
 
     /// The IA32_VMX_MISC bit that reports support for this state (6 HLT, 7 shutdown,
     /// 8 wait-for-SIPI), or `None` for active (always supported) and undefined values.
+    ///
+    /// SDM Vol. 3C §25.4.2.
     pub const fn vmx_misc_bit(self) -> Option<u32> {
         match self.0 {
             1 => Some(6),
@@ -53,6 +67,8 @@ impl ActivityState {
     }
 
     /// Whether a processor whose IA32_VMX_MISC MSR reads `vmx_misc` supports this state.
+    ///
+    /// SDM Vol. 3C §25.4.2.
     pub const fn is_supported(self, vmx_misc: u64) -> bool {
         match self.0 {
             0 => true,

@@ -24,14 +24,20 @@ bitflags::bitflags! {
 
 impl Interruptibility {
     /// Reserved bits 31:5.
+    ///
+    /// SDM Vol. 3C §25.4.2.
     pub const RESERVED: u32 = !0x1f;
 
     /// The reserved bits (31:5) that are set.
+    ///
+    /// SDM Vol. 3C §25.4.2.
     pub const fn reserved_bits(self) -> u32 {
         self.bits() & Self::RESERVED
     }
 
     /// Whether external interrupts are blocked for the next instruction (STI or MOV SS).
+    ///
+    /// SDM Vol. 3C §25.4.2.
     pub const fn blocks_interrupts(self) -> bool {
         self.intersects(Self::STI.union(Self::MOV_SS))
     }

@@ -29,9 +29,13 @@ bitflags::bitflags! {
 
 impl PendingDebugExceptions {
     /// Reserved bits: 11:4, 13, 15, 63:17.
+    ///
+    /// SDM Vol. 3C §25.4.2.
     pub const RESERVED: u64 = !(0xf | (1 << 12) | (1 << 14) | (1 << 16));
 
     /// The reserved bits that are set.
+    ///
+    /// SDM Vol. 3C §25.4.2.
     pub const fn reserved_bits(self) -> u64 {
         self.bits() & Self::RESERVED
     }

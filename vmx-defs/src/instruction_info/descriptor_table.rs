@@ -20,6 +20,8 @@ pub enum DescriptorTableInstruction {
 
 impl DescriptorTableInstruction {
     /// Decodes the 2-bit field; only the low 2 bits of `value` are used.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_bits(value: u8) -> Self {
         match value & 0x3 {
             0 => Self::Sgdt,
@@ -30,6 +32,8 @@ impl DescriptorTableInstruction {
     }
 
     /// `true` for LGDT and LIDT (the loading forms).
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn is_load(self) -> bool {
         matches!(self, Self::Lgdt | Self::Lidt)
     }
@@ -39,15 +43,21 @@ impl DescriptorTableInstruction {
 ///
 /// Bit 10 is 0 (memory operand); bits 6:2, 14:12 and 31:30 are undefined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3C §28.2.5.
 pub struct DescriptorTableInfo(u32);
 
 impl DescriptorTableInfo {
     /// Wraps a raw instruction-information value. Total: every value is accepted.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
 
     /// The raw value, unchanged.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn raw(self) -> u32 {
         self.0
     }

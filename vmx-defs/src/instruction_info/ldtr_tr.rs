@@ -20,6 +20,8 @@ pub enum LdtrTrInstruction {
 
 impl LdtrTrInstruction {
     /// Decodes the 2-bit field; only the low 2 bits of `value` are used.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_bits(value: u8) -> Self {
         match value & 0x3 {
             0 => Self::Sldt,
@@ -30,6 +32,8 @@ impl LdtrTrInstruction {
     }
 
     /// `true` for LLDT and LTR (the loading forms).
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn is_load(self) -> bool {
         matches!(self, Self::Lldt | Self::Ltr)
     }
@@ -40,15 +44,21 @@ impl LdtrTrInstruction {
 /// Bit 10 selects between a register operand (Reg1, bits 6:3) and a memory operand (the
 /// other fields, undefined for a register operand). Bits 2, 14:11 and 31:30 are undefined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3C §28.2.5.
 pub struct LdtrTrInfo(u32);
 
 impl LdtrTrInfo {
     /// Wraps a raw instruction-information value. Total: every value is accepted.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
 
     /// The raw value, unchanged.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn raw(self) -> u32 {
         self.0
     }

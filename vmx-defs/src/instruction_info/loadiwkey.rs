@@ -5,15 +5,21 @@ use super::bits32;
 /// VM-exit instruction information for LOADIWKEY (exit reason 69): the two XMM register
 /// operands (Reg1 in bits 6:3, Reg2 in bits 31:28).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3C §28.2.5.
 pub struct LoadiwkeyInfo(u32);
 
 impl LoadiwkeyInfo {
     /// Wraps a raw instruction-information value. Total: every value is accepted.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
 
     /// The raw value, unchanged.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn raw(self) -> u32 {
         self.0
     }

@@ -21,6 +21,8 @@ pub enum Scaling {
 
 impl Scaling {
     /// Decodes the 2-bit field; only the low 2 bits of `value` are used.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_bits(value: u8) -> Scaling {
         match value & 0x3 {
             0 => Scaling::None,
@@ -31,6 +33,8 @@ impl Scaling {
     }
 
     /// The 2-bit encoding.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn bits(self) -> u8 {
         match self {
             Scaling::None => 0,
@@ -41,6 +45,8 @@ impl Scaling {
     }
 
     /// The multiplier applied to the index register (1, 2, 4 or 8).
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn factor(self) -> u8 {
         1 << self.bits()
     }
@@ -69,6 +75,8 @@ pub struct MemoryOperand {
 
 impl MemoryOperand {
     /// Decodes the memory-operand bits of an instruction-information value. Total.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_info(raw: u32) -> MemoryOperand {
         MemoryOperand {
             segment: SegmentRegister::from_bits(super::bits32(raw, 15, 17) as u8),

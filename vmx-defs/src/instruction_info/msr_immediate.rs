@@ -8,15 +8,21 @@ use super::{Gpr, bits32};
 /// source). The MSR index itself is in the exit qualification
 /// ([`MsrImmediateQualification`](crate::qualification::MsrImmediateQualification)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3C §28.2.5.
 pub struct MsrImmediateInfo(u32);
 
 impl MsrImmediateInfo {
     /// Wraps a raw instruction-information value. Total: every value is accepted.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
 
     /// The raw value, unchanged.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn raw(self) -> u32 {
         self.0
     }

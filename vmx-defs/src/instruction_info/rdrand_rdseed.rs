@@ -9,19 +9,27 @@ use super::{Gpr, OperandSize, bits32};
 ///
 /// Bits 2:0, 10:7 and 31:13 are undefined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3C §28.2.5.
 pub struct RdrandRdseedInfo(u32);
 
 /// The same format, named for the UMWAIT/TPAUSE exits (reasons 67 and 68), where the
 /// register is the source operand.
+///
+/// SDM Vol. 3C §28.2.5.
 pub type TpauseUmwaitInfo = RdrandRdseedInfo;
 
 impl RdrandRdseedInfo {
     /// Wraps a raw instruction-information value. Total: every value is accepted.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
 
     /// The raw value, unchanged.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn raw(self) -> u32 {
         self.0
     }

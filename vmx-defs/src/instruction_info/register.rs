@@ -49,6 +49,8 @@ pub enum Gpr {
 
 impl Gpr {
     /// All sixteen registers in encoding order.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const ALL: [Gpr; 16] = [
         Gpr::Rax,
         Gpr::Rcx,
@@ -92,11 +94,15 @@ impl Gpr {
     }
 
     /// The 4-bit register number (0 = RAX ... 15 = R15).
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn number(self) -> u8 {
         self as u8
     }
 
     /// The register's 64-bit name in lower case, e.g. `"rax"`, `"r15"`.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn name(self) -> &'static str {
         match self {
             Gpr::Rax => "rax",

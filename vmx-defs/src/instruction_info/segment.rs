@@ -26,6 +26,8 @@ pub enum SegmentRegister {
 
 impl SegmentRegister {
     /// Decodes the 3-bit field; only the low 3 bits of `value` are used.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_bits(value: u8) -> SegmentRegister {
         match value & 0x7 {
             0 => SegmentRegister::Es,
@@ -39,6 +41,8 @@ impl SegmentRegister {
     }
 
     /// The 3-bit encoding.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn bits(self) -> u8 {
         match self {
             SegmentRegister::Es => 0,
@@ -52,6 +56,8 @@ impl SegmentRegister {
     }
 
     /// The register's name (`"es"` ... `"gs"`), or `None` for a reserved value.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn name(self) -> Option<&'static str> {
         match self {
             SegmentRegister::Es => Some("es"),

@@ -18,6 +18,8 @@ pub enum AddressSize {
 
 impl AddressSize {
     /// Decodes the 3-bit field; only the low 3 bits of `value` are used.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_bits(value: u8) -> AddressSize {
         match value & 0x7 {
             0 => AddressSize::Bits16,
@@ -28,6 +30,8 @@ impl AddressSize {
     }
 
     /// The 3-bit encoding.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn bits(self) -> u8 {
         match self {
             AddressSize::Bits16 => 0,
@@ -38,6 +42,8 @@ impl AddressSize {
     }
 
     /// The address width in bits (16, 32, 64), or `None` for a reserved value.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn width(self) -> Option<u8> {
         match self {
             AddressSize::Bits16 => Some(16),
@@ -65,6 +71,8 @@ pub enum OperandSize {
 
 impl OperandSize {
     /// Decodes the 2-bit field; only the low 2 bits of `value` are used.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_bits(value: u8) -> OperandSize {
         match value & 0x3 {
             0 => OperandSize::Bits16,
@@ -75,6 +83,8 @@ impl OperandSize {
     }
 
     /// The 2-bit encoding.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn bits(self) -> u8 {
         match self {
             OperandSize::Bits16 => 0,
@@ -85,6 +95,8 @@ impl OperandSize {
     }
 
     /// The operand width in bits (16, 32, 64), or `None` for a reserved value.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn width(self) -> Option<u8> {
         match self {
             OperandSize::Bits16 => Some(16),

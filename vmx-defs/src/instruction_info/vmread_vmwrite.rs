@@ -9,15 +9,21 @@ use super::{Gpr, bits32, memory_operand_accessors, register_or_memory_accessors}
 /// source) is a register (Reg1, bit 10 = 1) or memory (bit 10 = 0). Bits 2 and 14:11 are
 /// undefined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3C §28.2.5.
 pub struct VmreadVmwriteInfo(u32);
 
 impl VmreadVmwriteInfo {
     /// Wraps a raw instruction-information value. Total: every value is accepted.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
 
     /// The raw value, unchanged.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn raw(self) -> u32 {
         self.0
     }

@@ -9,15 +9,21 @@ use super::memory_operand_accessors;
 ///
 /// Bit 10 is 0 (memory operand); bits 6:2, 14:11 and 31:28 are undefined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3C §28.2.5.
 pub struct VmxMemoryInfo(u32);
 
 impl VmxMemoryInfo {
     /// Wraps a raw instruction-information value. Total: every value is accepted.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
 
     /// The raw value, unchanged.
+    ///
+    /// SDM Vol. 3C §28.2.5.
     pub const fn raw(self) -> u32 {
         self.0
     }

@@ -38,6 +38,8 @@ impl InjectionRules {
     /// The rules of a processor without IA32_VMX_BASIC\[56\] or nested-exception support,
     /// with the monitor trap flag, for a guest in protected mode without FRED enabled: the
     /// strictest checks a VM entry into a protected-mode guest applies.
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const LEGACY: Self = Self {
         error_code_relaxed: false,
         guest_protected_mode: true,
@@ -48,6 +50,8 @@ impl InjectionRules {
 
     /// [`InjectionRules::LEGACY`] with IA32_VMX_BASIC\[56\] = 1 (any hardware exception
     /// may carry an error code or not; processors with CET report this).
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const RELAXED_ERROR_CODE: Self = Self {
         error_code_relaxed: true,
         ..Self::LEGACY
@@ -246,17 +250,23 @@ pub struct EntryInterruptionInfo(u32);
 impl EntryInterruptionInfo {
     /// No event: the valid bit is 0, VM entry injects nothing. VM exits leave this value's
     /// valid bit clear in the field.
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const NONE: Self = Self(0);
 
     /// Reserved bits when bit 13 is allowed (30:14 and 12).
     const RESERVED: u32 = 0x7fff_d000;
 
     /// Any raw value, kept exactly (total; nothing is checked).
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
 
     /// The raw field value to write with VMWRITE.
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn raw(self) -> u32 {
         self.0
     }
@@ -264,6 +274,8 @@ impl EntryInterruptionInfo {
     /// The valid field for an event of type `ty` with `vector` and the deliver-error-code
     /// bit, without any check (total; [`EntryInterruptionInfo::check`] says whether VM entry
     /// accepts it).
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn from_parts(ty: InterruptionType, vector: u8, deliver_error_code: bool) -> Self {
         let code = if deliver_error_code {
             ERROR_CODE_BIT
@@ -274,6 +286,8 @@ impl EntryInterruptionInfo {
     }
 
     /// Builds a valid event under [`InjectionRules::LEGACY`].
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub fn new(
         ty: InterruptionType,
         vector: u8,
@@ -301,6 +315,8 @@ impl EntryInterruptionInfo {
     }
 
     /// An external interrupt with `vector` (any vector is accepted).
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn external_interrupt(vector: u8) -> Self {
         Self(
             VALID_BIT
@@ -310,6 +326,8 @@ impl EntryInterruptionInfo {
     }
 
     /// A non-maskable interrupt (type 2, vector 2).
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn nmi() -> Self {
         Self(VALID_BIT | ((InterruptionType::Nmi as u32) << TYPE_SHIFT) | 2)
     }
@@ -339,6 +357,8 @@ impl EntryInterruptionInfo {
     /// A hardware exception (type 3) delivered as the processor would deliver it: with an
     /// error code when the vector has one and the guest is in protected mode
     /// (`rules.guest_protected_mode`), checked against `rules`.
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub fn hardware_exception_with_rules(
         vector: ExceptionVector,
         rules: InjectionRules,
@@ -354,6 +374,8 @@ impl EntryInterruptionInfo {
 
     /// A software interrupt (INT n, type 4). VM entry also needs the instruction length
     /// ([`EntryInterruptionInfo::check_instruction_length`]).
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn software_interrupt(vector: u8) -> Self {
         Self(
             VALID_BIT
@@ -364,6 +386,8 @@ impl EntryInterruptionInfo {
 
     /// A privileged software exception (type 5; INT1/ICEBP raises it with vector 1). VM
     /// entry also needs the instruction length.
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn privileged_software_exception(vector: u8) -> Self {
         Self(
             VALID_BIT
@@ -374,6 +398,8 @@ impl EntryInterruptionInfo {
 
     /// A software exception (type 6; INT3 raises #BP, INTO raises #OF). VM entry also needs
     /// the instruction length.
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn software_exception(vector: u8) -> Self {
         Self(
             VALID_BIT
@@ -399,12 +425,16 @@ impl EntryInterruptionInfo {
 
     /// A FRED SYSENTER event (other event, vector 2); the same rules as
     /// [`EntryInterruptionInfo::fred_syscall`].
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn fred_sysenter() -> Self {
         Self(VALID_BIT | ((InterruptionType::OtherEvent as u32) << TYPE_SHIFT) | 2)
     }
 
     /// This event marked as a nested exception (bit 13; FRED), checked against `rules`
     /// (needs IA32_VMX_BASIC\[58\] and the hardware-exception type).
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub fn with_nested_exception(
         self,
         rules: InjectionRules,
@@ -415,32 +445,44 @@ impl EntryInterruptionInfo {
     }
 
     /// Bits 7:0: the vector.
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn vector(self) -> ExceptionVector {
         ExceptionVector((self.0 & VECTOR_MASK) as u8)
     }
 
     /// Bits 10:8: the interruption type.
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn interruption_type(self) -> InterruptionType {
         InterruptionType::from_field(self.0)
     }
 
     /// Bit 11: deliver an error code (taken from the VM-entry exception error-code field,
     /// encoding 0x4018).
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn deliver_error_code(self) -> bool {
         self.0 & ERROR_CODE_BIT != 0
     }
 
     /// Bit 13: inject as a nested exception (FRED).
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn nested_exception(self) -> bool {
         self.0 & NESTED_EXCEPTION_BIT != 0
     }
 
     /// Bit 31: VM entry injects this event.
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn is_valid(self) -> bool {
         self.0 & VALID_BIT != 0
     }
 
     /// The reserved bits (30:12) that are set, bit 13 included.
+    ///
+    /// SDM Vol. 3C §25.8.3.
     pub const fn reserved_bits(self) -> u32 {
         self.0 & 0x7fff_f000
     }

@@ -25,6 +25,8 @@ pub enum ApicAccessType {
 
 impl ApicAccessType {
     /// Decodes the 4-bit field; only the low 4 bits of `value` are used.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn from_bits(value: u8) -> Self {
         match value & 0xF {
             0 => Self::LinearRead,
@@ -38,6 +40,8 @@ impl ApicAccessType {
     }
 
     /// `true` for the linear-access types (0–3), for which the page offset is defined.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn is_linear(self) -> bool {
         matches!(
             self,
@@ -77,6 +81,8 @@ impl ApicAccessQualification {
     }
 
     /// The page offset if the access type says it is defined (a linear access), else `None`.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn linear_offset(self) -> Option<u16> {
         if self.access_type().is_linear() {
             Some(self.offset())

@@ -28,6 +28,8 @@ impl DebugExceptionQualification {
 
     /// BLD (bit 11): a bus lock was detected (OS bus-lock detection). Active-high here.
     /// Reported by recent processors; Linux documents it as matching the #DB payload.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn bus_lock_detected(self) -> bool {
         bit(self.0, 11)
     }

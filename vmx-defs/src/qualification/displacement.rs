@@ -26,6 +26,8 @@ impl DisplacementQualification {
     /// The displacement truncated to `address_size` (16, 32 or 64 bits, from the
     /// instruction-information field) for use in effective-address arithmetic. A reserved
     /// address size leaves the value unchanged.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn displacement_for(self, address_size: crate::instruction_info::AddressSize) -> u64 {
         match address_size {
             crate::instruction_info::AddressSize::Bits16 => self.0 & 0xFFFF,

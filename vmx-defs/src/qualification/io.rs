@@ -18,6 +18,8 @@ pub enum IoSize {
 
 impl IoSize {
     /// Decodes the 3-bit field; only the low 3 bits of `value` are used.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn from_bits(value: u8) -> Self {
         match value & 0x7 {
             0 => Self::Byte,
@@ -28,6 +30,8 @@ impl IoSize {
     }
 
     /// The access size in bytes (1, 2 or 4), or `None` for a reserved value.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn bytes(self) -> Option<u8> {
         match self {
             Self::Byte => Some(1),

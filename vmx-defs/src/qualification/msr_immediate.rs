@@ -19,6 +19,8 @@ impl MsrImmediateQualification {
     }
 
     /// The MSR index as a 32-bit MSR number, or `None` if bits 63:32 are not zero.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn msr_index_u32(self) -> Option<u32> {
         if self.0 >> 32 == 0 {
             Some(self.0 as u32)

@@ -17,6 +17,8 @@ impl MsrLoadFailureQualification {
 
     /// The 0-based position of the failing entry in the MSR-load area, or `None` for the
     /// (architecturally impossible) value 0.
+    ///
+    /// SDM Vol. 3C §27.4.
     pub const fn entry_index(self) -> Option<u64> {
         self.0.checked_sub(1)
     }

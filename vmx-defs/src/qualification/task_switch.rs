@@ -18,6 +18,8 @@ pub enum TaskSwitchSource {
 
 impl TaskSwitchSource {
     /// Decodes the 2-bit field; only the low 2 bits of `value` are used.
+    ///
+    /// SDM Vol. 3C §28.2.1.
     pub const fn from_bits(value: u8) -> Self {
         match value & 0x3 {
             0 => Self::Call,

@@ -4,6 +4,8 @@
 /// WRMSR, 1 for the non-immediate form of WRMSRNS; other values are not defined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+///
+/// SDM Vol. 3C §28.2.1.
 pub enum WrmsrInstruction {
     /// WRMSR (0).
     Wrmsr,

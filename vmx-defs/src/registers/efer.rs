@@ -29,6 +29,8 @@ impl Efer {
     pub const RESERVED: u64 = !Self::all().bits();
 
     /// The reserved bits set in this value (0 if none).
+    ///
+    /// SDM Vol. 3A §2.2.1.
     pub const fn reserved_bits(self) -> u64 {
         self.bits() & Self::RESERVED
     }

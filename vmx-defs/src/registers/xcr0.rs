@@ -99,12 +99,18 @@ impl Xcr0 {
     pub const RESERVED: u64 = !Self::all().bits();
 
     /// The MPX state components (bits 4:3).
+    ///
+    /// SDM Vol. 1 §13.3.
     pub const MPX: Self = Self::BNDREGS.union(Self::BNDCSR);
 
     /// The AVX-512 state components (bits 7:5).
+    ///
+    /// SDM Vol. 1 §13.3.
     pub const AVX512: Self = Self::OPMASK.union(Self::ZMM_HI256).union(Self::HI16_ZMM);
 
     /// The AMX state components (bits 18:17).
+    ///
+    /// SDM Vol. 1 §13.3.
     pub const AMX: Self = Self::TILECFG.union(Self::TILEDATA);
 
     /// The bits a processor supports in XCR0, from CPUID.(EAX=0DH,ECX=0): EAX holds bits

@@ -44,6 +44,8 @@ pub enum FieldWidth {
 
 impl FieldWidth {
     /// The width from encoding bits 14:13 (only the two low bits of `bits` are used).
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn from_bits(bits: u32) -> Self {
         match bits & 0b11 {
             0 => Self::Bits16,
@@ -54,6 +56,8 @@ impl FieldWidth {
     }
 
     /// The value of encoding bits 14:13 for this width.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn bits(self) -> u32 {
         match self {
             Self::Bits16 => 0,
@@ -81,6 +85,8 @@ pub enum FieldType {
 
 impl FieldType {
     /// The type from encoding bits 11:10 (only the two low bits of `bits` are used).
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn from_bits(bits: u32) -> Self {
         match bits & 0b11 {
             0 => Self::Control,
@@ -91,6 +97,8 @@ impl FieldType {
     }
 
     /// The value of encoding bits 11:10 for this type.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn bits(self) -> u32 {
         match self {
             Self::Control => 0,
@@ -149,6 +157,8 @@ impl core::error::Error for EncodingError {}
 
 impl VmcsEncoding {
     /// The encoding with the given raw value (any value; see [`VmcsEncoding::check`]).
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
@@ -185,11 +195,15 @@ impl VmcsEncoding {
     }
 
     /// The raw 32-bit value.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn raw(self) -> u32 {
         self.0
     }
 
     /// Access type, bit 0.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn access_type(self) -> AccessType {
         if self.0 & 1 == 0 {
             AccessType::Full
@@ -199,16 +213,22 @@ impl VmcsEncoding {
     }
 
     /// Index, bits 9:1.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn index(self) -> u16 {
         ((self.0 >> 1) & 0x1FF) as u16
     }
 
     /// Type, bits 11:10.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn field_type(self) -> FieldType {
         FieldType::from_bits(self.0 >> 10)
     }
 
     /// Width, bits 14:13.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn width(self) -> FieldWidth {
         FieldWidth::from_bits(self.0 >> 13)
     }
@@ -221,6 +241,8 @@ impl VmcsEncoding {
     }
 
     /// The reserved bits (12 and 31:15) that are set; 0 for a well-formed encoding.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn reserved_bits(self) -> u32 {
         self.0 & (RESERVED_BIT_12 | RESERVED_HIGH_BITS)
     }
@@ -244,6 +266,8 @@ impl VmcsEncoding {
     }
 
     /// Whether [`VmcsEncoding::check`] succeeds.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn is_valid(self) -> bool {
         self.check().is_ok()
     }
@@ -261,6 +285,8 @@ impl VmcsEncoding {
     }
 
     /// The encoding of the whole field: access type bit 0 cleared.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn full(self) -> Self {
         Self(self.0 & !1)
     }
@@ -269,6 +295,8 @@ impl VmcsEncoding {
 /// Why [`VmcsEncoding::compose`] refused its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+///
+/// SDM Vol. 3C §25.11.2.
 pub enum ComposeError {
     /// The index does not fit in the 9 bits of encoding bits 9:1.
     IndexTooLarge {

@@ -11,6 +11,8 @@ use crate::capabilities::VmxMisc;
 
 mod sealed {
     /// Keeps [`super::Width`] and [`super::Access`] to the marker types of this module.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub trait Sealed {}
 }
 
@@ -35,19 +37,29 @@ pub trait Access: sealed::Sealed + Copy + fmt::Debug + 'static {
 
 /// A 16-bit field (encoding width 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3C §25.11.2.
 pub enum W16 {}
 /// A 32-bit field (encoding width 2), or the high access of a 64-bit field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3C §25.11.2.
 pub enum W32 {}
 /// A 64-bit field (encoding width 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3C §25.11.2.
 pub enum W64 {}
 /// A natural-width field (encoding width 3): 64 bits on Intel 64 processors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3C §25.11.2.
 pub enum WNat {}
 
 /// A field VMREAD and VMWRITE both accept: control, guest-state and host-state fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3C §25.11.2.
 pub enum ReadWrite {}
 /// A VM-exit information field ("read-only data", encoding type 1, SDM Vol. 3C §25.9):
 /// VMREAD only, unless IA32_VMX_MISC bit 29 is 1 (see [`Field::as_writable_if_misc29`]).
@@ -121,21 +133,29 @@ impl<W: Width, A: Access> Field<W, A> {
     }
 
     /// The field's encoding.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn encoding(self) -> VmcsEncoding {
         self.encoding
     }
 
     /// The field's raw 32-bit encoding, the operand of VMREAD/VMWRITE.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn raw(self) -> u32 {
         self.encoding.0
     }
 
     /// The width of the field (the same as `W::WIDTH`, except [`W32`] for a high access).
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn width(self) -> FieldWidth {
         W::WIDTH
     }
 
     /// Whether VMWRITE may write the field without IA32_VMX_MISC bit 29.
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn is_writable(self) -> bool {
         A::WRITABLE
     }

@@ -19,23 +19,31 @@ pub struct FieldInfo {
 
 impl FieldInfo {
     /// The width from the encoding.
+    ///
+    /// SDM Vol. 3D Appendix B.
     pub const fn width(&self) -> FieldWidth {
         self.encoding.width()
     }
 
     /// The type (control, VM-exit information, guest state, host state) from the encoding.
+    ///
+    /// SDM Vol. 3D Appendix B.
     pub const fn field_type(&self) -> FieldType {
         self.encoding.field_type()
     }
 
     /// Whether the field is a VM-exit information field (read-only unless IA32_VMX_MISC
     /// bit 29 is 1).
+    ///
+    /// SDM Vol. 3D Appendix B.
     pub const fn is_read_only(&self) -> bool {
         self.encoding.is_read_only()
     }
 
     /// Whether a processor with these capabilities supports the field
     /// ([`FieldRequirement::is_met`]).
+    ///
+    /// SDM Vol. 3D Appendix B.
     pub fn exists_on(&self, caps: &VmxCapabilities) -> bool {
         self.requirement.is_met(caps)
     }
@@ -47,6 +55,8 @@ pub static ALL_FIELDS: &[FieldInfo] = super::fields::ALL;
 
 /// The field whose full-access encoding is `raw`, or `None` (unknown, ill-formed, or a
 /// high access: look up `raw & !1` for those). Total: any `u32` is accepted.
+///
+/// SDM Vol. 3D Appendix B.
 pub fn lookup(raw: u32) -> Option<&'static FieldInfo> {
     ALL_FIELDS
         .binary_search_by_key(&raw, |info| info.encoding.0)

@@ -59,6 +59,8 @@ pub enum FieldRequirement {
 
 /// A register of a CPUID leaf.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// SDM Vol. 3C §25.11.2.
 pub enum CpuidRegister {
     /// EAX.
     Eax,
@@ -98,6 +100,8 @@ impl CpuidFeature {
     };
     /// Intel advanced performance extensions (extended GPRs R16-R31):
     /// CPUID.(EAX=07H,ECX=1):EDX\[21\] (Intel APX architecture specification).
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const APX: Self = Self {
         leaf: 7,
         subleaf: 1,
@@ -108,6 +112,8 @@ impl CpuidFeature {
 
     /// Whether `value`, the output `register` of `CPUID.(EAX=leaf, ECX=subleaf)`, has the
     /// flag set (bits above 31 of `bit` are never set).
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub const fn is_set_in(self, value: u32) -> bool {
         self.bit < 32 && value & (1 << self.bit) != 0
     }
@@ -143,6 +149,8 @@ impl FieldRequirement {
     /// Like [`FieldRequirement::is_met`], with `has_cpuid_feature` deciding the
     /// [`FieldRequirement::Cpuid`] requirements (for instance from the CPUID instruction,
     /// see [`CpuidFeature::is_set_in`]).
+    ///
+    /// SDM Vol. 3C §25.11.2.
     pub fn is_met_with_cpuid(
         &self,
         caps: &VmxCapabilities,
