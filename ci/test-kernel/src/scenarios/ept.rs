@@ -21,7 +21,7 @@ use alloc::vec::Vec;
 
 use baremetal::cpu;
 use ept::{
-    EptAttributes, EptConfig, EptEntry, EptError, EptFlags, EptPageTable, FlagsError,
+    Ept, EptAttributes, EptConfig, EptEntry, EptError, EptFlags, EptPageTable, FlagsError,
     GuestPhysAddr, HardwareInvept, HostPhysAddr, InveptDescriptor, InveptExecutor, PageSize,
     PageWalkLength,
 };
@@ -32,7 +32,7 @@ use vmx_defs::vmcs::fields;
 use vmx_vcpu::{VcpuConfig, VmExit, VmxVcpu};
 
 use crate::env::{Env, Outcome, Scenario};
-use crate::hosts::{KernelEptHost, KernelHost};
+use crate::hosts::KernelHost;
 use crate::{check, check_eq, require, setup, skip};
 
 use super::vmx_setup::{self, Cpu};
@@ -95,7 +95,10 @@ const ALIAS: u64 = 0x4000_0000;
 /// Size of the identity-mapped guest-physical range.
 const IDENTITY_LEN: u64 = 0x4000_0000;
 
-type Table = EptPageTable<KernelEptHost>;
+type Table = EptPageTable<KernelHost>;
+/// A table shared with the scenario's vCPU ([`Ept::attach`]); edits go through
+/// [`Ept::edit`].
+type Shared = Ept<KernelHost>;
 type Vcpu<'c> = VmxVcpu<'c, KernelHost>;
 
 // ---------------------------------------------------------------- helpers
@@ -121,16 +124,22 @@ fn config(c: &Cpu) -> Result<EptConfig, Outcome> {
 }
 
 /// A table with guest-physical `[0, 1 GiB)` mapped to itself, read/write/execute,
-/// write-back, with the largest pages the configuration allows.
-fn identity_table(cfg: EptConfig) -> Result<Table, Outcome> {
-    let mut t = EptPageTable::new(KernelEptHost, cfg)
+/// write-back, with the largest pages the configuration allows, shared ([`Ept::new`]).
+fn identity_table(cfg: EptConfig) -> Result<Shared, Outcome> {
+    let mut t: Table = EptPageTable::new(KernelHost, cfg)
         .map_err(|e| Outcome::Fail(format!("EptPageTable::new: {e}")))?;
-    t.map_region(
-        GuestPhysAddr::new(0),
-        HostPhysAddr::new(0),
-        IDENTITY_LEN,
-        EptAttributes::write_back(EptFlags::RWX),
-    )
+    // SAFETY: the guests of this area are the kernel's own test code (`ept_guest_loop`),
+    // trusted like the kernel: they touch only the addresses the scenario hands them, and
+    // the scenario accepts that they share the kernel's memory. Every table (and vCPU) is
+    // dropped before the scenario ends, and the runner leaves VMX operation after it.
+    unsafe {
+        t.map_region(
+            GuestPhysAddr::new(0),
+            HostPhysAddr::new(0),
+            IDENTITY_LEN,
+            EptAttributes::write_back(EptFlags::RWX),
+        )
+    }
     .map_err(|e| Outcome::Fail(format!("identity map_region: {e}")))?;
     let expect = if cfg.supports_page_size(PageSize::Size1G) {
         PageSize::Size1G
@@ -145,41 +154,57 @@ fn identity_table(cfg: EptConfig) -> Result<Table, Outcome> {
             "map_region used {got:?} pages, expected {expect:?}"
         )));
     }
-    Ok(t)
+    Ok(Ept::new(t))
 }
 
-/// A vCPU running the guest under `table`, stopped at its first VMCALL (RIP advanced).
-/// Checks that the VMCS holds the table's EPTP.
-fn start<'c>(c: &'c Cpu, env: &mut Env, table: &Table) -> Result<Vcpu<'c>, Outcome> {
-    start_with_cr3(c, env, table, cpu::read_cr3())
+/// A vCPU attached to `ept`, running the guest, stopped at its first VMCALL (RIP
+/// advanced). Checks that the VMCS holds the table's EPTP.
+fn start<'c>(c: &'c Cpu, env: &mut Env, ept: &'c Shared) -> Result<Vcpu<'c>, Outcome> {
+    start_with_cr3(c, env, ept, cpu::read_cr3())
 }
 
 /// As [`start`], with the guest on the page tables at `cr3`.
 fn start_with_cr3<'c>(
     c: &'c Cpu,
     env: &mut Env,
-    table: &Table,
+    ept: &'c Shared,
     cr3: u64,
 ) -> Result<Vcpu<'c>, Outcome> {
     let mut g = vmx_setup::long_mode_guest(env, ept_guest_loop, 0x2, vmx_setup::NO_IDT)?;
     g.cr3 = cr3;
-    let mut cfg = VcpuConfig::new(g);
-    cfg.ept = Some(table.eptp());
-    // SAFETY: the guest is the kernel's own test code on its page tables (trusted); the EPT
-    // maps the memory it uses.
-    let mut v = unsafe { VmxVcpu::new(c, &cfg) }
-        .map_err(|e| Outcome::Fail(format!("VmxVcpu::new: {e}")))?;
+    let cfg = VcpuConfig::new(g);
+    let users = ept.users();
+    let user = ept
+        .attach()
+        .map_err(|e| Outcome::Fail(format!("Ept::attach: {e}")))?;
+    if ept.users() != users + 1 || !user.needs_sync() {
+        return Err(Outcome::Fail(format!(
+            "attach: {} users (was {users}), needs_sync {}",
+            ept.users(),
+            user.needs_sync()
+        )));
+    }
+    let mut v =
+        VmxVcpu::new(c, user, &cfg).map_err(|e| Outcome::Fail(format!("VmxVcpu::new: {e}")))?;
     let eptp = v
         .read_field(fields::CTRL_EPT_POINTER)
         .map_err(|e| Outcome::Fail(format!("VMREAD EPTP: {e}")))?;
-    if eptp != table.eptp().raw() {
+    if eptp != ept.eptp().raw() || v.eptp() != Some(ept.eptp()) {
         return Err(Outcome::Fail(format!(
-            "VMCS EPTP {eptp:#x} != table EPTP {:#x}",
-            table.eptp().raw()
+            "VMCS EPTP {eptp:#x} (vCPU {:?}) != table EPTP {:#x}",
+            v.eptp(),
+            ept.eptp().raw()
         )));
     }
     let e = run(&mut v)?;
     done(&mut v, e)?;
+    // The vCPU synchronised before its first entry: every generation so far is reached.
+    if !ept.synced(ept.generation()) {
+        return Err(Outcome::Fail(format!(
+            "the vCPU ran without synchronising to generation {}",
+            ept.generation()
+        )));
+    }
     Ok(v)
 }
 
@@ -365,39 +390,71 @@ fn violation_at(
 }
 
 /// [`protect`] of the 4-KiB page at `gpa` to `flags`, write-back.
-fn protect_page(table: &mut Table, gpa: u64, flags: EptFlags) -> Result<(), Outcome> {
-    protect(table, gpa, 0x1000, EptAttributes::write_back(flags))
+fn protect_page(ept: &Shared, gpa: u64, flags: EptFlags) -> Result<u64, Outcome> {
+    protect(ept, gpa, 0x1000, EptAttributes::write_back(flags))
 }
 
-/// Changes the attributes of `[gpa, gpa + len)` and performs the invalidation the change
-/// owes through the crate's flush token, checking the pending-invalidation state.
-fn protect(table: &mut Table, gpa: u64, len: u64, attrs: EptAttributes) -> Result<(), Outcome> {
-    let token = table
-        .protect(GuestPhysAddr::new(gpa), len, attrs)
-        .map_err(|e| Outcome::Fail(format!("protect {gpa:#x}+{len:#x}: {e}")))?;
-    if !table.needs_flush() {
-        return Err(Outcome::Fail("protect left no pending invalidation".into()));
+/// Changes the attributes of `[gpa, gpa + len)` in an edit of `ept` and commits the
+/// invalidation the change owes, checking the pending-invalidation state: the edit owes
+/// one, dropping the guard publishes it as a new generation (nothing left pending in the
+/// table) that an attached vCPU has not reached yet. Returns that generation: every
+/// attached vCPU performs the INVEPT before its next VM entry (SDM Vol. 3C §29.4.3.1).
+fn protect(ept: &Shared, gpa: u64, len: u64, attrs: EptAttributes) -> Result<u64, Outcome> {
+    let before = ept.generation();
+    {
+        let mut t = ept.edit();
+        let token = t
+            .protect(GuestPhysAddr::new(gpa), len, attrs)
+            .map_err(|e| Outcome::Fail(format!("protect {gpa:#x}+{len:#x}: {e}")))?;
+        if !t.needs_flush() {
+            return Err(Outcome::Fail("protect left no pending invalidation".into()));
+        }
+        t.commit(token);
     }
-    table
-        .flush(token, &mut HardwareInvept)
-        .map_err(|e| Outcome::Fail(format!("flush: {e}")))?;
-    if table.needs_flush() {
+    let generation = ept.generation();
+    if generation <= before {
+        return Err(Outcome::Fail(format!(
+            "the edit published no new generation ({before} -> {generation})"
+        )));
+    }
+    if ept.edit().needs_flush() {
         return Err(Outcome::Fail(
-            "invalidation still pending after flush".into(),
+            "invalidation still pending in the table after the edit".into(),
         ));
     }
-    Ok(())
+    if ept.users() > 0 && ept.synced(generation) {
+        return Err(Outcome::Fail(format!(
+            "generation {generation} reported synchronised before any vCPU ran"
+        )));
+    }
+    Ok(generation)
 }
 
-fn map4k(table: &mut Table, gpa: u64, hpa: u64, attrs: EptAttributes) -> Result<(), Outcome> {
-    table
-        .map(
+/// Checks that every vCPU attached to `ept` has performed the invalidation of
+/// `generation` (each does before its VM entry).
+fn synced(ept: &Shared, generation: u64) -> Result<(), Outcome> {
+    if ept.synced(generation) {
+        Ok(())
+    } else {
+        Err(Outcome::Fail(format!(
+            "a vCPU entered without synchronising to generation {generation}"
+        )))
+    }
+}
+
+fn map4k(ept: &Shared, gpa: u64, hpa: u64, attrs: EptAttributes) -> Result<(), Outcome> {
+    // SAFETY: `hpa` is a frame the scenario allocated for the guest (or kernel memory the
+    // scenario lets its trusted test guest reach, see `identity_table`); it stays
+    // allocated until the scenario ends, after the vCPU and the table are gone.
+    unsafe {
+        ept.edit().map(
             GuestPhysAddr::new(gpa),
             HostPhysAddr::new(hpa),
             PageSize::Size4K,
             attrs,
         )
-        .map_err(|e| Outcome::Fail(format!("map {gpa:#x} -> {hpa:#x}: {e}")))
+    }
+    .map_err(|e| Outcome::Fail(format!("map {gpa:#x} -> {hpa:#x}: {e}")))
 }
 
 fn frame(env: &mut Env) -> Result<u64, Outcome> {
@@ -450,12 +507,12 @@ fn leaf_slot(table: &Table, gpa: u64) -> Option<(*mut u64, PageSize)> {
 fn eptp_and_memory_types(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let cfg = setup!(config(&c));
-    let mut t = setup!(identity_table(cfg));
-    let eptp = t.eptp();
+    let ept = setup!(identity_table(cfg));
+    let eptp = ept.eptp();
     check_eq!(eptp.memory_type(), MemoryType::WRITE_BACK);
     check_eq!(eptp.page_walk_length(), Some(PageWalkLength::Four));
     check!(!eptp.accessed_dirty(), "A/D enabled by default");
-    check_eq!(eptp.root(), t.root().as_u64());
+    check_eq!(eptp.root(), ept.edit().root().as_u64());
     check!(
         eptp.raw() & 0x7f == 6 | (3 << 3),
         "EPTP bits 6:0 {:#x}",
@@ -466,13 +523,13 @@ fn eptp_and_memory_types(env: &mut Env) -> Outcome {
     write64(wb, 0x1111_0000_0000_00b6);
     write64(uc, 0x2222_0000_0000_0000);
     setup!(map4k(
-        &mut t,
+        &ept,
         ALIAS + wb,
         wb,
         EptAttributes::write_back(EptFlags::RW)
     ));
     setup!(map4k(
-        &mut t,
+        &ept,
         ALIAS + uc,
         uc,
         EptAttributes::uncacheable(EptFlags::RW)
@@ -481,13 +538,13 @@ fn eptp_and_memory_types(env: &mut Env) -> Outcome {
         (ALIAS + wb, MemoryType::WRITE_BACK),
         (ALIAS + uc, MemoryType::UNCACHEABLE),
     ] {
-        let m = require!(t.query(GuestPhysAddr::new(gpa)), "query");
+        let m = require!(ept.edit().query(GuestPhysAddr::new(gpa)), "query");
         check_eq!(m.attributes().memory_type, mt);
-        let Some((slot, size)) = leaf_slot(&t, gpa) else {
+        let Some((slot, size)) = leaf_slot(&ept.edit(), gpa) else {
             return Outcome::Fail(format!("no leaf for {gpa:#x}"));
         };
         check_eq!(size, PageSize::Size4K);
-        // SAFETY: `slot` points into a paging structure of `t`, which is alive.
+        // SAFETY: `slot` points into a paging structure of the table, which is alive.
         let raw = unsafe { slot.read_volatile() };
         check!(
             (raw >> 3) & 7 == u64::from(mt.raw()),
@@ -495,7 +552,7 @@ fn eptp_and_memory_types(env: &mut Env) -> Outcome {
         );
         check!(raw & 7 == 3, "leaf {raw:#x}: access bits not RW");
     }
-    let mut v = setup!(start(&c, env, &t));
+    let mut v = setup!(start(&c, env, &ept));
     check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + wb, 0)), read64(wb));
     check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + uc, 0)), read64(uc));
     setup!(allowed(&mut v, Op::Write, ALIAS + uc, 0x77));
@@ -517,10 +574,10 @@ fn eptp_and_memory_types(env: &mut Env) -> Outcome {
         cfg.with_structure_memory_type(MemoryType::UNCACHEABLE),
         "UC structure memory type"
     );
-    let t2 = setup!(identity_table(uc_cfg));
-    check_eq!(t2.eptp().memory_type(), MemoryType::UNCACHEABLE);
-    check_eq!(t2.eptp().raw() & 7, 0);
-    let mut v2 = setup!(start(&c, env, &t2));
+    let ept2 = setup!(identity_table(uc_cfg));
+    check_eq!(ept2.eptp().memory_type(), MemoryType::UNCACHEABLE);
+    check_eq!(ept2.eptp().raw() & 7, 0);
+    let mut v2 = setup!(start(&c, env, &ept2));
     check_eq!(setup!(allowed(&mut v2, Op::Read, wb, 0)), read64(wb));
     Outcome::PassWith("EPTP WB and UC read back from the VMCS; leaf WB/UC in bits 5:3".into())
 }
@@ -530,28 +587,31 @@ fn eptp_and_memory_types(env: &mut Env) -> Outcome {
 /// entries are not cached, SDM Vol. 3C §29.4.3.1) lets the read complete.
 fn violation_read_not_present(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    let mut t = setup!(identity_table(setup!(config(&c))));
+    let ept = setup!(identity_table(setup!(config(&c))));
     let f = setup!(frame(env));
     write64(f + 0x128, 0x5eed_0000_1234_5678);
     let gpa = ALIAS + f + 0x128;
     check!(
         matches!(
-            t.query(GuestPhysAddr::new(gpa)),
+            ept.edit().query(GuestPhysAddr::new(gpa)),
             Err(EptError::NotMapped { .. })
         ),
         "test page already mapped"
     );
-    let mut v = setup!(start(&c, env, &t));
+    let mut v = setup!(start(&c, env, &ept));
     setup!(violation(&mut v, Op::Read, gpa, 0, NONE));
     setup!(map4k(
-        &mut t,
+        &ept,
         ALIAS + f,
         f,
         EptAttributes::write_back(EptFlags::R)
     ));
-    check!(!t.needs_flush(), "a new mapping asked for an invalidation");
+    check!(
+        !ept.edit().needs_flush(),
+        "a new mapping asked for an invalidation"
+    );
     check_eq!(
-        require!(t.translate(GuestPhysAddr::new(gpa)), "translate").as_u64(),
+        require!(ept.edit().translate(GuestPhysAddr::new(gpa)), "translate").as_u64(),
         f + 0x128
     );
     check_eq!(setup!(resume(&mut v)), 0x5eed_0000_1234_5678);
@@ -563,29 +623,30 @@ fn violation_read_not_present(env: &mut Env) -> Outcome {
 fn violation_read_execute_only(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let cfg = setup!(config(&c));
-    let mut t = setup!(identity_table(cfg));
+    let ept = setup!(identity_table(cfg));
     let f = setup!(frame(env));
     let x_only = EptAttributes::write_back(EptFlags::EXECUTE);
     if !cfg.supports_execute_only() {
+        // SAFETY: `f` is a frame this scenario allocated for the guest (see `map4k`).
+        let refused = unsafe {
+            ept.edit().map(
+                GuestPhysAddr::new(ALIAS + f),
+                HostPhysAddr::new(f),
+                PageSize::Size4K,
+                x_only,
+            )
+        };
         check!(
-            matches!(
-                t.map(
-                    GuestPhysAddr::new(ALIAS + f),
-                    HostPhysAddr::new(f),
-                    PageSize::Size4K,
-                    x_only
-                ),
-                Err(EptError::CapabilityMissing(_))
-            ),
+            matches!(refused, Err(EptError::CapabilityMissing(_))),
             "execute-only mapping accepted without capability bit 0"
         );
         skip!("no execute-only EPT translations on this model");
     }
     write64(f, 0xe0e0);
-    setup!(map4k(&mut t, ALIAS + f, f, x_only));
-    let mut v = setup!(start(&c, env, &t));
+    setup!(map4k(&ept, ALIAS + f, f, x_only));
+    let mut v = setup!(start(&c, env, &ept));
     setup!(violation(&mut v, Op::Read, ALIAS + f, 0, EXECUTE_ONLY));
-    setup!(protect_page(&mut t, ALIAS + f, EptFlags::RX));
+    setup!(protect_page(&ept, ALIAS + f, EptFlags::RX));
     check_eq!(setup!(resume(&mut v)), 0xe0e0);
     Outcome::Pass
 }
@@ -594,16 +655,16 @@ fn violation_read_execute_only(env: &mut Env) -> Outcome {
 /// making the page writable and flushing lets the write complete.
 fn violation_write_read_only(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    let mut t = setup!(identity_table(setup!(config(&c))));
+    let ept = setup!(identity_table(setup!(config(&c))));
     let f = setup!(frame(env));
     write64(f + 0x800, 0xaaaa);
     setup!(map4k(
-        &mut t,
+        &ept,
         ALIAS + f,
         f,
         EptAttributes::write_back(EptFlags::R)
     ));
-    let mut v = setup!(start(&c, env, &t));
+    let mut v = setup!(start(&c, env, &ept));
     check_eq!(
         setup!(allowed(&mut v, Op::Read, ALIAS + f + 0x800, 0)),
         0xaaaa
@@ -616,7 +677,7 @@ fn violation_write_read_only(env: &mut Env) -> Outcome {
         READ_ONLY
     ));
     check_eq!(read64(f + 0x800), 0xaaaa);
-    setup!(protect_page(&mut t, ALIAS + f, EptFlags::RW));
+    setup!(protect_page(&ept, ALIAS + f, EptFlags::RW));
     setup!(resume(&mut v));
     check_eq!(read64(f + 0x800), 0xbbbb);
     Outcome::Pass
@@ -626,19 +687,19 @@ fn violation_write_read_only(env: &mut Env) -> Outcome {
 /// and W, RIP at the page; making it executable and flushing lets the RET there run.
 fn violation_fetch_not_executable(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    let mut t = setup!(identity_table(setup!(config(&c))));
+    let ept = setup!(identity_table(setup!(config(&c))));
     let f = setup!(frame(env));
     // SAFETY: `f` is a frame this scenario owns.
     unsafe { (f as *mut u8).write_volatile(0xC3) };
     setup!(map4k(
-        &mut t,
+        &ept,
         ALIAS + f,
         f,
         EptAttributes::write_back(EptFlags::RW)
     ));
-    let mut v = setup!(start(&c, env, &t));
+    let mut v = setup!(start(&c, env, &ept));
     setup!(violation(&mut v, Op::Fetch, ALIAS + f, 0, READ_WRITE));
-    setup!(protect_page(&mut t, ALIAS + f, EptFlags::RWX));
+    setup!(protect_page(&ept, ALIAS + f, EptFlags::RWX));
     setup!(resume(&mut v));
     // And again, now allowed throughout.
     setup!(allowed(&mut v, Op::Fetch, ALIAS + f, 0));
@@ -662,11 +723,11 @@ const GUEST_LINEAR: u64 = 0x80_0000_0000;
 /// access, no permissions and bit 8 clear. Restoring the mapping lets the read complete.
 fn violation_guest_paging(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    let mut t = setup!(identity_table(setup!(config(&c))));
+    let ept = setup!(identity_table(setup!(config(&c))));
     let f = setup!(frame(env));
     write64(f + 0x30, 0x1a2b);
     setup!(map4k(
-        &mut t,
+        &ept,
         ALIAS + f,
         f,
         EptAttributes::write_back(EptFlags::R)
@@ -691,7 +752,7 @@ fn violation_guest_paging(env: &mut Env) -> Outcome {
     write64(pdpt, pd | PWA);
     write64(pd, pt | PWA);
     write64(pt, (ALIAS + f) | PWA | 0x40);
-    let mut v = setup!(start_with_cr3(&c, env, &t, pml4));
+    let mut v = setup!(start_with_cr3(&c, env, &ept, pml4));
     let gla = GUEST_LINEAR + 0x30;
     check_eq!(setup!(allowed(&mut v, Op::Read, gla, 0)), 0x1a2b);
     setup!(violation_at(
@@ -710,17 +771,29 @@ fn violation_guest_paging(env: &mut Env) -> Outcome {
     check_eq!(setup!(read_instead(&mut v, gla)), 0x1a2b);
 
     // Take the guest's page table away from it.
-    let before = t.page_size_at(GuestPhysAddr::new(pt));
-    let token = require!(t.unmap(GuestPhysAddr::new(pt), 0x1000), "unmap guest PT");
-    require!(t.flush(token, &mut HardwareInvept), "flush");
-    check_eq!(t.page_size_at(GuestPhysAddr::new(pt)), None);
+    let before = ept.edit().page_size_at(GuestPhysAddr::new(pt));
+    {
+        let mut t = ept.edit();
+        let token = require!(t.unmap(GuestPhysAddr::new(pt), 0x1000), "unmap guest PT");
+        t.commit(token);
+    }
+    let unmapped = ept.generation();
+    check!(
+        !ept.synced(unmapped),
+        "the unmap published no generation for the vCPU to reach"
+    );
+    check_eq!(ept.edit().page_size_at(GuestPhysAddr::new(pt)), None);
     let neighbour = pt ^ 0x1000;
     check_eq!(
-        t.page_size_at(GuestPhysAddr::new(neighbour)),
+        ept.edit().page_size_at(GuestPhysAddr::new(neighbour)),
         Some(PageSize::Size4K)
     );
     check_eq!(
-        require!(t.translate(GuestPhysAddr::new(neighbour)), "translate").as_u64(),
+        require!(
+            ept.edit().translate(GuestPhysAddr::new(neighbour)),
+            "translate"
+        )
+        .as_u64(),
         neighbour
     );
     setup!(violation_at(
@@ -735,12 +808,8 @@ fn violation_guest_paging(env: &mut Env) -> Outcome {
             walk: EptLinearAccess::PagingStructure,
         }
     ));
-    setup!(map4k(
-        &mut t,
-        pt,
-        pt,
-        EptAttributes::write_back(EptFlags::RW)
-    ));
+    setup!(synced(&ept, unmapped));
+    setup!(map4k(&ept, pt, pt, EptAttributes::write_back(EptFlags::RW)));
     check_eq!(setup!(resume(&mut v)), 0x1a2b);
     Outcome::PassWith(format!("guest PT split out of a {before:?} page"))
 }
@@ -757,53 +826,57 @@ fn violation_guest_paging(env: &mut Env) -> Outcome {
 /// through the crate's INVEPT executor with the table's EPTP itself.
 fn misconfiguration(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    let mut t = setup!(identity_table(setup!(config(&c))));
+    let ept = setup!(identity_table(setup!(config(&c))));
     let f = setup!(frame(env));
     write64(f + 0x40, 0x4949);
     let gpa = ALIAS + f;
-    setup!(map4k(
-        &mut t,
-        gpa,
-        f,
-        EptAttributes::write_back(EptFlags::RW)
-    ));
+    setup!(map4k(&ept, gpa, f, EptAttributes::write_back(EptFlags::RW)));
     let w_only = EptAttributes::write_back(EptFlags::WRITE);
     check_eq!(
-        t.protect(GuestPhysAddr::new(gpa), 0x1000, w_only).err(),
+        ept.edit()
+            .protect(GuestPhysAddr::new(gpa), 0x1000, w_only)
+            .err(),
         Some(EptError::InvalidFlags(FlagsError::WriteWithoutRead))
     );
-    check_eq!(
-        t.map(
+    // SAFETY: `f` is a frame this scenario allocated for the guest (see `map4k`).
+    let refused = unsafe {
+        ept.edit().map(
             GuestPhysAddr::new(ALIAS + 0x2000_0000),
             HostPhysAddr::new(f),
             PageSize::Size4K,
-            w_only
+            w_only,
         )
-        .err(),
+    };
+    check_eq!(
+        refused.err(),
         Some(EptError::InvalidFlags(FlagsError::WriteWithoutRead))
     );
     let reserved_mt = EptAttributes::new(EptFlags::RW, MemoryType::from_raw(2));
     check!(
         matches!(
-            t.protect(GuestPhysAddr::new(gpa), 0x1000, reserved_mt),
+            ept.edit()
+                .protect(GuestPhysAddr::new(gpa), 0x1000, reserved_mt),
             Err(EptError::InvalidFlags(FlagsError::ReservedMemoryType(_)))
         ),
         "reserved memory type accepted"
     );
-    let Some((slot, PageSize::Size4K)) = leaf_slot(&t, gpa) else {
+    let Some((slot, PageSize::Size4K)) = leaf_slot(&ept.edit(), gpa) else {
         return Outcome::Fail("no 4 KiB leaf for the test page".into());
     };
-    // SAFETY: `slot` points into a live paging structure of `t`.
+    // SAFETY: `slot` points into a live paging structure of the table.
     let original = unsafe { slot.read_volatile() };
-    let ty = match t.invept_type() {
+    let ty = match ept.invept_type() {
         Some(ty) => ty,
         None => return Outcome::Fail("no INVEPT type".into()),
     };
     let desc = match ty {
-        ept::InveptType::SingleContext => InveptDescriptor::new(t.eptp()),
+        ept::InveptType::SingleContext => InveptDescriptor::new(ept.eptp()),
         _ => InveptDescriptor::all_context(),
     };
-    let mut v = setup!(start(&c, env, &t));
+    // SAFETY: the kernel runs on one logical processor: the table's EPTP is used for VM
+    // entries on this one only, and the executor is used here.
+    let mut invept = unsafe { HardwareInvept::new() };
+    let mut v = setup!(start(&c, env, &ept));
     let mut seen = Vec::new();
     for (what, bad) in [
         ("write without read", (original & !7) | 2),
@@ -811,7 +884,7 @@ fn misconfiguration(env: &mut Env) -> Outcome {
     ] {
         // SAFETY: as above; the guest is stopped, and the entry is restored below.
         unsafe { slot.write_volatile(bad) };
-        require!(HardwareInvept.invept(ty, &desc), "INVEPT");
+        require!(invept.invept(ty, &desc), "INVEPT");
         let e = setup!(access(&mut v, Op::Read, gpa + 0x40, 0));
         let VmExit::EptMisconfiguration { gpa: reported } = e else {
             return Outcome::Fail(format!("{what}: expected exit 49, got {e:?}"));
@@ -825,12 +898,12 @@ fn misconfiguration(env: &mut Env) -> Outcome {
         check_eq!(rip, Op::Read.instruction());
         // SAFETY: as above.
         unsafe { slot.write_volatile(original) };
-        require!(HardwareInvept.invept(ty, &desc), "INVEPT");
+        require!(invept.invept(ty, &desc), "INVEPT");
         check_eq!(setup!(resume(&mut v)), 0x4949);
         seen.push(what);
     }
     check_eq!(
-        require!(t.query(GuestPhysAddr::new(gpa)), "query").attributes(),
+        require!(ept.edit().query(GuestPhysAddr::new(gpa)), "query").attributes(),
         EptAttributes::write_back(EptFlags::RW)
     );
     Outcome::PassWith(format!("exit 49 for: {}", seen.join(", ")))
@@ -842,31 +915,31 @@ fn misconfiguration(env: &mut Env) -> Outcome {
 /// restoring write access and flushing lets the write complete; later writes need no exit.
 fn protect_then_invept(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    let mut t = setup!(identity_table(setup!(config(&c))));
+    let ept = setup!(identity_table(setup!(config(&c))));
     let f = setup!(frame(env));
     let gpa = ALIAS + f + 0x10;
     setup!(map4k(
-        &mut t,
+        &ept,
         ALIAS + f,
         f,
         EptAttributes::write_back(EptFlags::RW)
     ));
-    let mut v = setup!(start(&c, env, &t));
+    let mut v = setup!(start(&c, env, &ept));
     setup!(allowed(&mut v, Op::Write, gpa, 1));
     check_eq!(read64(f + 0x10), 1);
-    setup!(protect_page(&mut t, ALIAS + f, EptFlags::R));
+    setup!(protect_page(&ept, ALIAS + f, EptFlags::R));
     setup!(violation(&mut v, Op::Write, gpa, 2, READ_ONLY));
     check_eq!(read64(f + 0x10), 1);
-    let ty = t.invept_type();
-    setup!(protect_page(&mut t, ALIAS + f, EptFlags::RW));
+    let ty = ept.invept_type();
+    setup!(protect_page(&ept, ALIAS + f, EptFlags::RW));
     setup!(resume(&mut v));
     check_eq!(read64(f + 0x10), 2);
     // Write-protected again: reads still complete, the write exits.
-    setup!(protect_page(&mut t, ALIAS + f, EptFlags::R));
+    setup!(protect_page(&ept, ALIAS + f, EptFlags::R));
     check_eq!(setup!(allowed(&mut v, Op::Read, gpa, 0)), 2);
     setup!(violation(&mut v, Op::Write, gpa, 3, READ_ONLY));
     check_eq!(read64(f + 0x10), 2);
-    setup!(protect_page(&mut t, ALIAS + f, EptFlags::RW));
+    setup!(protect_page(&ept, ALIAS + f, EptFlags::RW));
     setup!(resume(&mut v));
     check_eq!(read64(f + 0x10), 3);
     setup!(allowed(&mut v, Op::Write, gpa, 4));
@@ -880,7 +953,7 @@ fn protect_then_invept(env: &mut Env) -> Outcome {
 fn large_page_2m(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let cfg = setup!(config(&c));
-    let mut t = setup!(identity_table(cfg));
+    let ept = setup!(identity_table(cfg));
     if !cfg.supports_page_size(PageSize::Size2M) {
         skip!("no 2 MiB EPT pages on this model");
     }
@@ -889,29 +962,35 @@ fn large_page_2m(env: &mut Env) -> Outcome {
         other => return Outcome::Fail(format!("no 2 MiB block: {other:?}")),
     };
     let g = ALIAS + 0x60_0000;
-    require!(
-        t.map(
+    // SAFETY: `block` is 2 MiB of frames this scenario allocated for the guest; they stay
+    // allocated until the scenario ends, after the vCPU and the table are gone.
+    let mapped = unsafe {
+        ept.edit().map(
             GuestPhysAddr::new(g),
             HostPhysAddr::new(block),
             PageSize::Size2M,
-            EptAttributes::write_back(EptFlags::RW)
-        ),
-        "map 2 MiB"
-    );
+            EptAttributes::write_back(EptFlags::RW),
+        )
+    };
+    require!(mapped, "map 2 MiB");
     let offsets = [0u64, 0x8, 0x11_008, 0x10_0000, 0x1f_fff8];
     for (i, off) in offsets.iter().enumerate() {
         write64(block + off, 0x2a00 + i as u64);
-        let m = require!(t.query(GuestPhysAddr::new(g + off)), "query");
+        let m = require!(ept.edit().query(GuestPhysAddr::new(g + off)), "query");
         check_eq!(m.size(), PageSize::Size2M);
         check_eq!(m.gpa().as_u64(), g);
         check_eq!(m.hpa().as_u64(), block);
         check_eq!(
-            require!(t.translate(GuestPhysAddr::new(g + off)), "translate").as_u64(),
+            require!(
+                ept.edit().translate(GuestPhysAddr::new(g + off)),
+                "translate"
+            )
+            .as_u64(),
             block + off
         );
     }
-    let frames_before = t.frames_used();
-    let mut v = setup!(start(&c, env, &t));
+    let frames_before = ept.edit().frames_used();
+    let mut v = setup!(start(&c, env, &ept));
     for (i, off) in offsets.iter().enumerate() {
         let got = setup!(allowed(&mut v, Op::Read, g + off, 0));
         check!(
@@ -922,19 +1001,23 @@ fn large_page_2m(env: &mut Env) -> Outcome {
     }
     // Split: write-protect the 4 KiB at offset 0x5000.
     let part = g + 0x5000;
-    setup!(protect_page(&mut t, part, EptFlags::R));
-    check_eq!(t.frames_used(), frames_before + 1);
+    setup!(protect_page(&ept, part, EptFlags::R));
+    check_eq!(ept.edit().frames_used(), frames_before + 1);
     check_eq!(
-        t.page_size_at(GuestPhysAddr::new(part)),
+        ept.edit().page_size_at(GuestPhysAddr::new(part)),
         Some(PageSize::Size4K)
     );
     check_eq!(
-        t.page_size_at(GuestPhysAddr::new(g)),
+        ept.edit().page_size_at(GuestPhysAddr::new(g)),
         Some(PageSize::Size4K)
     );
     for off in [0x4ff8u64, 0x6000, 0x1f_fff8] {
         check_eq!(
-            require!(t.translate(GuestPhysAddr::new(g + off)), "translate").as_u64(),
+            require!(
+                ept.edit().translate(GuestPhysAddr::new(g + off)),
+                "translate"
+            )
+            .as_u64(),
             block + off
         );
         setup!(allowed(&mut v, Op::Write, g + off, 0xbeef));
@@ -942,7 +1025,7 @@ fn large_page_2m(env: &mut Env) -> Outcome {
     }
     setup!(violation(&mut v, Op::Write, part + 0x18, 0xdead, READ_ONLY));
     check_eq!(read64(block + 0x5018), 0);
-    setup!(protect_page(&mut t, part, EptFlags::RW));
+    setup!(protect_page(&ept, part, EptFlags::RW));
     setup!(resume(&mut v));
     check_eq!(read64(block + 0x5018), 0xdead);
     Outcome::Pass
@@ -955,29 +1038,35 @@ fn large_page_1g(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let cfg = setup!(config(&c));
     if !cfg.supports_page_size(PageSize::Size1G) {
-        let mut t = setup!(identity_table(cfg));
-        check_eq!(
-            t.map(
+        let ept = setup!(identity_table(cfg));
+        // SAFETY: host-physical [0, 1 GiB) is what `identity_table` already lets the
+        // kernel's trusted test guest reach (see there).
+        let refused = unsafe {
+            ept.edit().map(
                 GuestPhysAddr::new(ALIAS),
                 HostPhysAddr::new(0),
                 PageSize::Size1G,
-                EptAttributes::write_back(EptFlags::RW)
+                EptAttributes::write_back(EptFlags::RW),
             )
-            .err(),
+        };
+        check_eq!(
+            refused.err(),
             Some(EptError::PageSizeUnsupported(PageSize::Size1G))
         );
         skip!("no 1 GiB EPT pages on this model (IA32_VMX_EPT_VPID_CAP bit 17 = 0)");
     }
-    let mut t = setup!(identity_table(cfg));
-    require!(
-        t.map(
+    let ept = setup!(identity_table(cfg));
+    // SAFETY: host-physical [0, 1 GiB) is what `identity_table` already lets the kernel's
+    // trusted test guest reach (see there); this maps it a second time, at 1 GiB.
+    let mapped = unsafe {
+        ept.edit().map(
             GuestPhysAddr::new(ALIAS),
             HostPhysAddr::new(0),
             PageSize::Size1G,
-            EptAttributes::write_back(EptFlags::RW)
-        ),
-        "map 1 GiB"
-    );
+            EptAttributes::write_back(EptFlags::RW),
+        )
+    };
+    require!(mapped, "map 1 GiB");
     // Two frames in different 2 MiB regions.
     let a = setup!(frame(env));
     let b = match env.alloc_frames(1, 0x20_0000) {
@@ -987,31 +1076,39 @@ fn large_page_1g(env: &mut Env) -> Outcome {
     write64(a + 8, 0xa1);
     write64(b + 8, 0xb1);
     for f in [a, b] {
-        let m = require!(t.query(GuestPhysAddr::new(ALIAS + f + 8)), "query");
+        let m = require!(ept.edit().query(GuestPhysAddr::new(ALIAS + f + 8)), "query");
         check_eq!(m.size(), PageSize::Size1G);
         check_eq!(m.gpa().as_u64(), ALIAS);
         check_eq!(m.hpa().as_u64(), 0);
         check_eq!(
-            require!(t.translate(GuestPhysAddr::new(ALIAS + f + 8)), "translate").as_u64(),
+            require!(
+                ept.edit().translate(GuestPhysAddr::new(ALIAS + f + 8)),
+                "translate"
+            )
+            .as_u64(),
             f + 8
         );
     }
-    let mut v = setup!(start(&c, env, &t));
+    let mut v = setup!(start(&c, env, &ept));
     check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + a + 8, 0)), 0xa1);
     check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + b + 8, 0)), 0xb1);
-    let before = t.frames_used();
-    setup!(protect_page(&mut t, ALIAS + b, EptFlags::R));
-    check_eq!(t.frames_used(), before + 2);
+    let before = ept.edit().frames_used();
+    setup!(protect_page(&ept, ALIAS + b, EptFlags::R));
+    check_eq!(ept.edit().frames_used(), before + 2);
     check_eq!(
-        t.page_size_at(GuestPhysAddr::new(ALIAS + b)),
+        ept.edit().page_size_at(GuestPhysAddr::new(ALIAS + b)),
         Some(PageSize::Size4K)
     );
     check_eq!(
-        t.page_size_at(GuestPhysAddr::new(ALIAS + a)),
+        ept.edit().page_size_at(GuestPhysAddr::new(ALIAS + a)),
         Some(PageSize::Size2M)
     );
     check_eq!(
-        require!(t.translate(GuestPhysAddr::new(ALIAS + b + 8)), "translate").as_u64(),
+        require!(
+            ept.edit().translate(GuestPhysAddr::new(ALIAS + b + 8)),
+            "translate"
+        )
+        .as_u64(),
         b + 8
     );
     setup!(allowed(&mut v, Op::Write, ALIAS + a + 8, 0xa2));
@@ -1019,7 +1116,7 @@ fn large_page_1g(env: &mut Env) -> Outcome {
     setup!(violation(&mut v, Op::Write, ALIAS + b + 8, 0xb2, READ_ONLY));
     check_eq!(read64(b + 8), 0xb1);
     check_eq!(setup!(read_instead(&mut v, ALIAS + b + 8)), 0xb1);
-    setup!(protect_page(&mut t, ALIAS + b, EptFlags::RW));
+    setup!(protect_page(&ept, ALIAS + b, EptFlags::RW));
     setup!(allowed(&mut v, Op::Write, ALIAS + b + 8, 0xb2));
     check_eq!(read64(b + 8), 0xb2);
     Outcome::Pass
@@ -1043,38 +1140,49 @@ fn accessed_dirty(env: &mut Env) -> Outcome {
         skip!("no EPT accessed/dirty flags on this model (IA32_VMX_EPT_VPID_CAP bit 21 = 0)");
     }
     let ad_cfg = require!(cfg.with_accessed_dirty(true), "with_accessed_dirty");
-    let mut t = setup!(identity_table(ad_cfg));
-    check!(t.eptp().accessed_dirty(), "EPTP bit 6 clear");
-    check!(t.eptp().raw() & (1 << 6) != 0, "EPTP bit 6 clear");
+    let ept = setup!(identity_table(ad_cfg));
+    check!(ept.eptp().accessed_dirty(), "EPTP bit 6 clear");
+    check!(ept.eptp().raw() & (1 << 6) != 0, "EPTP bit 6 clear");
     let p = setup!(frame(env));
     let q = setup!(frame(env));
     let rw = EptAttributes::write_back(EptFlags::RW);
-    setup!(map4k(&mut t, ALIAS + p, p, rw));
-    setup!(map4k(&mut t, ALIAS + q, q, rw));
-    let ad = |t: &Table, f: u64| t.accessed_dirty(GuestPhysAddr::new(ALIAS + f));
-    let state = |t: &Table, f: u64| ad(t, f).map(|x| (x.accessed, x.dirty));
-    check_eq!(state(&t, p), Ok((false, false)));
-    let mut v = setup!(start(&c, env, &t));
-    check_eq!(state(&t, p), Ok((false, false)));
+    setup!(map4k(&ept, ALIAS + p, p, rw));
+    setup!(map4k(&ept, ALIAS + q, q, rw));
+    let state = |f: u64| {
+        ept.edit()
+            .accessed_dirty(GuestPhysAddr::new(ALIAS + f))
+            .map(|x| (x.accessed, x.dirty))
+    };
+    check_eq!(state(p), Ok((false, false)));
+    let mut v = setup!(start(&c, env, &ept));
+    check_eq!(state(p), Ok((false, false)));
     setup!(allowed(&mut v, Op::Read, ALIAS + p, 0));
-    check_eq!(state(&t, p), Ok((true, false)));
-    check_eq!(state(&t, q), Ok((false, false)));
+    check_eq!(state(p), Ok((true, false)));
+    check_eq!(state(q), Ok((false, false)));
     setup!(allowed(&mut v, Op::Write, ALIAS + p, 5));
-    check_eq!(state(&t, p), Ok((true, true)));
-    check_eq!(state(&t, q), Ok((false, false)));
+    check_eq!(state(p), Ok((true, true)));
+    check_eq!(state(q), Ok((false, false)));
 
     let mut visited = Vec::new();
-    let token = require!(
-        t.clear_accessed_dirty(
-            GuestPhysAddr::new(ALIAS + p),
-            0x1000,
-            EptFlags::ACCESSED_DIRTY,
-            |m| visited.push(m)
-        ),
-        "clear_accessed_dirty"
+    let cleared_at = {
+        let mut t = ept.edit();
+        let token = require!(
+            t.clear_accessed_dirty(
+                GuestPhysAddr::new(ALIAS + p),
+                0x1000,
+                EptFlags::ACCESSED_DIRTY,
+                |m| visited.push(m)
+            ),
+            "clear_accessed_dirty"
+        );
+        check!(t.needs_flush(), "clearing A/D left no pending invalidation");
+        t.commit(token);
+        ept.generation()
+    };
+    check!(
+        ept.generation() > cleared_at && !ept.synced(ept.generation()),
+        "clearing A/D published no generation for the vCPU to reach"
     );
-    check!(t.needs_flush(), "clearing A/D left no pending invalidation");
-    require!(t.flush(token, &mut HardwareInvept), "flush");
     check_eq!(visited.len(), 1);
     check_eq!(visited[0].gpa().as_u64(), ALIAS + p);
     check!(
@@ -1085,28 +1193,35 @@ fn accessed_dirty(env: &mut Env) -> Outcome {
         "visit saw {:?}",
         visited[0].attributes().flags
     );
-    check_eq!(state(&t, p), Ok((false, false)));
+    check_eq!(state(p), Ok((false, false)));
 
+    let cleared = ept.generation();
     setup!(allowed(&mut v, Op::Write, ALIAS + q, 6));
-    check_eq!(state(&t, q), Ok((true, true)));
-    check_eq!(state(&t, p), Ok((false, false)));
+    setup!(synced(&ept, cleared));
+    check_eq!(state(q), Ok((true, true)));
+    check_eq!(state(p), Ok((false, false)));
     setup!(allowed(&mut v, Op::Read, ALIAS + p, 0));
-    check_eq!(state(&t, p), Ok((true, false)));
+    check_eq!(state(p), Ok((true, false)));
 
     // Clearing only the dirty flag keeps accessed.
-    let token = require!(
-        t.clear_accessed_dirty(
-            GuestPhysAddr::new(ALIAS + q),
-            0x1000,
-            EptFlags::DIRTY,
-            |_| {}
-        ),
-        "clear dirty"
-    );
-    require!(t.flush(token, &mut HardwareInvept), "flush");
-    check_eq!(state(&t, q), Ok((true, false)));
+    {
+        let mut t = ept.edit();
+        let token = require!(
+            t.clear_accessed_dirty(
+                GuestPhysAddr::new(ALIAS + q),
+                0x1000,
+                EptFlags::DIRTY,
+                |_| {}
+            ),
+            "clear dirty"
+        );
+        t.commit(token);
+    }
+    let cleared = ept.generation();
+    check_eq!(state(q), Ok((true, false)));
     setup!(allowed(&mut v, Op::Write, ALIAS + q, 7));
-    check_eq!(state(&t, q), Ok((true, true)));
+    setup!(synced(&ept, cleared));
+    check_eq!(state(q), Ok((true, true)));
     check_eq!(read64(q), 7);
     Outcome::Pass
 }
@@ -1123,18 +1238,18 @@ fn five_level_walk(env: &mut Env) -> Outcome {
         skip!("no 5-level EPT on this model (IA32_VMX_EPT_VPID_CAP bit 7 = 0)");
     }
     let five = require!(cfg.with_walk_length(PageWalkLength::Five), "5-level config");
-    let mut t = setup!(identity_table(five));
-    check_eq!(t.guest_address_width(), 57);
-    check_eq!(t.eptp().page_walk_length(), Some(PageWalkLength::Five));
+    let ept = setup!(identity_table(five));
+    check_eq!(ept.edit().guest_address_width(), 57);
+    check_eq!(ept.eptp().page_walk_length(), Some(PageWalkLength::Five));
     let f = setup!(frame(env));
     write64(f, 0x55);
     setup!(map4k(
-        &mut t,
+        &ept,
         ALIAS + f,
         f,
         EptAttributes::write_back(EptFlags::RW)
     ));
-    let mut v = setup!(start(&c, env, &t));
+    let mut v = setup!(start(&c, env, &ept));
     check_eq!(setup!(allowed(&mut v, Op::Read, ALIAS + f, 0)), 0x55);
     Outcome::Pass
 }

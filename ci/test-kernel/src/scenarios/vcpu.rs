@@ -8,7 +8,7 @@ mod guests;
 
 use alloc::format;
 
-use baremetal::{cpu, frames};
+use baremetal::cpu;
 use vmx_defs::controls::PrimaryProcBasedControls;
 use vmx_defs::exit_reason::BasicExitReason;
 use vmx_defs::guest_state::{ActivityState, SegmentAccessRights};
@@ -19,8 +19,9 @@ use vmx_insn::VmFail;
 use vmx_vcpu::exit::{CrAccess, ExceptionExit, IoExit};
 use vmx_vcpu::guest::{DescriptorTableRegister, GuestState};
 use vmx_vcpu::{
-    EntryInstruction, Event, Flow, IA32_CSTAR, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_TSC_AUX,
-    InjectionOutcome, InjectionReport, VcpuConfig, VmExit, VmxCpu, VmxError, VmxVcpu,
+    Completion, EntryInstruction, Event, Flow, IA32_CSTAR, IA32_KERNEL_GS_BASE, IA32_LSTAR,
+    IA32_TSC_AUX, InjectionOutcome, InjectionReport, Vcpu, VcpuConfig, VmExit, VmxCpu, VmxError,
+    VmxVcpu,
 };
 
 use crate::env::{Env, Outcome, Scenario};
@@ -241,19 +242,45 @@ fn set_gate(idt: u64, vector: u64, handler: u64, present: bool) {
     }
 }
 
+/// The EPT the `vcpu` scenarios that need one share with their vCPU.
+type SharedEpt = ept::Ept<KernelHost>;
+
+/// A vCPU without EPT, on the kernel's page tables.
 fn new_vcpu<'c>(cpu: &'c Cpu, cfg: &VcpuConfig) -> Result<VmxVcpu<'c, KernelHost>, Outcome> {
-    // SAFETY: the guests are the kernel's own test code on its page tables (trusted).
-    unsafe { VmxVcpu::new(cpu, cfg) }.map_err(|e| Outcome::Fail(format!("VmxVcpu::new: {e}")))
+    // SAFETY: the guests are the kernel's own test code on its page tables, trusted like the
+    // kernel: the scenario accepts that they share its memory. The vCPU is dropped before
+    // the scenario ends.
+    unsafe { VmxVcpu::new_on_host_memory(cpu, cfg) }
+        .map_err(|e| Outcome::Fail(format!("VmxVcpu::new_on_host_memory: {e}")))
 }
 
-fn run(v: &mut VmxVcpu<'_, KernelHost>) -> Result<VmExit, Outcome> {
+/// A vCPU attached to `ept`.
+fn new_vcpu_ept<'c>(
+    cpu: &'c Cpu,
+    ept: &'c SharedEpt,
+    cfg: &VcpuConfig,
+) -> Result<VmxVcpu<'c, KernelHost>, Outcome> {
+    let user = ept
+        .attach()
+        .map_err(|e| Outcome::Fail(format!("Ept::attach: {e}")))?;
+    let v =
+        VmxVcpu::new(cpu, user, cfg).map_err(|e| Outcome::Fail(format!("VmxVcpu::new: {e}")))?;
+    if v.eptp() != Some(ept.eptp()) {
+        return Err(Outcome::Fail(format!(
+            "vCPU EPTP {:?}, table {:?}",
+            v.eptp(),
+            ept.eptp()
+        )));
+    }
+    Ok(v)
+}
+
+fn run(v: &mut Vcpu<'_, KernelHost>) -> Result<VmExit, Outcome> {
     v.run().map_err(|e| Outcome::Fail(format!("run: {e}")))
 }
 
 /// Runs and expects a VMCALL; returns the guest registers then and advances RIP.
-fn expect_vmcall(
-    v: &mut VmxVcpu<'_, KernelHost>,
-) -> Result<vmx_vcpu::regs::GuestRegisters, Outcome> {
+fn expect_vmcall(v: &mut Vcpu<'_, KernelHost>) -> Result<vmx_vcpu::regs::GuestRegisters, Outcome> {
     match run(v)? {
         VmExit::Vmcall(_) => {
             let r = *v.regs();
@@ -420,10 +447,12 @@ fn run_loop_semantics(env: &mut Env) -> Outcome {
     let mut v = setup!(new_vcpu(&c, &cfg));
     let mut calls = 0u32;
     let mut nested = None;
+    let mut unexpected = None;
     let r = v.run_loop(|v, exit| {
         calls += 1;
         if !matches!(exit, VmExit::Vmcall(_)) {
-            return Err(VmxError::InvalidGuestState("not a VMCALL"));
+            unexpected = Some(exit);
+            return Ok(Flow::Stop);
         }
         if calls == 2 {
             nested = Some(v.run());
@@ -436,6 +465,7 @@ fn run_loop_semantics(env: &mut Env) -> Outcome {
         })
     });
     require!(r, "run_loop");
+    check_eq!(unexpected, None);
     check_eq!(calls, 5);
     check!(
         matches!(nested, Some(Err(VmxError::Reentrant))),
@@ -454,8 +484,7 @@ fn run_loop_semantics(env: &mut Env) -> Outcome {
 /// A `run_loop` handler that runs another vCPU (whose VMCS then becomes current) and then
 /// completes its own exit: the loop's vCPU must notice that its VMCS is no longer current
 /// (advance_rip and the next entry make it current again), and so must the other vCPU
-/// after the loop. Also a VMCLEAR of the loop's VMCS between loops (launch state clear:
-/// the next entry is VMLAUNCH).
+/// after the loop, and a later `run_loop` on the loop's vCPU resumes it.
 fn run_loop_other_vcpu(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let cfg = setup!(simple(env, vcpu_guest_vmcall));
@@ -464,10 +493,12 @@ fn run_loop_other_vcpu(env: &mut Env) -> Outcome {
     let rip0 = require!(v.rip(), "rip");
     let mut calls = 0u32;
     let mut other = alloc::vec::Vec::new();
+    let mut unexpected = None;
     let r = v.run_loop(|v, exit| {
         calls += 1;
         if !matches!(exit, VmExit::Vmcall(_)) {
-            return Err(VmxError::InvalidGuestState("not a VMCALL"));
+            unexpected = Some(exit);
+            return Ok(Flow::Stop);
         }
         other.push(w.run().map(|e| matches!(e, VmExit::Vmcall(_))));
         w.advance_rip()?;
@@ -479,6 +510,7 @@ fn run_loop_other_vcpu(env: &mut Env) -> Outcome {
         })
     });
     require!(r, "run_loop");
+    check_eq!(unexpected, None);
     check_eq!(calls, 4);
     check!(
         other.len() == 4 && other.iter().all(|e| matches!(e, Ok(true))),
@@ -491,13 +523,11 @@ fn run_loop_other_vcpu(env: &mut Env) -> Outcome {
     check_eq!(require!(w.rip(), "rip w"), after);
     setup!(expect_vmcall(&mut w));
     setup!(expect_vmcall(&mut v));
-    require!(v.vmcs().clear(), "VMCLEAR");
-    check_eq!(v.vmcs().state(), vmx_vcpu::VmcsState::Clear);
     let r = v.run_loop(|v, _| {
         v.advance_rip()?;
         Ok(Flow::Stop)
     });
-    require!(r, "run_loop after VMCLEAR");
+    require!(r, "run_loop after the other vCPU ran");
     check_eq!(v.vmcs().state(), vmx_vcpu::VmcsState::Launched);
     setup!(expect_vmcall(&mut w));
     Outcome::Pass
@@ -668,7 +698,7 @@ fn msr_bitmap_off(env: &mut Env) -> Outcome {
 }
 
 fn expect_io(
-    v: &mut VmxVcpu<'_, KernelHost>,
+    v: &mut Vcpu<'_, KernelHost>,
     port: u16,
     is_in: bool,
     value: Option<u32>,
@@ -840,9 +870,8 @@ fn mov_to_cr3_completed(env: &mut Env) -> Outcome {
     check!(cfg.guest.cr4 & (1 << 17) == 0, "guest has CR4.PCIDE");
     cfg.required.primary |= PrimaryProcBasedControls::CR3_LOAD_EXITING;
     cfg.vpid = caps.has_vpid();
-    let (_ept, eptp) = setup!(identity_ept(env, None));
-    cfg.ept = Some(eptp);
-    let mut v = setup!(new_vcpu(&c, &cfg));
+    let ept = setup!(identity_ept(env, None));
+    let mut v = setup!(new_vcpu_ept(&c, &ept, &cfg));
     check_eq!(
         setup!(run(&mut v)),
         VmExit::CrAccess(CrAccess::MovTo {
@@ -1126,11 +1155,8 @@ fn vpid_on(env: &mut Env) -> Outcome {
     let Some(vpid) = v.vpid() else {
         return Outcome::Fail("no VPID".into());
     };
-    check!(vpid.get() != 0, "VPID 0");
-    check_eq!(
-        require!(v.read_field(fields::CTRL_VPID), "CTRL_VPID"),
-        vpid.get()
-    );
+    check!(vpid != 0, "VPID 0");
+    check_eq!(require!(v.read_field(fields::CTRL_VPID), "CTRL_VPID"), vpid);
     setup!(expect_vmcall(&mut v));
     setup!(expect_vmcall(&mut v));
     let mut w = setup!(new_vcpu(&c, &cfg));
@@ -1154,65 +1180,47 @@ fn vpid_off(env: &mut Env) -> Outcome {
     Outcome::Pass
 }
 
-/// The kernel's frame allocator for the `ept` crate (identity-mapped memory).
-struct KernelEptHost;
-
-// SAFETY: `frames::alloc_frame` returns zeroed, exclusively owned, identity-mapped frames.
-unsafe impl ept::EptHost for KernelEptHost {
-    fn alloc_zeroed_frame(&mut self) -> Option<ept::HostPhysAddr> {
-        frames::alloc_frame().map(ept::HostPhysAddr::new)
-    }
-
-    fn free_frame(&mut self, frame: ept::HostPhysAddr) {
-        let _ = frames::free_frame(frame.as_u64());
-    }
-
-    fn phys_to_virt(&self, frame: ept::HostPhysAddr) -> *mut u8 {
-        frame.as_u64() as *mut u8
-    }
-}
-
 /// An identity EPT over the first 4 GiB built with the `ept` crate, except guest-physical
-/// 0x8000, which maps `code_frame` (when given). Returns the table (keep it alive while the
-/// guest runs) and its EPTP.
-fn identity_ept(
-    _env: &mut Env,
-    code_frame: Option<u64>,
-) -> Result<(ept::EptPageTable<KernelEptHost>, vmx_defs::ept::Eptp), Outcome> {
+/// 0x8000, which maps `code_frame` (when given), shared for the vCPU to attach to.
+fn identity_ept(_env: &mut Env, code_frame: Option<u64>) -> Result<SharedEpt, Outcome> {
     let fail = |what: &str, e: ept::EptError| Outcome::Fail(format!("EPT {what}: {e}"));
     let caps = vmx_insn::ept_vpid_capabilities();
     let width = vmx_insn::physical_address_width().bits();
     let config = ept::EptConfig::new(caps, width).map_err(|e| fail("config", e))?;
-    let mut t = ept::EptPageTable::new(KernelEptHost, config).map_err(|e| fail("new", e))?;
+    let mut t = ept::EptPageTable::new(KernelHost, config).map_err(|e| fail("new", e))?;
     let rwx = ept::EptAttributes::write_back(
         ept::EptFlags::READ | ept::EptFlags::WRITE | ept::EptFlags::EXECUTE,
     );
     let g = ept::GuestPhysAddr::new;
     let h = ept::HostPhysAddr::new;
-    t.map_region(g(0), h(0), 0x8000, rwx)
-        .map_err(|e| fail("map", e))?;
-    t.map(
-        g(0x8000),
-        h(code_frame.unwrap_or(0x8000)),
-        ept::PageSize::Size4K,
-        rwx,
-    )
-    .map_err(|e| fail("map code", e))?;
-    t.map_region(g(0x9000), h(0x9000), (4u64 << 30) - 0x9000, rwx)
-        .map_err(|e| fail("map", e))?;
-    let eptp = t.eptp();
-    Ok((t, eptp))
+    // SAFETY: the guests of these scenarios are the kernel's own test code (or code the
+    // scenario copied into `code_frame`), trusted like the kernel: the scenario accepts
+    // that they share its memory. The table is dropped before the scenario ends.
+    unsafe {
+        t.map_region(g(0), h(0), 0x8000, rwx)
+            .map_err(|e| fail("map", e))?;
+        t.map(
+            g(0x8000),
+            h(code_frame.unwrap_or(0x8000)),
+            ept::PageSize::Size4K,
+            rwx,
+        )
+        .map_err(|e| fail("map code", e))?;
+        t.map_region(g(0x9000), h(0x9000), (4u64 << 30) - 0x9000, rwx)
+            .map_err(|e| fail("map", e))?;
+    }
+    Ok(ept::Ept::new(t))
 }
 
 /// The set-up of a guest under unrestricted guest: skips where the model lacks it (or EPT),
-/// copies `code` into a fresh frame mapped by [`identity_ept`] and returns the EPT (keep it
-/// alive while the guest runs) with a configuration for `guest` that uses it.
+/// copies `code` into a fresh frame mapped by [`identity_ept`] and returns the EPT (the
+/// vCPU attaches to it: [`new_vcpu_ept`]) with a configuration for `guest`.
 fn unrestricted_guest(
     env: &mut Env,
     c: &Cpu,
     code: &[u8],
     guest: GuestState,
-) -> Result<(ept::EptPageTable<KernelEptHost>, VcpuConfig), Outcome> {
+) -> Result<(SharedEpt, VcpuConfig), Outcome> {
     let caps = c.capabilities();
     has_feature(
         caps.has_unrestricted_guest() && caps.has_ept(),
@@ -1226,21 +1234,20 @@ fn unrestricted_guest(
         .ok_or_else(|| Outcome::Fail("no frame".into()))?;
     // SAFETY: `frame` is a fresh, identity-mapped 4 KiB frame of ours and `code` fits in it.
     unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), frame as *mut u8, code.len()) };
-    let mut cfg = VcpuConfig::new(guest);
-    let (table, eptp) = identity_ept(env, Some(frame))?;
-    cfg.ept = Some(eptp);
+    let cfg = VcpuConfig::new(guest);
+    let table = identity_ept(env, Some(frame))?;
     Ok((table, cfg))
 }
 
 fn real_mode(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    let (_ept, cfg) = setup!(unrestricted_guest(
+    let (ept, cfg) = setup!(unrestricted_guest(
         env,
         &c,
         &REAL_MODE_CODE,
         GuestState::real_mode(0x0800, 0, 0, 0x7000)
     ));
-    let mut v = setup!(new_vcpu(&c, &cfg));
+    let mut v = setup!(new_vcpu_ept(&c, &ept, &cfg));
     let e = setup!(run(&mut v));
     let VmExit::Vmcall(args) = e else {
         return Outcome::Fail(format!("expected VMCALL, got {e:?}"));
@@ -1258,13 +1265,13 @@ fn real_mode(env: &mut Env) -> Outcome {
 
 fn protected_mode(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    let (_ept, cfg) = setup!(unrestricted_guest(
+    let (ept, cfg) = setup!(unrestricted_guest(
         env,
         &c,
         &PROTECTED_MODE_CODE,
         GuestState::protected_mode(0x8000, 0x7000)
     ));
-    let mut v = setup!(new_vcpu(&c, &cfg));
+    let mut v = setup!(new_vcpu_ept(&c, &ept, &cfg));
     let e = setup!(run(&mut v));
     let VmExit::Vmcall(args) = e else {
         return Outcome::Fail(format!("expected VMCALL, got {e:?}"));
@@ -1283,21 +1290,30 @@ fn protected_mode(env: &mut Env) -> Outcome {
 /// after the completion helpers is checked too.
 fn advance_rip_32bit_wraps(env: &mut Env) -> Outcome {
     let c = setup!(enable());
-    let (_ept, cfg) = setup!(unrestricted_guest(
+    let (ept, cfg) = setup!(unrestricted_guest(
         env,
         &c,
         &PROTECTED_MODE_CODE,
         GuestState::protected_mode(0x8000, 0x7000)
     ));
-    let mut v = setup!(new_vcpu(&c, &cfg));
+    let mut v = setup!(new_vcpu_ept(&c, &ept, &cfg));
     let e = setup!(run(&mut v));
     check!(matches!(e, VmExit::Vmcall(_)), "expected VMCALL, got {e:?}");
     check_eq!(require!(v.rip(), "rip"), 0x8005);
     require!(v.set_rip(0xFFFF_FFFE), "set_rip");
     require!(v.advance_rip(), "advance at 4 GiB");
     check_eq!(require!(v.rip(), "rip"), 1);
-    require!(v.set_rip(0x8005), "set_rip");
-    require!(v.advance_rip(), "advance");
+    // The exit is completed: a second advance is refused and leaves RIP alone.
+    check_eq!(
+        v.advance_rip(),
+        Err(VmxError::NotCompletable {
+            completion: Completion::AdvanceRip,
+            last_exit: None
+        })
+    );
+    check_eq!(require!(v.rip(), "rip"), 1);
+    // Put RIP where the completion would have left it (past the 3-byte VMCALL at 0x8005).
+    require!(v.set_rip(0x8008), "set_rip");
     check_eq!(setup!(run(&mut v)), VmExit::Hlt);
     Outcome::Pass
 }
@@ -1317,8 +1333,24 @@ fn advance_rip_64bit_crosses(env: &mut Env) -> Outcome {
     require!(v.set_rip(0xFFFF_FFFF), "set_rip");
     require!(v.advance_rip(), "advance across 4 GiB");
     check_eq!(require!(v.rip(), "rip"), 0x1_0000_0001);
-    require!(v.set_rip(rip), "set_rip");
-    require!(v.complete_cpuid(1, 2, 3, 4), "complete_cpuid");
+    // The CPUID exit is completed by the advance: completing it again is refused, with
+    // the registers and RIP left alone.
+    v.regs_mut().rax = 0xAA;
+    check_eq!(
+        v.complete_cpuid(1, 2, 3, 4),
+        Err(VmxError::NotCompletable {
+            completion: Completion::Cpuid,
+            last_exit: None
+        })
+    );
+    check_eq!(v.regs().rax, 0xAA);
+    check_eq!(require!(v.rip(), "rip"), 0x1_0000_0001);
+    // Complete it by hand: the results, and RIP past the 2-byte CPUID.
+    {
+        let r = v.regs_mut();
+        (r.rax, r.rbx, r.rcx, r.rdx) = (1, 2, 3, 4);
+    }
+    require!(v.set_rip(rip + 2), "set_rip");
     let r = setup!(expect_vmcall(&mut v));
     check!((r.rax, r.rdx) == (1, 4), "guest saw {r:?}");
     Outcome::Pass
@@ -1391,10 +1423,9 @@ fn disable_clears_leaked(_env: &mut Env) -> Outcome {
 fn long_mode_ept(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     setup!(has_feature(c.capabilities().has_ept(), "EPT"));
-    let mut cfg = setup!(simple(env, vcpu_guest_cpuid));
-    let (_ept, eptp) = setup!(identity_ept(env, None));
-    cfg.ept = Some(eptp);
-    let mut v = setup!(new_vcpu(&c, &cfg));
+    let cfg = setup!(simple(env, vcpu_guest_cpuid));
+    let ept = setup!(identity_ept(env, None));
+    let mut v = setup!(new_vcpu_ept(&c, &ept, &cfg));
     check_eq!(
         setup!(run(&mut v)),
         VmExit::Cpuid {
@@ -1599,9 +1630,11 @@ fn lazy_xstate(env: &mut Env) -> Outcome {
         v.regs_mut().rax = GUEST;
         let mut seen = [0u64; 3];
         let mut exits = 0;
+        let mut unexpected = None;
         let r = v.run_loop(|v, exit| {
             if !matches!(exit, VmExit::Vmcall(_)) {
-                return Err(VmxError::InvalidGuestState("unexpected exit"));
+                unexpected = Some(("this vCPU", exit));
+                return Ok(Flow::Stop);
             }
             exits += 1;
             v.advance_rip()?;
@@ -1613,8 +1646,10 @@ fn lazy_xstate(env: &mut Env) -> Outcome {
             seen[0] = read_xmm0();
             if nested {
                 // Another vCPU entering on this CPU saves the kept state first.
-                if !matches!(other.run()?, VmExit::Vmcall(_)) {
-                    return Err(VmxError::InvalidGuestState("other vCPU: unexpected exit"));
+                let exit = other.run()?;
+                if !matches!(exit, VmExit::Vmcall(_)) {
+                    unexpected = Some(("other vCPU", exit));
+                    return Ok(Flow::Stop);
                 }
             } else {
                 v.release_xstate();
@@ -1624,6 +1659,7 @@ fn lazy_xstate(env: &mut Env) -> Outcome {
             Ok(Flow::Continue)
         });
         require!(r, "run_loop");
+        check_eq!(unexpected, None);
         check_eq!(exits, 2);
         check!(
             seen[0] == GUEST,
@@ -1712,7 +1748,7 @@ fn vmcs_dump(env: &mut Env) -> Outcome {
     let cfg = setup!(simple(env, vcpu_guest_vmcall));
     let mut v = setup!(new_vcpu(&c, &cfg));
     let mut sink = Sink(0, false);
-    require!(v.vmcs().dump(&mut sink), "dump");
+    require!(v.dump_vmcs(&mut sink), "dump");
     let expected = vmx_defs::vmcs::ALL_FIELDS
         .iter()
         .filter(|f| f.exists_on(c.capabilities()))
