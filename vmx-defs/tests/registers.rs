@@ -213,7 +213,7 @@ fn cr4_reserved_and_unsupported() {
 /// predicate on the bits, independent of `Xcr0::check`.
 fn xsetbv_accepts(v: u64, supported: u64) -> bool {
     let bit = |n: u32| v >> n & 1 == 1;
-    let defined: u64 = 0b1111_0000_0010_1111_1111; // 0-7, 9, 17-19
+    let defined: u64 = 0b1110_0000_0010_1111_1111; // 0-7, 9, 17-19
     v & !defined == 0
         && v & !supported == 0
         && bit(0)
