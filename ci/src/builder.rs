@@ -93,10 +93,10 @@ pub fn build_baremetal_with(
 ) -> Result<PathBuf, String> {
     ensure_target()?;
     let progress = Progress::now();
-    let mut build = progress.cargo();
+    let mut build = progress.cargo("build");
     build
         .envs(env.iter().copied())
-        .args(["build", "-p", package, "--bin", bin])
+        .args(["-p", package, "--bin", bin])
         .args(["--target", TARGET, "--profile", PROFILE]);
     let status = run_step(
         &format!("building {package} ({PROFILE} profile, {TARGET})"),
@@ -119,10 +119,10 @@ pub fn build_baremetal_with(
 pub fn clippy_baremetal(packages: &[&str], env: &[(&str, &Path)]) -> Result<bool, String> {
     ensure_target()?;
     let progress = Progress::now();
-    let mut clippy = progress.cargo();
+    let mut clippy = progress.cargo("clippy");
     clippy
         .envs(env.iter().copied())
-        .args(["clippy", "--target", TARGET])
+        .args(["--target", TARGET])
         .args(packages.iter().flat_map(|p| ["-p", p]))
         .args(["--", "-D", "warnings"]);
     let status = run_step(
@@ -154,10 +154,13 @@ impl Progress {
         }
     }
 
-    /// A [`cargo`] command for a step shown this way: with cargo's global `--quiet` in
-    /// [`Progress::Lines`], so that only `cargo ci`'s lines and cargo's errors show.
-    pub fn cargo(self) -> Command {
+    /// `cargo SUBCOMMAND` (see [`cargo`]) for a step shown this way: followed by
+    /// `--quiet` in [`Progress::Lines`], so that only `cargo ci`'s lines and cargo's errors
+    /// show. (After the subcommand: `cargo clippy` does not pass a `--quiet` given before it
+    /// on to the build it runs.)
+    pub fn cargo(self, subcommand: &str) -> Command {
         let mut c = cargo();
+        c.arg(subcommand);
         if self == Progress::Lines {
             c.arg("--quiet");
         }
@@ -195,11 +198,14 @@ mod tests {
 
     #[test]
     fn quiet_only_without_a_terminal() {
-        assert_eq!(args(&Progress::Lines.cargo()), ["--quiet"]);
-        assert!(args(&Progress::Cargo.cargo()).is_empty());
+        assert_eq!(
+            args(&Progress::Lines.cargo("clippy")),
+            ["clippy", "--quiet"]
+        );
+        assert_eq!(args(&Progress::Cargo.cargo("build")), ["build"]);
         for p in [Progress::Lines, Progress::Cargo] {
             assert_eq!(
-                p.cargo().get_current_dir(),
+                p.cargo("build").get_current_dir(),
                 Some(workspace_root().as_path())
             );
         }
