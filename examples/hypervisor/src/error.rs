@@ -3,7 +3,7 @@
 use alloc::string::String;
 use core::fmt;
 
-use ept::EptError;
+use ept::{AttachError, EptError};
 use example_hypervisor::guest_loader::{ElfError, LoadError};
 use example_hypervisor::guest_setup::RamTooSmall;
 use example_hypervisor::guest_walk::WalkError;
@@ -32,6 +32,8 @@ pub enum HypervisorError {
     GuestSetup(RamTooSmall),
     /// Building the guest's EPT failed.
     Ept(EptError),
+    /// The vCPU could not attach to the guest's EPT.
+    EptAttach(AttachError),
     /// Enabling VMX, configuring the vCPU or a VMCS access failed.
     Vmx(VmxError),
     /// The guest stopped in a way the example does not handle (already decoded).
@@ -69,6 +71,7 @@ impl fmt::Display for HypervisorError {
             Self::GuestLoad(e) => write!(f, "loading the guest: {e}"),
             Self::GuestSetup(e) => write!(f, "setting up the guest: {e}"),
             Self::Ept(e) => write!(f, "building the EPT: {e}"),
+            Self::EptAttach(e) => write!(f, "attaching the vCPU to the EPT: {e}"),
             Self::Vmx(e) => write!(f, "VMX: {e}"),
             Self::Run(what) => write!(f, "{what}"),
             Self::Mmio { rip, error } => write!(f, "MMIO at RIP {rip:#x}: {error}"),
@@ -100,6 +103,12 @@ impl From<RamTooSmall> for HypervisorError {
 impl From<EptError> for HypervisorError {
     fn from(e: EptError) -> Self {
         Self::Ept(e)
+    }
+}
+
+impl From<AttachError> for HypervisorError {
+    fn from(e: AttachError) -> Self {
+        Self::EptAttach(e)
     }
 }
 

@@ -9,7 +9,7 @@
 //! | HLT | the guest waits for an interrupt: with a tick pending it is injected at once, else the guest is put in the HLT activity state until the timer fires |
 //! | EPT violation on the device page | MMIO emulation: decode the `MOV` at RIP, perform it on the device, advance RIP |
 //! | VMCALL | `DONE` ends the run with the guest's result; `PANIC` ends it with failure |
-//! | XSETBV | a valid XCR0 becomes the guest's (`VmxVcpu::complete_xsetbv`, which also refuses ECX != 0; vmx-vcpu switches XCR0 around the guest) and RIP advances; another index or an invalid value gets #GP(0), as the processor raises it |
+//! | XSETBV | a valid XCR0 becomes the guest's (`Vcpu::complete_xsetbv`, which also refuses ECX != 0; vmx-vcpu switches XCR0 around the guest) and RIP advances; another index or an invalid value gets #GP(0), as the processor raises it |
 //! | anything else | printed decoded, and the run fails |
 
 use alloc::string::String;
@@ -25,7 +25,7 @@ use example_hypervisor::uart::Uart;
 use vmx_defs::guest_state::ActivityState;
 use vmx_defs::vmcs::fields;
 use vmx_vcpu::exit::{EptViolation, IoExit, VmExit};
-use vmx_vcpu::{Event, InjectionOutcome, InjectionReport, VmxError, VmxHost, VmxVcpu};
+use vmx_vcpu::{Event, InjectionOutcome, InjectionReport, Vcpu, VmxError, VmxHost};
 
 use crate::error::HypervisorError;
 use crate::guest_memory::GuestMemory;
@@ -81,7 +81,7 @@ impl<'m> Machine<'m> {
     /// Runs the guest until it sends `DONE` or something unexpected happens.
     pub fn run<H: VmxHost>(
         &mut self,
-        vcpu: &mut VmxVcpu<'_, H>,
+        vcpu: &mut Vcpu<'_, H>,
     ) -> Result<GuestResult, HypervisorError> {
         for _ in 0..MAX_EXITS {
             let exit = vcpu
@@ -118,11 +118,7 @@ impl<'m> Machine<'m> {
     }
 
     /// The error for an exit the example does not handle: decoded, with the guest's RIP.
-    fn unexpected<H: VmxHost>(
-        &mut self,
-        vcpu: &mut VmxVcpu<'_, H>,
-        exit: &VmExit,
-    ) -> HypervisorError {
+    fn unexpected<H: VmxHost>(&mut self, vcpu: &mut Vcpu<'_, H>, exit: &VmExit) -> HypervisorError {
         self.flush_partial_line();
         let rip = vcpu.rip().unwrap_or(0);
         HypervisorError::Run(report::describe_unexpected_exit(exit, rip))
@@ -131,7 +127,7 @@ impl<'m> Machine<'m> {
     /// Handles one exit (see the table in the module documentation).
     fn handle<H: VmxHost>(
         &mut self,
-        vcpu: &mut VmxVcpu<'_, H>,
+        vcpu: &mut Vcpu<'_, H>,
         exit: &VmExit,
     ) -> Result<Flow, HypervisorError> {
         match exit {
@@ -189,7 +185,7 @@ impl<'m> Machine<'m> {
     /// An IN or OUT on the UART's ports.
     fn serial<H: VmxHost>(
         &mut self,
-        vcpu: &mut VmxVcpu<'_, H>,
+        vcpu: &mut Vcpu<'_, H>,
         io: &IoExit,
     ) -> Result<(), HypervisorError> {
         if io.string || io.size != 1 {
@@ -210,7 +206,7 @@ impl<'m> Machine<'m> {
     }
 
     /// HLT: the guest waits for an interrupt (SDM Vol. 3C §26.1.3 HLT exiting).
-    fn halt<H: VmxHost>(&mut self, vcpu: &mut VmxVcpu<'_, H>) -> Result<(), HypervisorError> {
+    fn halt<H: VmxHost>(&mut self, vcpu: &mut Vcpu<'_, H>) -> Result<(), HypervisorError> {
         vcpu.advance_rip()?;
         if timer_pending(vcpu) {
             // Injected at the next entry (advancing RIP ended the STI blocking).
@@ -234,7 +230,7 @@ impl<'m> Machine<'m> {
     /// MMIO: decode the `MOV` at RIP and perform it on the device.
     fn mmio<H: VmxHost>(
         &mut self,
-        vcpu: &mut VmxVcpu<'_, H>,
+        vcpu: &mut Vcpu<'_, H>,
         violation: &EptViolation,
     ) -> Result<(), HypervisorError> {
         let rip = vcpu.rip()?;
@@ -299,12 +295,12 @@ impl<'m> Machine<'m> {
 
 /// XSETBV, which exits unconditionally (SDM Vol. 3C §26.1.2): the guest's attempt to load
 /// XCR`index` with `value`. Only XCR0 is writable, and only with a value that SDM Vol. 1
-/// §13.3 allows on this processor (`VmxVcpu::complete_xsetbv` checks both and advances RIP;
+/// §13.3 allows on this processor (`Vcpu::complete_xsetbv` checks both and advances RIP;
 /// the host's XCR0 is never touched); anything else is the #GP(0) the instruction raises (SDM Vol. 2 XSETBV),
 /// injected without advancing RIP (a fault). CPL and CR4.OSXSAVE faults happen in the
 /// guest before the exit.
 fn xsetbv<H: VmxHost>(
-    vcpu: &mut VmxVcpu<'_, H>,
+    vcpu: &mut Vcpu<'_, H>,
     index: u32,
     value: u64,
 ) -> Result<(), HypervisorError> {
@@ -324,7 +320,7 @@ fn is_serial_port(port: u16) -> bool {
 }
 
 /// Whether a timer interrupt is queued (or waiting for re-injection).
-fn timer_pending<H: VmxHost>(vcpu: &VmxVcpu<'_, H>) -> bool {
+fn timer_pending<H: VmxHost>(vcpu: &Vcpu<'_, H>) -> bool {
     let pending = vcpu.pending_events();
     pending.highest_interrupt() == Some(abi::TIMER_VECTOR)
         || pending.reinjection() == Some(Event::ExternalInterrupt(abi::TIMER_VECTOR))

@@ -5,21 +5,20 @@
 //! host frames of [`GuestMemory`], readable, writable and executable, write-back. Every other
 //! guest-physical address — the example device's page among them — has no mapping, so the
 //! guest touching it causes an EPT violation that the hypervisor handles (`exits.rs`).
+//!
+//! The table is shared ([`Ept`]): the vCPU attaches to it and performs the invalidations
+//! that later edits ([`Ept::edit`]) publish before each of its VM entries (SDM Vol. 3C
+//! §29.4.3.1).
 
-use ept::{EptAttributes, EptConfig, EptFlags, EptPageTable, Eptp, GuestPhysAddr, HostPhysAddr};
+use ept::{Ept, EptAttributes, EptConfig, EptFlags, EptPageTable, GuestPhysAddr, HostPhysAddr};
 use vmx_defs::capabilities::VmxCapabilities;
 
 use crate::error::HypervisorError;
 use crate::guest_memory::GuestMemory;
 use crate::hosts::FrameHost;
 
-/// The guest's EPT and the EPTP that names it in the VMCS.
-pub struct GuestEpt {
-    /// The paging structures (kept alive as long as the guest runs).
-    pub table: EptPageTable<FrameHost>,
-    /// The EPT pointer for the VMCS (SDM Vol. 3C §25.6.11).
-    pub eptp: Eptp,
-}
+/// The guest's EPT.
+pub type GuestEpt = Ept<FrameHost>;
 
 /// Builds the EPT for `memory` on a processor with `caps`.
 pub fn build(memory: &GuestMemory, caps: &VmxCapabilities) -> Result<GuestEpt, HypervisorError> {
@@ -28,14 +27,19 @@ pub fn build(memory: &GuestMemory, caps: &VmxCapabilities) -> Result<GuestEpt, H
     let config = EptConfig::new(caps.ept_vpid(), width)?;
     let mut table = EptPageTable::new(FrameHost, config)?;
     let rwx = EptFlags::READ | EptFlags::WRITE | EptFlags::EXECUTE;
-    table.map_region(
-        GuestPhysAddr::new(0),
-        HostPhysAddr::new(memory.host_base()),
-        memory.size(),
-        EptAttributes::write_back(rwx),
-    )?;
-    // The EPTP names the root, the walk length and the paging structures' memory type
-    // (SDM Vol. 3C §25.6.11), as the table was configured.
-    let eptp = table.eptp();
-    Ok(GuestEpt { table, eptp })
+    // SAFETY: the frames of `memory` were allocated for the guest alone (`GuestMemory`): no
+    // host object, paging structure or VMX structure lives there, and the hypervisor reads
+    // and writes them only as guest memory. `GuestMemory` never gives them back (it has
+    // no `Drop`), so they stay the guest's for as long as any translation to them exists.
+    unsafe {
+        table.map_region(
+            GuestPhysAddr::new(0),
+            HostPhysAddr::new(memory.host_base()),
+            memory.size(),
+            EptAttributes::write_back(rwx),
+        )
+    }?;
+    // The EPTP (`Ept::eptp`) names the root, the walk length and the paging structures'
+    // memory type (SDM Vol. 3C §25.6.11), as the table was configured.
+    Ok(Ept::new(table))
 }

@@ -101,17 +101,17 @@ fn run() -> Result<GuestResult, HypervisorError> {
     println!(
         "example hypervisor: EPT maps guest-physical [0, {:#x}) with {} paging-structure frames (EPTP {:#x}); the device page {:#x} is left unmapped",
         memory.size(),
-        ept.table.frames_used(),
-        ept.eptp.raw(),
+        ept.edit().frames_used(),
+        ept.eptp().raw(),
         abi::DEVICE_BASE
     );
 
     // The vCPU: EPT, HLT exiting, the preemption timer, every I/O port and MSR intercepted.
     let mut config = VcpuConfig::new(guest_state);
-    config.ept = Some(ept.eptp);
     config.preemption_timer = true;
-    // SAFETY: the guest runs on the EPT built above, which maps only its own frames.
-    let mut vcpu = unsafe { VmxVcpu::new(&cpu, &config) }?;
+    // The vCPU attaches to the EPT: the guest reaches only what it maps, and the vCPU
+    // performs the invalidations that edits of it publish before each VM entry.
+    let mut vcpu = VmxVcpu::new(&cpu, ept.attach()?, &config)?;
     // Every exception exits: the guest has no handlers of its own, so any fault is a bug
     // worth reporting (SDM Vol. 3C §25.6.3).
     vcpu.set_exception_bitmap(u32::MAX)?;
@@ -132,8 +132,9 @@ fn run() -> Result<GuestResult, HypervisorError> {
     println!("example hypervisor: exit statistics:");
     println!("{}", machine.stats);
 
+    // The EPT's frames go back only after the vCPU that used them is gone (the vCPU
+    // borrows the EPT, so the compiler keeps this order).
     drop(vcpu);
-    // The EPT's frames go back only after the vCPU that used them is gone.
     drop(ept);
     cpu.disable()?;
     result

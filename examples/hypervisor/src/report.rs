@@ -47,6 +47,12 @@ pub fn describe_entry_failure(failure: &EntryFailure) -> String {
             }
             EntryFailureCode::InvalidVmcsLinkPointer => String::from("invalid VMCS link pointer"),
             EntryFailureCode::Unknown(code) => format!("qualification code {code}"),
+            // A code a later SDM adds: vmx-defs' own wording of it.
+            _ => format!(
+                "{} (qualification {:#x})",
+                EntryFailureQualification::from_raw(failure.qualification),
+                failure.qualification
+            ),
         }
     } else if basic == BasicExitReason::VM_ENTRY_FAILURE_MSR_LOADING {
         format!(
