@@ -29,7 +29,7 @@ macro_rules! check_ids {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
         pub enum CheckId {
-            $( $(#[$doc])* #[doc = concat!("SDM Vol. 3C §", $section, ": ", $rule, ".")] $id, )*
+            $( $(#[$doc])* #[doc = concat!("SDM Vol. 3C §", $section, ": `", $rule, "`.")] $id, )*
         }
 
         impl CheckId {

@@ -196,7 +196,7 @@ impl<'s, 'c> Checker<'s, 'c> {
         info.is_valid().then_some(info)
     }
 
-    /// Records `id` unless `addr` is `align`-byte aligned and within the structure width
+    /// Records `id` unless `addr` is `align`-byte aligned (`align` a power of two) and within the structure width
     /// (the common "bits N:0 zero, no bit beyond the physical-address width" check).
     pub fn check_address<W: Width, A: Access>(
         &mut self,
@@ -206,7 +206,7 @@ impl<'s, 'c> Checker<'s, 'c> {
     ) {
         let fv = self.fv(field);
         let width = self.ctx.structure_width();
-        if fv.value % align != 0 || !bits::within(fv.value, width) {
+        if fv.value & align.wrapping_sub(1) != 0 || !bits::within(fv.value, width) {
             self.fail(id, &[fv]);
         }
     }
