@@ -17,9 +17,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use std::ptr::NonNull;
+
 use ept::{
-    EptAttributes, EptConfig, EptFlags, EptHost, EptPageTable, GuestPhysAddr, HostPhysAddr,
-    PageSize,
+    EptAttributes, EptConfig, EptFlags, EptPageTable, FlushToken, GuestPhysAddr, HostMemory,
+    HostPhysAddr, InveptDescriptor, InveptExecutor, InveptType, PageSize,
 };
 use memory_addr::{PhysAddr, VirtAddr, def_usize_addr};
 use page_table_multiarch::{GenericPTE, MappingFlags, PageTable64, PagingHandler, PagingMetaData};
@@ -53,11 +55,13 @@ fn arena_alloc() -> Option<usize> {
     match a.free.pop() {
         Some(p) => {
             // SAFETY: p is a 4096-byte frame from alloc_zeroed, owned by the arena.
-            unsafe { std::ptr::write_bytes(p as *mut u8, 0, 4096) };
+            unsafe {
+                std::ptr::write_bytes(std::ptr::with_exposed_provenance_mut::<u8>(p), 0, 4096)
+            };
             Some(p)
         }
         // SAFETY: LAYOUT has non-zero size.
-        None => Some(unsafe { alloc_zeroed(LAYOUT) } as usize),
+        None => Some(unsafe { alloc_zeroed(LAYOUT) }.expose_provenance()),
     }
 }
 
@@ -77,7 +81,7 @@ fn arena_release() {
     if let Ok(mut a) = ARENA.lock() {
         for p in a.free.drain(..) {
             // SAFETY: allocated with LAYOUT, not in use.
-            unsafe { dealloc(p as *mut u8, LAYOUT) };
+            unsafe { dealloc(std::ptr::with_exposed_provenance_mut(p), LAYOUT) };
         }
     }
 }
@@ -86,19 +90,53 @@ fn arena_release() {
 
 struct ArenaHost;
 
-// SAFETY: arena frames are 4 KiB, 4-KiB aligned, zeroed, owned until freed, identity-mapped.
-unsafe impl EptHost for ArenaHost {
+// SAFETY: arena frames are 4 KiB, 4-KiB aligned, zeroed, owned until freed, identity-mapped
+// (the arena exposes their provenance, see `arena_alloc`).
+unsafe impl HostMemory for ArenaHost {
     #[inline]
-    fn alloc_zeroed_frame(&mut self) -> Option<HostPhysAddr> {
-        arena_alloc().map(|p| HostPhysAddr::new(p as u64))
+    fn alloc_frames(&self, count: usize) -> Option<HostPhysAddr> {
+        (count == 1)
+            .then(arena_alloc)
+            .flatten()
+            .map(|p| HostPhysAddr::new(p as u64))
     }
     #[inline]
-    fn free_frame(&mut self, frame: HostPhysAddr) {
+    unsafe fn free_frames(&self, frame: HostPhysAddr, _count: usize) {
         arena_free(frame.as_u64() as usize)
     }
     #[inline]
-    fn phys_to_virt(&self, frame: HostPhysAddr) -> *mut u8 {
-        frame.as_u64() as *mut u8
+    fn phys_to_virt(&self, paddr: HostPhysAddr) -> NonNull<u8> {
+        NonNull::new(std::ptr::with_exposed_provenance_mut(
+            paddr.as_u64() as usize
+        ))
+        .expect("arena frames are not at 0")
+    }
+}
+
+/// INVEPT for the benchmark: nothing ever enters a guest here, so no logical processor
+/// holds translations of these tables.
+struct NoCpus;
+
+// SAFETY: see the type's documentation.
+unsafe impl InveptExecutor for NoCpus {
+    type Error = ();
+    fn invept(&mut self, _: InveptType, _: &InveptDescriptor) -> Result<(), ()> {
+        Ok(())
+    }
+}
+
+/// Unmaps every 4-KiB page of the first GiB one by one, then flushes once.
+fn ept_unmap_1g_4k(t: &mut EptPageTable<ArenaHost>) {
+    let mut owed: Option<FlushToken> = None;
+    for i in 0..PAGES_1G {
+        let tok = t.unmap(GuestPhysAddr::new(i * K4), K4).expect("unmap");
+        owed = Some(match owed {
+            Some(o) => o.merge(tok),
+            None => tok,
+        });
+    }
+    if let Some(tok) = owed {
+        t.flush(tok, &mut NoCpus).expect("flush");
     }
 }
 
@@ -118,12 +156,15 @@ const ATTRS: EptAttributes = EptAttributes::write_back(EptFlags::RWX);
 fn ept_map_1g_4k(t: &mut EptPageTable<ArenaHost>) {
     for i in 0..PAGES_1G {
         let g = i * K4;
-        t.map(
-            GuestPhysAddr::new(g),
-            HostPhysAddr::new(HPA_BASE + g),
-            PageSize::Size4K,
-            ATTRS,
-        )
+        // SAFETY: nothing ever enters a guest with this table: no memory reaches a guest.
+        unsafe {
+            t.map(
+                GuestPhysAddr::new(g),
+                HostPhysAddr::new(HPA_BASE + g),
+                PageSize::Size4K,
+                ATTRS,
+            )
+        }
         .expect("map");
     }
 }
@@ -268,12 +309,15 @@ fn ma_map_1g_4k(t: &mut MaTable) {
 
 /// 4 GiB at guest-physical 0 with one `map_region` call (1-GiB pages).
 fn ept_map_region_4g(t: &mut EptPageTable<ArenaHost>) {
-    t.map_region(
-        GuestPhysAddr::new(0),
-        HostPhysAddr::new(HPA_BASE),
-        4 * G1,
-        ATTRS,
-    )
+    // SAFETY: nothing ever enters a guest with this table: no memory reaches a guest.
+    unsafe {
+        t.map_region(
+            GuestPhysAddr::new(0),
+            HostPhysAddr::new(HPA_BASE),
+            4 * G1,
+            ATTRS,
+        )
+    }
     .expect("region");
 }
 
@@ -297,11 +341,7 @@ fn report_frames() {
     let mut e = ept_table();
     ept_map_1g_4k(&mut e);
     let e_map = arena_live() - base;
-    for i in 0..PAGES_1G {
-        e.unmap(GuestPhysAddr::new(i * K4), K4)
-            .expect("unmap")
-            .defer();
-    }
+    ept_unmap_1g_4k(&mut e);
     let e_unmap = arena_live() - base;
     drop(e);
     let mut e = ept_table();
@@ -402,11 +442,7 @@ fn benches(c: &mut Criterion) {
                 t
             },
             |mut t| {
-                for i in 0..PAGES_1G {
-                    t.unmap(GuestPhysAddr::new(i * K4), K4)
-                        .expect("unmap")
-                        .defer();
-                }
+                ept_unmap_1g_4k(&mut t);
                 t
             },
             BatchSize::PerIteration,

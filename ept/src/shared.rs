@@ -428,7 +428,7 @@ impl EptUser<'_> {
     /// this user's future entries could use, and frames retired before it can be given
     /// back. The calling processor is in VMX root operation at CPL 0.
     pub unsafe fn sync_this_cpu(&self) -> Result<(), FlushError<vmx_insn::InsnError>> {
-        self.sync_by(|ty, d| vmx_insn::invept(ty, d))
+        self.sync_by(vmx_insn::invept)
     }
 
     /// Like [`sync_this_cpu`](EptUser::sync_this_cpu), with an executor whose

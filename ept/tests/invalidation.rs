@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::{CountingHost, FlushIn, GuestMap, NoCpus, config, full_caps};
 use ept::{
-    HostMemory,
     AccessedDirty, Capability, EptAttributes, EptError, EptFlags, EptPageTable, FlushError,
-    GuestPhysAddr, HostPhysAddr, InveptType, PageSize,
+    GuestPhysAddr, HostMemory, HostPhysAddr, InveptType, PageSize,
 };
 use vmx_defs::capabilities::EptVpidCap;
 

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::{CountingHost, GuestMap, NoCpus, full_caps};
 use ept::{
-    FlushToken, HostMemory, EptAttributes, EptConfig, EptError, EptFlags, EptPageTable, GuestPhysAddr, HostPhysAddr,
-    PageSize, PageWalkLength,
+    EptAttributes, EptConfig, EptError, EptFlags, EptPageTable, FlushToken, GuestPhysAddr,
+    HostMemory, HostPhysAddr, PageSize, PageWalkLength,
 };
 use proptest::prelude::*;
 use vmx_defs::capabilities::EptVpidCap;
@@ -430,9 +430,9 @@ fn run_op(
             attrs,
         } => t.map_region_guest(GuestPhysAddr::new(gpa), HostPhysAddr::new(hpa), len, attrs),
         Op::Unmap { gpa, len } => t.unmap(GuestPhysAddr::new(gpa), len).map(&mut owe),
-        Op::Protect { gpa, len, attrs } => t
-            .protect(GuestPhysAddr::new(gpa), len, attrs)
-            .map(&mut owe),
+        Op::Protect { gpa, len, attrs } => {
+            t.protect(GuestPhysAddr::new(gpa), len, attrs).map(&mut owe)
+        }
         Op::Query { gpa } => t.query(GuestPhysAddr::new(gpa)).map(|_| ()),
         Op::MapFrame { .. } => unreachable!("turned into Map by the driver"),
         Op::Flush => {

@@ -237,7 +237,8 @@ fn large_pages_only_with_capability() {
         t.map_guest(gpa(0), hpa(0), PageSize::Size1G, wb(EptFlags::R)),
         Err(EptError::PageSizeUnsupported(PageSize::Size1G))
     );
-    t.map_region_guest(gpa(0), hpa(0), G1, wb(EptFlags::R)).unwrap();
+    t.map_region_guest(gpa(0), hpa(0), G1, wb(EptFlags::R))
+        .unwrap();
     assert!(t.mappings().all(|m| m.size() == PageSize::Size2M));
     let caps = full_caps() - EptVpidCap::PAGE_2M;
     let (mut t, _h) = table(caps);
@@ -291,7 +292,9 @@ fn unmap_part_of_large_pages_splits_and_keeps_the_rest() {
     assert_eq!(t.frames_used(), 4);
     // Unmapping the rest frees every structure but the root.
     t.unmap(gpa(G1), hole - G1).unwrap().flush_in(&mut t);
-    t.unmap(gpa(hole + K4), 2 * G1 - hole - K4).unwrap().flush_in(&mut t);
+    t.unmap(gpa(hole + K4), 2 * G1 - hole - K4)
+        .unwrap()
+        .flush_in(&mut t);
     assert_eq!(t.mappings().count(), 0);
     assert_eq!(t.frames_used(), 1);
     assert_eq!(host.live(), 1);

@@ -280,6 +280,15 @@ fn concurrent_vcpu_and_editor() {
             .unwrap();
             let tok = edit.unmap(g, K4).unwrap();
             edit.commit(tok);
+            drop(edit);
+            if round % 10 == 0 {
+                // Let the vCPU catch up now and then, so that frames are released while
+                // it runs, not only at the end.
+                let generation = ept.generation();
+                while !ept.synced(generation) {
+                    std::thread::yield_now();
+                }
+            }
         }
         stop.store(true, Ordering::Relaxed);
         assert!(vcpu.join().unwrap() > 0);

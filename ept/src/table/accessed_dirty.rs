@@ -10,8 +10,8 @@ use super::{EptPageTable, Mapping, mapping_of};
 use crate::addr::GuestPhysAddr;
 use crate::entry::EptFlags;
 use crate::error::{Capability, EptError};
-use crate::memory::HostMemory;
 use crate::invalidation::FlushToken;
+use crate::memory::HostMemory;
 
 /// The accessed and dirty flags of a leaf entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]

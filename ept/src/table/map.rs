@@ -40,6 +40,16 @@ impl<H: HostMemory> EptPageTable<H> {
     ///   [`InveptExecutor`](crate::InveptExecutor) contract, or, under
     ///   [`Ept`](crate::Ept), [`Ept::synced`](crate::Ept::synced) of the generation after
     ///   the edit).
+    ///
+    /// Calling it without `unsafe` does not compile:
+    ///
+    /// ```compile_fail,E0133
+    /// use ept::{EptAttributes, EptFlags, EptPageTable, GuestPhysAddr, HostPhysAddr, PageSize};
+    /// fn give_away<H: ept::HostMemory>(t: &mut EptPageTable<H>, hpa: HostPhysAddr) {
+    ///     let rw = EptAttributes::write_back(EptFlags::RW);
+    ///     let _ = t.map(GuestPhysAddr::new(0), hpa, PageSize::Size4K, rw);
+    /// }
+    /// ```
     #[inline]
     pub unsafe fn map(
         &mut self,

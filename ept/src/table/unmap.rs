@@ -5,8 +5,8 @@ use super::{EptPageTable, non_leaf};
 use crate::addr::GuestPhysAddr;
 use crate::entry::{ADDRESS_MASK, EptAttributes, EptFlags};
 use crate::error::{EptError, FlagsError};
-use crate::memory::HostMemory;
 use crate::invalidation::FlushToken;
+use crate::memory::HostMemory;
 
 impl<H: HostMemory> EptPageTable<H> {
     /// Unmaps `len` bytes at `gpa` (both 4-KiB aligned).
