@@ -142,3 +142,67 @@ pub(crate) unsafe fn xgetbv0() -> u64 {
     };
     (u64::from(hi) << 32) | u64::from(lo)
 }
+
+/// LGDT/LIDT with a [`DescriptorTable`] image.
+///
+/// # Safety
+/// CPL 0; `d` describes a valid GDT (`lgdt`) or IDT (`lidt`) that stays mapped, whose
+/// entries the running code relies on being what they are.
+pub(crate) unsafe fn lgdt(d: &DescriptorTable) {
+    // SAFETY: the caller upholds the contract; LGDT reads 10 bytes at `d`.
+    unsafe { asm!("lgdt [{}]", in(reg) d, options(readonly, nostack, preserves_flags)) };
+}
+
+/// LIDT; see [`lgdt`].
+///
+/// # Safety
+/// As for [`lgdt`], for the IDT.
+pub(crate) unsafe fn lidt(d: &DescriptorTable) {
+    // SAFETY: the caller upholds the contract; LIDT reads 10 bytes at `d`.
+    unsafe { asm!("lidt [{}]", in(reg) d, options(readonly, nostack, preserves_flags)) };
+}
+
+/// SLDT: the LDTR selector.
+pub(crate) fn sldt() -> u16 {
+    let v: u16;
+    // SAFETY: SLDT only writes a register.
+    unsafe { asm!("sldt {0:x}", out(reg) v, options(nomem, nostack, preserves_flags)) };
+    v
+}
+
+/// LLDT.
+///
+/// # Safety
+/// CPL 0; `selector` is 0 or names an LDT descriptor of the loaded GDT.
+pub(crate) unsafe fn lldt(selector: u16) {
+    // SAFETY: the caller upholds the contract.
+    unsafe { asm!("lldt {0:x}", in(reg) selector, options(nostack, preserves_flags)) };
+}
+
+/// LTR (sets the busy bit of the TSS descriptor in the GDT).
+///
+/// # Safety
+/// CPL 0; `selector` names an available 64-bit TSS descriptor of the loaded GDT.
+pub(crate) unsafe fn ltr(selector: u16) {
+    // SAFETY: the caller upholds the contract; LTR writes the descriptor's busy bit.
+    unsafe { asm!("ltr {0:x}", in(reg) selector, options(nostack, preserves_flags)) };
+}
+
+/// LSL: the limit of the segment `selector` names, `None` when LSL refuses it (ZF = 0).
+pub(crate) fn lsl(selector: u16) -> Option<u32> {
+    let limit: u64;
+    let ok: u8;
+    // SAFETY: LSL only reads the descriptor table and writes registers and ZF.
+    unsafe {
+        asm!(
+            "xor {l:e}, {l:e}",
+            "lsl {l}, {s:r}",
+            "setz {ok}",
+            s = in(reg) u64::from(selector),
+            l = out(reg) limit,
+            ok = out(reg_byte) ok,
+            options(readonly, nostack),
+        );
+    }
+    (ok != 0).then_some(limit as u32)
+}

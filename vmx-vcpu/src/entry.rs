@@ -60,6 +60,7 @@ use core::mem::offset_of;
 
 use vmx_defs::vmcs::fields;
 
+use crate::error::{VmxError, VmxInstruction, insn};
 use crate::regs::GuestRegisters;
 
 /// Everything the entry/exit code reads and writes, in one pinned block.
@@ -191,22 +192,29 @@ pub(crate) unsafe fn run_guest(block: *mut RunBlock, resume: bool) -> RawExit {
 
 /// Saves RFLAGS and disables interrupts (the host must not take an interrupt between a
 /// VM exit and the code that handles it with HOST_RSP's frame live).
+///
+/// Not `nomem`: the block is a compiler barrier, so that no memory access the caller
+/// meant to happen with interrupts disabled is moved before the CLI.
 #[inline(always)]
 pub(crate) fn save_flags_cli() -> u64 {
     let flags: u64;
     // SAFETY: PUSHFQ/POP/CLI at CPL 0 change only RFLAGS.IF and the stack below RSP.
     unsafe {
-        core::arch::asm!("pushfq", "pop {f}", "cli", f = out(reg) flags, options(nomem));
+        core::arch::asm!("pushfq", "pop {f}", "cli", f = out(reg) flags);
     }
     flags
 }
 
 /// Restores RFLAGS saved by [`save_flags_cli`].
+///
+/// Not `nomem`: a compiler barrier, so that no memory access meant to happen with
+/// interrupts disabled (reading the exit information, the run block) is moved after the
+/// POPFQ that may enable them.
 #[inline(always)]
 pub(crate) fn restore_flags(flags: u64) {
     // SAFETY: restores a value PUSHFQ produced in this function's caller at CPL 0.
     unsafe {
-        core::arch::asm!("push {f}", "popfq", f = in(reg) flags, options(nomem));
+        core::arch::asm!("push {f}", "popfq", f = in(reg) flags);
     }
 }
 
@@ -296,11 +304,31 @@ macro_rules! read_exit_and_return {
             "vmread rax, rcx\n",
             "mov ecx, {enc_idt}\n",
             "vmread rdx, rcx\n",
+            fill_return_stack_buffer!(),
             "49:\n",
             "add rsp, 8\n",
             "pop rbp\n",
             "pop rbx\n",
             "ret\n",
+        )
+    };
+}
+
+/// Overwrites all 32 entries of the return-stack buffer with returns to a speculation
+/// trap before the first RET after a VM exit, so that no return can be predicted to a
+/// target the guest planted (Intel's guidance on return stack buffer underflow and
+/// "Post-barrier Return Stack Buffer Predictions"; the SDM does not virtualize the RSB
+/// across VM exits). 32 CALLs, each skipping an INT3 that only speculation reaches, then
+/// one ADD drops the 32 return addresses. Uses no register; 33 instructions retired.
+macro_rules! fill_return_stack_buffer {
+    () => {
+        concat!(
+            ".rept 32\n",
+            "call 1f\n",
+            "int3\n",
+            "1:\n",
+            ".endr\n",
+            "add rsp, 256\n",
         )
     };
 }
@@ -312,6 +340,9 @@ core::arch::global_asm!(
     ".global vmx_vcpu_exit_plain",
     ".p2align 4",
     "vmx_vcpu_run_plain:",
+    // Reached by an indirect CALL (the block's `entry_fn`): a landing pad for kernel IBT
+    // (SDM Vol. 1 §18.3 "Indirect Branch Tracking"); a NOP without CET.
+    "endbr64",
     "push rbx",
     "push rbp",
     "push rdi",
@@ -327,6 +358,8 @@ core::arch::global_asm!(
     write_host_rsp!(),
     ".p2align 4",
     "vmx_vcpu_exit_plain:",
+    // HOST_RIP: a landing pad as well, whatever the host's CET state after the exit.
+    "endbr64",
     save_guest!(),
     read_exit_and_return!(),
     // ==== any mode ====
@@ -334,6 +367,7 @@ core::arch::global_asm!(
     ".global vmx_vcpu_exit",
     ".p2align 4",
     "vmx_vcpu_run:",
+    "endbr64",
     "push rbx",
     "push rbp",
     "push rdi",
@@ -364,6 +398,7 @@ core::arch::global_asm!(
     // ---- VM exit ----
     ".p2align 4",
     "vmx_vcpu_exit:",
+    "endbr64",
     save_guest!(),
     "cmp qword ptr [rax + {xmode}], 0",
     "jne 50f",
@@ -491,28 +526,46 @@ core::arch::global_asm!(
     r15 = const reg_off!(r15),
 );
 
-/// VMREAD for the run loop's hot path: no status decoding.
-///
-/// Only for fields that exist on every processor supporting VMX, read while this vCPU's
-/// VMCS is current (right after a VM exit or in the vCPU's own methods after `load`), where
-/// VMREAD cannot fail (SDM §31.3). If it failed anyway the destination register is left
-/// unchanged (SDM §31.3, VMfail): the value returned is then unspecified, never undefined
-/// behaviour.
+/// VMREAD for the run loop's hot path: the status is tested (CF or ZF set, SDM §31.3
+/// VMREAD) with one SETBE in the same `asm!` block, and a failure is reported, never turned
+/// into a value; the cause (VMfailInvalid, or VMfailValid with its error number) is decoded
+/// out of line by [`vmread_failure`].
 #[inline(always)]
-pub(crate) fn vmread_fast(encoding: u32) -> u64 {
+pub(crate) fn vmread_fast(encoding: u32) -> Result<u64, VmxError> {
     let value: u64;
+    let failed: u8;
     // SAFETY: VMREAD with a register destination writes only `value`; it reads the current
     // VMCS, never memory software owns. Outside VMX root operation it would #UD, which is
     // not memory-unsafe.
     unsafe {
         core::arch::asm!(
+            "xor {v:e}, {v:e}",
             "vmread {v}, {e}",
+            "setbe {f}",
             e = in(reg) u64::from(encoding),
             v = out(reg) value,
+            f = out(reg_byte) failed,
             options(nostack, readonly),
         );
     }
-    value
+    if failed != 0 {
+        return Err(vmread_failure(encoding));
+    }
+    Ok(value)
+}
+
+/// Why a VMREAD of `encoding` failed: executed again through `vmx_insn`, which decodes the
+/// status and reads the VM-instruction error.
+#[cold]
+#[inline(never)]
+pub(crate) fn vmread_failure(encoding: u32) -> VmxError {
+    match vmx_insn::vmread_raw(encoding) {
+        Err(e) => insn(VmxInstruction::Vmread)(e),
+        // It succeeded this time: report the first failure as VMfailInvalid.
+        Ok(_) => insn(VmxInstruction::Vmread)(vmx_insn::InsnError::VmFail(
+            vmx_insn::VmFail::Invalid,
+        )),
+    }
 }
 
 /// VMWRITE for the run loop's hot path: no status decoding.

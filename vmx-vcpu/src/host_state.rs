@@ -7,8 +7,11 @@
 //!   load others);
 //! - canonical FS, GS, TR, GDTR and IDTR bases.
 //!
-//! VM exits load GDTR and IDTR limits as 0xFFFF and the TR limit as 0x67 (SDM §28.5.2);
-//! the base addresses and selectors come from what is captured here.
+//! VM exits load GDTR and IDTR limits as 0xFFFF, the TR limit as 0x67 and leave LDTR
+//! unusable (SDM §28.5.2); the base addresses and selectors come from what is captured
+//! here. A host that relies on the real limits (an IDT shorter than 256 entries, an I/O
+//! permission bitmap in its TSS beyond offset 0x67) or on an LDT restores them with
+//! [`HostState::restore_after_exit`] after the exit, before it relies on them.
 
 use crate::arch;
 use crate::host_checks::{
@@ -41,6 +44,14 @@ pub struct HostState {
     pub gdtr_base: u64,
     /// IDTR base.
     pub idtr_base: u64,
+    /// GDTR limit (a VM exit leaves 0xFFFF).
+    pub gdtr_limit: u16,
+    /// IDTR limit (a VM exit leaves 0xFFFF).
+    pub idtr_limit: u16,
+    /// TR limit from the TSS descriptor (a VM exit leaves 0x67).
+    pub tr_limit: u32,
+    /// LDTR selector (a VM exit leaves LDTR unusable; 0 when the host has no LDT).
+    pub ldtr: u16,
     /// IA32_SYSENTER_CS.
     pub sysenter_cs: u32,
     /// IA32_SYSENTER_ESP.
@@ -109,6 +120,10 @@ impl HostState {
             tr_base: tss_descriptor_base(low, high),
             gdtr_base: gdt_base,
             idtr_base: idtr.base,
+            gdtr_limit: gdt_limit,
+            idtr_limit: idtr.limit,
+            tr_limit: arch::lsl(tr).unwrap_or(0x67),
+            ldtr: arch::sldt(),
             sysenter_cs,
             sysenter_esp,
             sysenter_eip,
@@ -129,5 +144,45 @@ impl HostState {
             }
         }
         Ok(s)
+    }
+
+    /// Restores what a VM exit changed in the host's descriptor-table state and did not
+    /// take from the host-state area (SDM Vol. 3C §28.5.2): the GDTR and IDTR limits
+    /// (0xFFFF after every exit), the TR limit (0x67 after every exit; reloaded only when the
+    /// host's TSS is longer, e.g. with an I/O permission bitmap) and LDTR (unusable after
+    /// every exit; reloaded only when the host had one). Call it after an exit (or once after
+    /// a series of exits), with interrupts disabled, before relying on those limits.
+    ///
+    /// # Safety
+    /// CPL 0 on the processor this state was captured on, with the same GDT, IDT, TSS and
+    /// LDT still in place and mapped; when the TR limit is reloaded, the GDT is writable
+    /// (the TSS descriptor's busy bit is cleared so that LTR accepts it, SDM Vol. 3A §8.2.2,
+    /// and LTR sets it again).
+    pub unsafe fn restore_after_exit(&self) {
+        // SAFETY: the caller guarantees the captured tables are the live, mapped ones.
+        unsafe {
+            arch::lgdt(&arch::DescriptorTable {
+                limit: self.gdtr_limit,
+                base: self.gdtr_base,
+            });
+            arch::lidt(&arch::DescriptorTable {
+                limit: self.idtr_limit,
+                base: self.idtr_base,
+            });
+        }
+        if self.ldtr != 0 {
+            // SAFETY: the host's LDT selector, captured from LDTR on this processor.
+            unsafe { arch::lldt(self.ldtr) };
+        }
+        if self.tr_limit != 0x67 && self.selectors.tr != 0 {
+            let desc = (self.gdtr_base as usize + usize::from(self.selectors.tr & !7)) as *mut u64;
+            // SAFETY: capture checked that the TSS descriptor lies inside the GDT; the caller
+            // guarantees the GDT is writable. Bit 41 is the busy bit of type 1011B (SDM
+            // Vol. 3A §3.5 Table 3-2); clearing it makes the descriptor "available" for LTR.
+            unsafe {
+                desc.write_volatile(desc.read_volatile() & !(1 << 41));
+                arch::ltr(self.selectors.tr);
+            }
+        }
     }
 }

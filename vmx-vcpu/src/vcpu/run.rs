@@ -88,7 +88,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
         // handler may run another vCPU on this CPU (SDM §28.2).
         let exit = self.finish_exit(raw);
         restore_flags(flags);
-        Ok(exit)
+        exit
     }
 
     /// What must happen before every VM entry: the VMCS current, pending events injected
@@ -176,9 +176,9 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// What happens after every VM exit (not a VMfail): launch state, IDT-vectoring
     /// re-injection, the injection report, decoding.
     #[inline(always)]
-    fn finish_exit(&mut self, raw: RawExit) -> VmExit {
+    fn finish_exit(&mut self, raw: RawExit) -> Result<VmExit, VmxError> {
         if raw.is_uncommon(self.exit_work) {
-            self.finish_exit_slow(ExitReason(raw.rax as u32), raw.rdx as u32);
+            self.finish_exit_slow(ExitReason(raw.rax as u32), raw.rdx as u32)?;
         }
         self.exit_to_complete = raw.rax as u32;
         self.decode(raw)
@@ -197,7 +197,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
                 let instruction = self.next_instruction();
                 return Err(self.entry_failed(instruction, raw.rax));
             }
-            self.finish_exit_slow(ExitReason(raw.rax as u32), raw.rdx as u32);
+            self.finish_exit_slow(ExitReason(raw.rax as u32), raw.rdx as u32)?;
         }
         self.exit_to_complete = raw.rax as u32;
         Ok(())
@@ -206,15 +206,20 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// The decoding part of [`Self::finish_exit`] (a failed entry, exit-reason bit 31,
     /// decodes as [`VmExit::EntryFailure`] out of line).
     #[inline(always)]
-    fn decode(&self, raw: RawExit) -> VmExit {
-        decode_entered(ExitReason(raw.rax as u32), &mut Vmread, &self.block().regs)
+    fn decode(&self, raw: RawExit) -> Result<VmExit, VmxError> {
+        let mut source = Vmread { failed: None };
+        let exit = decode_entered(ExitReason(raw.rax as u32), &mut source, &self.block().regs);
+        match source.failed {
+            None => Ok(exit),
+            Some(e) => Err(e),
+        }
     }
 
     /// The uncommon part of [`Self::finish_exit`]: an entry that failed with exit-reason
     /// bit 31, an interrupted event delivery, an event injected at this entry.
     #[cold]
     #[inline(never)]
-    fn finish_exit_slow(&mut self, reason: ExitReason, idt: u32) {
+    fn finish_exit_slow(&mut self, reason: ExitReason, idt: u32) -> Result<(), VmxError> {
         let injected = self.in_flight.take();
         if reason.is_entry_failure() {
             // A failed entry does not clear the VM-entry interruption information (SDM
@@ -232,8 +237,8 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
             });
         } else {
             let interrupted = if IdtVectoringInfo::from_raw(idt).is_valid() {
-                let code = vmread_fast(fields::EXIT_IDT_VECTORING_ERROR_CODE.raw()) as u32;
-                let len = vmread_fast(fields::EXIT_INSTRUCTION_LENGTH.raw()) as u32;
+                let code = vmread_fast(fields::EXIT_IDT_VECTORING_ERROR_CODE.raw())? as u32;
+                let len = vmread_fast(fields::EXIT_INSTRUCTION_LENGTH.raw())? as u32;
                 let event = Event::from_interruption_info(idt, code, len);
                 self.pending.set_reinjection(event);
                 if event.is_some() {
@@ -254,6 +259,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
             self.vmcs.mark_launched();
         }
         self.update_exit_work();
+        Ok(())
     }
 
     /// Runs the guest until `handler` returns [`Flow::Stop`] or an error, calling it with
@@ -308,7 +314,11 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
             if let Err(e) = self.finish_exit_state(raw) {
                 break Some(e);
             }
-            match handler(self, self.decode(raw)) {
+            let exit = match self.decode(raw) {
+                Ok(exit) => exit,
+                Err(e) => break Some(e),
+            };
+            match handler(self, exit) {
                 Ok(Flow::Continue) => {}
                 Ok(Flow::Stop) => break None,
                 Err(e) => break Some(e),
@@ -326,7 +336,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
 
     /// Checks that the last exit is one `completion` may complete, and marks it completed.
     #[inline(always)]
-    fn take_exit(&mut self, completion: Completion, ok: fn(u32) -> bool) -> Result<(), VmxError> {
+    pub(super) fn take_exit(&mut self, completion: Completion, ok: fn(u32) -> bool) -> Result<(), VmxError> {
         let reason = self.exit_to_complete;
         if reason & NO_EXIT != 0 || !ok(reason) {
             return Err(self.not_completable(completion));
@@ -369,13 +379,13 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     #[inline]
     pub(super) fn skip_instruction(&mut self) -> Result<(), VmxError> {
         self.load_vmcs()?;
-        let len = vmread_fast(fields::EXIT_INSTRUCTION_LENGTH.raw());
-        let rip = vmread_fast(fields::GUEST_RIP.raw());
-        let intr = vmread_fast(fields::GUEST_INTERRUPTIBILITY_STATE.raw());
-        let rflags = vmread_fast(fields::GUEST_RFLAGS.raw());
+        let len = vmread_fast(fields::EXIT_INSTRUCTION_LENGTH.raw())?;
+        let rip = vmread_fast(fields::GUEST_RIP.raw())?;
+        let intr = vmread_fast(fields::GUEST_INTERRUPTIBILITY_STATE.raw())?;
+        let rflags = vmread_fast(fields::GUEST_RFLAGS.raw())?;
         // The instruction length is a 32-bit field.
         let next = if crosses_4g(rip, len as u32) {
-            next_rip_at_4g(rip, len)
+            next_rip_at_4g(rip, len)?
         } else {
             rip.wrapping_add(len)
         };
@@ -399,7 +409,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     #[cold]
     #[inline(never)]
     fn single_step_trap(&mut self) -> Result<(), VmxError> {
-        let pending = vmread_fast(fields::GUEST_PENDING_DEBUG_EXCEPTIONS.raw());
+        let pending = vmread_fast(fields::GUEST_PENDING_DEBUG_EXCEPTIONS.raw())?;
         // SAFETY: a guest-state field that cannot affect the host; the VMCS is current.
         unsafe {
             vmwrite_fast(
@@ -468,9 +478,9 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
 /// from guest CS.L (out of line: the common exit does not pay for it). The VMCS is current.
 #[cold]
 #[inline(never)]
-fn next_rip_at_4g(rip: u64, len: u64) -> u64 {
-    let cs_long = vmread_fast(fields::GUEST_CS_ACCESS_RIGHTS.raw()) & CS_ACCESS_RIGHTS_L != 0;
-    next_rip(rip, len, cs_long)
+fn next_rip_at_4g(rip: u64, len: u64) -> Result<u64, VmxError> {
+    let cs_long = vmread_fast(fields::GUEST_CS_ACCESS_RIGHTS.raw())? & CS_ACCESS_RIGHTS_L != 0;
+    Ok(next_rip(rip, len, cs_long))
 }
 
 /// What a [`Vcpu::run_loop`] handler asks for next.
