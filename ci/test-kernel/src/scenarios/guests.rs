@@ -190,6 +190,16 @@ global_asm!(
     "xsetbv",
     "vmcall",
     "ud2",
+    // MOV to CR8 of 0xF, MOV from CR8 into RBX, MOV from DR7 into RCX (each exits: the
+    // isolation controls), then VMCALL.
+    ".global vcpu_guest_cr8_dr",
+    "vcpu_guest_cr8_dr:",
+    "mov eax, 0xF",
+    "mov cr8, rax",
+    "mov rbx, cr8",
+    "mov rcx, dr7",
+    "vmcall",
+    "ud2",
     ".popsection",
 );
 
@@ -236,6 +246,8 @@ unsafe extern "C" {
     pub fn vcpu_guest_xsetbv();
     /// See the assembly above.
     pub fn vcpu_guest_cr3();
+    /// See the assembly above.
+    pub fn vcpu_guest_cr8_dr();
 }
 
 /// The address of a guest entry point.

@@ -9,7 +9,7 @@ mod guests;
 use alloc::format;
 
 use baremetal::cpu;
-use vmx_defs::controls::PrimaryProcBasedControls;
+use vmx_defs::controls::{PrimaryProcBasedControls, SecondaryProcBasedControls};
 use vmx_defs::exit_reason::BasicExitReason;
 use vmx_defs::guest_state::{ActivityState, SegmentAccessRights};
 use vmx_defs::instruction_error::VmInstructionError;
@@ -20,8 +20,8 @@ use vmx_vcpu::exit::{CrAccess, ExceptionExit, IoExit};
 use vmx_vcpu::guest::{DescriptorTableRegister, GuestState};
 use vmx_vcpu::{
     Completion, EntryInstruction, Event, Flow, IA32_CSTAR, IA32_KERNEL_GS_BASE, IA32_LSTAR,
-    IA32_TSC_AUX, InjectionOutcome, InjectionReport, Vcpu, VcpuConfig, VmExit, VmxCpu, VmxError,
-    VmxVcpu,
+    IA32_TSC_AUX, ISOLATION, InjectionOutcome, InjectionReport, PageControl, Vcpu, VcpuConfig,
+    VmExit, VmxCpu, VmxError, VmxVcpu,
 };
 
 use crate::env::{Env, Outcome, Scenario};
@@ -200,6 +200,18 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "vcpu_vmcs_dump",
         run: vmcs_dump,
+    },
+    Scenario {
+        name: "vcpu_isolation_cr8_and_mov_dr_exit",
+        run: isolation_cr8_and_mov_dr,
+    },
+    Scenario {
+        name: "vcpu_page_controls_refused",
+        run: page_controls_refused,
+    },
+    Scenario {
+        name: "vcpu_completion_checked_against_exit",
+        run: completion_checked,
     },
     Scenario {
         name: "vcpu_exit_cost",
@@ -1758,5 +1770,150 @@ fn vmcs_dump(env: &mut Env) -> Outcome {
         "dump printed {} lines for {expected} fields",
         sink.0
     );
+    Outcome::Pass
+}
+
+fn read_host_cr8() -> u64 {
+    let v: u64;
+    // SAFETY: MOV from CR8 at CPL 0 only reads the task-priority register.
+    unsafe { core::arch::asm!("mov {}, cr8", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
+/// The isolation controls are on for every vCPU whatever the configuration asks
+/// (`vmx_vcpu::ISOLATION`: external-interrupt and NMI exiting, CR8-load/store and MOV-DR
+/// exiting, save/load debug controls, 64-bit host), so a guest's MOV to and from CR8 and
+/// its MOV from DR7 exit (SDM Vol. 3C §26.1.3) with the access decoded; the host emulates
+/// them (its own CR8 never changes) and the guest sees the emulated values.
+fn isolation_cr8_and_mov_dr(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_cr8_dr));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let ctl = *v.controls();
+    check!(
+        ctl.pin.contains(ISOLATION.pin)
+            && ctl.primary.contains(ISOLATION.primary)
+            && ctl.exit.contains(ISOLATION.exit)
+            && ctl.entry.contains(ISOLATION.entry),
+        "isolation controls missing: {ctl:?}"
+    );
+    let host_cr8 = read_host_cr8();
+    check_eq!(
+        setup!(run(&mut v)),
+        VmExit::CrAccess(CrAccess::MovTo {
+            cr: 8,
+            gpr: Gpr::Rax,
+            value: 0xF
+        })
+    );
+    check_eq!(read_host_cr8(), host_cr8);
+    require!(v.advance_rip(), "advance past MOV to CR8");
+    check_eq!(
+        setup!(run(&mut v)),
+        VmExit::CrAccess(CrAccess::MovFrom {
+            cr: 8,
+            gpr: Gpr::Rbx
+        })
+    );
+    v.regs_mut().rbx = 0xF;
+    require!(v.advance_rip(), "advance past MOV from CR8");
+    let e = setup!(run(&mut v));
+    check_eq!(e.reason(), BasicExitReason::MOV_DR);
+    v.regs_mut().rcx = 0x400;
+    require!(v.advance_rip(), "advance past MOV from DR7");
+    let r = setup!(expect_vmcall(&mut v));
+    check!(r.rbx == 0xF && r.rcx == 0x400, "guest saw {r:?}");
+    check_eq!(read_host_cr8(), host_cr8);
+    Outcome::Pass
+}
+
+/// Controls whose VMCS fields name a page the crate does not manage are refused with the
+/// typed error before anything is allocated, required or optional, on every model (SDM
+/// Vol. 3C §25.6: entering with such a field left 0 would use host page 0).
+fn page_controls_refused(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let base = setup!(simple(env, vcpu_guest_vmcall));
+    let mut tpr = base.clone();
+    tpr.required.primary |= PrimaryProcBasedControls::USE_TPR_SHADOW;
+    let mut apic = base.clone();
+    apic.optional.secondary |= SecondaryProcBasedControls::VIRTUALIZE_APIC_ACCESSES;
+    for (cfg, want) in [
+        (&tpr, PageControl::TprShadow),
+        (&apic, PageControl::VirtualizeApicAccesses),
+    ] {
+        // SAFETY: as in `new_vcpu`.
+        let r = unsafe { VmxVcpu::new_on_host_memory(&c, cfg) };
+        check!(
+            matches!(r, Err(VmxError::ControlNeedsPage(got)) if got == want),
+            "{want:?}: {:?}",
+            r.err()
+        );
+        check_eq!(c.active_vmcs_count(), 0);
+    }
+    // The same configuration without them runs.
+    let mut v = setup!(new_vcpu(&c, &base));
+    setup!(expect_vmcall(&mut v));
+    Outcome::Pass
+}
+
+/// Completions are checked against the last exit: `advance_rip` before any exit and after
+/// an exception exit (no instruction length recorded), and `complete_rdmsr` after a CPUID
+/// exit, are refused with `NotCompletable` naming the exit, leaving RIP and the registers
+/// alone; the right completion then works, once.
+fn completion_checked(env: &mut Env) -> Outcome {
+    let c = setup!(enable());
+    let cfg = setup!(simple(env, vcpu_guest_ud));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    check_eq!(
+        v.advance_rip(),
+        Err(VmxError::NotCompletable {
+            completion: Completion::AdvanceRip,
+            last_exit: None
+        })
+    );
+    require!(v.set_exception_bitmap(1 << 6), "exception bitmap");
+    let e = setup!(run(&mut v));
+    check_eq!(e.reason(), BasicExitReason::EXCEPTION_OR_NMI);
+    let rip = require!(v.rip(), "rip");
+    check_eq!(
+        v.advance_rip(),
+        Err(VmxError::NotCompletable {
+            completion: Completion::AdvanceRip,
+            last_exit: Some(BasicExitReason::EXCEPTION_OR_NMI)
+        })
+    );
+    check_eq!(require!(v.rip(), "rip"), rip);
+    drop(v);
+
+    let cfg = setup!(simple(env, vcpu_guest_cpuid));
+    let mut v = setup!(new_vcpu(&c, &cfg));
+    let e = setup!(run(&mut v));
+    check!(
+        matches!(e, VmExit::Cpuid { .. }),
+        "expected CPUID, got {e:?}"
+    );
+    let rip = require!(v.rip(), "rip");
+    v.regs_mut().rax = 0xAA;
+    check_eq!(
+        v.complete_rdmsr(0x1234),
+        Err(VmxError::NotCompletable {
+            completion: Completion::Rdmsr,
+            last_exit: Some(BasicExitReason::CPUID)
+        })
+    );
+    check_eq!(v.regs().rax, 0xAA);
+    check_eq!(require!(v.rip(), "rip"), rip);
+    require!(v.complete_cpuid(5, 6, 7, 8), "complete_cpuid");
+    check_eq!(require!(v.rip(), "rip"), rip + 2);
+    check!(
+        matches!(
+            v.complete_cpuid(5, 6, 7, 8),
+            Err(VmxError::NotCompletable { .. })
+        ),
+        "CPUID completed twice"
+    );
+    check_eq!(require!(v.rip(), "rip"), rip + 2);
+    let r = setup!(expect_vmcall(&mut v));
+    check!((r.rax, r.rdx) == (5, 8), "guest saw {r:?}");
     Outcome::Pass
 }
