@@ -5,6 +5,7 @@ use core::fmt;
 
 /// A host segment register named in an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum HostSegment {
     /// CS.
     Cs,
@@ -36,8 +37,43 @@ impl fmt::Display for HostSegment {
     }
 }
 
+/// A host base address or address-valued MSR that must be canonical (SDM §27.2.2-27.2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HostBase {
+    /// FS base (IA32_FS_BASE).
+    Fs,
+    /// GS base (IA32_GS_BASE).
+    Gs,
+    /// TR base (from the TSS descriptor).
+    Tr,
+    /// GDTR base.
+    Gdtr,
+    /// IDTR base.
+    Idtr,
+    /// IA32_SYSENTER_ESP.
+    SysenterEsp,
+    /// IA32_SYSENTER_EIP.
+    SysenterEip,
+}
+
+impl fmt::Display for HostBase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Fs => "FS",
+            Self::Gs => "GS",
+            Self::Tr => "TR",
+            Self::Gdtr => "GDTR",
+            Self::Idtr => "IDTR",
+            Self::SysenterEsp => "SYSENTER_ESP",
+            Self::SysenterEip => "SYSENTER_EIP",
+        })
+    }
+}
+
 /// Why the running CPU's state cannot serve as VMCS host state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HostStateError {
     /// A selector has RPL or TI set; VM exits can only load selectors with both 0
     /// (SDM §27.2.3). The host must run with RPL-0 GDT selectors.
@@ -55,8 +91,8 @@ pub enum HostStateError {
     },
     /// A base address is not canonical (SDM §27.2.3, 64-bit host).
     NonCanonicalBase {
-        /// What the base belongs to ("FS", "GS", "TR", "GDTR", "IDTR", "SYSENTER_ESP"...).
-        what: &'static str,
+        /// What the base belongs to.
+        what: HostBase,
         /// The value found.
         value: u64,
     },

@@ -15,7 +15,8 @@
 
 use crate::arch;
 use crate::host_checks::{
-    HostSelectors, HostStateError, check_host_selectors, is_canonical, tss_descriptor_base,
+    HostBase, HostSelectors, HostStateError, check_host_selectors, is_canonical,
+    tss_descriptor_base,
 };
 
 pub(crate) use x86::msr::{
@@ -131,13 +132,13 @@ impl HostState {
             pat,
         };
         for (what, value) in [
-            ("FS", s.fs_base),
-            ("GS", s.gs_base),
-            ("TR", s.tr_base),
-            ("GDTR", s.gdtr_base),
-            ("IDTR", s.idtr_base),
-            ("SYSENTER_ESP", s.sysenter_esp),
-            ("SYSENTER_EIP", s.sysenter_eip),
+            (HostBase::Fs, s.fs_base),
+            (HostBase::Gs, s.gs_base),
+            (HostBase::Tr, s.tr_base),
+            (HostBase::Gdtr, s.gdtr_base),
+            (HostBase::Idtr, s.idtr_base),
+            (HostBase::SysenterEsp, s.sysenter_esp),
+            (HostBase::SysenterEip, s.sysenter_eip),
         ] {
             if !is_canonical(value, la57) {
                 return Err(HostStateError::NonCanonicalBase { what, value });
