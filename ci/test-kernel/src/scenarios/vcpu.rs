@@ -10,10 +10,12 @@ use alloc::format;
 
 use baremetal::cpu;
 use vmx_defs::controls::{PrimaryProcBasedControls, SecondaryProcBasedControls};
+use vmx_defs::exception::ExceptionVector;
 use vmx_defs::exit_reason::BasicExitReason;
 use vmx_defs::guest_state::{ActivityState, SegmentAccessRights};
 use vmx_defs::instruction_error::VmInstructionError;
 use vmx_defs::instruction_info::Gpr;
+use vmx_defs::interruption::InterruptionType;
 use vmx_defs::vmcs::fields;
 use vmx_insn::VmFail;
 use vmx_vcpu::exit::{CrAccess, ExceptionExit, IoExit};
@@ -911,8 +913,8 @@ fn exception_ud(env: &mut Env) -> Outcome {
     require!(v.set_exception_bitmap(1 << 6), "exception bitmap");
     let e = setup!(run(&mut v));
     let VmExit::Exception(ExceptionExit {
-        vector: 6,
-        interruption_type: 3,
+        vector: ExceptionVector::UD,
+        interruption_type: InterruptionType::HardwareException,
         error_code: None,
         ..
     }) = e
@@ -935,7 +937,7 @@ fn exception_pf(env: &mut Env) -> Outcome {
         let e = setup!(run(&mut v));
         match e {
             VmExit::Exception(ExceptionExit {
-                vector: 14,
+                vector: ExceptionVector::PF,
                 error_code: Some(code),
                 qualification,
                 ..
@@ -1106,7 +1108,7 @@ fn reinjection(env: &mut Env) -> Outcome {
     let e = setup!(run(&mut v));
     match e {
         VmExit::Exception(ExceptionExit {
-            vector: 11,
+            vector: ExceptionVector::NP,
             error_code: Some(code),
             ..
         }) => {
