@@ -6,18 +6,21 @@
 use core::cell::{Cell, UnsafeCell};
 use core::fmt;
 use core::hint::spin_loop;
-use core::ops::{Deref, DerefMut};
+use core::ops::Deref;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use vmx_defs::ept::Eptp;
 use vmx_defs::invalidation::InveptType;
 
-use crate::error::Capability;
+use crate::addr::{GuestPhysAddr, HostPhysAddr, PageSize};
+use crate::entry::{EptAttributes, EptFlags};
+use crate::error::{Capability, EptError};
 use crate::invalidation::{
     FlushError, FlushToken, InveptExecutor, descriptor_for, invept_type_for,
 };
 use crate::memory::HostMemory;
 use crate::table::EptPageTable;
+use crate::table::Mapping;
 use crate::table::retired::RetiredList;
 
 /// The number of [`EptUser`]s an [`Ept`] can have at once (one per vCPU).
@@ -89,8 +92,8 @@ struct Locked<H: HostMemory> {
 
 /// An [`EptPageTable`] shared with the vCPUs that run on it, on any logical processors.
 ///
-/// - Edits go through [`edit`](Ept::edit), a guard that holds a small spin lock and
-///   dereferences to the table. When the guard drops after changes that owe an
+/// - Edits go through [`edit`](Ept::edit), a guard that holds a small spin lock,
+///   dereferences to the table for lookups and forwards the changing operations. When the guard drops after changes that owe an
 ///   invalidation (SDM Vol. 3C §29.4.3.1), it bumps the *generation* and tags the paging
 ///   structures those changes retired with it.
 /// - Each vCPU [`attach`](Ept::attach)es once and keeps the [`EptUser`]. Before every VM
@@ -302,8 +305,19 @@ impl<H: HostMemory> fmt::Debug for Ept<H> {
     }
 }
 
-/// Exclusive access to the table of an [`Ept`] ([`Ept::edit`]); dereferences to the
-/// [`EptPageTable`].
+/// Exclusive access to the table of an [`Ept`] ([`Ept::edit`]): dereferences to the
+/// [`EptPageTable`] for lookups and forwards the changing operations.
+///
+/// It deliberately does not implement `DerefMut`: with a `&mut EptPageTable`, safe code
+/// could `mem::replace` (or swap) the whole table while vCPUs still enter with its EPTP,
+/// dropping paging structures they walk:
+///
+/// ```compile_fail,E0594
+/// fn swap_out<H: ept::HostMemory>(shared: &ept::Ept<H>, other: ept::EptPageTable<H>) {
+///     let mut edit = shared.edit();
+///     *edit = other; // error: the guard gives no `&mut EptPageTable`
+/// }
+/// ```
 ///
 /// On drop, an invalidation the edit left pending is published as a new generation that
 /// every [`EptUser`] must synchronise to before its next VM entry (SDM Vol. 3C
@@ -327,6 +341,74 @@ impl<H: HostMemory> EptEdit<'_, H> {
         // SAFETY: this guard holds the lock, so nothing else accesses `locked`.
         unsafe { &*self.ept.locked.get() }.held.len()
     }
+
+    fn table_mut(&mut self) -> &mut EptPageTable<H> {
+        // SAFETY: this guard holds the lock, so nothing else accesses `locked`, and `&mut
+        // self` makes this the only reference derived from the guard. The reference never
+        // leaves this module, so the table cannot be replaced.
+        unsafe { &mut (*self.ept.locked.get()).table }
+    }
+
+    /// [`EptPageTable::map`] (SDM Vol. 3C §29.3.2).
+    ///
+    /// # Safety
+    /// As for [`EptPageTable::map`]; the invalidation of a later unmap has completed on
+    /// every processor once [`Ept::synced`] holds for the generation read after that edit.
+    pub unsafe fn map(
+        &mut self,
+        gpa: GuestPhysAddr,
+        hpa: HostPhysAddr,
+        size: PageSize,
+        attributes: EptAttributes,
+    ) -> Result<(), EptError> {
+        // SAFETY: the caller's contract, forwarded.
+        unsafe { self.table_mut().map(gpa, hpa, size, attributes) }
+    }
+
+    /// [`EptPageTable::map_region`] (SDM Vol. 3C §29.3.2).
+    ///
+    /// # Safety
+    /// As for [`EptPageTable::map_region`]; see [`EptEdit::map`].
+    pub unsafe fn map_region(
+        &mut self,
+        gpa: GuestPhysAddr,
+        hpa: HostPhysAddr,
+        len: u64,
+        attributes: EptAttributes,
+    ) -> Result<(), EptError> {
+        // SAFETY: the caller's contract, forwarded.
+        unsafe { self.table_mut().map_region(gpa, hpa, len, attributes) }
+    }
+
+    /// [`EptPageTable::unmap`] (SDM Vol. 3C §29.4.3.1): pass the token to
+    /// [`commit`](EptEdit::commit).
+    pub fn unmap(&mut self, gpa: GuestPhysAddr, len: u64) -> Result<FlushToken, EptError> {
+        self.table_mut().unmap(gpa, len)
+    }
+
+    /// [`EptPageTable::protect`] (SDM Vol. 3C §29.4.3.1): pass the token to
+    /// [`commit`](EptEdit::commit).
+    pub fn protect(
+        &mut self,
+        gpa: GuestPhysAddr,
+        len: u64,
+        attributes: EptAttributes,
+    ) -> Result<FlushToken, EptError> {
+        self.table_mut().protect(gpa, len, attributes)
+    }
+
+    /// [`EptPageTable::clear_accessed_dirty`] (SDM Vol. 3C §29.3.5): pass the token to
+    /// [`commit`](EptEdit::commit).
+    pub fn clear_accessed_dirty(
+        &mut self,
+        gpa: GuestPhysAddr,
+        len: u64,
+        which: EptFlags,
+        visit: impl FnMut(Mapping),
+    ) -> Result<FlushToken, EptError> {
+        self.table_mut()
+            .clear_accessed_dirty(gpa, len, which, visit)
+    }
 }
 
 impl<H: HostMemory> Deref for EptEdit<'_, H> {
@@ -335,14 +417,6 @@ impl<H: HostMemory> Deref for EptEdit<'_, H> {
     fn deref(&self) -> &EptPageTable<H> {
         // SAFETY: this guard holds the lock, so nothing else accesses `locked`.
         unsafe { &(*self.ept.locked.get()).table }
-    }
-}
-
-impl<H: HostMemory> DerefMut for EptEdit<'_, H> {
-    fn deref_mut(&mut self) -> &mut EptPageTable<H> {
-        // SAFETY: this guard holds the lock, so nothing else accesses `locked`, and `&mut
-        // self` makes this the only reference derived from the guard.
-        unsafe { &mut (*self.ept.locked.get()).table }
     }
 }
 

@@ -308,3 +308,26 @@ impl<H: HostMemory> GuestMap for EptPageTable<H> {
         unsafe { self.map_region(gpa, hpa, len, attributes) }
     }
 }
+
+impl<H: HostMemory> GuestMap for ept::EptEdit<'_, H> {
+    fn map_guest(
+        &mut self,
+        gpa: ept::GuestPhysAddr,
+        hpa: HostPhysAddr,
+        size: ept::PageSize,
+        attributes: ept::EptAttributes,
+    ) -> Result<(), ept::EptError> {
+        // SAFETY: see the trait: no guest runs on tables in host tests.
+        unsafe { self.map(gpa, hpa, size, attributes) }
+    }
+    fn map_region_guest(
+        &mut self,
+        gpa: ept::GuestPhysAddr,
+        hpa: HostPhysAddr,
+        len: u64,
+        attributes: ept::EptAttributes,
+    ) -> Result<(), ept::EptError> {
+        // SAFETY: see the trait: no guest runs on tables in host tests.
+        unsafe { self.map_region(gpa, hpa, len, attributes) }
+    }
+}
