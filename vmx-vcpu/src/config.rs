@@ -289,7 +289,9 @@ pub fn compute_controls(
     let mut exit = caps.adjust_exit(req.exit, opt.exit)?;
     let mut entry = caps.adjust_entry(req.entry, opt.entry)?;
     // EFER and PAT are switched by the controls only when both directions are available;
-    // otherwise the vCPU switches them through the MSR lists.
+    // otherwise neither direction is used and `Vcpu::write_guest_state` puts them in the
+    // VM-entry MSR-load / VM-exit MSR-store and MSR-load lists (SDM Vol. 3C §27.4, §28.4,
+    // §28.6).
     for (save, load_exit, load_entry) in [
         (Ex::SAVE_IA32_EFER, Ex::LOAD_IA32_EFER, En::LOAD_IA32_EFER),
         (Ex::SAVE_IA32_PAT, Ex::LOAD_IA32_PAT, En::LOAD_IA32_PAT),
@@ -309,4 +311,224 @@ pub fn compute_controls(
         exit,
         entry,
     })
+}
+
+/// A VM-execution control a hypervisor turns on or off while the vCPU lives
+/// ([`Vcpu::set_exec_control`](crate::Vcpu::set_exec_control); SDM Vol. 3C §25.6.2 Tables
+/// 25-6 and 25-7, §26.1 for what each makes exit).
+///
+/// The interrupt-window and NMI-window controls are not here: the vCPU's injection logic
+/// owns them (§26.7.5-26.7.6). The controls of [`ISOLATION`] are listed so that asking to
+/// turn one off gets [`VmxError::IsolationControl`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExecControl {
+    /// "HLT exiting" (primary bit 7).
+    HltExiting,
+    /// "INVLPG exiting" (primary bit 9).
+    InvlpgExiting,
+    /// "MWAIT exiting" (primary bit 10).
+    MwaitExiting,
+    /// "RDPMC exiting" (primary bit 11).
+    RdpmcExiting,
+    /// "RDTSC exiting" (primary bit 12; RDTSCP too when enabled).
+    RdtscExiting,
+    /// "CR3-load exiting" (primary bit 15; forced to 1 without the TRUE capability MSRs).
+    Cr3LoadExiting,
+    /// "CR3-store exiting" (primary bit 16; forced to 1 without the TRUE capability MSRs).
+    Cr3StoreExiting,
+    /// "CR8-load exiting" (primary bit 19): in [`ISOLATION`], cannot be turned off.
+    Cr8LoadExiting,
+    /// "CR8-store exiting" (primary bit 20): in [`ISOLATION`], cannot be turned off.
+    Cr8StoreExiting,
+    /// "MOV-DR exiting" (primary bit 23): in [`ISOLATION`], cannot be turned off.
+    MovDrExiting,
+    /// "Monitor trap flag" (primary bit 27): an MTF exit after each guest instruction
+    /// (§26.5.2).
+    MonitorTrapFlag,
+    /// "MONITOR exiting" (primary bit 29).
+    MonitorExiting,
+    /// "PAUSE exiting" (primary bit 30).
+    PauseExiting,
+    /// "Use TSC offsetting" (primary bit 3; the offset is 0 when it is turned on, set it
+    /// with [`Vcpu::set_tsc_offset`](crate::Vcpu::set_tsc_offset)).
+    TscOffsetting,
+    /// "Use I/O bitmaps" (primary bit 25) on: I/O exits as the bitmaps say; off: every I/O
+    /// instruction exits ("unconditional I/O exiting", bit 24, is set instead, so that the
+    /// guest never reaches a port without the bitmaps saying so, §26.1.3).
+    UseIoBitmaps,
+    /// "Use MSR bitmaps" (primary bit 28) on: RDMSR/WRMSR exit as the bitmap says; off:
+    /// every RDMSR and WRMSR exits.
+    UseMsrBitmaps,
+    /// "Descriptor-table exiting" (secondary bit 2): LGDT, LIDT, LLDT, LTR, SGDT, SIDT,
+    /// SLDT, STR exit.
+    DescriptorTableExiting,
+    /// "WBINVD exiting" (secondary bit 6).
+    WbinvdExiting,
+    /// "RDRAND exiting" (secondary bit 11).
+    RdrandExiting,
+    /// "RDSEED exiting" (secondary bit 16).
+    RdseedExiting,
+}
+
+impl ExecControl {
+    /// Every control, for iteration.
+    pub const ALL: [ExecControl; 20] = [
+        Self::HltExiting,
+        Self::InvlpgExiting,
+        Self::MwaitExiting,
+        Self::RdpmcExiting,
+        Self::RdtscExiting,
+        Self::Cr3LoadExiting,
+        Self::Cr3StoreExiting,
+        Self::Cr8LoadExiting,
+        Self::Cr8StoreExiting,
+        Self::MovDrExiting,
+        Self::MonitorTrapFlag,
+        Self::MonitorExiting,
+        Self::PauseExiting,
+        Self::TscOffsetting,
+        Self::UseIoBitmaps,
+        Self::UseMsrBitmaps,
+        Self::DescriptorTableExiting,
+        Self::WbinvdExiting,
+        Self::RdrandExiting,
+        Self::RdseedExiting,
+    ];
+
+    /// The control's bit: in the primary processor-based controls, or in the secondary ones
+    /// (SDM Vol. 3C Tables 25-6, 25-7).
+    pub const fn bits(self) -> (PrimaryProcBasedControls, SecondaryProcBasedControls) {
+        use PrimaryProcBasedControls as P;
+        use SecondaryProcBasedControls as S;
+        let p = match self {
+            Self::HltExiting => P::HLT_EXITING,
+            Self::InvlpgExiting => P::INVLPG_EXITING,
+            Self::MwaitExiting => P::MWAIT_EXITING,
+            Self::RdpmcExiting => P::RDPMC_EXITING,
+            Self::RdtscExiting => P::RDTSC_EXITING,
+            Self::Cr3LoadExiting => P::CR3_LOAD_EXITING,
+            Self::Cr3StoreExiting => P::CR3_STORE_EXITING,
+            Self::Cr8LoadExiting => P::CR8_LOAD_EXITING,
+            Self::Cr8StoreExiting => P::CR8_STORE_EXITING,
+            Self::MovDrExiting => P::MOV_DR_EXITING,
+            Self::MonitorTrapFlag => P::MONITOR_TRAP_FLAG,
+            Self::MonitorExiting => P::MONITOR_EXITING,
+            Self::PauseExiting => P::PAUSE_EXITING,
+            Self::TscOffsetting => P::USE_TSC_OFFSETTING,
+            Self::UseIoBitmaps => P::USE_IO_BITMAPS,
+            Self::UseMsrBitmaps => P::USE_MSR_BITMAPS,
+            _ => P::empty(),
+        };
+        let s = match self {
+            Self::DescriptorTableExiting => S::DESCRIPTOR_TABLE_EXITING,
+            Self::WbinvdExiting => S::WBINVD_EXITING,
+            Self::RdrandExiting => S::RDRAND_EXITING,
+            Self::RdseedExiting => S::RDSEED_EXITING,
+            _ => S::empty(),
+        };
+        (p, s)
+    }
+
+    /// Whether the control is in [`ISOLATION`] (never turned off).
+    pub const fn is_isolation(self) -> bool {
+        let (p, s) = self.bits();
+        ISOLATION.primary.intersects(p) || ISOLATION.secondary.intersects(s)
+    }
+
+    /// Whether `controls` has this control on.
+    pub const fn is_set(self, controls: &Controls) -> bool {
+        let (p, s) = self.bits();
+        if !s.is_empty() {
+            controls
+                .primary
+                .contains(PrimaryProcBasedControls::ACTIVATE_SECONDARY_CONTROLS)
+                && controls.secondary.contains(s)
+        } else {
+            controls.primary.contains(p)
+        }
+    }
+}
+
+impl core::fmt::Display for ExecControl {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::HltExiting => "HLT exiting",
+            Self::InvlpgExiting => "INVLPG exiting",
+            Self::MwaitExiting => "MWAIT exiting",
+            Self::RdpmcExiting => "RDPMC exiting",
+            Self::RdtscExiting => "RDTSC exiting",
+            Self::Cr3LoadExiting => "CR3-load exiting",
+            Self::Cr3StoreExiting => "CR3-store exiting",
+            Self::Cr8LoadExiting => "CR8-load exiting",
+            Self::Cr8StoreExiting => "CR8-store exiting",
+            Self::MovDrExiting => "MOV-DR exiting",
+            Self::MonitorTrapFlag => "monitor trap flag",
+            Self::MonitorExiting => "MONITOR exiting",
+            Self::PauseExiting => "PAUSE exiting",
+            Self::TscOffsetting => "use TSC offsetting",
+            Self::UseIoBitmaps => "use I/O bitmaps",
+            Self::UseMsrBitmaps => "use MSR bitmaps",
+            Self::DescriptorTableExiting => "descriptor-table exiting",
+            Self::WbinvdExiting => "WBINVD exiting",
+            Self::RdrandExiting => "RDRAND exiting",
+            Self::RdseedExiting => "RDSEED exiting",
+        })
+    }
+}
+
+/// `current` with `control` turned on or off, checked against `caps` (SDM Vol. 3D §A.3):
+///
+/// - turning off a control of [`ISOLATION`] is [`VmxError::IsolationControl`];
+/// - a setting the capability MSRs do not allow (allowed-1 clear when turning on, allowed-0
+///   set when turning off) is [`VmxError::ControlNotAllowed`];
+/// - a secondary control turned on activates the secondary controls
+///   ([`VmxError::NoSecondaryControls`] when the processor has none); the secondary
+///   controls stay active once activated;
+/// - turning [`ExecControl::UseIoBitmaps`] off sets "unconditional I/O exiting", turning it
+///   on clears it, so that I/O never bypasses both.
+///
+/// Never sets a control that needs a page ([`refuse_page_controls`] holds for the result
+/// when it holds for `current`). Pure.
+pub fn with_exec_control(
+    caps: &VmxCapabilities,
+    current: Controls,
+    control: ExecControl,
+    on: bool,
+) -> Result<Controls, VmxError> {
+    use PrimaryProcBasedControls as P;
+    if !on && control.is_isolation() {
+        return Err(VmxError::IsolationControl(control));
+    }
+    let not_allowed = VmxError::ControlNotAllowed { control, on };
+    let (p, s) = control.bits();
+    let mut new = current;
+    if !s.is_empty() {
+        let active = current.primary.contains(P::ACTIVATE_SECONDARY_CONTROLS);
+        if !active && !on {
+            return Ok(current);
+        }
+        if !active {
+            if !caps.has_secondary_controls() {
+                return Err(VmxError::NoSecondaryControls);
+            }
+            new.primary |= P::ACTIVATE_SECONDARY_CONTROLS;
+            if !caps.primary_proc().permits(new.primary) {
+                return Err(not_allowed);
+            }
+        }
+        new.secondary.set(s, on);
+        if !caps.secondary_proc().permits(new.secondary) {
+            return Err(not_allowed);
+        }
+        return Ok(new);
+    }
+    new.primary.set(p, on);
+    if control == ExecControl::UseIoBitmaps {
+        new.primary.set(P::UNCONDITIONAL_IO_EXITING, !on);
+    }
+    if !caps.primary_proc().permits(new.primary) {
+        return Err(not_allowed);
+    }
+    Ok(new)
 }

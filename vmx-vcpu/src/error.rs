@@ -163,6 +163,25 @@ pub enum VmxError {
     /// The processor does not support this guest activity state (IA32_VMX_MISC bits 8:6,
     /// SDM Vol. 3D §A.6; VM entry would fail, Vol. 3C §27.3.1.5).
     UnsupportedActivityState(ActivityState),
+    /// A control of [`ISOLATION`](crate::ISOLATION) cannot be turned off (see
+    /// [`Vcpu::set_exec_control`](crate::Vcpu::set_exec_control)).
+    IsolationControl(crate::config::ExecControl),
+    /// The processor does not allow this setting of the control (its allowed-1 bit is 0 for
+    /// `on`, its allowed-0 bit is 1 for off; SDM Vol. 3D §A.3).
+    ControlNotAllowed {
+        /// The control.
+        control: crate::config::ExecControl,
+        /// The setting asked for.
+        on: bool,
+    },
+    /// A guest's write of CR0, CR4 or CR8 (MOV CR, CLTS, LMSW) is refused: the #GP(0) the
+    /// instruction raises, or a change this crate does not emulate
+    /// ([`CrError::is_guest_fault`](crate::cr_rules::CrError::is_guest_fault)). Nothing
+    /// changed and RIP stays.
+    CrAccess(crate::cr_rules::CrError),
+    /// A guest's MOV DR raises an exception
+    /// ([`DrError::vector`](crate::dr_rules::DrError::vector)); RIP stays.
+    DrAccess(crate::dr_rules::DrError),
 }
 
 impl fmt::Display for VmxError {
@@ -242,6 +261,16 @@ impl fmt::Display for VmxError {
                 f,
                 "the processor does not support the guest activity state {s:?} (IA32_VMX_MISC)"
             ),
+            Self::IsolationControl(c) => {
+                write!(f, "{c} keeps the guest apart from the host and cannot be turned off")
+            }
+            Self::ControlNotAllowed { control, on } => write!(
+                f,
+                "the processor does not allow {control} to be {}",
+                if *on { "on" } else { "off" }
+            ),
+            Self::CrAccess(e) => write!(f, "control-register write refused: {e}"),
+            Self::DrAccess(e) => write!(f, "MOV DR faults: {e}"),
         }
     }
 }
@@ -310,6 +339,10 @@ impl From<VmxError> for AxErrorKind {
             | VmxError::InvalidCr3(_)
             | VmxError::InvalidXcr0(_) => AxErrorKind::InvalidInput,
             VmxError::UnsupportedActivityState(_) => AxErrorKind::Unsupported,
+            VmxError::IsolationControl(_) => AxErrorKind::PermissionDenied,
+            VmxError::ControlNotAllowed { .. } => AxErrorKind::Unsupported,
+            VmxError::CrAccess(e) if !e.is_guest_fault() => AxErrorKind::Unsupported,
+            VmxError::CrAccess(_) | VmxError::DrAccess(_) => AxErrorKind::InvalidInput,
         }
     }
 }

@@ -286,3 +286,39 @@ impl GuestState {
         self.cr0 & CR0_PE == 0 || self.cr0 & CR0_PG == 0
     }
 }
+
+/// A segment register of the guest-state area (SDM Vol. 3C §25.4.1: ES, CS, SS, DS, FS,
+/// GS, LDTR, TR, each with selector, base, limit and access rights).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SegmentReg {
+    /// ES.
+    Es,
+    /// CS.
+    Cs,
+    /// SS.
+    Ss,
+    /// DS.
+    Ds,
+    /// FS.
+    Fs,
+    /// GS.
+    Gs,
+    /// LDTR.
+    Ldtr,
+    /// TR.
+    Tr,
+}
+
+impl SegmentReg {
+    /// Every segment register, in VMCS encoding order.
+    pub const ALL: [SegmentReg; 8] = [
+        Self::Es,
+        Self::Cs,
+        Self::Ss,
+        Self::Ds,
+        Self::Fs,
+        Self::Gs,
+        Self::Ldtr,
+        Self::Tr,
+    ];
+}

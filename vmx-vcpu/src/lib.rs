@@ -41,3 +41,5 @@ pub use vcpu::{
 };
 pub use vmcs::{Vmcs, VmcsState};
 pub use vmx_defs::addr::{GuestPhysAddr, HostPhysAddr};
+pub use config::{ExecControl, with_exec_control};
+pub use vcpu::{cr_rules, dr_rules};

@@ -16,6 +16,25 @@ const KERNEL_GS_BASE: u32 = x86::msr::IA32_KERNEL_GSBASE;
 const TSC_AUX: u32 = x86::msr::IA32_TSC_AUX;
 /// IA32_XSS (SDM Vol. 1 §13.3, Vol. 4 Table 2-2).
 const XSS: u32 = 0xDA0;
+/// IA32_PAT, the page-attribute table (SDM Vol. 3A §13.12.2, Vol. 4 Table 2-2).
+pub const IA32_PAT: u32 = 0x277;
+/// IA32_EFER (SDM Vol. 3A §2.2.1, Vol. 4 Table 2-2).
+const EFER: u32 = vmx_defs::registers::Efer::MSR;
+
+/// Whether every byte of a PAT value is a memory type PAT accepts: 0 (UC), 1 (WC), 4 (WT),
+/// 5 (WP), 6 (WB) or 7 (UC-); 2, 3 and 8-255 are reserved and WRMSR raises #GP (SDM Vol.
+/// 3A §13.12.2 Table 13-10, §13.12.4). Total.
+pub const fn is_valid_pat(value: u64) -> bool {
+    let mut i = 0;
+    while i < 8 {
+        let t = (value >> (8 * i)) & 0xFF;
+        if !matches!(t, 0 | 1 | 4 | 5 | 6 | 7) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
 
 /// What the constraints of [`check_msr_value`] depend on: this processor's linear-address
 /// width and the IA32_XSS bits it supports.
@@ -52,6 +71,9 @@ impl MsrValueLimits {
 /// - IA32_TSC_AUX: bits 63:32 reserved, must be 0 (SDM Vol. 4 Table 2-2).
 /// - IA32_XSS: only bits the processor enumerates in CPUID.(EAX=0DH,ECX=1):EDX:ECX
 ///   (SDM Vol. 1 §13.3).
+/// - IA32_PAT: every entry a valid memory type ([`is_valid_pat`]; SDM Vol. 3A §13.12.2).
+/// - IA32_EFER: no reserved bit ([`Efer::RESERVED`](vmx_defs::registers::Efer::RESERVED);
+///   SDM Vol. 4 Table 2-2).
 ///
 /// IA32_STAR and IA32_FMASK take any value here (no WRMSR fault is architected for their
 /// contents at write time; bad selectors fault at SYSCALL/SYSRET). Other MSRs (added with
@@ -63,6 +85,8 @@ pub const fn check_msr_value(msr: u32, value: u64, limits: MsrValueLimits) -> Re
         LSTAR | CSTAR | KERNEL_GS_BASE => vmx_insn::is_canonical(value, limits.linear_bits),
         TSC_AUX => value >> 32 == 0,
         XSS => value & !limits.xss_supported == 0,
+        IA32_PAT => is_valid_pat(value),
+        EFER => value & vmx_defs::registers::Efer::RESERVED == 0,
         _ => true,
     };
     if ok {
@@ -158,6 +182,32 @@ mod tests {
         fn xss_is_subset_check(v in any::<u64>(), sup in any::<u64>()) {
             let limits = MsrValueLimits { linear_bits: 48, xss_supported: sup };
             prop_assert_eq!(check_msr_value(XSS, v, limits).is_ok(), v & !sup == 0);
+        }
+    }
+
+    #[test]
+    fn pat_and_efer() {
+        assert_eq!(
+            check_msr_value(IA32_PAT, 0x0007_0406_0007_0406, L48),
+            Ok(())
+        );
+        let bad = 0x0007_0406_0007_0402;
+        assert_eq!(
+            check_msr_value(IA32_PAT, bad, L48),
+            Err(VmxError::InvalidMsrValue {
+                msr: IA32_PAT,
+                value: bad
+            })
+        );
+        assert_eq!(check_msr_value(EFER, 0xD01, L48), Ok(()));
+        assert!(check_msr_value(EFER, 1 << 12, L48).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn pat_model(value in any::<u64>()) {
+            let ok = value.to_le_bytes().iter().all(|b| [0u8, 1, 4, 5, 6, 7].contains(b));
+            prop_assert_eq!(is_valid_pat(value), ok);
         }
     }
 }

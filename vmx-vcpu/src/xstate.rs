@@ -10,6 +10,7 @@
 use crate::arch;
 use crate::entry::RunBlock;
 use crate::error::VmxError;
+use vmx_defs::registers::Xcr0;
 
 /// How extended state is switched around VM entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,19 +83,16 @@ impl XStateInfo {
     }
 }
 
-/// Checks an XCR0 value the guest wants against the rules of SDM Vol. 1 §13.3 and what
-/// the processor supports: bit 0 set, only supported bits, AVX (2) needs SSE (1), the
-/// AVX-512 bits 7:5 all or none and only with AVX, AMX bits 18:17 together. Pure.
+/// Checks an XCR0 value the guest wants against every rule XSETBV applies (SDM Vol. 2D
+/// XSETBV, Vol. 1 §13.3) and what the processor supports, with
+/// [`Xcr0::check`](vmx_defs::registers::Xcr0::check): bit 0 set, no reserved or unsupported
+/// bit, AVX needs SSE, MPX bits 4:3 together, AVX-512 bits 7:5 together and with AVX, AMX
+/// bits 18:17 together. A value it refuses would make the host's XSETBV in the entry path
+/// raise #GP. Pure.
 pub fn check_xcr0(value: u64, supported: u64) -> Result<(), VmxError> {
-    let bad = value & !supported != 0
-        || value & 1 == 0
-        || (value & 0b100 != 0 && value & 0b10 == 0)
-        || (value & 0xE0 != 0 && (value & 0xE0 != 0xE0 || value & 0b100 == 0))
-        || (value & (3 << 17) != 0 && value & (3 << 17) != 3 << 17);
-    if bad {
-        Err(VmxError::InvalidXcr0(value))
-    } else {
-        Ok(())
+    match Xcr0::check(value, Xcr0::from_bits_retain(supported)) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(VmxError::InvalidXcr0(value)),
     }
 }
 

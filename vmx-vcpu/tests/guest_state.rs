@@ -94,3 +94,13 @@ proptest! {
         prop_assert_eq!(g.rsp, u64::from(sp));
     }
 }
+
+#[test]
+fn xcr0_mpx_bits_go_together() {
+    // XCR0 bits 3 and 4 (MPX BNDREGS, BNDCSR) must be set together (SDM Vol. 1 §13.3): a
+    // value with only one would make the host's XSETBV in the entry path raise #GP.
+    let supported = 0b1_1111;
+    assert!(check_xcr0(0b1011, supported).is_err());
+    assert!(check_xcr0(0b1_0011, supported).is_err());
+    assert!(check_xcr0(0b1_1011, supported).is_ok());
+}

@@ -35,14 +35,14 @@ impl<H: VmxHost> Vcpu<'_, H> {
     /// 3. Unless the hint was given, performs the invalidation MOV to CR3 implies: with
     ///    VPID on, INVVPID for this vCPU's VPID of the first type the processor supports
     ///    among single-context-retaining-globals, single-context and all-context
-    ///    ([`cr3_invvpid_type`]; none is [`VmxError::MissingFeature`], found before CR3
+    ///    ([`cr3_invvpid_type`]; none is [`VmxError::NoInvvpidType`], found before CR3
     ///    is written). With VPID off, every VM entry and exit already invalidates VPID 0's
     ///    mappings (SDM Vol. 3C §29.4.3.1), so nothing more is due.
     ///
-    /// Needs EPT ([`VmxError::MissingFeature`] otherwise: without EPT, GUEST_CR3 holds the
+    /// Needs EPT ([`VmxError::NotConfigured`] otherwise: without EPT, GUEST_CR3 holds the
     /// VMM's shadow tables, not a guest-physical address the guest may choose). A guest
     /// under PAE paging (CR0.PG = 1, CR4.PAE = 1, not IA-32e mode) is refused with
-    /// [`VmxError::InvalidGuestState`]: its MOV to CR3 also loads the four PDPTEs, which VM
+    /// [`VmxError::PaePdptesNotEmulated`]: its MOV to CR3 also loads the four PDPTEs, which VM
     /// entry takes from the VMCS with EPT on (SDM Vol. 3C §27.3.1.6) and this helper does
     /// not read from guest memory.
     pub fn load_guest_cr3(&mut self, value: u64) -> Result<(), VmxError> {

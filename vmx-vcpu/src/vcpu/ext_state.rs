@@ -30,6 +30,15 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// host reads guest values or hands its own to the guest, breaking the isolation this
     /// crate otherwise guarantees. Code built for `x86_64-unknown-none` (soft-float, no SSE)
     /// meets this unless it uses such instructions in assembly.
+    ///
+    /// The same holds for the state components XSAVE switches with the rest (SDM Vol. 1
+    /// §13.1): in particular PKRU (XCR0 bit 9), when the guest's XCR0 enables it, keeps the
+    /// guest's value until the loop returns, so while CR4.PKE = 1 the host's data accesses to
+    /// user-mode pages (SDM Vol. 3A §4.6.2) are checked against the guest's protection keys:
+    /// the host must not rely on PKRU (nor execute RDPKRU/WRPKRU) meanwhile. IA32_XFD and
+    /// IA32_XFD_ERR (SDM Vol. 1 §13.14) are not switched in any mode: the guest runs with the
+    /// host's IA32_XFD, and the host must not arm XFD for a component in the guest's XCR0,
+    /// or the XRSTOR of the guest's state in the entry path raises #NM in the host.
     pub unsafe fn set_lazy_xstate(&mut self, lazy: bool) {
         self.lazy_xstate = lazy;
     }

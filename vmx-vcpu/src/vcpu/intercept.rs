@@ -84,15 +84,18 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
         vmwrite(fields::CTRL_CR0_READ_SHADOW, shadow)
     }
 
-    /// As [`Vcpu::set_cr0_shadow`] for CR4 (CR4.VMXE is always owned).
+    /// As [`Vcpu::set_cr0_shadow`] for CR4. CR4.VMXE is always owned, and so are CR4.OSFXSR
+    /// and CR4.OSXSAVE when this vCPU does not switch the extended state they enable
+    /// ([`Vcpu::xstate_mode`]; their shadow bits are forced to 0, as their field bits).
     pub fn set_cr4_shadow(&mut self, owned: u64, shadow: u64) -> Result<(), VmxError> {
         self.vmcs.load()?;
+        let xs = super::cr_access::xstate_cr4_owned(self.xstate.mode).bits();
         self.cr4_owned = owned;
         vmwrite(
             fields::CTRL_CR4_GUEST_HOST_MASK,
             self.cr4_fixed_mask | owned,
         )?;
-        vmwrite(fields::CTRL_CR4_READ_SHADOW, shadow)
+        vmwrite(fields::CTRL_CR4_READ_SHADOW, shadow & !xs)
     }
 
     /// Sets the TSC offset added to the guest's RDTSC (SDM §25.6.5, §26.6.5).

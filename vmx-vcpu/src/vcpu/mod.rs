@@ -8,7 +8,11 @@
 //! (injection, §27.6), `run` (VM entry/exit and completion helpers, §27-28).
 
 mod control_regs;
+mod cr_access;
+pub mod cr_rules;
+pub mod dr_rules;
 mod events;
+mod exec_controls;
 mod ext_state;
 mod intercept;
 mod msr_list;

@@ -157,4 +157,13 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
         unsafe { (*self.guest_list().add(i)).value = value };
         Ok(())
     }
+
+    /// Sets the guest value of a listed MSR without the WRMSR checks (for values the vCPU
+    /// derived itself, e.g. IA32_EFER.LMA on IA-32e mode entry).
+    pub(super) fn set_listed_msr(&mut self, msr: u32, value: u64) -> Result<(), VmxError> {
+        let i = self.msr_slot(msr).ok_or(VmxError::MsrNotSwitched(msr))?;
+        // SAFETY: slot index < msr_count.
+        unsafe { (*self.guest_list().add(i)).value = value };
+        Ok(())
+    }
 }

@@ -12,6 +12,8 @@ use crate::error::VmxError;
 use crate::guest::{GuestState, Segment};
 use crate::host::VmxHost;
 use crate::host_state::HostState;
+use crate::msr_values::{IA32_PAT, MsrValueLimits, check_msr_value};
+use vmx_defs::registers::Efer;
 
 use super::{F_IO_A, F_MSR_BITMAP, Vcpu, vmwrite};
 
@@ -114,7 +116,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// CR3, SYSENTER or syscall MSRs) and writes it to the VMCS.
     ///
     /// # Safety
-    /// As for [`VmxVcpu::new`] (CPL 0, GDT mapped).
+    /// As for [`VmxVcpu::new`](crate::VmxVcpu::new) (CPL 0, GDT mapped).
     pub unsafe fn refresh_host_state(&mut self) -> Result<(), VmxError> {
         self.vmcs.load()?;
         // SAFETY: forwarded contract.
@@ -164,8 +166,18 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
             caps.cr0_fixed()
         };
         let cr4f = caps.cr4_fixed();
+        // CR4 bits enabling extended state this vCPU does not switch stay 0 in the guest
+        // field and owned (read shadow 0), so that a guest MOV to CR4 setting them exits and
+        // is refused (`complete_cr_access`): otherwise the guest would share x87/SSE state
+        // with the host and other vCPUs.
+        let xs = super::cr_access::xstate_cr4_owned(self.xstate.mode).bits();
+        if g.cr4 & xs != 0 {
+            return Err(VmxError::CrAccess(
+                crate::cr_rules::CrError::ExtendedStateNotSwitched { bits: g.cr4 & xs },
+            ));
+        }
         self.cr0_fixed_mask = (cr0f.fixed0() | !cr0f.fixed1()) & 0xFFFF_FFFF;
-        self.cr4_fixed_mask = cr4f.fixed0() | !cr4f.fixed1();
+        self.cr4_fixed_mask = cr4f.fixed0() | !cr4f.fixed1() | xs;
         vmwrite(fields::GUEST_CR0, cr0f.adjust(g.cr0))?;
         vmwrite(fields::GUEST_CR4, cr4f.adjust(g.cr4))?;
         vmwrite(fields::CTRL_CR0_READ_SHADOW, g.cr0)?;
@@ -251,12 +263,30 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
         vmwrite(fields::GUEST_INTERRUPTIBILITY_STATE, 0)?;
         vmwrite(fields::GUEST_ACTIVITY_STATE, 0)?;
         vmwrite(fields::GUEST_PENDING_DEBUG_EXCEPTIONS, 0)?;
+        // IA32_EFER and IA32_PAT: through the guest-state fields where the "load/save"
+        // controls exist (SDM Vol. 3C §27.3.2.1, §28.3.1), else through the VM-entry
+        // MSR-load and VM-exit MSR-store/MSR-load lists (§27.4, §28.4, §28.6), so that the
+        // guest's values never reach the host and are never silently dropped.
+        let limits = MsrValueLimits::current();
+        check_msr_value(Efer::MSR, g.efer, limits)?;
+        check_msr_value(IA32_PAT, g.pat, limits)?;
         if self.controls.entry.contains(EntryControls::LOAD_IA32_EFER) {
             vmwrite(fields::GUEST_IA32_EFER, g.efer)?;
+        } else {
+            // SAFETY: IA32_EFER exists on every 64-bit processor; the value passed the
+            // WRMSR checks, and VM entry (without "load IA32_EFER") sets LMA (and LME when
+            // CR0.PG = 1) from the "IA-32e mode guest" control derived from the same LMA
+            // below, so the list's WRMSR does not change LME under paging.
+            unsafe { self.add_switched_msr(Efer::MSR, g.efer) }?;
         }
         if self.controls.entry.contains(EntryControls::LOAD_IA32_PAT) {
             vmwrite(fields::GUEST_IA32_PAT, g.pat)?;
+        } else {
+            // SAFETY: IA32_PAT exists on every processor with VMX (CPUID.1:EDX.PAT is
+            // architectural since the P6 family); the value passed the WRMSR checks.
+            unsafe { self.add_switched_msr(IA32_PAT, g.pat) }?;
         }
+        self.reset_emulated_regs();
         let mut entry = self.controls.entry;
         entry.set(EntryControls::IA32E_MODE_GUEST, g.is_long_mode());
         if entry != self.controls.entry {
