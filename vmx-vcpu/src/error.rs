@@ -100,6 +100,11 @@ pub enum VmxError {
     /// The INVEPT that makes this vCPU's processor forget translations of an edited EPT
     /// failed before the entry (SDM Vol. 3C §29.4.3.1, §31.3 INVEPT); the guest did not run.
     EptSync(FlushError<InsnError>),
+    /// The processor does not enumerate this speculative-execution barrier (CPUID leaf 7).
+    MitigationUnsupported(crate::mitigations::Mitigation),
+    /// Vectors 0-31 are exceptions, never external interrupts (SDM Vol. 3A §6.2): see
+    /// [`deliver_host_interrupt`](crate::host_events::deliver_host_interrupt).
+    NotAnInterruptVector(u8),
     /// The caller runs on another logical processor than the one VMX was enabled on (SDM
     /// Vol. 3C §24.7, §25.11.1: VMX operation and active VMCSs are per processor).
     WrongCpu {
@@ -212,6 +217,10 @@ impl fmt::Display for VmxError {
                 "the control {c} needs a page this crate does not manage yet (its address would be 0)"
             ),
             Self::EptSync(e) => write!(f, "flushing the EPT before entry: {e}"),
+            Self::MitigationUnsupported(m) => write!(f, "the processor has no {m}"),
+            Self::NotAnInterruptVector(v) => {
+                write!(f, "vector {v} is an exception vector, not an external interrupt")
+            }
             Self::WrongCpu {
                 enabled_on,
                 running_on,
@@ -313,6 +322,7 @@ impl From<VmxError> for AxErrorKind {
             | VmxError::UnrestrictedGuestNeedsEpt
             | VmxError::NoSecondaryControls
             | VmxError::NoInvvpidType
+            | VmxError::MitigationUnsupported(_)
             | VmxError::ControlNeedsPage(_)
             | VmxError::PaePdptesNotEmulated => AxErrorKind::Unsupported,
             VmxError::OutOfMemory { .. } | VmxError::MsrListFull => AxErrorKind::NoMemory,
@@ -332,6 +342,7 @@ impl From<VmxError> for AxErrorKind {
             VmxError::EntryFailed { fail, .. } => AxErrorKind::from(fail),
             VmxError::InvalidEvent(_)
             | VmxError::MsrNotListable(_)
+            | VmxError::NotAnInterruptVector(_)
             | VmxError::InvalidEptp(_)
             | VmxError::MsrNotSwitched(_)
             | VmxError::InvalidMsrValue { .. }

@@ -12,10 +12,13 @@ mod error;
 pub mod event;
 pub mod exit;
 pub mod guest;
+pub mod handler;
 mod host;
 pub mod host_checks;
+pub mod host_events;
 mod host_state;
 pub mod injection;
+pub mod mitigations;
 pub mod msr_values;
 pub mod regs;
 mod vcpu;
@@ -26,6 +29,7 @@ pub mod xstate;
 pub use vpid::{Vpid, VpidAllocator, allocate_vpid};
 
 pub use config::{Controls, ISOLATION, VcpuConfig, compute_controls, refuse_page_controls};
+pub use config::{ExecControl, with_exec_control};
 pub use cpu::{MAX_ACTIVE_VMCS, VmxCpu};
 pub use ept::{Ept, EptUser, FlushError, HostMemory};
 pub use error::{
@@ -39,7 +43,6 @@ pub use vcpu::{
     Flow, IA32_CSTAR, IA32_FMASK, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_STAR, IA32_TSC_AUX,
     IA32_XSS, Vcpu, VmxVcpu,
 };
+pub use vcpu::{cr_rules, dr_rules};
 pub use vmcs::{Vmcs, VmcsState};
 pub use vmx_defs::addr::{GuestPhysAddr, HostPhysAddr};
-pub use config::{ExecControl, with_exec_control};
-pub use vcpu::{cr_rules, dr_rules};

@@ -14,7 +14,9 @@ pub mod dr_rules;
 mod events;
 mod exec_controls;
 mod ext_state;
+mod gpr;
 mod intercept;
+mod io;
 mod msr_list;
 mod registers;
 mod run;
@@ -61,15 +63,22 @@ pub(super) const F_XSAVE: usize = 6;
 /// Entries per MSR-list page.
 pub(super) const MSR_LIST_CAPACITY: usize = FRAME_SIZE / 16;
 
-/// Reads VMCS fields with VMREAD for [`decode_exit_with_reason`].
-pub(super) struct Vmread;
+/// Reads VMCS fields with VMREAD for the exit decoder, keeping the first failure (a
+/// failed VMREAD is reported by the caller, never decoded as a value).
+pub(super) struct Vmread {
+    pub(super) failed: Option<VmxError>,
+}
 
 impl ExitInfoSource for Vmread {
     #[inline]
     fn read_field(&mut self, encoding: u32) -> u64 {
-        // Exit-information and guest-state fields the decoder reads exist whenever the
-        // exit reason that makes it read them can occur.
-        vmread_fast(encoding)
+        match vmread_fast(encoding) {
+            Ok(v) => v,
+            Err(e) => {
+                self.failed.get_or_insert(e);
+                0
+            }
+        }
     }
 }
 
@@ -458,12 +467,20 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
         vmread(field)
     }
 
-    /// Writes any read-write VMCS field (makes the VMCS current first).
+    /// Writes any read-write VMCS field (makes the VMCS current first): the escape hatch
+    /// for what the typed methods do not cover.
+    ///
+    /// A write to one of the five control fields the vCPU caches (pin-based, primary and
+    /// secondary processor-based, primary VM-exit, VM-entry) also updates the cache, so that
+    /// the vCPU's own changes (window exiting, the typed setters) start from the value
+    /// written instead of undoing it: the VMCS stays the one source of truth.
     ///
     /// # Safety
     /// As for [`Vmcs::write`]: host-state fields, pointers and controls must keep VM entries
-    /// and exits memory-safe, and the value must not contradict what this vCPU manages
-    /// (bitmap and list addresses, HOST_RIP/RSP).
+    /// and exits memory-safe (clearing a control of [`ISOLATION`](crate::ISOLATION) lets the
+    /// guest reach host state), and the value must not contradict what this vCPU manages
+    /// (bitmap and list addresses, HOST_RIP/RSP, the EPT pointer, the VPID) for as long as
+    /// it stays in the VMCS.
     pub unsafe fn write_field<W: Width>(
         &mut self,
         field: Field<W, ReadWrite>,
@@ -474,7 +491,37 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     {
         self.vmcs.load()?;
         // SAFETY: forwarded contract.
-        unsafe { self.vmcs.write(field, value) }
+        unsafe { self.vmcs.write(field, value) }?;
+        self.sync_cached_controls(field.raw())
+    }
+
+    /// Re-reads a cached control field after a raw write of `encoding` (see
+    /// [`Vcpu::write_field`]).
+    fn sync_cached_controls(&mut self, encoding: u32) -> Result<(), VmxError> {
+        use vmx_defs::controls::{
+            EntryControls, PinBasedControls, PrimaryExitControls, PrimaryProcBasedControls,
+            SecondaryProcBasedControls,
+        };
+        let c = &mut self.controls;
+        if encoding == fields::CTRL_PIN_BASED_EXEC_CONTROLS.raw() {
+            c.pin =
+                PinBasedControls::from_bits_retain(vmread(fields::CTRL_PIN_BASED_EXEC_CONTROLS)?);
+        } else if encoding == fields::CTRL_PRIMARY_PROC_BASED_EXEC_CONTROLS.raw() {
+            c.primary = PrimaryProcBasedControls::from_bits_retain(vmread(
+                fields::CTRL_PRIMARY_PROC_BASED_EXEC_CONTROLS,
+            )?);
+        } else if encoding == fields::CTRL_SECONDARY_PROC_BASED_EXEC_CONTROLS.raw() {
+            c.secondary = SecondaryProcBasedControls::from_bits_retain(vmread(
+                fields::CTRL_SECONDARY_PROC_BASED_EXEC_CONTROLS,
+            )?);
+        } else if encoding == fields::CTRL_PRIMARY_VMEXIT_CONTROLS.raw() {
+            c.exit = PrimaryExitControls::from_bits_retain(vmread(
+                fields::CTRL_PRIMARY_VMEXIT_CONTROLS,
+            )?);
+        } else if encoding == fields::CTRL_VMENTRY_CONTROLS.raw() {
+            c.entry = EntryControls::from_bits_retain(vmread(fields::CTRL_VMENTRY_CONTROLS)?);
+        }
+        Ok(())
     }
 }
 
