@@ -3,7 +3,6 @@
 use alloc::format;
 use alloc::string::String;
 
-use vmx_defs::exception::ExceptionVector;
 use vmx_defs::exit_reason::BasicExitReason;
 use vmx_defs::qualification::{
     EntryFailureCode, EntryFailureQualification, EptViolationQualification,
@@ -69,7 +68,7 @@ pub fn describe_entry_failure(failure: &EntryFailure) -> String {
 pub fn describe_unexpected_exit(exit: &VmExit, rip: u64) -> String {
     match exit {
         VmExit::Exception(e) => {
-            let vector = ExceptionVector(e.vector);
+            let vector = e.vector;
             let code = e
                 .error_code
                 .map(|c| format!(", error code {c:#x}"))
@@ -77,7 +76,7 @@ pub fn describe_unexpected_exit(exit: &VmExit, rip: u64) -> String {
             format!(
                 "guest exception {} (vector {}){code} at RIP {rip:#x}, qualification {:#x}",
                 vector.name().unwrap_or("unknown"),
-                e.vector,
+                vector.number(),
                 e.qualification
             )
         }
