@@ -2,7 +2,23 @@
 //! and RFLAGS are in the VMCS guest-state area; the other 15 GPRs and CR2 are not and are
 //! switched by software around VM entries and exits).
 
+/// A general-purpose register by its SDM encoding number (0 = RAX, 1 = RCX, 2 = RDX,
+/// 3 = RBX, 4 = RSP, 5 = RBP, 6 = RSI, 7 = RDI, 8-15 = R8-R15; SDM Vol. 3C §28.2.1 Tables
+/// 28-3 and 28-4, §28.2.5; Vol. 2 §2.1.5 Table 2-2). The one type of `vmx-defs`, used by
+/// every decoder that names a register.
 pub use vmx_defs::instruction_info::Gpr;
+
+/// The register with SDM encoding `encoding` (see [`Gpr`]), `None` above 15: the checked
+/// counterpart of `Gpr::from_bits`, which keeps only the low four bits (SDM Vol. 3C
+/// §28.2.5). Total.
+#[inline]
+pub const fn gpr_from_encoding(encoding: u8) -> Option<Gpr> {
+    if encoding < 16 {
+        Some(Gpr::from_bits(encoding))
+    } else {
+        None
+    }
+}
 
 /// The 15 guest GPRs other than RSP, plus guest CR2, as saved at VM exit and loaded before
 /// VM entry by the entry code. `repr(C)`: the assembly addresses the fields by offset.
@@ -46,7 +62,8 @@ pub struct GuestRegisters {
 }
 
 impl GuestRegisters {
-    /// The value of `gpr`; `None` for RSP, which lives in the VMCS.
+    /// The value of `gpr`; `None` for RSP, which lives in the VMCS (GUEST_RSP, SDM Vol. 3C
+    /// §25.4.1; `Vcpu::gpr` reads all sixteen).
     pub const fn get(&self, gpr: Gpr) -> Option<u64> {
         Some(match gpr {
             Gpr::Rax => self.rax,
@@ -68,7 +85,8 @@ impl GuestRegisters {
         })
     }
 
-    /// Sets `gpr`; returns `false` for RSP (write GUEST_RSP instead).
+    /// Sets `gpr`; returns `false` and changes nothing for RSP, which lives in the VMCS
+    /// (GUEST_RSP, SDM Vol. 3C §25.4.1; `Vcpu::set_gpr` writes all sixteen).
     pub fn set(&mut self, gpr: Gpr, value: u64) -> bool {
         let slot = match gpr {
             Gpr::Rax => &mut self.rax,
@@ -90,5 +108,51 @@ impl GuestRegisters {
         };
         *slot = value;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn encodings_follow_the_sdm_table() {
+        for (n, gpr) in Gpr::ALL.iter().enumerate() {
+            assert_eq!(gpr_from_encoding(n as u8), Some(*gpr));
+            assert_eq!(gpr.number() as usize, n);
+        }
+        assert_eq!(gpr_from_encoding(4), Some(Gpr::Rsp));
+        assert_eq!(gpr_from_encoding(16), None);
+        assert_eq!(gpr_from_encoding(255), None);
+    }
+
+    proptest! {
+        /// `set` then `get` gives the value back for the 15 block registers and touches no
+        /// other register; RSP is refused and changes nothing.
+        #[test]
+        fn set_get_round_trip(n in 0u8..16, value in any::<u64>(), fill in any::<u64>()) {
+            let gpr = Gpr::from_bits(n);
+            let mut regs = GuestRegisters::default();
+            for g in Gpr::ALL {
+                regs.set(g, fill ^ u64::from(g.number()));
+            }
+            let before = regs;
+            let stored = regs.set(gpr, value);
+            prop_assert_eq!(stored, gpr != Gpr::Rsp);
+            for g in Gpr::ALL {
+                let expected = if g == Gpr::Rsp {
+                    None
+                } else if g == gpr {
+                    Some(value)
+                } else {
+                    before.get(g)
+                };
+                prop_assert_eq!(regs.get(g), expected);
+            }
+            prop_assert_eq!(regs.cr2, before.cr2);
+            prop_assert_eq!(regs.unused_rsp, before.unused_rsp);
+        }
     }
 }

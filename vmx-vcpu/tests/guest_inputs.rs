@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use vmx_defs::exit_reason::{BasicExitReason, ExitReason};
 use vmx_defs::instruction_info::Gpr;
-use vmx_defs::qualification::ExitQualification;
+use vmx_defs::qualification::{ExitQualification, SipiQualification};
 use vmx_defs::vmcs::fields;
 use vmx_vcpu::VmxError;
 use vmx_vcpu::bitmap::{IoBitmaps, MsrAccess, MsrBitmap, MsrIntercept};
@@ -42,7 +42,7 @@ fn decode(reason: u32, qualification: u64, regs: &GuestRegisters) -> VmExit {
 /// The basic reasons the decoder gives a variant of its own (SDM Vol. 3D Appendix C).
 const KNOWN: &[u16] = &[
     0, 1, 2, 3, 4, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
-    29, 30, 31, 32, 36, 37, 39, 40, 48, 49, 50, 51, 52, 53, 54, 55,
+    29, 30, 31, 32, 36, 37, 39, 40, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 57, 58, 59, 61,
 ];
 
 fn regs_from(v: &[u64]) -> GuestRegisters {
@@ -125,6 +125,53 @@ proptest! {
                 prop_assert_eq!(io.value, want);
             }
             _ => prop_assert!(matches!(exit, VmExit::Other { .. }), "{:?}", exit),
+        }
+    }
+
+    /// REP INS/OUTS with any registers, flags, linear address and instruction information
+    /// (a guest controls them all): decoding and the completion arithmetic never panic,
+    /// the step never runs more iterations than RCX (masked to the address size) allows,
+    /// and the run bounded by the page stays inside the page.
+    #[test]
+    fn string_io_any_guest_values(
+        qualification in any::<u64>(), info in any::<u32>(), gla in any::<u64>(),
+        rflags in any::<u64>(), rsi in any::<u64>(), rdi in any::<u64>(), rcx in any::<u64>(),
+        done in any::<u64>(),
+    ) {
+        let regs = GuestRegisters { rsi, rdi, rcx, ..Default::default() };
+        let mut f = Fields(HashMap::from([
+            (REASON, 30),
+            (QUAL, qualification | 0x10),
+            (fields::EXIT_INSTRUCTION_INFO.raw(), u64::from(info)),
+            (fields::EXIT_GUEST_LINEAR_ADDRESS.raw(), gla),
+            (fields::GUEST_RFLAGS.raw(), rflags),
+        ]));
+        let exit = decode_exit(&mut f, &regs);
+        let VmExit::Io(io) = exit else { return Ok(()) };
+        let s = io.string_io.expect("string I/O");
+        prop_assert_eq!(s.linear_address, gla);
+        prop_assert_eq!(s.decrement, rflags & (1 << 10) != 0);
+        let index = if io.is_in { rdi } else { rsi };
+        let Some(mask) = address_mask(s.address_size) else {
+            prop_assert!(string_io_step(&s, io.size, io.rep, index, rcx, done).is_none());
+            return Ok(());
+        };
+        let left = if io.rep { rcx & mask } else { 1 };
+        let fit = s.iterations_in_page(index, io.size, left).expect("address size known");
+        prop_assert!(fit <= left);
+        if fit > 0 {
+            let last = s.element_address(io.size, fit - 1);
+            let (low, high) = if s.decrement { (last, gla) } else { (gla, last) };
+            prop_assert_eq!(low / STRING_IO_PAGE, high / STRING_IO_PAGE);
+        }
+        let step = string_io_step(&s, io.size, io.rep, index, rcx, done).expect("known size");
+        prop_assert_eq!(step.done, done.min(left));
+        prop_assert_eq!(step.finished, step.done == left);
+        // Bits above the address size: kept for 16 bits, cleared for 32.
+        if mask == 0xFFFF {
+            prop_assert_eq!(step.index >> 16, index >> 16);
+        } else if mask == 0xFFFF_FFFF {
+            prop_assert_eq!(step.index >> 32, 0);
         }
     }
 
@@ -311,10 +358,12 @@ fn shutdown_init_sipi_are_typed() {
     for v in [0u64, 0x9A, 0xFF, 0x1_23] {
         assert_eq!(
             decode(4, v, &regs),
-            VmExit::Sipi {
-                vector: (v & 0xFF) as u8
-            }
+            VmExit::Sipi(SipiQualification::from_raw(v))
         );
+        let VmExit::Sipi(q) = decode(4, v, &regs) else {
+            unreachable!()
+        };
+        assert_eq!(q.vector(), (v & 0xFF) as u8);
     }
 }
 

@@ -2,16 +2,20 @@
 //! Vol. 3C §28.2 "Recording VM-Exit Information and Updating VM-Entry Control Fields").
 
 use vmx_defs::exit_reason::{BasicExitReason, ExitReason};
-use vmx_defs::instruction_info::Gpr;
+use vmx_defs::instruction_info::{InsOutsInfo, SegmentRegister};
 use vmx_defs::interruption::{ExitInterruptionInfo, InterruptionType};
 use vmx_defs::qualification::{
     CrAccessQualification, CrAccessType, EptViolationQualification, ExitQualification, IoDirection,
-    IoQualification, LmswOperandType, MovDrQualification, TaskSwitchQualification,
+    IoQualification, LmswOperandType, MovDrQualification, SipiQualification,
+    TaskSwitchQualification,
 };
 use vmx_defs::vmcs::fields;
 
-use super::{CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, VmExit, VmcallArgs};
-use crate::regs::GuestRegisters;
+use super::decode_insn::decode_instruction_info_exit;
+use super::{
+    CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, StringIo, VmExit, VmcallArgs,
+};
+use crate::regs::{Gpr, GuestRegisters};
 
 /// Read access to the VMCS fields a VM exit is decoded from.
 ///
@@ -20,6 +24,17 @@ pub trait ExitInfoSource {
     /// The value of the field with raw encoding `encoding`, zero-extended; 0 if the field
     /// cannot be read.
     fn read_field(&mut self, encoding: u32) -> u64;
+
+    /// Whether the processor writes the VM-exit instruction-information field for INS and
+    /// OUTS exits: IA32_VMX_BASIC bit 54 (SDM Vol. 3D §A.1, Vol. 3C §28.2.5). When false,
+    /// [`StringIo::address_size`] and the OUTS [`StringIo::segment`] are `None`.
+    ///
+    /// The default is `true`: bit 54 is 1 on the processors this crate targets.
+    /// `Vcpu::complete_string_io` checks the bit itself and refuses to complete without
+    /// it.
+    fn ins_outs_info_reported(&self) -> bool {
+        true
+    }
 }
 
 const fn edx_eax(regs: &GuestRegisters) -> u64 {
@@ -143,14 +158,12 @@ fn decode_other_reason(
                 src.read_field(fields::EXIT_INTERRUPTION_INFO.raw()) as u32,
             );
             VmExit::ExternalInterrupt {
-                vector: info.is_valid().then_some(info.vector().0),
+                vector: info.is_valid().then_some(info.vector()),
             }
         }
         BasicExitReason::TRIPLE_FAULT => VmExit::TripleFault,
         BasicExitReason::INIT_SIGNAL => VmExit::Init,
-        BasicExitReason::STARTUP_IPI => VmExit::Sipi {
-            vector: (qualification() & 0xFF) as u8,
-        },
+        BasicExitReason::STARTUP_IPI => VmExit::Sipi(SipiQualification::from_raw(qualification())),
         BasicExitReason::INTERRUPT_WINDOW => VmExit::InterruptWindow,
         BasicExitReason::NMI_WINDOW => VmExit::NmiWindow,
         BasicExitReason::TASK_SWITCH => {
@@ -175,14 +188,26 @@ fn decode_other_reason(
         | BasicExitReason::VMXOFF
         | BasicExitReason::VMXON
         | BasicExitReason::INVEPT
-        | BasicExitReason::INVVPID => VmExit::VmxInstruction { reason: basic },
+        | BasicExitReason::INVVPID
+        | BasicExitReason::GDTR_IDTR_ACCESS
+        | BasicExitReason::LDTR_TR_ACCESS
+        | BasicExitReason::RDRAND
+        | BasicExitReason::INVPCID
+        | BasicExitReason::RDSEED => decode_instruction_info_exit(reason, src),
+        BasicExitReason::VMFUNC => VmExit::Vmfunc {
+            function: regs.rax as u32,
+            argument: regs.rcx as u32,
+        },
         BasicExitReason::CONTROL_REGISTER_ACCESS => {
             decode_cr_access(CrAccessQualification::from_raw(qualification()), src, regs)
         }
         BasicExitReason::MOV_DR => VmExit::MovDr(MovDrQualification::from_raw(qualification())),
-        BasicExitReason::IO_INSTRUCTION => {
-            decode_io(reason, IoQualification::from_raw(qualification()), regs)
-        }
+        BasicExitReason::IO_INSTRUCTION => decode_io(
+            reason,
+            IoQualification::from_raw(qualification()),
+            src,
+            regs,
+        ),
         BasicExitReason::MWAIT => VmExit::Mwait,
         BasicExitReason::MONITOR_TRAP_FLAG => VmExit::MonitorTrapFlag,
         BasicExitReason::MONITOR => VmExit::Monitor,
@@ -239,7 +264,14 @@ fn decode_cr_access(
 }
 
 /// Reason 30 (SDM §28.2.1 Table 28-5); a reserved size encoding gives [`VmExit::Other`].
-fn decode_io(reason: ExitReason, q: IoQualification, regs: &GuestRegisters) -> VmExit {
+/// INS/OUTS also read the guest-linear address, guest RFLAGS (DF) and, when the processor
+/// reports it, the instruction information (§28.2.5 Table 28-8).
+fn decode_io(
+    reason: ExitReason,
+    q: IoQualification,
+    src: &mut impl ExitInfoSource,
+    regs: &GuestRegisters,
+) -> VmExit {
     let Some(size) = q.size().bytes() else {
         return VmExit::Other {
             reason,
@@ -260,8 +292,37 @@ fn decode_io(reason: ExitReason, q: IoQualification, regs: &GuestRegisters) -> V
         string,
         rep: q.is_rep(),
         value: (!is_in && !string).then_some(regs.rax as u32 & mask),
+        string_io: string.then(|| decode_string_io(is_in, src)),
         qualification: q,
     })
+}
+
+/// RFLAGS.DF (SDM Vol. 1 §3.4.3.2).
+const RFLAGS_DF: u64 = 1 << 10;
+
+/// The INS/OUTS part of an I/O exit (SDM §28.2.1 guest-linear address, §28.2.5 Table 28-8).
+fn decode_string_io(is_in: bool, src: &mut impl ExitInfoSource) -> StringIo {
+    let linear_address = src.read_field(fields::EXIT_GUEST_LINEAR_ADDRESS.raw());
+    let decrement = src.read_field(fields::GUEST_RFLAGS.raw()) & RFLAGS_DF != 0;
+    let info = src
+        .ins_outs_info_reported()
+        .then(|| InsOutsInfo::from_raw(src.read_field(fields::EXIT_INSTRUCTION_INFO.raw()) as u32));
+    let address_size = info
+        .map(InsOutsInfo::address_size)
+        .filter(|a| a.width().is_some());
+    let segment = if is_in {
+        // INS always writes ES:rDI; bits 17:15 are undefined for it.
+        Some(SegmentRegister::Es)
+    } else {
+        info.map(InsOutsInfo::segment)
+    };
+    StringIo {
+        linear_address,
+        address_size,
+        segment,
+        decrement,
+        index_register: if is_in { Gpr::Rdi } else { Gpr::Rsi },
+    }
 }
 
 /// Reason 0 (SDM §28.2.2, Table 25-19 for the interruption information).
@@ -290,8 +351,8 @@ fn decode_exception(reason: ExitReason, src: &mut impl ExitInfoSource) -> VmExit
         0
     };
     VmExit::Exception(ExceptionExit {
-        vector: info.vector().0,
-        interruption_type: ty.bits(),
+        vector: info.vector(),
+        interruption_type: ty,
         error_code,
         qualification: src.read_field(fields::EXIT_QUALIFICATION.raw()),
         nmi_unblocking_iret,

@@ -1,19 +1,25 @@
 //! The payloads of the VM exits that carry more than a value or two (SDM Vol. 3C §28.2.1
 //! "Basic VM-Exit Information", §28.2.2 "Information for VM Exits Due to Vectored Events").
 
+use vmx_defs::exception::ExceptionVector;
 use vmx_defs::exit_reason::ExitReason;
-use vmx_defs::instruction_info::Gpr;
+use vmx_defs::interruption::InterruptionType;
 use vmx_defs::qualification::{EptViolationQualification, IoQualification};
+
+use super::StringIo;
+use crate::regs::Gpr;
 
 /// A VM exit caused by an exception (basic reason 0 with an exception type; SDM §28.2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExceptionExit {
-    /// The exception vector.
-    pub vector: u8,
-    /// Interruption type from the exit interruption information: 3 hardware exception,
-    /// 5 privileged software exception (INT1), 6 software exception (INT3, INTO).
-    pub interruption_type: u8,
-    /// The error code, when the exception delivered one (bit 11).
+    /// The exception vector (bits 7:0 of the VM-exit interruption information, SDM
+    /// §28.2.2; format in §25.9.2 Table 25-19).
+    pub vector: ExceptionVector,
+    /// Interruption type (bits 10:8): hardware exception, privileged software exception
+    /// (INT1) or software exception (INT3, INTO); never NMI ([`VmExit::Nmi`](super::VmExit::Nmi)).
+    pub interruption_type: InterruptionType,
+    /// The error code, when the exception delivered one (bit 11 valid; the VM-exit
+    /// interruption error code, SDM §28.2.2).
     pub error_code: Option<u32>,
     /// Exit qualification: the faulting linear address for #PF, DR6-like bits for #DB,
     /// 0 otherwise (SDM §28.2.1).
@@ -25,7 +31,8 @@ pub struct ExceptionExit {
     pub instruction_len: u32,
 }
 
-/// An I/O instruction exit (basic reason 30; SDM §28.2.1 Table 28-5).
+/// An I/O instruction exit (basic reason 30; SDM §28.2.1 Table 28-5; for INS/OUTS also
+/// §28.2.1 "guest-linear address" and §28.2.5 Table 28-8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IoExit {
     /// The port.
@@ -40,6 +47,9 @@ pub struct IoExit {
     pub rep: bool,
     /// For a non-string OUT: the value written (RAX masked to `size`).
     pub value: Option<u32>,
+    /// For INS/OUTS (`string`): the memory operand, address size, direction and index
+    /// register ([`StringIo`]); `None` for IN and OUT.
+    pub string_io: Option<StringIo>,
     /// The decoded qualification.
     pub qualification: IoQualification,
 }

@@ -7,22 +7,43 @@
 //! read. Every input decodes without panicking: unknown reasons and reserved encodings give
 //! [`VmExit::Other`] with the raw values.
 //!
-//! Files: `kinds` (the payloads of the larger exits), `decode` (the decoder), `completion`
-//! (the arithmetic of the completion helpers).
+//! Every exit whose information the SDM defines has its own variant, carrying what a
+//! hypervisor needs to emulate the instruction or handle the event, and prints as one
+//! human-readable line (`Display`).
+//!
+//! Files: `kinds` (the payloads of the larger exits), `instruction` (the exits described
+//! by the instruction-information field), `string_io` (INS/OUTS and their arithmetic),
+//! `decode` and `decode_insn` (the decoder), `display` (`Display`), `completion` (the
+//! arithmetic of the completion helpers).
 
 mod completion;
 mod decode;
+mod decode_insn;
+mod display;
+mod instruction;
 mod kinds;
+mod string_io;
 
+use vmx_defs::exception::ExceptionVector;
 use vmx_defs::exit_reason::{BasicExitReason, ExitReason};
-use vmx_defs::qualification::{ExitQualification, MovDrQualification, TaskSwitchQualification};
+use vmx_defs::qualification::{
+    ExitQualification, MovDrQualification, SipiQualification, TaskSwitchQualification,
+};
 
 pub use completion::{
     CS_ACCESS_RIGHTS_L, crosses_4g, merge_in_value, next_rip, records_instruction_length,
 };
 pub(crate) use decode::decode_entered;
 pub use decode::{ExitInfoSource, decode_exit, decode_exit_with_reason};
+pub use instruction::{
+    DescriptorTableExit, ExitOperand, InvalidationExit, LdtrTrExit, MemoryAddress, RandomExit,
+    VmreadVmwriteExit, VmxInstructionExit,
+};
 pub use kinds::{CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, VmcallArgs};
+pub use string_io::{
+    STRING_IO_PAGE, StringIo, StringIoStep, address_mask, advance_index, count_after,
+    iterations_in_page, string_io_step,
+};
 
 /// Why a guest stopped running, decoded from the exit reason (SDM Vol. 3D Appendix C).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,18 +59,16 @@ pub enum VmExit {
     /// Reason 1: an external interrupt; the vector is known when "acknowledge interrupt on
     /// exit" is 1 (SDM §28.2.2).
     ExternalInterrupt {
-        /// The vector, if acknowledged on exit.
-        vector: Option<u8>,
+        /// The vector, if acknowledged on exit (VM-exit interruption information valid).
+        vector: Option<ExceptionVector>,
     },
     /// Reason 2: triple fault; the guest cannot continue as it is.
     TripleFault,
     /// Reason 3: INIT signal.
     Init,
-    /// Reason 4: start-up IPI with this vector (start address vector << 12).
-    Sipi {
-        /// The SIPI vector.
-        vector: u8,
-    },
+    /// Reason 4: start-up IPI; the qualification holds the SIPI vector, and the start
+    /// address is vector << 12 (SDM §28.2.1, Vol. 3A §11.6.1).
+    Sipi(SipiQualification),
     /// Reason 7: the guest can take an external interrupt.
     InterruptWindow,
     /// Reason 8: the guest can take an NMI.
@@ -83,12 +102,10 @@ pub enum VmExit {
     Rdtsc,
     /// Reason 18: VMCALL.
     Vmcall(VmcallArgs),
-    /// Reasons 19-27, 50, 53: a VMX instruction executed by the guest (the usual answer is
-    /// to inject #UD).
-    VmxInstruction {
-        /// Which instruction.
-        reason: BasicExitReason,
-    },
+    /// Reasons 19-27, 50, 53: a VMX instruction executed by the guest, with its decoded
+    /// operands (SDM §28.2.1, §28.2.5). Without nested virtualization the usual answer is
+    /// to inject #UD.
+    VmxInstruction(VmxInstructionExit),
     /// Reason 28: control-register access.
     CrAccess(CrAccess),
     /// Reason 29: MOV DR.
@@ -118,6 +135,10 @@ pub enum VmExit {
     Monitor,
     /// Reason 40: PAUSE.
     Pause,
+    /// Reason 46: LGDT, LIDT, SGDT or SIDT with "descriptor-table exiting" (SDM §28.2.5).
+    DescriptorTable(DescriptorTableExit),
+    /// Reason 47: LLDT, LTR, SLDT or STR with "descriptor-table exiting" (SDM §28.2.5).
+    LdtrTr(LdtrTrExit),
     /// Reason 48: EPT violation.
     EptViolation(EptViolation),
     /// Reason 49: EPT misconfiguration at this guest-physical address.
@@ -138,6 +159,19 @@ pub enum VmExit {
         /// EDX:EAX.
         value: u64,
     },
+    /// Reason 57: RDRAND with "RDRAND exiting" (SDM §28.2.5).
+    Rdrand(RandomExit),
+    /// Reason 58: INVPCID with "enable INVPCID" and "INVLPG exiting" (SDM §28.2.5).
+    Invpcid(InvalidationExit),
+    /// Reason 59: VMFUNC of a function that is not enabled or that failed (SDM §26.5.6).
+    Vmfunc {
+        /// EAX: the VM function number.
+        function: u32,
+        /// ECX: the function's argument (the EPTP index for function 0, EPTP switching).
+        argument: u32,
+    },
+    /// Reason 61: RDSEED with "RDSEED exiting" (SDM §28.2.5).
+    Rdseed(RandomExit),
     /// Any other reason (or a malformed one), with the qualification decoded as far as
     /// vmx-defs knows its format.
     Other {
@@ -158,7 +192,7 @@ impl VmExit {
             Self::ExternalInterrupt { .. } => BasicExitReason::EXTERNAL_INTERRUPT,
             Self::TripleFault => BasicExitReason::TRIPLE_FAULT,
             Self::Init => BasicExitReason::INIT_SIGNAL,
-            Self::Sipi { .. } => BasicExitReason::STARTUP_IPI,
+            Self::Sipi(_) => BasicExitReason::STARTUP_IPI,
             Self::InterruptWindow => BasicExitReason::INTERRUPT_WINDOW,
             Self::NmiWindow => BasicExitReason::NMI_WINDOW,
             Self::TaskSwitch(_) => BasicExitReason::TASK_SWITCH,
@@ -170,7 +204,7 @@ impl VmExit {
             Self::Rdpmc { .. } => BasicExitReason::RDPMC,
             Self::Rdtsc => BasicExitReason::RDTSC,
             Self::Vmcall(_) => BasicExitReason::VMCALL,
-            Self::VmxInstruction { reason } => *reason,
+            Self::VmxInstruction(i) => i.reason(),
             Self::CrAccess(_) => BasicExitReason::CONTROL_REGISTER_ACCESS,
             Self::MovDr(_) => BasicExitReason::MOV_DR,
             Self::Io(_) => BasicExitReason::IO_INSTRUCTION,
@@ -181,12 +215,18 @@ impl VmExit {
             Self::MonitorTrapFlag => BasicExitReason::MONITOR_TRAP_FLAG,
             Self::Monitor => BasicExitReason::MONITOR,
             Self::Pause => BasicExitReason::PAUSE,
+            Self::DescriptorTable(_) => BasicExitReason::GDTR_IDTR_ACCESS,
+            Self::LdtrTr(_) => BasicExitReason::LDTR_TR_ACCESS,
             Self::EptViolation(_) => BasicExitReason::EPT_VIOLATION,
             Self::EptMisconfiguration { .. } => BasicExitReason::EPT_MISCONFIGURATION,
             Self::Rdtscp => BasicExitReason::RDTSCP,
             Self::PreemptionTimer => BasicExitReason::VMX_PREEMPTION_TIMER_EXPIRED,
             Self::Wbinvd => BasicExitReason::WBINVD,
             Self::Xsetbv { .. } => BasicExitReason::XSETBV,
+            Self::Rdrand(_) => BasicExitReason::RDRAND,
+            Self::Invpcid(_) => BasicExitReason::INVPCID,
+            Self::Vmfunc { .. } => BasicExitReason::VMFUNC,
+            Self::Rdseed(_) => BasicExitReason::RDSEED,
             Self::Other { reason, .. } => reason.basic(),
         }
     }
