@@ -16,20 +16,19 @@ use vmx_defs::qualification::{
 use vmx_defs::registers::{Cr4, Efer};
 use vmx_defs::vmcs::fields;
 
-use crate::entry::RunBlock;
 use crate::error::{Completion, VcpuFeature, VmxError};
 use crate::exit::{CS_ACCESS_RIGHTS_L, CrAccess};
-use crate::host::{FRAME_SIZE, VmxHost};
+use crate::host::VmxHost;
 use crate::xstate::XStateMode;
 
 use super::cr_rules::{self, Cr4Limits, CrState, CrUpdate};
 use super::dr_rules::{self, DebugRegister, DrError, GuestDebugRegisters};
-use super::{F_BLOCK, NO_EXIT, Vcpu, vmread, vmwrite};
+use super::{NO_EXIT, Vcpu, vmread, vmwrite};
 
-/// The registers this vCPU emulates, kept in its run-block frame after the [`RunBlock`].
-#[repr(C)]
+/// The registers this vCPU emulates (MOV DR and MOV CR8 always exit, see
+/// [`ISOLATION`](crate::ISOLATION)): held in the vCPU, never loaded into the processor.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct EmulatedRegs {
+pub(super) struct EmulatedRegs {
     /// DR0-DR3.
     dr: [u64; 4],
     /// DR6.
@@ -37,14 +36,6 @@ struct EmulatedRegs {
     /// The virtual TPR (CR8, bits 3:0).
     tpr: u64,
 }
-
-/// Offset of the [`EmulatedRegs`] in the run-block frame.
-const EMULATED_OFFSET: usize = 2048;
-const _: () = assert!(
-    core::mem::size_of::<RunBlock>() <= EMULATED_OFFSET
-        && EMULATED_OFFSET + core::mem::size_of::<EmulatedRegs>() <= FRAME_SIZE
-        && EMULATED_OFFSET.is_multiple_of(core::mem::align_of::<EmulatedRegs>())
-);
 
 /// CR4 bits owned because the guest's extended state is not switched in `mode`.
 pub(super) const fn xstate_cr4_owned(mode: XStateMode) -> Cr4 {
@@ -79,29 +70,11 @@ fn same_cr_access(q: CrAccessQualification, a: &CrAccess) -> bool {
 
 impl<'c, H: VmxHost> Vcpu<'c, H> {
     fn emulated(&self) -> &EmulatedRegs {
-        // SAFETY: the run-block frame is ours for as long as `self`, zeroed at allocation
-        // (a valid `EmulatedRegs`), and the bytes at EMULATED_OFFSET are used by nothing
-        // else (the const assertion above keeps the RunBlock below them).
-        unsafe {
-            &*self
-                .frames
-                .ptr_of(F_BLOCK)
-                .as_ptr()
-                .add(EMULATED_OFFSET)
-                .cast::<EmulatedRegs>()
-        }
+        &self.emulated
     }
 
     fn emulated_mut(&mut self) -> &mut EmulatedRegs {
-        // SAFETY: as for `emulated`; `&mut self` makes the access exclusive.
-        unsafe {
-            &mut *self
-                .frames
-                .ptr_of(F_BLOCK)
-                .as_ptr()
-                .add(EMULATED_OFFSET)
-                .cast::<EmulatedRegs>()
-        }
+        &mut self.emulated
     }
 
     /// Resets the emulated registers to their power-up values (DR0-DR3 0, DR6

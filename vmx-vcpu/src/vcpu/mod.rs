@@ -183,6 +183,8 @@ pub struct Vcpu<'c, H: VmxHost, T: ?Sized + sealed::Tail = [()]> {
     /// completed (or before the first exit). Completion helpers check it, so that a result
     /// cannot be applied to another exit, nor twice.
     exit_to_complete: u32,
+    /// DR0-DR3, DR6 and the virtual TPR, emulated (never loaded into the processor).
+    emulated: cr_access::EmulatedRegs,
     /// Makes the type unsized in the view; `[(); 1]` in the owner. Zero bytes.
     _tail: T,
 }
@@ -345,6 +347,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 exception_bitmap: 0,
                 lazy_xstate: false,
                 exit_to_complete: NO_EXIT,
+                emulated: cr_access::EmulatedRegs::default(),
                 _tail: [()],
             },
         };
