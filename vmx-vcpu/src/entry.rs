@@ -562,9 +562,9 @@ pub(crate) fn vmread_failure(encoding: u32) -> VmxError {
     match vmx_insn::vmread_raw(encoding) {
         Err(e) => insn(VmxInstruction::Vmread)(e),
         // It succeeded this time: report the first failure as VMfailInvalid.
-        Ok(_) => insn(VmxInstruction::Vmread)(vmx_insn::InsnError::VmFail(
-            vmx_insn::VmFail::Invalid,
-        )),
+        Ok(_) => {
+            insn(VmxInstruction::Vmread)(vmx_insn::InsnError::VmFail(vmx_insn::VmFail::Invalid))
+        }
     }
 }
 

@@ -368,9 +368,7 @@ pub fn reflect(interrupted: Option<Event>, fault: Event) -> Reflection {
             );
             match ExceptionClass::of(vector) {
                 ExceptionClass::DoubleFault if serious => Reflection::TripleFault,
-                ExceptionClass::Contributory
-                    if matches!(second, ExceptionClass::Contributory) =>
-                {
+                ExceptionClass::Contributory if matches!(second, ExceptionClass::Contributory) => {
                     Reflection::Deliver {
                         event: Event::HardwareException {
                             vector: 8,

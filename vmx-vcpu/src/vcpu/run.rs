@@ -336,7 +336,11 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
 
     /// Checks that the last exit is one `completion` may complete, and marks it completed.
     #[inline(always)]
-    pub(super) fn take_exit(&mut self, completion: Completion, ok: fn(u32) -> bool) -> Result<(), VmxError> {
+    pub(super) fn take_exit(
+        &mut self,
+        completion: Completion,
+        ok: fn(u32) -> bool,
+    ) -> Result<(), VmxError> {
         let reason = self.exit_to_complete;
         if reason & NO_EXIT != 0 || !ok(reason) {
             return Err(self.not_completable(completion));
