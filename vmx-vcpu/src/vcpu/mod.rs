@@ -471,7 +471,9 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     }
 
     /// Writes any read-write VMCS field (makes the VMCS current first): the escape hatch
-    /// for what the typed methods do not cover.
+    /// for what the typed methods do not cover. Change execution controls with
+    /// [`Vcpu::set_exec_control`] (checked against the capabilities and
+    /// [`ISOLATION`](crate::ISOLATION)) rather than here.
     ///
     /// A write to one of the five control fields the vCPU caches (pin-based, primary and
     /// secondary processor-based, primary VM-exit, VM-entry) also updates the cache, so that
