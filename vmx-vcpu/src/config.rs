@@ -73,6 +73,10 @@ pub struct VcpuConfig {
     pub required: Controls,
     /// Controls the caller wants when the processor has them.
     pub optional: Controls,
+    /// Run the software VM-entry checker (`Vcpu::diagnose_entry`, SDM Vol. 3C §27.2-§27.4)
+    /// before each VMLAUNCH and refuse to enter with [`VmxError::PreflightFailed`] naming
+    /// the first failing check. Off by default (it costs a VMREAD of every field).
+    pub preflight_check: bool,
 }
 
 impl VcpuConfig {
@@ -94,6 +98,7 @@ impl VcpuConfig {
             acknowledge_interrupt_on_exit: false,
             required: Controls::empty(),
             optional: Controls::empty(),
+            preflight_check: false,
         }
     }
 }

@@ -32,6 +32,45 @@ impl fmt::Display for EntryInstruction {
     }
 }
 
+/// The summary of a failed VM-entry check that errors carry (SDM Vol. 3C §27.2-§27.4): the
+/// check the processor reports (the first in the SDM's order, `vmx_entry_check::Diagnosis::first`)
+/// and how many checks fail in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EntryCheck {
+    /// The first failing check.
+    pub first: vmx_entry_check::CheckId,
+    /// How many checks fail (including those a full diagnosis could not keep).
+    pub failures: u16,
+}
+
+impl EntryCheck {
+    /// The summary of `d`, `None` if every check passed (SDM Vol. 3C §27.2-§27.4).
+    pub fn of(d: &vmx_entry_check::Diagnosis) -> Option<Self> {
+        let first = d.first()?.id;
+        let n = d.len().saturating_add(d.overflow());
+        Some(Self {
+            first,
+            failures: u16::try_from(n).unwrap_or(u16::MAX),
+        })
+    }
+}
+
+impl fmt::Display for EntryCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "check {} (SDM Vol. 3C §{}: {}) fails",
+            self.first.name(),
+            self.first.section(),
+            self.first.rule()
+        )?;
+        if self.failures > 1 {
+            write!(f, ", {} checks fail in all", self.failures)?;
+        }
+        Ok(())
+    }
+}
+
 /// Everything that can go wrong while enabling VMX, configuring or running a vCPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -73,7 +112,14 @@ pub enum VmxError {
         instruction: EntryInstruction,
         /// VMfailInvalid or VMfailValid with its VM-instruction error.
         fail: VmFail,
+        /// For VM-instruction errors 7 and 8: the first check the software VM-entry
+        /// checker finds failing, and how many fail (`vmx-entry-check`, SDM Vol. 3C
+        /// §27.2); the full list comes from `Vcpu::diagnose_entry`.
+        check: Option<EntryCheck>,
     },
+    /// The pre-flight check before VMLAUNCH (`VcpuConfig::preflight_check`) found a
+    /// VM-entry check of SDM Vol. 3C §27.2-§27.4 failing: the entry was not tried.
+    PreflightFailed(EntryCheck),
     /// More VMCSs are active on this CPU than `VmxCpu` can track.
     TooManyActiveVmcs,
     /// The processor does not allow a control this configuration needs (SDM §27.5.1);
@@ -249,7 +295,17 @@ impl fmt::Display for VmxError {
             Self::Instruction { instruction, error } => {
                 write!(f, "{instruction} failed: {error}")
             }
-            Self::EntryFailed { instruction, fail } => write!(f, "{instruction} failed: {fail}"),
+            Self::EntryFailed {
+                instruction,
+                fail,
+                check: None,
+            } => write!(f, "{instruction} failed: {fail}"),
+            Self::EntryFailed {
+                instruction,
+                fail,
+                check: Some(c),
+            } => write!(f, "{instruction} failed: {fail}; {c}"),
+            Self::PreflightFailed(c) => write!(f, "pre-flight VM-entry check: {c}"),
             Self::TooManyActiveVmcs => f.write_str("too many active VMCSs on this CPU"),
             Self::Control(e) => write!(f, "{e}"),
             Self::HostState(e) => write!(f, "{e}"),
@@ -340,6 +396,7 @@ impl From<VmxError> for AxErrorKind {
             VmxError::EptSync(FlushError::Invept(error)) => AxErrorKind::from(error),
             VmxError::EptSync(_) => AxErrorKind::Unsupported,
             VmxError::EntryFailed { fail, .. } => AxErrorKind::from(fail),
+            VmxError::PreflightFailed(_) => AxErrorKind::InvalidInput,
             VmxError::InvalidEvent(_)
             | VmxError::MsrNotListable(_)
             | VmxError::NotAnInterruptVector(_)
@@ -515,6 +572,8 @@ pub enum Completion {
     IoIn,
     /// OUT (reason 30, non-string OUT).
     IoOut,
+    /// INS or OUTS (reason 30, string I/O).
+    StringIo,
     /// XSETBV (reason 55).
     Xsetbv,
     /// MOV to CR3 (reason 28).
@@ -534,6 +593,7 @@ impl fmt::Display for Completion {
             Self::Wrmsr => "completing WRMSR",
             Self::IoIn => "completing IN",
             Self::IoOut => "completing OUT",
+            Self::StringIo => "completing INS/OUTS",
             Self::Xsetbv => "completing XSETBV",
             Self::MovToCr3 => "completing MOV to CR3",
             Self::CrAccess => "completing a control-register access",

@@ -33,9 +33,12 @@ pub use config::{ExecControl, with_exec_control};
 pub use cpu::{MAX_ACTIVE_VMCS, VmxCpu};
 pub use ept::{Ept, EptUser, FlushError, HostMemory};
 pub use error::{
-    AllocWhat, Completion, EntryInstruction, PageControl, VcpuFeature, VmxError, VmxInstruction,
+    AllocWhat, Completion, EntryCheck, EntryInstruction, PageControl, VcpuFeature, VmxError,
+    VmxInstruction,
 };
 pub use event::{Event, InjectionOutcome, InjectionReport};
+/// The software VM-entry checker behind [`Vcpu::diagnose_entry`] (SDM Vol. 3C §27.2-§27.4).
+pub use vmx_entry_check;
 pub use exit::VmExit;
 pub use host::{FRAME_SIZE, VmxHost};
 pub use host_state::HostState;

@@ -40,11 +40,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// [`StringIo::element_address`]: crate::exit::StringIo::element_address
     /// [`StringIo::iterations_in_page`]: crate::exit::StringIo::iterations_in_page
     pub fn complete_string_io(&mut self, io: &IoExit, done: u64) -> Result<StringIoStep, VmxError> {
-        let completion = if io.is_in {
-            Completion::IoIn
-        } else {
-            Completion::IoOut
-        };
+        let completion = Completion::StringIo;
         let reported = self.cpu.capabilities().basic().ins_outs_info();
         let (Some(string), true, true) = (io.string_io, io.string, reported) else {
             return Err(self.string_io_refused(completion));

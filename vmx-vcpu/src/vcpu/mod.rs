@@ -9,6 +9,7 @@
 
 mod control_regs;
 mod cr_access;
+mod diagnose;
 pub mod cr_rules;
 pub mod dr_rules;
 mod events;
@@ -67,6 +68,9 @@ pub(super) const MSR_LIST_CAPACITY: usize = FRAME_SIZE / 16;
 /// failed VMREAD is reported by the caller, never decoded as a value).
 pub(super) struct Vmread {
     pub(super) failed: Option<VmxError>,
+    /// IA32_VMX_BASIC\[54\]: INS/OUTS exits report instruction information (SDM Vol. 3D
+    /// §A.1).
+    pub(super) ins_outs_info: bool,
 }
 
 impl ExitInfoSource for Vmread {
@@ -79,6 +83,11 @@ impl ExitInfoSource for Vmread {
                 0
             }
         }
+    }
+
+    #[inline]
+    fn ins_outs_info_reported(&self) -> bool {
+        self.ins_outs_info
     }
 }
 
@@ -183,8 +192,12 @@ pub struct Vcpu<'c, H: VmxHost, T: ?Sized + sealed::Tail = [()]> {
     /// completed (or before the first exit). Completion helpers check it, so that a result
     /// cannot be applied to another exit, nor twice.
     exit_to_complete: u32,
+    /// IA32_VMX_BASIC\[54\]: INS/OUTS exits report instruction information.
+    ins_outs_info: bool,
     /// DR0-DR3, DR6 and the virtual TPR, emulated (never loaded into the processor).
     emulated: cr_access::EmulatedRegs,
+    /// Run the VM-entry checker before VMLAUNCH (`VcpuConfig::preflight_check`).
+    preflight: bool,
     /// Makes the type unsized in the view; `[(); 1]` in the owner. Zero bytes.
     _tail: T,
 }
@@ -347,7 +360,9 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 exception_bitmap: 0,
                 lazy_xstate: false,
                 exit_to_complete: NO_EXIT,
+                ins_outs_info: caps.basic().ins_outs_info(),
                 emulated: cr_access::EmulatedRegs::default(),
+                preflight: config.preflight_check,
                 _tail: [()],
             },
         };

@@ -101,6 +101,10 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
         if self.block().entry_flags != 0 {
             self.prepare_entry_slow()?;
         }
+        // Off by default: one test of a flag the vCPU never changes.
+        if self.preflight && !self.vmcs.is_launched() {
+            self.preflight()?;
+        }
         if let Some(ept) = &self.ept
             && ept.needs_sync()
         {
@@ -156,7 +160,15 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
             Err(f) => f,
             Ok(()) => VmFail::Invalid,
         };
-        VmxError::EntryFailed { instruction, fail }
+        let check = match fail {
+            VmFail::Valid(e) if e.0 == 7 || e.0 == 8 => self.entry_check_summary(),
+            _ => None,
+        };
+        VmxError::EntryFailed {
+            instruction,
+            fail,
+            check,
+        }
     }
 
     /// [`EXIT_WORK`] while an event written for injection or an injection report is
@@ -207,7 +219,10 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// decodes as [`VmExit::EntryFailure`] out of line).
     #[inline(always)]
     fn decode(&self, raw: RawExit) -> Result<VmExit, VmxError> {
-        let mut source = Vmread { failed: None };
+        let mut source = Vmread {
+            failed: None,
+            ins_outs_info: self.ins_outs_info,
+        };
         let exit = decode_entered(ExitReason(raw.rax as u32), &mut source, &self.block().regs);
         match source.failed {
             None => Ok(exit),
