@@ -376,7 +376,8 @@ fn vmlaunch_launched(env: &mut Env) -> Outcome {
             r,
             Err(VmxError::EntryFailed {
                 instruction: EntryInstruction::Launch,
-                fail: VmFail::Valid(VmInstructionError(4))
+                fail: VmFail::Valid(VmInstructionError(4)),
+                ..
             })
         ),
         "VMLAUNCH of a launched VMCS: {r:?}"
@@ -396,7 +397,8 @@ fn vmresume_clear(env: &mut Env) -> Outcome {
             r,
             Err(VmxError::EntryFailed {
                 instruction: EntryInstruction::Resume,
-                fail: VmFail::Valid(VmInstructionError(5))
+                fail: VmFail::Valid(VmInstructionError(5)),
+                ..
             })
         ),
         "VMRESUME of a clear VMCS: {r:?}"
@@ -1725,7 +1727,8 @@ fn run_loop_vmfail_xstate(env: &mut Env) -> Outcome {
                 r,
                 Err(VmxError::EntryFailed {
                     instruction: EntryInstruction::Resume,
-                    fail: VmFail::Valid(VmInstructionError(7))
+                    fail: VmFail::Valid(VmInstructionError(7)),
+                    ..
                 })
             ),
             "lazy {lazy}: {r:?}"
@@ -1835,9 +1838,9 @@ fn isolation_cr8_and_mov_dr(env: &mut Env) -> Outcome {
 fn page_controls_refused(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let base = setup!(simple(env, vcpu_guest_vmcall));
-    let mut tpr = base.clone();
+    let mut tpr = base;
     tpr.required.primary |= PrimaryProcBasedControls::USE_TPR_SHADOW;
-    let mut apic = base.clone();
+    let mut apic = base;
     apic.optional.secondary |= SecondaryProcBasedControls::VIRTUALIZE_APIC_ACCESSES;
     for (cfg, want) in [
         (&tpr, PageControl::TprShadow),
