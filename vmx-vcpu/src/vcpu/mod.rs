@@ -18,6 +18,7 @@ mod ext_state;
 mod gpr;
 mod intercept;
 mod io;
+mod migrate;
 mod msr_list;
 mod registers;
 mod run;
@@ -50,6 +51,7 @@ pub use msr_list::{
     IA32_CSTAR, IA32_FMASK, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_STAR, IA32_TSC_AUX, IA32_XSS,
 };
 pub use run::Flow;
+pub use migrate::{MigrateError, MigrateFailure, ParkedVcpu, SharedHost};
 
 /// The value of `Vcpu::exit_work` when the next exit must take the slow path.
 pub(super) const EXIT_WORK: u32 = 1 << 31;
@@ -449,6 +451,15 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// through the vCPU's typed setters (or, `unsafe`, [`Vcpu::write_field`]).
     pub fn vmcs(&self) -> &Vmcs<'c, H> {
         &self.vmcs
+    }
+
+    /// VMCLEAR of this vCPU's VMCS (SDM §31.3 VMCLEAR): its data goes to memory, it stops
+    /// being current and its launch state becomes clear, so the next entry is a VMLAUNCH
+    /// (the vCPU makes it current again first). For tests of the launch-state rules and for
+    /// a host that wants the VMCS out of the processor (it stays on this processor's
+    /// bookkeeping; moving a vCPU to another processor has its own API).
+    pub fn clear_vmcs(&mut self) -> Result<(), VmxError> {
+        self.vmcs.clear()
     }
 
     /// Writes every field this processor has, with its name and value, one per line

@@ -293,12 +293,16 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// [`VmxError::EntryFailed`]; an error from the handler ends it with that error. If
     /// the handler panics and the panic unwinds, the loop's state (lazy extended state,
     /// RFLAGS, the reentrancy mark) is restored on the way out.
-    pub fn run_loop<F>(&mut self, mut handler: F) -> Result<(), VmxError>
+    ///
+    /// The handler's error type `E` is the caller's (a hypervisor's own error enum, say);
+    /// the loop's own failures reach it through `From<VmxError>`.
+    pub fn run_loop<F, E>(&mut self, mut handler: F) -> Result<(), E>
     where
-        F: FnMut(&mut Self, VmExit) -> Result<Flow, VmxError>,
+        F: FnMut(&mut Self, VmExit) -> Result<Flow, E>,
+        E: From<VmxError>,
     {
         if self.block().in_loop != 0 {
-            return Err(VmxError::Reentrant);
+            return Err(VmxError::Reentrant.into());
         }
         self.cpu.check_current_cpu()?;
         self.take_xstate();
@@ -327,11 +331,11 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
             // (`guard.flags`).
             let raw = unsafe { run_guest(block, resume) };
             if let Err(e) = self.finish_exit_state(raw) {
-                break Some(e);
+                break Some(e.into());
             }
             let exit = match self.decode(raw) {
                 Ok(exit) => exit,
-                Err(e) => break Some(e),
+                Err(e) => break Some(e.into()),
             };
             match handler(self, exit) {
                 Ok(Flow::Continue) => {}
@@ -339,7 +343,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
                 Err(e) => break Some(e),
             }
             if let Err(e) = self.prepare_entry() {
-                break Some(e);
+                break Some(e.into());
             }
         };
         drop(guard);
