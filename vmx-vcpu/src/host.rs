@@ -106,6 +106,25 @@ impl<'h, H: VmxHost> Frames<'h, H> {
     }
 }
 
+impl<'h, H: VmxHost> Frames<'h, H> {
+    /// Gives up ownership without freeing: the first frame and the count, for
+    /// [`Frames::from_raw`] (a vCPU parked between processors, `vcpu::migrate`).
+    pub(crate) fn into_raw(self) -> (HostPhysAddr, usize) {
+        let me = core::mem::ManuallyDrop::new(self);
+        (me.paddr, me.count)
+    }
+
+    /// Takes ownership back of frames given up by [`Frames::into_raw`].
+    ///
+    /// # Safety
+    /// `(paddr, count)` came from `into_raw` of frames allocated through a host value
+    /// whose memory `host` shares (it maps and frees the same frames,
+    /// [`SharedHost`](crate::SharedHost)), and nothing else owns them.
+    pub(crate) unsafe fn from_raw(host: &'h H, paddr: HostPhysAddr, count: usize) -> Self {
+        Self { host, paddr, count }
+    }
+}
+
 impl<H: VmxHost> Drop for Frames<'_, H> {
     fn drop(&mut self) {
         // SAFETY: allocated by `alloc` with this count; every user (VMCS, VMXON region, the

@@ -47,5 +47,6 @@ pub use vcpu::{
     IA32_XSS, Vcpu, VmxVcpu,
 };
 pub use vcpu::{cr_rules, dr_rules};
+pub use vcpu::{MigrateError, MigrateFailure, ParkedVcpu, SharedHost};
 pub use vmcs::{Vmcs, VmcsState};
 pub use vmx_defs::addr::{GuestPhysAddr, HostPhysAddr};

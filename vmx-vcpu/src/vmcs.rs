@@ -200,6 +200,43 @@ impl<'c, H: VmxHost> Vmcs<'c, H> {
     }
 }
 
+impl<'c, H: VmxHost> Vmcs<'c, H> {
+    /// Gives up the VMCS without freeing it: the region's frame, for
+    /// [`Vmcs::from_inactive_raw`].
+    ///
+    /// # Safety
+    /// The region is active on no processor ([`Vmcs::clear`] succeeded since it was last
+    /// made current, or it never was).
+    pub(crate) unsafe fn into_inactive_raw(self) -> HostPhysAddr {
+        debug_assert!(!self.active);
+        let mut me = ManuallyDrop::new(self);
+        // SAFETY: `me` is never used or dropped again; the frame is taken out once.
+        let frame = unsafe { ManuallyDrop::take(&mut me.frame) };
+        frame.into_raw().0
+    }
+
+    /// Takes back a region given up by [`Vmcs::into_inactive_raw`], on `cpu`, in the clear
+    /// launch state and not active (SDM Vol. 3C §25.11.1: after VMCLEAR on the old
+    /// processor the region may be made current on another).
+    ///
+    /// # Safety
+    /// `paddr` came from `into_inactive_raw` of a VMCS whose frame was allocated through a
+    /// host value sharing `cpu`'s host memory ([`SharedHost`](crate::SharedHost)), and
+    /// nothing else owns it.
+    pub(crate) unsafe fn from_inactive_raw(cpu: &'c VmxCpu<H>, paddr: HostPhysAddr) -> Self {
+        // SAFETY: forwarded contract: one frame from `into_raw`.
+        let frame = unsafe { Frames::from_raw(cpu.host(), paddr, 1) };
+        Self {
+            cpu,
+            frame: ManuallyDrop::new(frame),
+            paddr,
+            launched: false,
+            active: false,
+            current_flag: 0,
+        }
+    }
+}
+
 impl<H: VmxHost> Drop for Vmcs<'_, H> {
     fn drop(&mut self) {
         if self.active
