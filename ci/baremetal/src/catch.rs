@@ -159,7 +159,16 @@ mod imp {
         fault: Option<Fault>,
     }
 
-    static CURRENT: AtomicPtr<RecoveryPoint> = AtomicPtr::new(core::ptr::null_mut());
+    /// The innermost recovery point of each processor ([`crate::smp::current_cpu`]):
+    /// exceptions and panics resume on the processor that raised them.
+    static CURRENT_OF: [AtomicPtr<RecoveryPoint>; crate::smp::MAX_CPUS] =
+        [const { AtomicPtr::new(core::ptr::null_mut()) }; crate::smp::MAX_CPUS];
+
+    /// The calling processor's chain head.
+    fn current() -> &'static AtomicPtr<RecoveryPoint> {
+        let cpu = crate::smp::current_cpu();
+        CURRENT_OF.get(cpu).unwrap_or(&CURRENT_OF[0])
+    }
 
     core::arch::global_asm!(
         r#"
@@ -235,7 +244,7 @@ baremetal_catch_longjmp:
             rsp: 0,
             rip: 0,
             rflags: 0,
-            prev: CURRENT.load(Ordering::SeqCst),
+            prev: current().load(Ordering::SeqCst),
             catches_panics,
             fault: None,
         };
@@ -244,7 +253,7 @@ baremetal_catch_longjmp:
             out: None,
         };
         let rp_ptr: *mut RecoveryPoint = &raw mut rp;
-        CURRENT.store(rp_ptr, Ordering::SeqCst);
+        current().store(rp_ptr, Ordering::SeqCst);
         // SAFETY: `rp` and `call` outlive the call; the assembly follows the C ABI and
         // returns a second time (with 1) only through `resume_at_catch` or
         // `baremetal_catch_longjmp`, which restore the callee-saved registers, RSP and
@@ -255,7 +264,7 @@ baremetal_catch_longjmp:
         // SAFETY: `rp_ptr` points at `rp`, alive; the volatile read sees the dispatcher's
         // writes, which happened behind the compiler's back.
         let rp_now = unsafe { core::ptr::read_volatile(rp_ptr) };
-        CURRENT.store(rp_now.prev, Ordering::SeqCst);
+        current().store(rp_now.prev, Ordering::SeqCst);
         if r == 0
             && let Some(v) = call.out.take()
         {
@@ -298,14 +307,14 @@ baremetal_catch_longjmp:
     /// Called by the interrupt dispatcher: if a catch is active, records the exception,
     /// pops the innermost recovery point and rewrites `frame` to resume there.
     pub(crate) fn resume_at_catch(frame: &mut InterruptFrame) -> bool {
-        let rp_ptr = CURRENT.load(Ordering::SeqCst);
+        let rp_ptr = current().load(Ordering::SeqCst);
         if rp_ptr.is_null() {
             return false;
         }
-        // SAFETY: CURRENT only holds recovery points of `run` frames that are still
+        // SAFETY: the chain only holds recovery points of `run` frames that are still
         // live (it is reset before `run` returns).
         let rp = unsafe { &mut *rp_ptr };
-        CURRENT.store(rp.prev, Ordering::SeqCst);
+        current().store(rp.prev, Ordering::SeqCst);
         rp.fault = Some(Fault::Exception(ExceptionInfo {
             vector: (frame.vector & 0xFF) as u8,
             error_code: frame.error_code,
@@ -330,12 +339,12 @@ baremetal_catch_longjmp:
     /// Called by the panic handler: jumps to the innermost `catch_fault` with `msg`, or
     /// returns if there is none.
     pub(crate) fn panic_to_catch(msg: PanicMessage) {
-        let mut p = CURRENT.load(Ordering::SeqCst);
+        let mut p = current().load(Ordering::SeqCst);
         while !p.is_null() {
             // SAFETY: as in `resume_at_catch`: every pointer in the chain is live.
             let rp = unsafe { &mut *p };
             if rp.catches_panics {
-                CURRENT.store(rp.prev, Ordering::SeqCst);
+                current().store(rp.prev, Ordering::SeqCst);
                 rp.fault = Some(Fault::Panic(msg));
                 // SAFETY: `rp` is a live recovery point on this stack, below the panicking
                 // frames, which are abandoned.
@@ -347,6 +356,6 @@ baremetal_catch_longjmp:
 
     /// Whether any catch is active.
     pub fn in_catch() -> bool {
-        !CURRENT.load(Ordering::SeqCst).is_null()
+        !current().load(Ordering::SeqCst).is_null()
     }
 }

@@ -108,9 +108,18 @@ pub unsafe fn init() {
 /// The GDT must have been built by [`init`]; loading TR requires its descriptor to be
 /// "available" (not busy).
 unsafe fn load(load_tr: bool) {
+    // SAFETY: forwarded contract; the boot GDT is static.
+    unsafe { load_table(GDT.0.get(), load_tr) }
+}
+
+/// [`load`] for any GDT with the kernel's layout.
+///
+/// # Safety
+/// As for [`load`]; `gdt` stays valid for as long as it is loaded.
+unsafe fn load_table(gdt: *const Gdt, load_tr: bool) {
     let ptr = crate::cpu::DescriptorTablePointer {
         limit: (GDT_ENTRIES * 8 - 1) as u16,
-        base: GDT.0.get() as u64,
+        base: gdt as u64,
     };
     // SAFETY: the GDT is valid and static; CS is reloaded by a far return to the next
     // instruction, the data segments with KERNEL_DS.
@@ -138,6 +147,83 @@ unsafe fn load(load_tr: bool) {
         // SAFETY: the TSS descriptor is available (the caller's contract).
         unsafe { asm!("ltr {tr:x}", tr = in(reg) u64::from(TSS_SELECTOR), options(nostack)) };
     }
+}
+
+/// One application processor's GDT, TSS and IST stacks (built by [`init_ap`]): every
+/// logical processor needs its own TSS, because LTR marks the descriptor busy and the IST
+/// stacks must not be shared (SDM Vol. 3A §8.2.3, §9.4.4 "Multiple-processor systems").
+#[cfg(target_os = "none")]
+pub struct ApGdt {
+    gdt: &'static mut Gdt,
+}
+
+#[cfg(target_os = "none")]
+impl ApGdt {
+    /// Loads this GDT again (as [`reload`] does for the boot processor): GDTR, every segment
+    /// register and TR, after the TSS descriptor's busy bit is cleared.
+    ///
+    /// # Safety
+    /// Only on the processor that called [`init_ap`] for it.
+    pub unsafe fn reload(&mut self) {
+        self.gdt.0[usize::from(TSS_SELECTOR / 8)] &= !(0x2 << 40);
+        // SAFETY: the GDT is built and its TSS descriptor available; the caller runs on the
+        // processor that owns it.
+        unsafe { load_table(&raw const *self.gdt, true) };
+    }
+}
+
+/// Builds a GDT with the same code and data descriptors as the boot processor's and a TSS
+/// of its own (with its own IST stacks, leaked from the heap), and loads it on the calling
+/// processor (GDTR, segment registers, TR).
+///
+/// # Safety
+/// Once per application processor, on that processor, with interrupts disabled.
+#[cfg(target_os = "none")]
+pub unsafe fn init_ap() -> ApGdt {
+    use alloc::boxed::Box;
+    let layout = core::alloc::Layout::new::<IstStacks>();
+    // SAFETY: the layout has a non-zero size; zeroed bytes are a valid `IstStacks`.
+    let raw = unsafe { alloc::alloc::alloc_zeroed(layout) }.cast::<IstStacks>();
+    if raw.is_null() {
+        alloc::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: freshly allocated, zeroed, never freed: the stacks live for good.
+    let stacks: &'static mut IstStacks = unsafe { &mut *raw };
+    let tss: &'static mut Tss = Box::leak(Box::new(Tss {
+        reserved0: 0,
+        rsp: [0; 3],
+        reserved1: 0,
+        ist: [0; 7],
+        reserved2: 0,
+        reserved3: 0,
+        iomap_base: core::mem::size_of::<Tss>() as u16,
+    }));
+    let stacks_base = &raw const *stacks as u64;
+    for i in 0..3 {
+        tss.ist[i] = stacks_base + ((i as u64 + 1) * IST_STACK_SIZE as u64);
+    }
+    let (tss_low, tss_high) = tss_descriptor(&raw const *tss as u64);
+    let gdt: &'static mut Gdt = Box::leak(Box::new(Gdt([
+        0,
+        0x00AF_9B00_0000_FFFF,
+        0x00CF_9300_0000_FFFF,
+        tss_low,
+        tss_high,
+    ])));
+    // SAFETY: the GDT is built, its TSS descriptor available (never loaded before).
+    unsafe { load_table(&raw const *gdt, true) };
+    ApGdt { gdt }
+}
+
+/// The two halves of a 64-bit available-TSS descriptor for `base` (SDM Vol. 3A Figure 8-4).
+fn tss_descriptor(base: u64) -> (u64, u64) {
+    let limit = (core::mem::size_of::<Tss>() - 1) as u64;
+    let low = (limit & 0xFFFF)
+        | ((base & 0xFF_FFFF) << 16)
+        | (0x89 << 40)
+        | (((limit >> 16) & 0xF) << 48)
+        | (((base >> 24) & 0xFF) << 56);
+    (low, base >> 32)
 }
 
 /// Restores the boot GDT state after code that may have changed it (the test runner calls

@@ -27,6 +27,7 @@ pub mod heap;
 pub mod interrupts;
 pub mod memory;
 pub mod pic;
+pub mod smp;
 pub mod sync;
 
 #[cfg(target_os = "none")]
