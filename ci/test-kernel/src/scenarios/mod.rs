@@ -8,6 +8,7 @@ use crate::env::Scenario;
 
 mod vmx_setup;
 
+mod entry_check;
 mod ept;
 mod insn;
 mod runtime;
@@ -23,6 +24,7 @@ pub fn all() -> impl Iterator<Item = &'static Scenario> + Clone {
         insn::SCENARIOS,
         vcpu::SCENARIOS,
         ept::SCENARIOS,
+        entry_check::SCENARIOS,
     ]
     .into_iter()
     .flatten()
