@@ -86,7 +86,7 @@ impl<'m> Machine<'m> {
         for _ in 0..MAX_EXITS {
             let exit = vcpu
                 .run()
-                .map_err(|e| HypervisorError::Run(report::describe_vmx_error(&e)))?;
+                .map_err(|e| HypervisorError::Run(report::describe_run_error(vcpu, &e)))?;
             // vmx-vcpu injects a queued tick at entry when the guest can take it, and reports
             // what became of it (an interrupted delivery is re-injected by itself).
             if let Some(InjectionReport {

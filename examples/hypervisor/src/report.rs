@@ -141,7 +141,35 @@ pub fn describe_ept_violation(q: EptViolationQualification) -> String {
 /// A `VmxError` from running the guest, with VMfail decoded.
 pub fn describe_vmx_error(error: &VmxError) -> String {
     match error {
-        VmxError::EntryFailed { instruction, fail } => describe_vmfail(*instruction, fail),
+        VmxError::EntryFailed {
+            instruction,
+            fail,
+            check: None,
+        } => describe_vmfail(*instruction, fail),
+        VmxError::EntryFailed {
+            instruction,
+            fail,
+            check: Some(c),
+        } => format!("{}; {c}", describe_vmfail(*instruction, fail)),
         other => format!("{other}"),
+    }
+}
+
+/// [`describe_vmx_error`], followed for a failed VM entry (VMfail 7/8, or an entry
+/// refused by the pre-flight check) by every failing check the software VM-entry checker
+/// finds in the VMCS (`Vcpu::diagnose_entry`, SDM Vol. 3C §27.2-§27.4).
+pub fn describe_run_error<H: vmx_vcpu::VmxHost>(
+    vcpu: &mut vmx_vcpu::Vcpu<'_, H>,
+    error: &VmxError,
+) -> String {
+    let text = describe_vmx_error(error);
+    match error {
+        VmxError::EntryFailed { check: Some(_), .. } | VmxError::PreflightFailed(_) => {
+            match vcpu.diagnose_entry() {
+                Ok(d) => format!("{text}\n{d}"),
+                Err(e) => format!("{text} (no diagnosis: {e})"),
+            }
+        }
+        _ => text,
     }
 }

@@ -90,7 +90,8 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// VMWRITE of any read-write field by encoding (SDM Vol. 3C §31.3 VMWRITE), for tools
     /// that restore a [`VmcsSnapshot`] or replay raw field values; makes the VMCS current
     /// first. A read-only field (VM-exit information) is refused by the processor unless
-    /// IA32_VMX_MISC\[29\] is 1.
+    /// IA32_VMX_MISC\[29\] is 1. A control field the vCPU caches is re-read, as with
+    /// [`Vcpu::write_field`].
     ///
     /// # Safety
     /// As for [`Vcpu::write_field`]: until the value is replaced, every VM entry and exit
@@ -107,7 +108,9 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     ) -> Result<(), VmxError> {
         self.vmcs.load()?;
         // SAFETY: forwarded contract; the VMCS is current (`load`).
-        unsafe { vmx_insn::vmwrite_raw(field.raw(), value) }.map_err(insn(VmxInstruction::Vmwrite))
+        unsafe { vmx_insn::vmwrite_raw(field.raw(), value) }
+            .map_err(insn(VmxInstruction::Vmwrite))?;
+        self.sync_cached_controls(field.raw())
     }
 
     /// The first failing check and the number of failures, for the errors of the failure
