@@ -50,7 +50,7 @@ impl BochsConfig {
         let _ = writeln!(s, "vgaromimage: file={VGA_BIOS}");
         let _ = writeln!(
             s,
-            "cpu: model={}, count=1, ips={}, reset_on_triple_fault=0, ignore_bad_msrs=0",
+            "cpu: model={}, count=2, ips={}, reset_on_triple_fault=0, ignore_bad_msrs=0",
             self.model, self.ips
         );
         let _ = writeln!(
@@ -323,7 +323,7 @@ mod tests {
         };
         let rc = c.render();
         for needle in [
-            "cpu: model=corei7_icelake_u, count=1, ips=4000000, reset_on_triple_fault=0, ignore_bad_msrs=0\n",
+            "cpu: model=corei7_icelake_u, count=2, ips=4000000, reset_on_triple_fault=0, ignore_bad_msrs=0\n",
             "memory: guest=256, host=256\n",
             "ata0-master: type=disk, path=\"/t/disk.img\", mode=flat, cylinders=3, heads=16, spt=63\n",
             "boot: disk\n",

@@ -171,21 +171,39 @@ mod imp {
     core::arch::global_asm!(
         r#"
 .section .rodata.baremetal_ap_trampoline, "a"
-.set T, {tramp}
 .global baremetal_ap_trampoline
 .global baremetal_ap_trampoline_end
 .code16
 baremetal_ap_trampoline:
+    /* offset 0: jump over the data to offset 80 */
+    .byte 0xEB, 78
+    .fill 6, 1, 0
+    /* offset 8: GDT (null, 32-bit code 0x08, data 0x10, 64-bit code 0x18) */
+    .quad 0
+    .quad 0x00CF9A000000FFFF
+    .quad 0x00CF92000000FFFF
+    .quad 0x00AF9A000000FFFF
+    /* offset 40: its GDTR image */
+    .word 31
+    .long {tramp} + 8
+    .word 0
+    /* offset 48: CR3; 56: stack table; 64: Rust entry; 72: next number; 76: limit */
+    .quad 0
+    .quad 0
+    .quad 0
+    .long 1
+    .long 0
+    /* offset 80 */
     cli
     cld
     xor ax, ax
     mov ds, ax
-    lgdt [T + (ap_gdt_desc - baremetal_ap_trampoline)]
+    lgdt [{gdtr}]
     mov eax, cr0
     or al, 1
     mov cr0, eax
     .byte 0x66, 0xEA
-    .long T + (ap_32 - baremetal_ap_trampoline)
+    .long {tramp} + (ap_32 - baremetal_ap_trampoline)
     .word 0x08
 .code32
 ap_32:
@@ -196,7 +214,7 @@ ap_32:
     mov eax, cr4
     or eax, 0x20
     mov cr4, eax
-    mov eax, dword ptr [T + (ap_cr3 - baremetal_ap_trampoline)]
+    mov eax, dword ptr [{cr3}]
     mov cr3, eax
     mov ecx, 0xC0000080
     rdmsr
@@ -207,7 +225,7 @@ ap_32:
     or eax, 0x80010020
     mov cr0, eax
     .byte 0xEA
-    .long T + (ap_64 - baremetal_ap_trampoline)
+    .long {tramp} + (ap_64 - baremetal_ap_trampoline)
     .word 0x18
 .code64
 ap_64:
@@ -219,41 +237,27 @@ ap_64:
     mov fs, ax
     mov gs, ax
     mov eax, 1
-    lock xadd dword ptr [T + (ap_next - baremetal_ap_trampoline)], eax
-    cmp eax, dword ptr [T + (ap_limit - baremetal_ap_trampoline)]
+    lock xadd dword ptr [{next}], eax
+    cmp eax, dword ptr [{limit}]
     jae 2f
     mov edi, eax
-    mov rsi, qword ptr [T + (ap_stacks - baremetal_ap_trampoline)]
+    mov rsi, qword ptr [{stacks}]
     mov rsp, qword ptr [rsi + 8 * rdi]
     xor ebp, ebp
-    mov rax, qword ptr [T + (ap_entry - baremetal_ap_trampoline)]
+    mov rax, qword ptr [{entry}]
     call rax
 2:  cli
     hlt
     jmp 2b
-.align 8
-ap_gdt:
-    .quad 0
-    .quad 0x00CF9A000000FFFF
-    .quad 0x00CF92000000FFFF
-    .quad 0x00AF9A000000FFFF
-ap_gdt_desc:
-    .word 31
-    .long T + (ap_gdt - baremetal_ap_trampoline)
-.align 8
-ap_cr3:
-    .quad 0
-ap_stacks:
-    .quad 0
-ap_entry:
-    .quad 0
-ap_next:
-    .long 1
-ap_limit:
-    .long 0
 baremetal_ap_trampoline_end:
 "#,
         tramp = const TRAMPOLINE_ADDR,
+        gdtr = const TRAMPOLINE_ADDR + 40,
+        cr3 = const TRAMPOLINE_ADDR + OFF_CR3 as u64,
+        stacks = const TRAMPOLINE_ADDR + OFF_STACKS as u64,
+        entry = const TRAMPOLINE_ADDR + OFF_ENTRY as u64,
+        next = const TRAMPOLINE_ADDR + OFF_NEXT as u64,
+        limit = const TRAMPOLINE_ADDR + OFF_LIMIT as u64,
     );
 
     unsafe extern "C" {
@@ -261,9 +265,13 @@ baremetal_ap_trampoline_end:
         static baremetal_ap_trampoline_end: u8;
     }
 
-    /// Offsets of the parameter block at the end of the trampoline, from its end:
-    /// cr3 (8), stacks (8), entry (8), next (4), limit (4).
-    const PARAMS_FROM_END: usize = 32;
+    /// Offsets of the trampoline's parameters (see the assembly): CR3, the stack table,
+    /// the Rust entry, the next AP number and the first number without a stack.
+    const OFF_CR3: usize = 48;
+    const OFF_STACKS: usize = 56;
+    const OFF_ENTRY: usize = 64;
+    const OFF_NEXT: usize = 72;
+    const OFF_LIMIT: usize = 76;
 
     /// Work posted to one AP: a type-erased call and its completion flag.
     struct Mailbox {
@@ -417,19 +425,12 @@ baremetal_ap_trampoline_end:
             // after boot; the trampoline is far smaller than the page.
             unsafe {
                 core::ptr::copy_nonoverlapping(src, dst, len);
-                let params = dst.add(len - PARAMS_FROM_END);
-                params.cast::<u64>().write_volatile(crate::cpu::read_cr3());
-                params
-                    .add(8)
-                    .cast::<u64>()
-                    .write_volatile(tops.as_ptr() as u64);
-                params
-                    .add(16)
-                    .cast::<u64>()
-                    .write_volatile(ap_rust_entry as *const () as u64);
-                params.add(24).cast::<u32>().write_volatile(1);
-                params
-                    .add(28)
+                let put64 = |off: usize, v: u64| dst.add(off).cast::<u64>().write_volatile(v);
+                put64(OFF_CR3, crate::cpu::read_cr3());
+                put64(OFF_STACKS, tops.as_ptr() as u64);
+                put64(OFF_ENTRY, ap_rust_entry as *const () as u64);
+                dst.add(OFF_NEXT).cast::<u32>().write_volatile(1);
+                dst.add(OFF_LIMIT)
                     .cast::<u32>()
                     .write_volatile(want_aps as u32 + 1);
             }

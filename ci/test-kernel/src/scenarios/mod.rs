@@ -13,6 +13,7 @@ mod ept;
 mod insn;
 mod runtime;
 mod smoke;
+mod smp;
 mod vcpu;
 
 /// Every scenario, in order (declared as plain modules above so that rustfmt and every
@@ -24,6 +25,7 @@ pub fn all() -> impl Iterator<Item = &'static Scenario> + Clone {
         insn::SCENARIOS,
         vcpu::SCENARIOS,
         ept::SCENARIOS,
+        smp::SCENARIOS,
         entry_check::SCENARIOS,
     ]
     .into_iter()
