@@ -100,7 +100,7 @@ proptest! {
         let exit = decode(raw, qualification, &GuestRegisters::default());
         prop_assert_eq!(
             exit,
-            VmExit::EntryFailure(EntryFailure { reason: ExitReason(raw), qualification })
+            VmExit::EntryFailure(EntryFailure { reason: ExitReason(raw), qualification, check: None })
         );
     }
 

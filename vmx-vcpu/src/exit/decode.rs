@@ -13,7 +13,8 @@ use vmx_defs::vmcs::fields;
 
 use super::decode_insn::decode_instruction_info_exit;
 use super::{
-    CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, StringIo, VmExit, VmcallArgs,
+    ApicAccessExit, CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, StringIo, VmExit,
+    VmcallArgs,
 };
 use crate::regs::{Gpr, GuestRegisters};
 
@@ -135,6 +136,7 @@ fn decode_entry_failure(reason: ExitReason, src: &mut impl ExitInfoSource) -> Vm
     VmExit::EntryFailure(EntryFailure {
         reason,
         qualification: src.read_field(fields::EXIT_QUALIFICATION.raw()),
+        check: None,
     })
 }
 
@@ -226,6 +228,16 @@ fn decode_other_reason(
         }
         BasicExitReason::EPT_MISCONFIGURATION => VmExit::EptMisconfiguration {
             gpa: src.read_field(fields::EXIT_GUEST_PHYSICAL_ADDRESS.raw()),
+        },
+        BasicExitReason::TPR_BELOW_THRESHOLD => VmExit::TprBelowThreshold,
+        BasicExitReason::APIC_ACCESS => {
+            VmExit::ApicAccess(ApicAccessExit::from_qualification(qualification()))
+        }
+        BasicExitReason::VIRTUALIZED_EOI => VmExit::VirtualizedEoi {
+            vector: qualification() as u8,
+        },
+        BasicExitReason::APIC_WRITE => VmExit::ApicWrite {
+            offset: (qualification() & 0xFFF) as u16,
         },
         BasicExitReason::RDTSCP => VmExit::Rdtscp,
         BasicExitReason::VMX_PREEMPTION_TIMER_EXPIRED => VmExit::PreemptionTimer,
@@ -395,7 +407,7 @@ mod tests {
             let exit = decode_entered(ExitReason(raw), &mut Constant(qualification), &regs);
             prop_assert_eq!(
                 exit,
-                VmExit::EntryFailure(EntryFailure { reason: ExitReason(raw), qualification })
+                VmExit::EntryFailure(EntryFailure { reason: ExitReason(raw), qualification, check: None })
             );
         }
 

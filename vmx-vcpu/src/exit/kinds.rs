@@ -4,7 +4,9 @@
 use vmx_defs::exception::ExceptionVector;
 use vmx_defs::exit_reason::ExitReason;
 use vmx_defs::interruption::InterruptionType;
-use vmx_defs::qualification::{EptViolationQualification, IoQualification};
+use vmx_defs::qualification::{
+    ApicAccessQualification, ApicAccessType, EptViolationQualification, IoQualification,
+};
 
 use super::StringIo;
 use crate::regs::Gpr;
@@ -95,6 +97,43 @@ pub struct EptViolation {
     pub qualification: EptViolationQualification,
 }
 
+/// An APIC-access exit (basic reason 44; SDM Vol. 3C §30.4 "Virtualizing Memory-Mapped
+/// APIC Accesses", the qualification in §28.2.1 Table 28-6). Fault-like: the access did not
+/// happen; [`Vcpu::complete_apic_access`](crate::Vcpu::complete_apic_access) moves RIP
+/// past an instruction whose data access the caller emulated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApicAccessExit {
+    /// The access type (bits 15:12): a linear read, write or fetch during instruction
+    /// execution, a linear access during event delivery, or a guest-physical access during
+    /// event delivery or instruction execution.
+    pub access: ApicAccessType,
+    /// The offset in the APIC-access page (bits 11:0), for linear accesses only (undefined
+    /// for guest-physical ones).
+    pub offset: Option<u16>,
+    /// Whether an instruction's data access caused the exit (access types 0 and 1): the
+    /// instruction can be emulated and then skipped.
+    pub by_instruction: bool,
+    /// The whole qualification.
+    pub qualification: ApicAccessQualification,
+}
+
+impl ApicAccessExit {
+    /// Decodes the exit qualification (total).
+    pub const fn from_qualification(raw: u64) -> Self {
+        let q = ApicAccessQualification::from_raw(raw);
+        let access = q.access_type();
+        Self {
+            access,
+            offset: q.linear_offset(),
+            by_instruction: matches!(
+                access,
+                ApicAccessType::LinearRead | ApicAccessType::LinearWrite
+            ),
+            qualification: q,
+        }
+    }
+}
+
 /// Register arguments of a VMCALL (the hypercall ABI is the caller's; these are the usual
 /// argument registers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -123,4 +162,8 @@ pub struct EntryFailure {
     /// blocked by STI, 4 invalid VMCS link pointer); for 34 the 1-based index of the MSR
     /// load entry that failed.
     pub qualification: u64,
+    /// The software VM-entry checker's summary of what failed (`vmx-entry-check`), filled by
+    /// the vCPU when it reports the exit; `None` from the pure decoder, or when the checker
+    /// finds nothing (a check it does not model, or an emulator departing from the SDM).
+    pub check: Option<crate::error::EntryCheck>,
 }

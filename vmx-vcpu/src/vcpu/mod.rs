@@ -7,10 +7,11 @@
 //! (MSR switching, §25.7.2, §25.8.2), `intercept` (bitmaps, masks, timers, §25.6), `events`
 //! (injection, §27.6), `run` (VM entry/exit and completion helpers, §27-28).
 
+mod apic;
 mod control_regs;
 mod cr_access;
-mod diagnose;
 pub mod cr_rules;
+mod diagnose;
 pub mod dr_rules;
 mod events;
 mod exec_controls;
@@ -47,11 +48,11 @@ use crate::vmcs::Vmcs;
 use crate::vpid::{Vpid, allocate_vpid};
 use crate::xstate::{XStateInfo, XStateMode, init_legacy_area};
 
+pub use migrate::{MigrateError, MigrateFailure, ParkedVcpu, SharedHost};
 pub use msr_list::{
     IA32_CSTAR, IA32_FMASK, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_STAR, IA32_TSC_AUX, IA32_XSS,
 };
 pub use run::Flow;
-pub use migrate::{MigrateError, MigrateFailure, ParkedVcpu, SharedHost};
 
 /// The value of `Vcpu::exit_work` when the next exit must take the slow path.
 pub(super) const EXIT_WORK: u32 = 1 << 31;
@@ -164,6 +165,9 @@ pub struct Vcpu<'c, H: VmxHost, T: ?Sized + sealed::Tail = [()]> {
     cpu: &'c VmxCpu<H>,
     vmcs: Vmcs<'c, H>,
     frames: Frames<'c, H>,
+    /// The APIC-virtualization pages and state (`VcpuConfig::apic`); after `vmcs`, so the
+    /// VMCS naming them is cleared before they are freed.
+    apic: Option<apic::ApicPages<'c, H>>,
     block: NonNull<RunBlock>,
     controls: Controls,
     vpid: Option<Vpid<'static>>,
@@ -343,6 +347,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 cpu,
                 vmcs,
                 frames,
+                apic: None,
                 block,
                 controls,
                 vpid,
@@ -368,7 +373,14 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 _tail: [()],
             },
         };
+        if config.preflight_check {
+            // The first entry takes the slow path, which runs the pre-flight check.
+            vcpu.set_entry_work(true);
+        }
         vcpu.write_controls()?;
+        if let Some(apic) = &config.apic {
+            vcpu.setup_apic(apic)?;
+        }
         vcpu.write_host_state(&host)?;
         vcpu.setup_msr_lists()?;
         vcpu.write_guest_state(&config.guest)?;

@@ -17,8 +17,8 @@ use crate::entry::{
 use crate::error::{Completion, EntryInstruction, VmxError};
 use crate::event::{Event, InjectionOutcome, InjectionReport};
 use crate::exit::{
-    CS_ACCESS_RIGHTS_L, IoExit, VmExit, crosses_4g, decode_entered, merge_in_value, next_rip,
-    records_instruction_length,
+    CS_ACCESS_RIGHTS_L, EntryFailure, IoExit, VmExit, crosses_4g, decode_entered, merge_in_value,
+    next_rip, records_instruction_length,
 };
 use crate::host::VmxHost;
 use crate::xstate::{XStateMode, put_guest_xstate};
@@ -101,10 +101,6 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
         if self.block().entry_flags != 0 {
             self.prepare_entry_slow()?;
         }
-        // Off by default: one test of a flag the vCPU never changes.
-        if self.preflight && !self.vmcs.is_launched() {
-            self.preflight()?;
-        }
         if let Some(ept) = &self.ept
             && ept.needs_sync()
         {
@@ -130,6 +126,12 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     #[inline(never)]
     fn prepare_entry_slow(&mut self) -> Result<(), VmxError> {
         self.vmcs.load()?;
+        // Every VMLAUNCH comes through here (a clear launch state means the VMCS was just
+        // created, with ENTRY_WORK set for the pre-flight, or VMCLEARed, which sets
+        // VMCS_OFF), so the common entry pays nothing for the pre-flight check.
+        if self.preflight && !self.vmcs.is_launched() {
+            self.preflight()?;
+        }
         // A VMCLEAR since the last entry (which also set VMCS_OFF, so we are here): the
         // next exit records the launch.
         self.update_exit_work();
@@ -218,16 +220,33 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// The decoding part of [`Self::finish_exit`] (a failed entry, exit-reason bit 31,
     /// decodes as [`VmExit::EntryFailure`] out of line).
     #[inline(always)]
-    fn decode(&self, raw: RawExit) -> Result<VmExit, VmxError> {
+    fn decode(&mut self, raw: RawExit) -> Result<VmExit, VmxError> {
         let mut source = Vmread {
             failed: None,
             ins_outs_info: self.ins_outs_info,
         };
         let exit = decode_entered(ExitReason(raw.rax as u32), &mut source, &self.block().regs);
         match source.failed {
-            None => Ok(exit),
+            None => Ok(self.attach_entry_check(exit)),
             Some(e) => Err(e),
         }
+    }
+
+    /// A failed entry (exit reason 33 or 34 with bit 31) gets the checker's summary: which
+    /// check the processor refused, by the SDM's order (SDM Vol. 3C §27.8).
+    #[inline(always)]
+    fn attach_entry_check(&mut self, exit: VmExit) -> VmExit {
+        match exit {
+            VmExit::EntryFailure(f) => self.with_entry_check(f),
+            other => other,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn with_entry_check(&mut self, mut f: EntryFailure) -> VmExit {
+        f.check = self.entry_check_summary();
+        VmExit::EntryFailure(f)
     }
 
     /// The uncommon part of [`Self::finish_exit`]: an entry that failed with exit-reason
