@@ -313,9 +313,20 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// the handler panics and the panic unwinds, the loop's state (lazy extended state,
     /// RFLAGS, the reentrancy mark) is restored on the way out.
     ///
-    /// The handler's error type `E` is the caller's (a hypervisor's own error enum, say);
-    /// the loop's own failures reach it through `From<VmxError>`.
-    pub fn run_loop<F, E>(&mut self, mut handler: F) -> Result<(), E>
+    /// The handler returns [`VmxError`]; [`Vcpu::run_loop_with`] lets it return the
+    /// caller's own error type.
+    #[inline(always)]
+    pub fn run_loop<F>(&mut self, handler: F) -> Result<(), VmxError>
+    where
+        F: FnMut(&mut Self, VmExit) -> Result<Flow, VmxError>,
+    {
+        self.run_loop_with(handler)
+    }
+
+    /// [`Vcpu::run_loop`] with a handler returning the caller's error type `E` (a
+    /// hypervisor's own error enum, say); the loop's own failures reach it through
+    /// `From<VmxError>`.
+    pub fn run_loop_with<F, E>(&mut self, mut handler: F) -> Result<(), E>
     where
         F: FnMut(&mut Self, VmExit) -> Result<Flow, E>,
         E: From<VmxError>,
