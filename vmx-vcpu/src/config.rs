@@ -77,6 +77,10 @@ pub struct VcpuConfig {
     /// before each VMLAUNCH and refuse to enter with [`VmxError::PreflightFailed`] naming
     /// the first failing check. Off by default (it costs a VMREAD of every field).
     pub preflight_check: bool,
+    /// APIC virtualization (SDM Vol. 3C ch. 30): TPR shadow and the features built on it,
+    /// with the pages they need owned by the vCPU; `None` (the default) keeps CR8 accesses
+    /// exiting.
+    pub apic: Option<crate::apic::ApicVirtualization>,
 }
 
 impl VcpuConfig {
@@ -99,6 +103,7 @@ impl VcpuConfig {
             required: Controls::empty(),
             optional: Controls::empty(),
             preflight_check: false,
+            apic: None,
         }
     }
 }
@@ -108,9 +113,11 @@ impl VcpuConfig {
 /// default-1 control does not make clearing it safe):
 /// - external-interrupt and NMI exiting: the host's interrupts and NMIs reach the host (SDM
 ///   Vol. 3C §25.6.1, §26.2);
-/// - CR8-load and CR8-store exiting: without them (and without a TPR shadow, which this crate
-///   does not manage yet) a guest MOV to CR8 writes the host's task priority (§25.6.2,
-///   §26.1.3);
+/// - CR8-load and CR8-store exiting: without them and without a TPR shadow a guest MOV to
+///   CR8 writes the host's task priority (§25.6.2, §26.1.3). With "use TPR shadow"
+///   ([`VcpuConfig::apic`]) MOV to/from CR8 use the VTPR of the vCPU's virtual-APIC page
+///   instead (§30.3), so they are not required there
+///   ([`ISOLATION_WITH_TPR_SHADOW`], [`isolation`]);
 /// - MOV-DR exiting: DR0-DR3 and DR6 are not switched by VM entry or exit, so a guest MOV
 ///   to a debug register would reach the host's (§25.6.2, §28.3.1); the vCPU emulates them
 ///   (`Vcpu::complete_mov_dr`);
@@ -129,9 +136,31 @@ pub const ISOLATION: Controls = Controls {
     entry: EntryControls::LOAD_DEBUG_CONTROLS,
 };
 
+/// [`ISOLATION`] for a vCPU with "use TPR shadow": CR8 accesses use the virtual-APIC page
+/// (SDM Vol. 3C §30.3) and need not exit.
+pub const ISOLATION_WITH_TPR_SHADOW: Controls = Controls {
+    primary: PrimaryProcBasedControls::MOV_DR_EXITING,
+    ..ISOLATION
+};
+
+/// The isolation controls of a vCPU with or without "use TPR shadow" ([`ISOLATION`],
+/// [`ISOLATION_WITH_TPR_SHADOW`]; SDM Vol. 3C §26.1.3, §30.3).
+pub const fn isolation(tpr_shadow: bool) -> Controls {
+    if tpr_shadow {
+        ISOLATION_WITH_TPR_SHADOW
+    } else {
+        ISOLATION
+    }
+}
+
 /// Refuses controls whose VMCS fields hold the physical address of a page this crate does
-/// not own yet (SDM Vol. 3C §25.6): entering with such a field left 0 would make the
-/// processor use host page 0.
+/// not own when they are asked for as raw controls (SDM Vol. 3C §25.6): entering with such
+/// a field left 0 would make the processor use host page 0. The APIC-virtualization
+/// controls (TPR shadow, virtualize APIC accesses, virtualize x2APIC mode, APIC-register
+/// virtualization, virtual-interrupt delivery) are set through [`VcpuConfig::apic`], which
+/// allocates their pages, and "process posted interrupts" through
+/// [`Vcpu::attach_posted_interrupts`](crate::Vcpu::attach_posted_interrupts); in
+/// `required`/`optional` they are refused like the rest.
 pub fn refuse_page_controls(c: &Controls) -> Result<(), VmxError> {
     use PinBasedControls as Pin;
     use PrimaryProcBasedControls as Pri;
@@ -221,10 +250,20 @@ pub fn compute_controls(
 
     // Isolation: every control that keeps guest state apart from the host's is required,
     // whatever the capability MSRs would let us clear (see `ISOLATION`).
-    req.pin |= ISOLATION.pin;
-    req.primary |= ISOLATION.primary;
-    req.exit |= ISOLATION.exit;
-    req.entry |= ISOLATION.entry;
+    let iso = isolation(config.apic.is_some());
+    req.pin |= iso.pin;
+    req.primary |= iso.primary;
+    req.exit |= iso.exit;
+    req.entry |= iso.entry;
+
+    // APIC virtualization: every feature required, checked first for a typed error naming
+    // the missing one (the pages are allocated by the vCPU).
+    if let Some(apic) = &config.apic {
+        apic.check(caps).map_err(VmxError::Apic)?;
+        let (p, s) = apic.controls();
+        req.primary |= p;
+        req.secondary |= s;
+    }
 
     if config.virtual_nmis {
         opt.pin |= Pin::VIRTUAL_NMIS;
@@ -342,9 +381,11 @@ pub enum ExecControl {
     Cr3LoadExiting,
     /// "CR3-store exiting" (primary bit 16; forced to 1 without the TRUE capability MSRs).
     Cr3StoreExiting,
-    /// "CR8-load exiting" (primary bit 19): in [`ISOLATION`], cannot be turned off.
+    /// "CR8-load exiting" (primary bit 19): in [`ISOLATION`], cannot be turned off without
+    /// a TPR shadow.
     Cr8LoadExiting,
-    /// "CR8-store exiting" (primary bit 20): in [`ISOLATION`], cannot be turned off.
+    /// "CR8-store exiting" (primary bit 20): in [`ISOLATION`], cannot be turned off without
+    /// a TPR shadow.
     Cr8StoreExiting,
     /// "MOV-DR exiting" (primary bit 23): in [`ISOLATION`], cannot be turned off.
     MovDrExiting,
@@ -484,7 +525,8 @@ impl core::fmt::Display for ExecControl {
 
 /// `current` with `control` turned on or off, checked against `caps` (SDM Vol. 3D §A.3):
 ///
-/// - turning off a control of [`ISOLATION`] is [`VmxError::IsolationControl`];
+/// - turning off a control of [`ISOLATION`] is [`VmxError::IsolationControl`] (with "use
+///   TPR shadow" on, of [`ISOLATION_WITH_TPR_SHADOW`]: CR8 exiting may then be turned off);
 /// - a setting the capability MSRs do not allow (allowed-1 clear when turning on, allowed-0
 ///   set when turning off) is [`VmxError::ControlNotAllowed`];
 /// - a secondary control turned on activates the secondary controls
@@ -502,7 +544,11 @@ pub fn with_exec_control(
     on: bool,
 ) -> Result<Controls, VmxError> {
     use PrimaryProcBasedControls as P;
-    if !on && control.is_isolation() {
+    let tpr_shadow = current.primary.contains(P::USE_TPR_SHADOW);
+    let (p_bits, _) = control.bits();
+    // With a TPR shadow, CR8 exiting is not isolation (SDM Vol. 3C §30.3).
+    let still_isolation = !tpr_shadow || ISOLATION_WITH_TPR_SHADOW.primary.intersects(p_bits);
+    if !on && control.is_isolation() && still_isolation {
         return Err(VmxError::IsolationControl(control));
     }
     let not_allowed = VmxError::ControlNotAllowed { control, on };

@@ -233,6 +233,9 @@ pub enum VmxError {
     /// A guest's MOV DR raises an exception
     /// ([`DrError::vector`](crate::dr_rules::DrError::vector)); RIP stays.
     DrAccess(crate::dr_rules::DrError),
+    /// An APIC-virtualization request was refused (SDM Vol. 3C ch. 30; see
+    /// [`ApicError`](crate::apic::ApicError)).
+    Apic(crate::apic::ApicError),
 }
 
 impl fmt::Display for VmxError {
@@ -336,6 +339,7 @@ impl fmt::Display for VmxError {
             ),
             Self::CrAccess(e) => write!(f, "control-register write refused: {e}"),
             Self::DrAccess(e) => write!(f, "MOV DR faults: {e}"),
+            Self::Apic(e) => write!(f, "APIC virtualization: {e}"),
         }
     }
 }
@@ -411,6 +415,8 @@ impl From<VmxError> for AxErrorKind {
             VmxError::ControlNotAllowed { .. } => AxErrorKind::Unsupported,
             VmxError::CrAccess(e) if !e.is_guest_fault() => AxErrorKind::Unsupported,
             VmxError::CrAccess(_) | VmxError::DrAccess(_) => AxErrorKind::InvalidInput,
+            VmxError::Apic(crate::apic::ApicError::Unsupported(_)) => AxErrorKind::Unsupported,
+            VmxError::Apic(_) => AxErrorKind::InvalidInput,
         }
     }
 }
@@ -582,6 +588,9 @@ pub enum Completion {
     CrAccess,
     /// MOV DR (reason 29).
     MovDr,
+    /// [`Vcpu::complete_apic_access`](crate::Vcpu::complete_apic_access) (APIC-access exit
+    /// by an instruction's data access, SDM Vol. 3C §30.4).
+    ApicAccess,
 }
 
 impl fmt::Display for Completion {
@@ -598,6 +607,7 @@ impl fmt::Display for Completion {
             Self::MovToCr3 => "completing MOV to CR3",
             Self::CrAccess => "completing a control-register access",
             Self::MovDr => "completing MOV DR",
+            Self::ApicAccess => "completing an APIC access",
         })
     }
 }

@@ -8,10 +8,31 @@ use core::fmt::{self, Display, Formatter};
 use vmx_defs::qualification::{MovDrDirection, MovDrQualification};
 
 use super::{
-    CrAccess, DescriptorTableExit, EntryFailure, EptViolation, ExceptionExit, ExitOperand,
-    InvalidationExit, IoExit, LdtrTrExit, MemoryAddress, RandomExit, StringIo, VmExit, VmcallArgs,
-    VmreadVmwriteExit, VmxInstructionExit,
+    ApicAccessExit, CrAccess, DescriptorTableExit, EntryFailure, EptViolation, ExceptionExit,
+    ExitOperand, InvalidationExit, IoExit, LdtrTrExit, MemoryAddress, RandomExit, StringIo, VmExit,
+    VmcallArgs, VmreadVmwriteExit, VmxInstructionExit,
 };
+
+impl Display for ApicAccessExit {
+    /// `APIC access (linear data write) at offset 0x80`.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        use vmx_defs::qualification::ApicAccessType as T;
+        let kind = match self.access {
+            T::LinearRead => "linear data read",
+            T::LinearWrite => "linear data write",
+            T::LinearFetch => "linear instruction fetch",
+            T::LinearEventDelivery => "linear access during event delivery",
+            T::GuestPhysicalEventDelivery => "guest-physical access during event delivery",
+            T::GuestPhysicalInstruction => "guest-physical access by an instruction",
+            _ => "unknown access type",
+        };
+        write!(f, "APIC access ({kind})")?;
+        match self.offset {
+            Some(o) => write!(f, " at offset {o:#x}"),
+            None => Ok(()),
+        }
+    }
+}
 
 impl Display for MemoryAddress {
     /// `DS:[rbx+rsi*4+0x10] (64-bit address)`, `ES:[0x1000] (16-bit address)`.
@@ -309,6 +330,10 @@ impl Display for VmExit {
             Self::MonitorTrapFlag => f.write_str("monitor trap flag"),
             Self::Monitor => f.write_str("MONITOR"),
             Self::Pause => f.write_str("PAUSE"),
+            Self::TprBelowThreshold => f.write_str("TPR below threshold"),
+            Self::ApicAccess(a) => write!(f, "{a}"),
+            Self::VirtualizedEoi { vector } => write!(f, "virtualized EOI of vector {vector:#x}"),
+            Self::ApicWrite { offset } => write!(f, "APIC write at offset {offset:#x}"),
             Self::DescriptorTable(d) => write!(f, "{d}"),
             Self::LdtrTr(l) => write!(f, "{l}"),
             Self::EptViolation(v) => write!(f, "{v}"),

@@ -39,7 +39,9 @@ pub use instruction::{
     DescriptorTableExit, ExitOperand, InvalidationExit, LdtrTrExit, MemoryAddress, RandomExit,
     VmreadVmwriteExit, VmxInstructionExit,
 };
-pub use kinds::{CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, VmcallArgs};
+pub use kinds::{
+    ApicAccessExit, CrAccess, EntryFailure, EptViolation, ExceptionExit, IoExit, VmcallArgs,
+};
 pub use string_io::{
     STRING_IO_PAGE, StringIo, StringIoStep, address_mask, advance_index, count_after,
     iterations_in_page, string_io_step,
@@ -135,6 +137,19 @@ pub enum VmExit {
     Monitor,
     /// Reason 40: PAUSE.
     Pause,
+    /// Reason 43: TPR below threshold (SDM Vol. 3C §30.1.2, §27.7.7): with a TPR shadow
+    /// and without virtual-interrupt delivery, VTPR\[7:4\] fell below the TPR threshold
+    /// (by a guest write, trap-like: RIP is past it, or right after VM entry).
+    TprBelowThreshold,
+    /// Reason 44: an access to the APIC-access page that is not virtualized (SDM Vol. 3C
+    /// §30.4), fault-like, with its decoded qualification.
+    ApicAccess(ApicAccessExit),
+    /// Reason 45: EOI virtualization of a vector whose EOI-exit bitmap bit is set (SDM Vol.
+    /// 3C §30.1.4), trap-like: VISR, SVI and VPPR are already updated.
+    VirtualizedEoi {
+        /// The vector whose EOI was virtualized (qualification bits 7:0).
+        vector: u8,
+    },
     /// Reason 46: LGDT, LIDT, SGDT or SIDT with "descriptor-table exiting" (SDM §28.2.5).
     DescriptorTable(DescriptorTableExit),
     /// Reason 47: LLDT, LTR, SLDT or STR with "descriptor-table exiting" (SDM §28.2.5).
@@ -158,6 +173,13 @@ pub enum VmExit {
         index: u32,
         /// EDX:EAX.
         value: u64,
+    },
+    /// Reason 56: APIC write (SDM Vol. 3C §30.4.3.3, §30.5), trap-like: the guest wrote a
+    /// register of the virtual-APIC page that the processor leaves to the hypervisor (the
+    /// value is in the page).
+    ApicWrite {
+        /// The register's offset in the virtual-APIC page (qualification bits 11:0).
+        offset: u16,
     },
     /// Reason 57: RDRAND with "RDRAND exiting" (SDM §28.2.5).
     Rdrand(RandomExit),
@@ -215,6 +237,10 @@ impl VmExit {
             Self::MonitorTrapFlag => BasicExitReason::MONITOR_TRAP_FLAG,
             Self::Monitor => BasicExitReason::MONITOR,
             Self::Pause => BasicExitReason::PAUSE,
+            Self::TprBelowThreshold => BasicExitReason::TPR_BELOW_THRESHOLD,
+            Self::ApicAccess(_) => BasicExitReason::APIC_ACCESS,
+            Self::VirtualizedEoi { .. } => BasicExitReason::VIRTUALIZED_EOI,
+            Self::ApicWrite { .. } => BasicExitReason::APIC_WRITE,
             Self::DescriptorTable(_) => BasicExitReason::GDTR_IDTR_ACCESS,
             Self::LdtrTr(_) => BasicExitReason::LDTR_TR_ACCESS,
             Self::EptViolation(_) => BasicExitReason::EPT_VIOLATION,

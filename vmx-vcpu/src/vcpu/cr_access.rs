@@ -88,16 +88,20 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     }
 
     /// The guest's virtual TPR (CR8 bits 3:0, the task-priority class; SDM Vol. 3A
-    /// §11.8.6.1). It has no effect on the processor (there is no TPR shadow): the
-    /// caller's interrupt-controller model reads it to decide which interrupts to inject.
+    /// §11.8.6.1). With a TPR shadow ([`VcpuConfig::apic`](crate::VcpuConfig::apic)) it is
+    /// VTPR\[7:4\] of the virtual-APIC page, which guest CR8 accesses use (SDM Vol. 3C
+    /// §30.3); otherwise it has no effect on the processor: the caller's
+    /// interrupt-controller model reads it to decide which interrupts to inject.
     pub fn virtual_tpr(&self) -> u8 {
-        self.emulated().tpr as u8
+        self.shadow_tpr().unwrap_or(self.emulated().tpr as u8)
     }
 
     /// Sets the virtual TPR (bits 3:0 of `tpr`; e.g. from an emulated local-APIC TPR write,
-    /// SDM Vol. 3A §11.8.6.1: CR8\[3:0\] = TPR\[7:4\]).
+    /// SDM Vol. 3A §11.8.6.1: CR8\[3:0\] = TPR\[7:4\]); with a TPR shadow, VTPR ← `tpr` << 4.
     pub fn set_virtual_tpr(&mut self, tpr: u8) {
-        self.emulated_mut().tpr = u64::from(tpr & 0xF);
+        if !self.set_shadow_tpr(tpr) {
+            self.emulated_mut().tpr = u64::from(tpr & 0xF);
+        }
     }
 
     /// The guest's debug registers. DR0-DR3 and DR6 are kept by the vCPU and never loaded
@@ -279,7 +283,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
                 Ok(None)
             }
             CrAccess::MovFrom { cr: 8, gpr } => {
-                self.set_gpr(gpr, self.emulated().tpr)?;
+                self.set_gpr(gpr, u64::from(self.virtual_tpr()))?;
                 Ok(None)
             }
             CrAccess::MovTo { .. } | CrAccess::MovFrom { .. } => {

@@ -187,9 +187,16 @@ impl<'c, H: SharedHost> VmxVcpu<'c, H> {
     #[allow(clippy::result_large_err)]
     pub fn unload(mut self) -> Result<ParkedVcpu<H>, MigrateError<Self>> {
         let v: &mut Vcpu<'c, H> = &mut self;
+        // A vCPU with APIC virtualization stays on its processor: its posted-interrupt
+        // descriptor is borrowed for the processor borrow's lifetime.
+        let apic = match v.apic {
+            Some(_) => Err(VmxError::Apic(crate::apic::ApicError::NotMigratable)),
+            None => Ok(()),
+        };
         let pre = v
             .cpu
             .check_current_cpu()
+            .and(apic)
             .and_then(|()| v.invalidate_vpid())
             .and_then(|()| v.vmcs.clear());
         if let Err(e) = pre {
@@ -209,6 +216,7 @@ impl<'c, H: SharedHost> VmxVcpu<'c, H> {
             cpu,
             vmcs,
             frames,
+            apic: _,
             block,
             controls,
             vpid,
@@ -366,6 +374,7 @@ impl<H: SharedHost> ParkedVcpu<H> {
                 cpu,
                 vmcs,
                 frames: frames_owned,
+                apic: None,
                 block,
                 controls,
                 vpid,
