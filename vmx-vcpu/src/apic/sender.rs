@@ -118,7 +118,16 @@ pub type NotifyFn<'a> = dyn Fn(u32, u8) + Sync + 'a;
 /// A `Send + Sync` handle another processor uses to post interrupts to a vCPU (SDM Vol.
 /// 3C §30.6): [`post`](Self::post) sets the PIR bit and, when it is the one that sets ON,
 /// sends the notification through the host callback. It borrows the descriptor, which
-/// therefore outlives every sender.
+/// therefore outlives every sender:
+///
+/// ```compile_fail
+/// use vmx_vcpu::VmxHost;
+/// use vmx_vcpu::apic::{NotifyFn, PostedInterruptDescriptorPage, PostedInterruptSender};
+/// fn escape<'a, H: VmxHost>(host: &'a H, notify: &'a NotifyFn<'a>) -> PostedInterruptSender<'a> {
+///     let page = PostedInterruptDescriptorPage::new(host, 0xf2, 0).unwrap();
+///     page.sender(notify) // borrows `page`, freed at the end of the function
+/// }
+/// ```
 #[derive(Clone, Copy)]
 pub struct PostedInterruptSender<'a> {
     words: &'a [AtomicU64; 8],

@@ -370,7 +370,17 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// interrupts" (checked against the capability MSRs: [`ApicError::Unsupported`]). Needs
     /// virtual-interrupt delivery (§27.2.1.1). The descriptor is borrowed for the vCPU's
     /// lifetime, so it outlives the VMCS that names it; hand
-    /// [`PostedInterruptDescriptorPage::sender`]s to other processors.
+    /// [`PostedInterruptDescriptorPage::sender`]s to other processors. A descriptor that
+    /// does not outlive the vCPU is rejected at compile time:
+    ///
+    /// ```compile_fail
+    /// use vmx_vcpu::apic::PostedInterruptDescriptorPage;
+    /// use vmx_vcpu::{Vcpu, VmxHost};
+    /// fn short_lived<'c, H: VmxHost>(vcpu: &mut Vcpu<'c, H>, host: &'c H) {
+    ///     let page = PostedInterruptDescriptorPage::new(host, 0xf2, 0).unwrap();
+    ///     vcpu.attach_posted_interrupts(&page).unwrap(); // `page` dropped while borrowed
+    /// }
+    /// ```
     pub fn attach_posted_interrupts<H2: VmxHost>(
         &mut self,
         descriptor: &'c PostedInterruptDescriptorPage<'_, H2>,
