@@ -196,6 +196,17 @@ fn invalid_configurations_are_typed() {
         compute_controls(&caps, &config(a), false),
         Err(VmxError::Apic(ApicError::TprThreshold(0x10)))
     );
+    let mut a = ApicVirtualization::tpr_shadow();
+    a.tpr_threshold = 4;
+    assert_eq!(
+        compute_controls(&caps, &config(a), false),
+        Err(VmxError::Apic(ApicError::ThresholdAboveVtpr {
+            threshold: 4,
+            vtpr_class: 0
+        }))
+    );
+    a.apic_access = Some(GuestPhysAddr::new(0xFEE0_0000));
+    compute_controls(&caps, &config(a), false).unwrap();
     // Raw page controls in required/optional are still refused.
     let mut raw = VcpuConfig::new(long_guest());
     raw.required.primary |= PrimaryProcBasedControls::USE_TPR_SHADOW;

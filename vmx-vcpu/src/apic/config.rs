@@ -85,7 +85,10 @@ impl ApicVirtualization {
     /// Checks the configuration against itself and the capability MSRs (SDM Vol. 3C
     /// §27.2.1.1; Vol. 3D §A.3.2-A.3.3): the TPR threshold fits in bits 3:0, the
     /// APIC-access address is page aligned, "virtualize x2APIC mode" and "virtualize APIC
-    /// accesses" are not both set, and the processor allows every control. Pure.
+    /// accesses" are not both set, the threshold passes VM entry against the zeroed VTPR
+    /// ([`ApicError::ThresholdAboveVtpr`]; raise it later with
+    /// [`Vcpu::set_tpr_threshold`](crate::Vcpu::set_tpr_threshold)), and the processor
+    /// allows every control. Pure.
     pub fn check(&self, caps: &VmxCapabilities) -> Result<(), ApicError> {
         if self.tpr_threshold > 0xF {
             return Err(ApicError::TprThreshold(self.tpr_threshold));
@@ -94,6 +97,19 @@ impl ApicVirtualization {
             && gpa.as_u64() % 4096 != 0
         {
             return Err(ApicError::UnalignedApicAccess(gpa.as_u64()));
+        }
+        // The virtual-APIC page starts zeroed (VTPR 0): where VM entry compares the
+        // threshold with VTPR[7:4], only 0 passes until the caller raises VTPR.
+        if !super::tpr_threshold_allows_entry(
+            u32::from(self.tpr_threshold),
+            0,
+            self.apic_access.is_some(),
+            self.virtual_interrupt_delivery,
+        ) {
+            return Err(ApicError::ThresholdAboveVtpr {
+                threshold: self.tpr_threshold,
+                vtpr_class: 0,
+            });
         }
         if self.x2apic_mode && self.apic_access.is_some() {
             return Err(ApicError::Conflict(
