@@ -8,6 +8,7 @@ use crate::env::Scenario;
 
 mod vmx_setup;
 
+mod apic;
 mod entry_check;
 mod ept;
 mod insn;
@@ -26,6 +27,7 @@ pub fn all() -> impl Iterator<Item = &'static Scenario> + Clone {
         vcpu::SCENARIOS,
         ept::SCENARIOS,
         smp::SCENARIOS,
+        apic::SCENARIOS,
         entry_check::SCENARIOS,
     ]
     .into_iter()
