@@ -11,6 +11,7 @@ mod vmx_setup;
 mod apic;
 mod entry_check;
 mod ept;
+mod hostile;
 mod insn;
 mod runtime;
 mod smoke;
@@ -26,6 +27,7 @@ pub fn all() -> impl Iterator<Item = &'static Scenario> + Clone {
         insn::SCENARIOS,
         vcpu::SCENARIOS,
         ept::SCENARIOS,
+        hostile::SCENARIOS,
         smp::SCENARIOS,
         apic::SCENARIOS,
         entry_check::SCENARIOS,

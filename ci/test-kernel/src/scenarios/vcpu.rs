@@ -500,7 +500,9 @@ fn run_loop_semantics(env: &mut Env) -> Outcome {
 /// A `run_loop` handler that runs another vCPU (whose VMCS then becomes current) and then
 /// completes its own exit: the loop's vCPU must notice that its VMCS is no longer current
 /// (advance_rip and the next entry make it current again), and so must the other vCPU
-/// after the loop, and a later `run_loop` on the loop's vCPU resumes it.
+/// after the loop, and a later `run_loop` on the loop's vCPU resumes it. Then
+/// `clear_vmcs` (VMCLEAR) between loops: launch state clear, so the next entry is a
+/// VMLAUNCH (a VMRESUME would fail with VM-instruction error 5).
 fn run_loop_other_vcpu(env: &mut Env) -> Outcome {
     let c = setup!(enable());
     let cfg = setup!(simple(env, vcpu_guest_vmcall));
@@ -546,6 +548,23 @@ fn run_loop_other_vcpu(env: &mut Env) -> Outcome {
     require!(r, "run_loop after the other vCPU ran");
     check_eq!(v.vmcs().state(), vmx_vcpu::VmcsState::Launched);
     setup!(expect_vmcall(&mut w));
+    require!(v.clear_vmcs(), "clear_vmcs");
+    check_eq!(v.vmcs().state(), vmx_vcpu::VmcsState::Clear);
+    let mut first = None;
+    let r = v.run_loop(|v, exit| {
+        first = Some(exit);
+        if matches!(exit, VmExit::Vmcall(_)) {
+            v.advance_rip()?;
+        }
+        Ok(Flow::Stop)
+    });
+    require!(r, "run_loop after clear_vmcs (VMLAUNCH)");
+    check!(
+        matches!(first, Some(VmExit::Vmcall(_))),
+        "first exit after VMLAUNCH: {first:?}"
+    );
+    check_eq!(v.vmcs().state(), vmx_vcpu::VmcsState::Launched);
+    setup!(expect_vmcall(&mut v));
     Outcome::Pass
 }
 
