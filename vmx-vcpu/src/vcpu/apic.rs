@@ -110,7 +110,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// Clears the MSR-bitmap bits of the x2APIC MSRs that "virtualize x2APIC mode" sends
     /// to the virtual-APIC page (SDM Vol. 3C §30.5): reads of 808H (TPR), or with
     /// APIC-register virtualization of every register [`page::read_is_virtualized`] lists
-    /// that exists as an x2APIC MSR; writes of 808H, and with virtual-interrupt delivery
+    /// that exists as a readable x2APIC MSR (SDM Vol. 3A §11.12.1.2 Table 11-6); writes of 808H, and with virtual-interrupt delivery
     /// of 80BH (EOI) and 83FH (SELF IPI). Every other x2APIC MSR stays intercepted: the
     /// processor would give it to the real APIC.
     fn pass_through_x2apic(&mut self, config: &ApicVirtualization) {
@@ -123,9 +123,10 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
         };
         for offset in (0..0x400u16).step_by(16) {
             let read = if config.register_virtualization {
+                // x2APIC mode has no APR, DFR or ICR-high MSR and its EOI MSR is
+                // write-only: those reads stay intercepted.
                 page::read_is_virtualized(offset, 4, true)
-                    && offset != page::DFR
-                    && offset != page::ICR_HI
+                    && !matches!(offset, page::APR | page::EOI | page::DFR | page::ICR_HI)
             } else {
                 offset == TPR
             };
