@@ -47,7 +47,7 @@ pub use vcpu::{
     IA32_XSS, Vcpu, VmxVcpu,
 };
 pub use vcpu::{MigrateError, MigrateFailure, ParkedVcpu, SharedHost};
-pub use vcpu::{cr_rules, dr_rules};
+pub use vcpu::{cr_rules, dr_rules, sipi};
 pub use vmcs::{Vmcs, VmcsState};
 pub use vmx_defs::addr::{GuestPhysAddr, HostPhysAddr};
 /// The software VM-entry checker behind [`Vcpu::diagnose_entry`] (SDM Vol. 3C §27.2-§27.4).

@@ -170,6 +170,8 @@ struct Parked<H: SharedHost> {
     emulated: cr_access::EmulatedRegs,
     preflight: bool,
     ins_outs_info: bool,
+    /// The MP start-up state (`sipi`).
+    ap: super::sipi::ApState,
     from_cpu: Option<u32>,
 }
 
@@ -238,6 +240,7 @@ impl<'c, H: SharedHost> VmxVcpu<'c, H> {
             emulated,
             preflight,
             ins_outs_info,
+            ap,
             _tail,
         } = inner;
         let host = cpu.host().clone();
@@ -272,6 +275,7 @@ impl<'c, H: SharedHost> VmxVcpu<'c, H> {
                 emulated,
                 preflight,
                 ins_outs_info,
+                ap,
                 from_cpu,
             },
         })
@@ -358,6 +362,7 @@ impl<H: SharedHost> ParkedVcpu<H> {
             emulated,
             preflight,
             ins_outs_info,
+            ap,
             from_cpu,
         } = p;
         // SAFETY: the region and frames come from `unload` (`into_inactive_raw`,
@@ -397,6 +402,7 @@ impl<H: SharedHost> ParkedVcpu<H> {
                 emulated,
                 preflight,
                 ins_outs_info,
+                ap,
                 _tail: [()],
             },
         };

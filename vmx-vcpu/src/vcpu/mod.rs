@@ -24,6 +24,7 @@ mod msr_list;
 mod registers;
 mod run;
 mod setup;
+pub mod sipi;
 
 use core::ptr::NonNull;
 
@@ -204,6 +205,8 @@ pub struct Vcpu<'c, H: VmxHost, T: ?Sized + sealed::Tail = [()]> {
     emulated: cr_access::EmulatedRegs,
     /// Run the VM-entry checker before VMLAUNCH (`VcpuConfig::preflight_check`).
     preflight: bool,
+    /// Where the vCPU stands in the MP start-up protocol (`sipi`).
+    ap: sipi::ApState,
     /// Makes the type unsized in the view; `[(); 1]` in the owner. Zero bytes.
     _tail: T,
 }
@@ -370,6 +373,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 ins_outs_info: caps.basic().ins_outs_info(),
                 emulated: cr_access::EmulatedRegs::default(),
                 preflight: config.preflight_check,
+                ap: sipi::ApState::Running,
                 _tail: [()],
             },
         };
