@@ -16,9 +16,11 @@
 //! 1 on a failure, 2 on a usage error. Artifacts: `target/ci/<model>/`.
 
 mod bochs;
+mod bochs_checks;
 mod builder;
 mod cli;
 mod elf;
+mod entry_names;
 mod filter;
 mod image;
 mod models;
@@ -81,6 +83,11 @@ fn print_run(run: &suite::SuiteRun) {
         run.run.wall.as_secs_f64(),
         run.dir.display()
     );
+    if let Some(names) = &run.names {
+        for l in names.lines(&run.model) {
+            println!("{l}");
+        }
+    }
 }
 
 fn cmd_suite(args: &SuiteArgs) -> Result<bool, String> {

@@ -9,6 +9,13 @@
 //! successful entry comes straight back), and for the 64-bit guest its four paging
 //! structures mapping only that page; the EPT (where the model has one) maps only those
 //! frames, so a mutated guest (another RIP, CR3, CS base) cannot reach host memory.
+//!
+//! Before each entry the scenario writes the mutation's index and the checks the checker
+//! finds failing to Bochs's BIOS info port (0x402), one line each (`entry_check #N Name`,
+//! first failure first, or `entry_check #N none`), and `entry_check end` after each guest:
+//! Bochs logs those lines in the same ordered log as the VM-entry failure message it writes
+//! for the entry, and the `ci` tool compares the two names (ci/src/entry_names.rs). Without
+//! Bochs the port is unused and the writes go nowhere.
 
 use alloc::format;
 use alloc::string::String;
@@ -54,6 +61,33 @@ const DOCUMENTED: &[&str] = &[
     "GuestRflagsIfForExternalInterrupt",
 ];
 
+/// Bochs's BIOS info port: each line written to it becomes an info line of Bochs's log
+/// (`[BIOS  ] text`), at most 79 bytes.
+const BOCHS_INFO_PORT: u16 = 0x402;
+
+/// Writes `line` and a newline to [`BOCHS_INFO_PORT`].
+fn log_marker(line: &str) {
+    for b in line.bytes().take(79).chain(core::iter::once(b'\n')) {
+        // SAFETY: port 0x402 is Bochs's BIOS message port (its `biosdev`), which only
+        // buffers the byte and logs the line; nothing else decodes it on the machines the
+        // suite runs on.
+        unsafe { baremetal::cpu::outb(BOCHS_INFO_PORT, b) };
+    }
+}
+
+/// Marks mutation `index` in Bochs's log with the checks `d` finds failing.
+/// [`Diagnosis::first`] (the failure that decides the outcome) comes first.
+fn mark_entry(index: usize, d: &Diagnosis) {
+    let Some(first) = d.first().map(|f| f.id) else {
+        log_marker(&format!("entry_check #{index} none"));
+        return;
+    };
+    log_marker(&format!("entry_check #{index} {}", first.name()));
+    for fl in d.failures().filter(|f| f.id != first) {
+        log_marker(&format!("entry_check #{index} {}", fl.id.name()));
+    }
+}
+
 /// What an entry did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Seen {
@@ -78,6 +112,8 @@ fn predicted_class(p: Option<Predicted>) -> Seen {
 #[derive(Default)]
 struct Tally {
     tried: usize,
+    /// Entries marked in Bochs's log (the next mutation's index).
+    marked: usize,
     agree: usize,
     skipped: usize,
     hit: Vec<CheckId>,
@@ -210,9 +246,12 @@ fn differential(
             t.skipped += 1;
             continue;
         }
+        let index = t.marked;
+        t.marked += 1;
+        mark_entry(index, &d);
         if TRACE {
             println!(
-                "entry_check: trace [{}] predicted {predicted:?}",
+                "entry_check: trace #{index} [{}] predicted {predicted:?}",
                 field_list(&m)
             );
         }
@@ -243,7 +282,7 @@ fn differential(
                 t.undocumented += 1;
             }
             let line = format!(
-                "entry_check: disagree ({guest}) check {first} [{}]: checker {predicted:?}, Bochs {seen:?}{}",
+                "entry_check: disagree #{index} ({guest}) check {first} [{}]: checker {predicted:?}, Bochs {seen:?}{}",
                 field_list(&m),
                 if documented { " (documented)" } else { "" }
             );
@@ -251,6 +290,7 @@ fn differential(
             t.disagreements.push(line);
         }
     }
+    log_marker("entry_check end");
     restore(v, &base)?;
     Ok(())
 }
