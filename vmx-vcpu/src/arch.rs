@@ -206,3 +206,21 @@ pub(crate) fn lsl(selector: u16) -> Option<u32> {
     }
     (ok != 0).then_some(limit as u32)
 }
+
+/// MOV from DR7.
+pub(crate) fn read_dr7() -> u64 {
+    let v: u64;
+    // SAFETY: reading DR7 at CPL 0 only writes a register.
+    unsafe { asm!("mov {}, dr7", out(reg) v, options(nomem, nostack, preserves_flags)) };
+    v
+}
+
+/// MOV to DR7.
+///
+/// # Safety
+/// CPL 0; `v` is the host's own DR7 (valid: bits 63:32 clear), which arms the breakpoints
+/// the host set up in DR0-DR3.
+pub(crate) unsafe fn write_dr7(v: u64) {
+    // SAFETY: the caller upholds the contract.
+    unsafe { asm!("mov dr7, {}", in(reg) v, options(nomem, nostack, preserves_flags)) };
+}

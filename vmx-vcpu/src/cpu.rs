@@ -49,7 +49,6 @@ pub struct VmxCpu<H: VmxHost> {
     /// The logical processor VMX was enabled on, as the host identifies it.
     cpu_id: Option<u32>,
     saved_cr0: u64,
-    saved_cr4: u64,
     active: [Cell<u64>; MAX_ACTIVE_VMCS],
     current: Cell<u64>,
     /// Address of the `entry_flags` word of the vCPU whose VMCS is current (0: none, or a
@@ -132,7 +131,6 @@ impl<H: VmxHost> VmxCpu<H> {
             vmxon_region: paddr,
             cpu_id,
             saved_cr0: cr0,
-            saved_cr4: cr4,
             active: [const { Cell::new(0) }; MAX_ACTIVE_VMCS],
             current: Cell::new(0),
             current_flag: Cell::new(0),
@@ -288,10 +286,13 @@ impl<H: VmxHost> VmxCpu<H> {
         if let Err(e) = unsafe { vmx_insn::vmxoff() } {
             first_error.get_or_insert(insn(VmxInstruction::Vmxoff)(e));
         } else {
-            // SAFETY: VMX operation is over; restore the CR4 and CR0 this CPU had.
+            // SAFETY: VMX operation is over. Only the bits `enable` set are put back (CR4.VMXE,
+            // which was 0 before, and CR0.NE if it was 0): bits the host changed while VMX was
+            // on (CR4.OSXSAVE, say) stay as the host left them.
             unsafe {
-                arch::write_cr4(self.saved_cr4);
-                arch::write_cr0(self.saved_cr0);
+                arch::write_cr4(arch::read_cr4() & !CR4_VMXE);
+                let cr0 = arch::read_cr0();
+                arch::write_cr0((cr0 & !CR0_NE) | (self.saved_cr0 & CR0_NE));
             }
             // SAFETY: allocated by `enable` (one frame); after VMXOFF the processor no longer
             // uses the VMXON region.

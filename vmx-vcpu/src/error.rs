@@ -191,9 +191,15 @@ pub enum VmxError {
     Reentrant,
     /// The MSR is not in the MSR switch lists.
     MsrNotSwitched(u32),
-    /// A value for XCR0 the host cannot load (unsupported component, or x87 clear, or AVX
-    /// without SSE; SDM Vol. 1 §13.3).
-    InvalidXcr0(u64),
+    /// A value for XCR0 XSETBV refuses with #GP(0) (SDM Vol. 2D XSETBV, Vol. 1 §13.3), with
+    /// the rule it breaks; the caller injects #GP(0). A vCPU that does not switch XCR0
+    /// (extended-state mode other than XSAVE) supports no bit beyond what it has.
+    InvalidXcr0 {
+        /// The refused value.
+        value: u64,
+        /// The rule it breaks.
+        rule: vmx_defs::registers::Xcr0Error,
+    },
     /// A value WRMSR refuses for this MSR (non-canonical address, reserved bits set; see
     /// [`check_msr_value`](crate::msr_values::check_msr_value)). Loading it from the
     /// MSR-load list would fail VM entry with reason 34 (SDM Vol. 3C §27.4); inject #GP(0)
@@ -316,7 +322,9 @@ impl fmt::Display for VmxError {
             Self::NoVpid => f.write_str("no VPID left"),
             Self::NotCurrent => f.write_str("the VMCS is not current on this CPU"),
             Self::MsrListFull => f.write_str("the MSR switch list is full"),
-            Self::InvalidXcr0(v) => write!(f, "XCR0 value {v:#x} cannot be loaded"),
+            Self::InvalidXcr0 { value, rule } => {
+                write!(f, "XCR0 value {value:#x} refused: {rule}")
+            }
             Self::InvalidEptp(e) => write!(f, "EPT pointer: {e}"),
             Self::Reentrant => f.write_str("run called inside this vCPU's own run_loop"),
             Self::InvalidXcrIndex(i) => write!(f, "XCR{i} is not a writable XCR (only XCR0 is)"),
@@ -409,7 +417,7 @@ impl From<VmxError> for AxErrorKind {
             | VmxError::InvalidMsrValue { .. }
             | VmxError::InvalidXcrIndex(_)
             | VmxError::InvalidCr3(_)
-            | VmxError::InvalidXcr0(_) => AxErrorKind::InvalidInput,
+            | VmxError::InvalidXcr0 { .. } => AxErrorKind::InvalidInput,
             VmxError::UnsupportedActivityState(_) => AxErrorKind::Unsupported,
             VmxError::IsolationControl(_) => AxErrorKind::PermissionDenied,
             VmxError::ControlNotAllowed { .. } => AxErrorKind::Unsupported,

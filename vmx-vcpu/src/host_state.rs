@@ -63,7 +63,16 @@ pub struct HostState {
     pub efer: u64,
     /// IA32_PAT.
     pub pat: u64,
+    /// DR7 (a VM exit leaves 400H, SDM §28.3.1 with "save debug controls", §28.5.1).
+    pub dr7: u64,
+    /// IA32_DEBUGCTL (a VM exit leaves 0, SDM §28.5.1).
+    pub debugctl: u64,
 }
+
+/// IA32_DEBUGCTL (SDM Vol. 4 Table 2-2).
+pub(crate) const IA32_DEBUGCTL: u32 = 0x1D9;
+/// DR7 after a VM exit (SDM §28.5.1).
+pub(crate) const DR7_AFTER_EXIT: u64 = 0x400;
 
 impl HostState {
     /// Reads the current CPU's state and checks it (SDM §27.2.3).
@@ -111,6 +120,9 @@ impl HostState {
                 arch::rdmsr(IA32_PAT),
             )
         };
+        // SAFETY: IA32_DEBUGCTL exists on every processor with VMX ("save debug controls"
+        // saves it, SDM §25.4.1); CPL 0 per the contract.
+        let debugctl = unsafe { arch::rdmsr(IA32_DEBUGCTL) };
         let s = Self {
             cr0: arch::read_cr0(),
             cr3: arch::read_cr3(),
@@ -130,6 +142,8 @@ impl HostState {
             sysenter_eip,
             efer,
             pat,
+            dr7: arch::read_dr7(),
+            debugctl,
         };
         for (what, value) in [
             (HostBase::Fs, s.fs_base),
@@ -145,6 +159,27 @@ impl HostState {
             }
         }
         Ok(s)
+    }
+
+    /// Whether a VM exit changes this host's DR7 or IA32_DEBUGCTL (they are not in the
+    /// host-state area: every exit loads DR7 = 400H and IA32_DEBUGCTL = 0, SDM §28.5.1),
+    /// so that the vCPU must put them back after each exit.
+    pub const fn debug_state_lost_on_exit(&self) -> bool {
+        self.dr7 != DR7_AFTER_EXIT || self.debugctl != 0
+    }
+
+    /// Puts back the host's DR7 and IA32_DEBUGCTL after a VM exit (see
+    /// [`HostState::debug_state_lost_on_exit`]).
+    ///
+    /// # Safety
+    /// CPL 0 on the processor this state was captured on, whose DR0-DR3 still hold the
+    /// host's breakpoints.
+    pub(crate) unsafe fn restore_debug_state(&self) {
+        // SAFETY: the host's own values, captured on this processor; IA32_DEBUGCTL exists.
+        unsafe {
+            arch::wrmsr(IA32_DEBUGCTL, self.debugctl);
+            arch::write_dr7(self.dr7);
+        }
     }
 
     /// Restores what a VM exit changed in the host's descriptor-table state and did not

@@ -92,7 +92,7 @@ impl XStateInfo {
 pub fn check_xcr0(value: u64, supported: u64) -> Result<(), VmxError> {
     match Xcr0::check(value, Xcr0::from_bits_retain(supported)) {
         Ok(_) => Ok(()),
-        Err(_) => Err(VmxError::InvalidXcr0(value)),
+        Err(rule) => Err(VmxError::InvalidXcr0 { value, rule }),
     }
 }
 

@@ -306,7 +306,7 @@ fn xsetbv<H: VmxHost>(
 ) -> Result<(), HypervisorError> {
     match vcpu.complete_xsetbv(index, value) {
         Ok(()) => Ok(()),
-        Err(VmxError::InvalidXcrIndex(_) | VmxError::InvalidXcr0(_)) => {
+        Err(VmxError::InvalidXcrIndex(_) | VmxError::InvalidXcr0 { .. }) => {
             vcpu.inject(Event::exception(13, Some(0)))?;
             Ok(())
         }

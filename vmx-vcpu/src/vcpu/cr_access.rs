@@ -35,6 +35,20 @@ pub(super) struct EmulatedRegs {
     dr6: u64,
     /// The virtual TPR (CR8, bits 3:0).
     tpr: u64,
+    /// DR7 as the guest wrote it; GUEST_DR7 holds [`armed_dr7`] of it.
+    dr7: u64,
+}
+
+/// DR7 bits that must never reach the processor while DR0-DR3 hold the host's values: the
+/// breakpoint enables L0-L3/G0-G3 (bits 7:0), which would arm the host's breakpoint
+/// addresses inside the guest (a guest could probe them), and GD (bit 13), whose
+/// general-detect #DB the vCPU emulates (SDM Vol. 3A §17.2.4).
+const DR7_NOT_LOADED: u64 = 0xFF | 1 << 13;
+
+/// The value loaded into GUEST_DR7 for the guest's DR7 `dr7`: without the bits of
+/// [`DR7_NOT_LOADED`]. Pure.
+pub(super) const fn armed_dr7(dr7: u64) -> u64 {
+    dr7 & !DR7_NOT_LOADED
 }
 
 /// CR4 bits owned because the guest's extended state is not switched in `mode`.
@@ -80,11 +94,21 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// Resets the emulated registers to their power-up values (DR0-DR3 0, DR6
     /// FFFF0FF0H, TPR 0; SDM Vol. 3A §10.1.1 Table 10-1).
     pub(super) fn reset_emulated_regs(&mut self) {
+        let dr7 = self.emulated().dr7;
         *self.emulated_mut() = EmulatedRegs {
             dr: [0; 4],
             dr6: dr_rules::DR6_FIXED_1,
             tpr: 0,
+            dr7,
         };
+    }
+
+    /// Records the guest's DR7 and loads GUEST_DR7 with it, less the breakpoint enables and
+    /// GD ([`armed_dr7`]): the guest reads back what it wrote, and no breakpoint is armed on
+    /// the host's DR0-DR3 while it runs. The VMCS is current.
+    pub(super) fn set_guest_dr7(&mut self, dr7: u64) -> Result<(), VmxError> {
+        self.emulated_mut().dr7 = dr7;
+        vmwrite(fields::GUEST_DR7, armed_dr7(dr7))
     }
 
     /// The guest's virtual TPR (CR8 bits 3:0, the task-priority class; SDM Vol. 3A
@@ -106,15 +130,16 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
 
     /// The guest's debug registers. DR0-DR3 and DR6 are kept by the vCPU and never loaded
     /// into the processor's debug registers: the guest's hardware breakpoints are therefore
-    /// not armed (a guest debugger sees its values, but no #DB fires for them). DR7 is
-    /// GUEST_DR7 (SDM Vol. 3C §25.4.1).
+    /// not armed (a guest debugger sees its values, but no #DB fires for them). DR7 is the
+    /// value the guest wrote; GUEST_DR7 (SDM Vol. 3C §25.4.1) holds it without the
+    /// breakpoint enables and GD ([`armed_dr7`]), so that the host's DR0-DR3 are never armed
+    /// inside the guest.
     pub fn guest_debug_registers(&mut self) -> Result<GuestDebugRegisters, VmxError> {
-        let dr7 = self.read_field(fields::GUEST_DR7)?;
         let e = self.emulated();
         Ok(GuestDebugRegisters {
             dr: e.dr,
             dr6: e.dr6,
-            dr7,
+            dr7: e.dr7,
         })
     }
 
@@ -352,7 +377,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
         let state = self.cr_state()?;
         let de = state.cr4.contains(Cr4::DE);
         self.vmcs.load()?;
-        let dr7 = vmread(fields::GUEST_DR7)?;
+        let dr7 = self.emulated().dr7;
         let long = state.in_64bit_mode();
         let result = match q.direction() {
             MovDrDirection::ToDr => {
@@ -367,14 +392,14 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
                 if e == DrError::GeneralDetect {
                     let (dr6, dr7) = dr_rules::general_detect(self.emulated().dr6, dr7);
                     self.emulated_mut().dr6 = dr6;
-                    vmwrite(fields::GUEST_DR7, dr7)?;
+                    self.set_guest_dr7(dr7)?;
                 }
                 return Err(VmxError::DrAccess(e));
             }
             Ok(Some((reg, value))) => match reg {
                 DebugRegister::Address(n) => self.emulated_mut().dr[usize::from(n & 3)] = value,
                 DebugRegister::Status => self.emulated_mut().dr6 = value,
-                DebugRegister::Control => vmwrite(fields::GUEST_DR7, value)?,
+                DebugRegister::Control => self.set_guest_dr7(value)?,
             },
             Ok(None) => {
                 let value = match dr_rules::resolve(q.dr_number(), de, 0) {

@@ -91,7 +91,12 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// and the components the processor supports.
     pub fn set_guest_xcr0(&mut self, value: u64) -> Result<(), VmxError> {
         if self.xstate.mode != XStateMode::Xsave {
-            return Err(VmxError::InvalidXcr0(value));
+            // XCR0 is not switched for this vCPU: only x87 (and SSE) can be "loaded".
+            check_xcr0(value, self.xstate.supported_xcr0 & 3)?;
+            return Err(VmxError::InvalidXcr0 {
+                value,
+                rule: vmx_defs::registers::Xcr0Error::Unsupported { bits: value & !1 },
+            });
         }
         check_xcr0(value, self.xstate.supported_xcr0)?;
         // A state kept loaded under the old value goes out first: the next entry loads it

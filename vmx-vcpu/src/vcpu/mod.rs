@@ -201,6 +201,8 @@ pub struct Vcpu<'c, H: VmxHost, T: ?Sized + sealed::Tail = [()]> {
     exit_to_complete: u32,
     /// IA32_VMX_BASIC\[54\]: INS/OUTS exits report instruction information.
     ins_outs_info: bool,
+    /// The host state, when its DR7 or IA32_DEBUGCTL must be put back after every exit.
+    host_debug: Option<HostState>,
     /// DR0-DR3, DR6 and the virtual TPR, emulated (never loaded into the processor).
     emulated: cr_access::EmulatedRegs,
     /// Run the VM-entry checker before VMLAUNCH (`VcpuConfig::preflight_check`).
@@ -370,6 +372,7 @@ impl<'c, H: VmxHost> VmxVcpu<'c, H> {
                 exception_bitmap: 0,
                 lazy_xstate: false,
                 exit_to_complete: NO_EXIT,
+                host_debug: None,
                 ins_outs_info: caps.basic().ins_outs_info(),
                 emulated: cr_access::EmulatedRegs::default(),
                 preflight: config.preflight_check,

@@ -191,6 +191,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// re-injection, the injection report, decoding.
     #[inline(always)]
     fn finish_exit(&mut self, raw: RawExit) -> Result<VmExit, VmxError> {
+        self.restore_host_debug();
         if raw.is_uncommon(self.exit_work) {
             self.finish_exit_slow(ExitReason(raw.rax as u32), raw.rdx as u32)?;
         }
@@ -203,6 +204,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// interrupted, entry succeeded, VMCS launched) costs two ORs and one test.
     #[inline(always)]
     fn finish_exit_state(&mut self, raw: RawExit) -> Result<(), VmxError> {
+        self.restore_host_debug();
         // Bit 31 is "VM-entry failure" in the exit reason and "valid" in IDT-vectoring
         // information (SDM §25.9.1, §25.9.3); a VMfail sets it in `rdx` too.
         if raw.is_uncommon(self.exit_work) {
@@ -247,6 +249,16 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     fn with_entry_check(&mut self, mut f: EntryFailure) -> VmExit {
         f.check = self.entry_check_summary();
         VmExit::EntryFailure(f)
+    }
+
+    /// Puts back the host's DR7 and IA32_DEBUGCTL, which every exit resets (SDM §28.5.1),
+    /// when the host uses them: one test of an `Option` otherwise.
+    #[inline(always)]
+    fn restore_host_debug(&self) {
+        if let Some(h) = &self.host_debug {
+            // SAFETY: captured on this processor (the vCPU stays on it), CPL 0.
+            unsafe { h.restore_debug_state() };
+        }
     }
 
     /// The uncommon part of [`Self::finish_exit`]: an entry that failed with exit-reason

@@ -73,6 +73,9 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     }
 
     pub(super) fn write_host_state(&mut self, h: &HostState) -> Result<(), VmxError> {
+        // DR7 and IA32_DEBUGCTL have no host-state field: the exit path puts them back when
+        // the host uses them (SDM §28.5.1).
+        self.host_debug = h.debug_state_lost_on_exit().then_some(*h);
         vmwrite(fields::HOST_CR0, h.cr0)?;
         vmwrite(fields::HOST_CR3, h.cr3)?;
         vmwrite(fields::HOST_CR4, h.cr4)?;
@@ -191,7 +194,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
             self.cr4_fixed_mask | self.cr4_owned,
         )?;
         vmwrite(fields::GUEST_CR3, g.cr3)?;
-        vmwrite(fields::GUEST_DR7, g.dr7)?;
+        self.set_guest_dr7(g.dr7)?;
         vmwrite(fields::GUEST_RSP, g.rsp)?;
         vmwrite(fields::GUEST_RIP, g.rip)?;
         vmwrite(fields::GUEST_RFLAGS, g.rflags | 2)?;

@@ -369,7 +369,7 @@ fn field_has(v: &mut Vcpu<'_, KernelHost>, c: Pri) -> Result<bool, Outcome> {
 
 /// A guest XSETBV of XCR0 = 0b1011 (MPX BNDREGS without BNDCSR, SDM Vol. 1 §13.3): the
 /// exit is `Xsetbv { index: 0, value: 0xB }`, `complete_xsetbv` refuses it with
-/// `InvalidXcr0(0xB)` leaving RIP and the guest's XCR0, the injected #GP(0) runs the
+/// `InvalidXcr0 { value: 0xB, rule }` leaving RIP and the guest's XCR0, the injected #GP(0) runs the
 /// guest's handler once, and the host's XCR0 is unchanged. The rule that refuses it is the
 /// MPX rule where CPUID.(0DH,0) reports MPX, else "unsupported bit 3".
 fn xsetbv_mpx_rule(env: &mut Env) -> Outcome {
@@ -410,7 +410,17 @@ fn xsetbv_mpx_rule(env: &mut Env) -> Outcome {
         }
     );
     let rip = require!(v.rip(), "rip");
-    check_eq!(v.complete_xsetbv(0, 0xB), Err(VmxError::InvalidXcr0(0xB)));
+    // The vCPU names the rule it refused by, the same as vmx-defs' check.
+    check_eq!(
+        v.complete_xsetbv(0, 0xB),
+        Err(VmxError::InvalidXcr0 {
+            value: 0xB,
+            rule: match rule {
+                Err(r) => r,
+                Ok(_) => return Outcome::Fail("0xB accepted by Xcr0::check".into()),
+            }
+        })
+    );
     check_eq!(require!(v.rip(), "rip"), rip);
     check_eq!(v.guest_xcr0(), start);
     check_eq!(host_xcr0(), host);

@@ -1419,15 +1419,21 @@ fn inject_exceptions(env: &mut Env) -> Outcome {
     require!(v.inject(Event::exception(13, Some(0x28))), "inject #GP");
     let r = setup!(expect_vmcall(&mut v));
     check!(r.r12 == 0x28, "#GP error code {:#x}", r.r12);
-    // An error code on a vector without one is refused before anything runs.
-    check!(
-        v.inject(Event::HardwareException {
-            vector: 6,
-            error_code: Some(1)
-        })
-        .is_err(),
-        "bad event accepted"
-    );
+    // An error code on a vector without one (#UD) is refused before anything runs, unless
+    // IA32_VMX_BASIC bit 56 relaxes that VM-entry check (SDM Vol. 3C §27.2.1.3, Vol. 3D
+    // §A.1): then the processor delivers it, so it is accepted (and not entered here).
+    let bad = v.inject(Event::HardwareException {
+        vector: 6,
+        error_code: Some(1),
+    });
+    if c.capabilities().basic().no_hw_error_code_check() {
+        check!(
+            bad.is_ok(),
+            "IA32_VMX_BASIC bit 56 set, yet #UD with an error code refused: {bad:?}"
+        );
+    } else {
+        check!(bad.is_err(), "bad event accepted");
+    }
     Outcome::Pass
 }
 
@@ -1576,7 +1582,10 @@ fn xsetbv_guest_values(env: &mut Env) -> Outcome {
     let start = v.guest_xcr0();
     for value in [0u64, 4] {
         check_eq!(setup!(run(&mut v)), VmExit::Xsetbv { index: 0, value });
-        check_eq!(v.set_guest_xcr0(value), Err(VmxError::InvalidXcr0(value)));
+        check!(
+            matches!(v.set_guest_xcr0(value), Err(VmxError::InvalidXcr0 { value: x, .. }) if x == value),
+            "XCR0 {value:#x} accepted"
+        );
         check_eq!(v.guest_xcr0(), start);
         check_eq!(host_xcr0(), host);
         require!(v.advance_rip(), "advance_rip");
