@@ -14,23 +14,34 @@ pub const DEFAULT_SUITE_TIMEOUT_S: u64 = 180;
 /// unit test).
 pub const SYNOPSIS: &str = "\
 Commands and their options:
-  cargo ci suite --model MODEL [--filter NAME,NAME...] [--timeout SECONDS]
+  cargo ci suite --model MODEL [--bochs 2.7|3.0] [--filter NAME,NAME...] [--timeout SECONDS]
   cargo ci test [--timeout SECONDS] [--jobs N]
   cargo ci run [--model MODEL | --qemu] [--timeout SECONDS]
 `cargo ci help COMMAND` describes each option.";
 
 fn top_after_help() -> String {
     format!(
-        "{SYNOPSIS}\n\nModels (--model):\n{}\n\n`cargo ci test` runs the suite on {}.\n\
+        "{SYNOPSIS}\n\nModels (--model):\n{}\n\nModels with --bochs 3.0 (built from source into \
+         target/ci/bochs-3.0/ on first use):\n{}\n\n`cargo ci test` runs the suite on {}.\n\
          Exit status: 0 when everything passed, 1 on a failure, 2 on a usage error.\n\
-         Artifacts (disk image, bochsrc, logs): target/ci/<model>/.",
+         Artifacts (disk image, bochsrc, logs): target/ci/<model>/ (Bochs 3.0: \
+         target/ci/bochs3-<model>/).",
         models::help_list(),
-        models::SUITE_MODELS.join(", ")
+        models::help_list_bochs_3(),
+        models::suite_run_names().join(", ")
     )
 }
 
 fn models_after_help() -> String {
     format!("Models (--model):\n{}", models::help_list())
+}
+
+fn suite_after_help() -> String {
+    format!(
+        "Models (--model):\n{}\n\nModels with --bochs 3.0:\n{}",
+        models::help_list(),
+        models::help_list_bochs_3()
+    )
 }
 
 /// `cargo ci`: builds the bare-metal images, boots them in Bochs and reports.
@@ -53,11 +64,11 @@ pub struct Cli {
 pub enum Command {
     /// The in-emulator scenario suite on one Bochs CPU model; ends with
     /// `N passed, N failed, N skipped`.
-    #[command(after_help = models_after_help())]
+    #[command(after_help = suite_after_help())]
     Suite(SuiteArgs),
     /// Host tests (`cargo test --workspace`), clippy of the bare-metal packages, the suite
-    /// on three models in parallel and the example hypervisor; ends with one line summing
-    /// everything.
+    /// on three Bochs 2.7 models and Bochs 3.0's newest model in parallel and the example
+    /// hypervisor; ends with one line summing everything.
     Test(TestArgs),
     /// The example hypervisor and its guest, in Bochs (default model corei7_icelake_u) or
     /// with --qemu in QEMU + KVM.
@@ -65,17 +76,48 @@ pub enum Command {
     Run(RunArgs),
 }
 
-/// `--model` values: the known models only.
+/// `--model` values: the known models only (of `cargo ci suite`: of either Bochs; [`parse`]
+/// then checks the model against `--bochs`).
 fn parse_model(s: &str) -> Result<&'static Model, models::UnknownModel> {
     models::find(s)
+}
+
+fn parse_suite_model(s: &str) -> Result<&'static Model, models::UnknownModel> {
+    models::find_any(s)
+}
+
+/// The command line of this process; a usage error exits with status 2 (clap's message).
+pub fn parse() -> Cli {
+    parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+/// Parses `args` (the first is the program name) and checks what clap cannot: that the
+/// suite's `--model` is one of the chosen `--bochs`'s models (a usage error otherwise).
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory as _, Parser as _};
+    let mut cli = Cli::try_parse_from(args)?;
+    if let Command::Suite(a) = &mut cli.command {
+        a.model = models::find_for(a.bochs, a.model.name).map_err(|e| {
+            Cli::command().error(clap::error::ErrorKind::ValueValidation, e.to_string())
+        })?;
+    }
+    Ok(cli)
 }
 
 /// Options of `cargo ci suite`.
 #[derive(Debug, Args)]
 pub struct SuiteArgs {
-    /// The Bochs CPU model to boot (list below).
-    #[arg(long, value_name = "MODEL", value_parser = parse_model)]
+    /// The Bochs CPU model to boot (lists below: one per Bochs).
+    #[arg(long, value_name = "MODEL", value_parser = parse_suite_model)]
     pub model: &'static Model,
+    /// Which Bochs: Debian's 2.7 package, or 3.0 built from Debian's source tarball into
+    /// target/ci/bochs-3.0/ on first use (a few minutes; reused afterwards).
+    #[arg(long, value_name = "VERSION", value_enum, default_value = "2.7")]
+    pub bochs: models::Emulator,
     /// Run only the scenarios whose name contains one of these comma-separated strings;
     /// a filter that matches no scenario fails the run.
     #[arg(long, value_name = "NAME,NAME...", value_parser = Filter::parse)]
@@ -134,7 +176,7 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("cargo ci").chain(args.iter().copied()))
+        parse_from(std::iter::once("cargo ci").chain(args.iter().copied()))
     }
 
     fn usage_error(args: &[&str]) -> clap::Error {
@@ -159,6 +201,25 @@ mod tests {
         assert_eq!(a.model.name, "tigerlake");
         assert_eq!(a.timeout, 9);
         assert_eq!(a.filter, None);
+        assert_eq!(a.bochs, models::Emulator::Bochs27);
+        let Command::Suite(a) = parse(&["suite", "--bochs", "3.0", "--model", "arrow_lake"])
+            .unwrap()
+            .command
+        else {
+            panic!("not suite")
+        };
+        assert_eq!(
+            (a.bochs, a.model.name),
+            (models::Emulator::Bochs30, "arrow_lake")
+        );
+        // The same name in both lists resolves to the chosen Bochs's entry.
+        let Command::Suite(a) = parse(&["suite", "--model=tigerlake", "--bochs=3.0"])
+            .unwrap()
+            .command
+        else {
+            panic!("not suite")
+        };
+        assert_eq!(a.model, models::find_for(a.bochs, "tigerlake").unwrap());
         let Command::Suite(a) = parse(&["suite", "--filter", "smoke,insn", "--model=tigerlake"])
             .unwrap()
             .command
@@ -237,6 +298,19 @@ mod tests {
                 ErrorKind::ValueValidation,
             ),
             (&["test", "--jobs", "0"], ErrorKind::ValueValidation),
+            (
+                &["suite", "--model", "arrow_lake"],
+                ErrorKind::ValueValidation,
+            ),
+            (
+                &["suite", "--model", "core2_penryn_t9600", "--bochs", "3.0"],
+                ErrorKind::ValueValidation,
+            ),
+            (
+                &["suite", "--model", "tigerlake", "--bochs", "2.8"],
+                ErrorKind::InvalidValue,
+            ),
+            (&["test", "--bochs", "3.0"], ErrorKind::UnknownArgument),
             (&["test", "--qemu"], ErrorKind::UnknownArgument),
             (&["test", "--filter", "x"], ErrorKind::UnknownArgument),
             (&["run", "--qemu=1"], ErrorKind::TooManyValues),
@@ -270,7 +344,18 @@ mod tests {
         for m in models::KNOWN {
             assert!(help.contains(m.name), "{help} lacks {}", m.name);
         }
-        for opt in ["--model", "--filter", "--timeout", "--jobs", "--qemu"] {
+        for m in models::KNOWN_BOCHS_3 {
+            assert!(help.contains(m.name), "{help} lacks {}", m.name);
+        }
+        assert!(help.contains("bochs3/arrow_lake"), "{help}");
+        for opt in [
+            "--model",
+            "--filter",
+            "--timeout",
+            "--jobs",
+            "--qemu",
+            "--bochs",
+        ] {
             assert!(help.contains(opt), "{help} lacks {opt}");
         }
         for args in [&["help", "suite"][..], &["suite", "--help"][..]] {
@@ -279,6 +364,7 @@ mod tests {
             let help = e.render().to_string();
             assert!(help.contains("--filter <NAME,NAME...>"), "{help}");
             assert!(help.contains("corei7_sandy_bridge_2600k"), "{help}");
+            assert!(help.contains("sapphire_rapids"), "{help}");
         }
     }
 

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::bochs::{self, BochsConfig, RunResult};
+use crate::bochs3;
 use crate::elf::Elf;
-use crate::entry_names;
 use crate::image::DiskImage;
+use crate::models::Emulator;
 use crate::report::SuiteReport;
 
 /// Emulated instructions per emulated second: low, so the BIOS's timed waits pass quickly.
@@ -17,6 +18,8 @@ pub const DEFAULT_MEMORY_MIB: u32 = 256;
 /// How to boot an image.
 #[derive(Debug, Clone)]
 pub struct BootOptions {
+    /// Which Bochs.
+    pub emulator: Emulator,
     /// Bochs CPU model.
     pub model: String,
     /// Wall-clock limit for the whole Bochs run.
@@ -32,16 +35,33 @@ pub struct BootOptions {
 }
 
 impl BootOptions {
-    /// Defaults for `model`, artifacts under `target/ci/<model>`.
+    /// Defaults for `model` on Bochs 2.7, artifacts under `target/ci/<model>`.
     pub fn new(model: &str, timeout: Duration) -> Self {
+        Self::on(Emulator::Bochs27, model, timeout)
+    }
+
+    /// Defaults for `model` on `emulator`; artifacts under `target/ci/<model>` (Bochs 2.7)
+    /// or `target/ci/bochs3-<model>` (Bochs 3.0).
+    pub fn on(emulator: Emulator, model: &str, timeout: Duration) -> Self {
+        let dir = match emulator {
+            Emulator::Bochs27 => crate::builder::artifact_dir(model),
+            Emulator::Bochs30 => crate::builder::artifact_dir(&format!("bochs3-{model}")),
+        };
         Self {
+            emulator,
             model: model.to_string(),
             timeout,
             ips: DEFAULT_IPS,
             memory_mib: DEFAULT_MEMORY_MIB,
-            dir: crate::builder::artifact_dir(model),
+            dir,
             filter: String::new(),
         }
+    }
+
+    /// The run's name: the model parameter the kernel gets ([`Emulator::boot_model`]),
+    /// also the label of its output lines.
+    pub fn label(&self) -> String {
+        self.emulator.boot_model(&self.model)
     }
 }
 
@@ -77,7 +97,13 @@ pub fn boot_elf(
     opts: &BootOptions,
     on_line: impl FnMut(&str),
 ) -> Result<RunResult, String> {
-    let (dir, disk, cylinders) = write_disk_image(elf_path, &opts.model, &opts.filter, &opts.dir)?;
+    // Bochs 3.0's build first: it may take minutes, and failing needs no image.
+    let bochs3 = match opts.emulator {
+        Emulator::Bochs27 => None,
+        Emulator::Bochs30 => Some(bochs3::ensure_built()?),
+    };
+    let (dir, disk, cylinders) =
+        write_disk_image(elf_path, &opts.label(), &opts.filter, &opts.dir)?;
     let log = dir.join("bochs.log");
     let serial = dir.join("serial.txt");
     for stale in [&log, &serial] {
@@ -93,12 +119,26 @@ pub fn boot_elf(
         serial,
     };
     let rc_path = dir.join("bochsrc.txt");
-    std::fs::write(&rc_path, config.render())
-        .map_err(|e| format!("writing {}: {e}", rc_path.display()))?;
+    let rc_text = match &bochs3 {
+        None => config.render(),
+        Some(install) => bochs3::adapt_bochsrc(&config.render(), install),
+    };
+    std::fs::write(&rc_path, rc_text).map_err(|e| format!("writing {}: {e}", rc_path.display()))?;
     let dbg_path = dir.join("debugger.rc");
     std::fs::write(&dbg_path, bochs::DEBUGGER_RC)
         .map_err(|e| format!("writing {}: {e}", dbg_path.display()))?;
-    let result = bochs::run(&dir, &rc_path, &dbg_path, opts.timeout, on_line)?;
+    let result = match &bochs3 {
+        None => bochs::run(&dir, &rc_path, &dbg_path, opts.timeout, on_line)?,
+        Some(install) => {
+            let mut cmd = std::process::Command::new(&install.bochs);
+            cmd.arg("-q")
+                .arg("-f")
+                .arg(&rc_path)
+                .arg("-rc")
+                .arg(&dbg_path);
+            bochs::run_with_timeout(&cmd, &dir, opts.timeout, on_line)?
+        }
+    };
     let _ = std::fs::write(dir.join("stdout.txt"), result.lines.join("\n"));
     Ok(result)
 }
@@ -106,7 +146,7 @@ pub fn boot_elf(
 /// A finished suite run on one model.
 #[derive(Debug, Clone)]
 pub struct SuiteRun {
-    /// The model.
+    /// The run's name ([`BootOptions::label`]): the model, `bochs3/` before it on Bochs 3.0.
     pub model: String,
     /// What Bochs did.
     pub run: RunResult,
@@ -114,8 +154,6 @@ pub struct SuiteRun {
     pub report: SuiteReport,
     /// Artifact directory.
     pub dir: PathBuf,
-    /// The `entry_check` scenario's names against Bochs's log ([`entry_names`]), when it ran.
-    pub names: Option<entry_names::NameReport>,
 }
 
 impl SuiteRun {
@@ -174,21 +212,13 @@ impl SuiteRun {
 
 /// Runs the suite kernel `elf` on `opts.model`; `label` prefixes the streamed lines.
 pub fn run_suite(elf: &Path, opts: &BootOptions, label: bool) -> Result<SuiteRun, String> {
-    let run = boot_elf(elf, opts, echo(&opts.model, label))?;
-    let mut report = SuiteReport::from_lines(run.lines.iter().map(String::as_str));
-    // An undocumented name difference fails `entry_check` (see entry_names.rs).
-    let names = std::fs::read_to_string(opts.dir.join("bochs.log"))
-        .ok()
-        .and_then(|log| entry_names::from_log(&log));
-    if let Some(n) = &names {
-        entry_names::apply(n, &run.lines, &mut report);
-    }
+    let run = boot_elf(elf, opts, echo(&opts.label(), label))?;
+    let report = SuiteReport::from_lines(run.lines.iter().map(String::as_str));
     Ok(SuiteRun {
-        model: opts.model.clone(),
+        model: opts.label(),
         run,
         report,
         dir: opts.dir.clone(),
-        names,
     })
 }
 
@@ -213,14 +243,34 @@ pub fn is_bochs_noise(line: &str) -> bool {
     line.starts_with("=====")
         || line.starts_with("Next at t=")
         || line.starts_with("(0)")
-        || ["Bochs x86 Emulator", "Built from SVN", "Timestamp:"]
-            .iter()
-            .any(|p| line.trim_start().starts_with(p))
+        || [
+            "Bochs x86 Emulator",
+            "Built from SVN",
+            "Built from GitHub",
+            "Timestamp:",
+            "magic breakpoint mask:",
+        ]
+        .iter()
+        .any(|p| line.trim_start().starts_with(p))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_are_named_and_kept_apart_per_bochs() {
+        let t = Duration::from_secs(1);
+        let old = BootOptions::new("tigerlake", t);
+        let new = BootOptions::on(Emulator::Bochs30, "tigerlake", t);
+        assert_eq!(
+            (old.label(), new.label()),
+            ("tigerlake".into(), "bochs3/tigerlake".into())
+        );
+        assert_eq!(new.model, "tigerlake");
+        assert!(old.dir.ends_with("ci/tigerlake"));
+        assert!(new.dir.ends_with("ci/bochs3-tigerlake"));
+    }
 
     #[test]
     fn noise_filter() {
@@ -229,6 +279,10 @@ mod tests {
         assert!(is_bochs_noise(
             "                        Bochs x86 Emulator 2.7"
         ));
+        assert!(is_bochs_noise(
+            "            Built from GitHub snapshot on February 16, 2025"
+        ));
+        assert!(is_bochs_noise("magic breakpoint mask: 0x8 bx "));
         assert!(!is_bochs_noise("ok smoke_a"));
         assert!(!is_bochs_noise("FAIL x: y"));
     }

@@ -36,7 +36,11 @@ pub const SCENARIOS: &[Scenario] = &[
 const IA32_FEATURE_CONTROL: u32 = 0x3A;
 const IA32_VMX_BASIC: u32 = 0x480;
 
-/// IA32_VMX_BASIC per Bochs 2.7 model, read on these machines (shared/bochs/models.tsv).
+/// IA32_VMX_BASIC per Bochs 2.7 model, read on these machines (shared/bochs/models.tsv), and
+/// per Bochs 3.0 model (the `ci` tool writes `bochs3/MODEL` into the boot sector for
+/// `--bochs 3.0`; read with `cargo ci suite --bochs 3.0`). Bochs 3.0 sets bit 56 (no
+/// error-code consistency check on injected hardware exceptions, SDM Vol. 3D §A.1) on
+/// tigerlake, sapphire_rapids and arrow_lake, not on corei7_icelake_u.
 const VMX_BASIC_BY_MODEL: &[(&str, u64)] = &[
     ("corei7_icelake_u", 0x00d8_1000_0000_0004),
     ("tigerlake", 0x01d8_1000_0000_0004),
@@ -46,6 +50,10 @@ const VMX_BASIC_BY_MODEL: &[(&str, u64)] = &[
     ("corei7_haswell_4770", 0x00d8_1000_0000_002b),
     ("corei7_sandy_bridge_2600k", 0x00d8_1000_0000_002b),
     ("core2_penryn_t9600", 0x00d8_1000_0000_002b),
+    ("bochs3/arrow_lake", 0x01d8_1000_0000_0004),
+    ("bochs3/sapphire_rapids", 0x01d8_1000_0000_0004),
+    ("bochs3/tigerlake", 0x01d8_1000_0000_0004),
+    ("bochs3/corei7_icelake_u", 0x00d8_1000_0000_0004),
 ];
 
 /// The `ci` tool wrote the Bochs model name into the boot sector, and it is one whose
