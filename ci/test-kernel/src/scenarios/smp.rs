@@ -8,6 +8,8 @@ use alloc::format;
 use baremetal::smp;
 use vmx_vcpu::{ParkedVcpu, SharedHost, VcpuConfig, VmExit, VmcsState, VmxVcpu};
 
+mod ipi;
+
 use crate::env::{Env, Outcome, Scenario};
 use crate::hosts::KernelHost;
 use crate::{check, check_eq, require, setup};
@@ -27,6 +29,10 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "smp_vcpu_migrates",
         run: vcpu_migrates,
+    },
+    Scenario {
+        name: "smp_guest_init_sipi_ipi",
+        run: ipi::init_sipi_ipi,
     },
 ];
 
