@@ -1,5 +1,5 @@
 //! Exit handlers that host tests can drive: [`ExitOps`], the operations a VM-exit handler
-//! performs on its vCPU, implemented by [`Vcpu`](crate::Vcpu) (the real one) and by
+//! performs on its vCPU, implemented by [`Vcpu`] (the real one) and by
 //! [`RecordedVcpu`] (a host-side stand-in fed with a recorded exit).
 //!
 //! Write the handler against the trait:

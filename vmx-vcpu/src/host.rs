@@ -28,6 +28,14 @@ pub unsafe trait VmxHost: HostMemory {
     fn current_cpu(&self) -> Option<u32> {
         Some(crate::arch::apic_id())
     }
+
+    /// The value of IA32_DEBUGCTL the host runs with, if it uses the MSR (LBR, BTF, BTS...):
+    /// every VM exit clears it (SDM Vol. 3C §28.5.1), and the vCPU then writes this value back
+    /// after each exit. The default `None` says the host keeps it 0, so nothing is restored
+    /// (and the MSR is never read: some emulators do not implement it).
+    fn host_debugctl(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Frames owned by this crate, freed on drop.

@@ -65,7 +65,9 @@ pub struct HostState {
     pub pat: u64,
     /// DR7 (a VM exit leaves 400H, SDM §28.3.1 with "save debug controls", §28.5.1).
     pub dr7: u64,
-    /// IA32_DEBUGCTL (a VM exit leaves 0, SDM §28.5.1).
+    /// IA32_DEBUGCTL as the host uses it (a VM exit leaves 0, SDM §28.5.1): from
+    /// [`VmxHost::host_debugctl`](crate::VmxHost::host_debugctl), 0 when the host does not use
+    /// it. [`HostState::capture`] does not read the MSR.
     pub debugctl: u64,
 }
 
@@ -120,9 +122,6 @@ impl HostState {
                 arch::rdmsr(IA32_PAT),
             )
         };
-        // SAFETY: IA32_DEBUGCTL exists on every processor with VMX ("save debug controls"
-        // saves it, SDM §25.4.1); CPL 0 per the contract.
-        let debugctl = unsafe { arch::rdmsr(IA32_DEBUGCTL) };
         let s = Self {
             cr0: arch::read_cr0(),
             cr3: arch::read_cr3(),
@@ -143,7 +142,9 @@ impl HostState {
             efer,
             pat,
             dr7: arch::read_dr7(),
-            debugctl,
+            // Not read here: the host says whether it uses IA32_DEBUGCTL
+            // (`VmxHost::host_debugctl`), and the vCPU fills it in.
+            debugctl: 0,
         };
         for (what, value) in [
             (HostBase::Fs, s.fs_base),

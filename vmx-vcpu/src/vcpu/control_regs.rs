@@ -96,6 +96,10 @@ impl<H: VmxHost> Vcpu<'_, H> {
     /// other `complete_*` helpers). On error nothing changes and RIP stays (inject #GP(0)
     /// for [`VmxError::InvalidCr3`]).
     pub fn complete_mov_to_cr3(&mut self, value: u64) -> Result<(), VmxError> {
+        self.expect_exit(
+            crate::error::Completion::MovToCr3,
+            vmx_defs::exit_reason::BasicExitReason::CONTROL_REGISTER_ACCESS,
+        )?;
         self.load_guest_cr3(value)?;
         self.advance_rip()
     }

@@ -35,7 +35,7 @@ pub(super) struct EmulatedRegs {
     dr6: u64,
     /// The virtual TPR (CR8, bits 3:0).
     tpr: u64,
-    /// DR7 as the guest wrote it; GUEST_DR7 holds [`armed_dr7`] of it.
+    /// DR7 as the guest wrote it; GUEST_DR7 holds `armed_dr7` of it.
     dr7: u64,
 }
 
@@ -104,7 +104,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     }
 
     /// Records the guest's DR7 and loads GUEST_DR7 with it, less the breakpoint enables and
-    /// GD ([`armed_dr7`]): the guest reads back what it wrote, and no breakpoint is armed on
+    /// GD (`armed_dr7`): the guest reads back what it wrote, and no breakpoint is armed on
     /// the host's DR0-DR3 while it runs. The VMCS is current.
     pub(super) fn set_guest_dr7(&mut self, dr7: u64) -> Result<(), VmxError> {
         self.emulated_mut().dr7 = dr7;
@@ -132,7 +132,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// into the processor's debug registers: the guest's hardware breakpoints are therefore
     /// not armed (a guest debugger sees its values, but no #DB fires for them). DR7 is the
     /// value the guest wrote; GUEST_DR7 (SDM Vol. 3C §25.4.1) holds it without the
-    /// breakpoint enables and GD ([`armed_dr7`]), so that the host's DR0-DR3 are never armed
+    /// breakpoint enables and GD (`armed_dr7`), so that the host's DR0-DR3 are never armed
     /// inside the guest.
     pub fn guest_debug_registers(&mut self) -> Result<GuestDebugRegisters, VmxError> {
         let e = self.emulated();

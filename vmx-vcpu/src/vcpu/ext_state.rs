@@ -116,6 +116,10 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// RIP. On [`VmxError::InvalidXcrIndex`] or [`VmxError::InvalidXcr0`] nothing changes
     /// and RIP stays: inject #GP(0), as XSETBV raises it (SDM Vol. 2B XSETBV).
     pub fn complete_xsetbv(&mut self, index: u32, value: u64) -> Result<(), VmxError> {
+        self.expect_exit(
+            crate::error::Completion::Xsetbv,
+            vmx_defs::exit_reason::BasicExitReason::XSETBV,
+        )?;
         if index != 0 {
             return Err(VmxError::InvalidXcrIndex(index));
         }

@@ -410,6 +410,22 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
         Ok(())
     }
 
+    /// Checks, without completing it, that the last exit is a not-yet-completed exit with
+    /// basic reason `reason`: for completions that change guest state before they advance
+    /// RIP, so that nothing is changed for the wrong exit.
+    pub(super) fn expect_exit(
+        &self,
+        completion: Completion,
+        reason: BasicExitReason,
+    ) -> Result<(), VmxError> {
+        let r = self.exit_to_complete;
+        if r & NO_EXIT != 0 || ExitReason(r).is_entry_failure() || ExitReason(r).basic() != reason
+        {
+            return Err(self.not_completable(completion));
+        }
+        Ok(())
+    }
+
     #[cold]
     fn not_completable(&self, completion: Completion) -> VmxError {
         let reason = self.exit_to_complete;

@@ -75,7 +75,11 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     pub(super) fn write_host_state(&mut self, h: &HostState) -> Result<(), VmxError> {
         // DR7 and IA32_DEBUGCTL have no host-state field: the exit path puts them back when
         // the host uses them (SDM §28.5.1).
-        self.host_debug = h.debug_state_lost_on_exit().then_some(*h);
+        let mut with_debugctl = *h;
+        with_debugctl.debugctl = self.cpu.host().host_debugctl().unwrap_or(0);
+        self.host_debug = with_debugctl
+            .debug_state_lost_on_exit()
+            .then_some(with_debugctl);
         vmwrite(fields::HOST_CR0, h.cr0)?;
         vmwrite(fields::HOST_CR3, h.cr3)?;
         vmwrite(fields::HOST_CR4, h.cr4)?;
