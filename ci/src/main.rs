@@ -20,9 +20,11 @@
 
 mod bochs;
 mod bochs3;
+mod bochs_checks;
 mod builder;
 mod cli;
 mod elf;
+mod entry_names;
 mod filter;
 mod image;
 mod models;
@@ -83,6 +85,11 @@ fn print_run(run: &suite::SuiteRun) {
         run.run.wall.as_secs_f64(),
         run.dir.display()
     );
+    if let Some(names) = &run.names {
+        for l in names.lines(&run.model) {
+            println!("{l}");
+        }
+    }
 }
 
 fn cmd_suite(args: &SuiteArgs) -> Result<bool, String> {
