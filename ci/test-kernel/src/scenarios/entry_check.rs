@@ -59,6 +59,8 @@ const DOCUMENTED: &[&str] = &[
     "GuestActivityEventInjection",
     "GuestInterruptibilityEventBlocked",
     "GuestRflagsIfForExternalInterrupt",
+    "EventInjectionErrorCode",
+    "HostCetWithoutWp",
 ];
 
 /// Bochs's BIOS info port: each line written to it becomes an info line of Bochs's log
@@ -172,8 +174,16 @@ fn field_list(m: &Mutation) -> String {
     s
 }
 
-/// Writes back every field of `base` that differs from the VMCS now.
+/// Drops the event the last exit left for re-injection, then writes back every field of
+/// `base` that differs from the VMCS now.
+///
+/// A mutation that injects an event the guest cannot take (a real-mode guest's stack is
+/// outside its EPT) exits during event delivery: the IDT-vectoring information (SDM Vol. 3C
+/// §28.2.4) then holds the event and the vCPU queues it for re-injection, which it would
+/// write over the next mutation's VM-entry interruption-information field.
 fn restore(v: &mut Vcpu<'_, KernelHost>, base: &VmcsSnapshot) -> Result<(), String> {
+    v.clear_pending_events()
+        .map_err(|e| format!("clear pending events: {e}"))?;
     let now = v.vmcs_snapshot().map_err(|e| format!("snapshot: {e}"))?;
     for (field, value) in base.iter() {
         // HOST_RSP is the vCPU's (its entry code rewrites it when the stack moves and
