@@ -8,7 +8,8 @@
 //! several of the SDM's checks (Bochs tests two rules at once) names each of them; one with
 //! no counterpart among the checker's checks (a check of the VMLAUNCH/VMRESUME instruction
 //! itself, or one the SDM does not state) names none. The table was written from Bochs 2.7's
-//! `cpu/vmx.cc` (its `BX_ERROR` calls in the VM-entry checks and in `LoadMSRs`).
+//! `cpu/vmx.cc` (its `BX_ERROR` calls in the VM-entry checks and in `LoadMSRs`); the rows
+//! at its end are the messages Bochs 3.0's adds or words differently.
 
 /// One Bochs VM-entry failure message and the checker's checks it stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -893,6 +894,101 @@ pub const BOCHS_CHECKS: &[BochsCheck] = &[
         sdm: "30.3 (VMLAUNCH/VMRESUME)",
         checks: &[],
     },
+    // Bochs 3.0's `cpu/vmx.cc`: messages it words differently from 2.7 (the allowed
+    // 1-settings without the offending bits; capitalised APIC; the CS.DPL/SS.DPL pair),
+    // and those of the features 3.0 adds (posted interrupts, MBEC, tertiary and secondary
+    // VM-exit controls, IA32_SPEC_CTRL, UINV). `guest non-conforming CS.DPL > SS.DPL` is
+    // its message for a conforming CS.
+    BochsCheck {
+        pattern: "VMFAIL: VMCS EXEC CTRL: VMX pin-based controls allowed 1-settings",
+        sdm: "27.2.1.1",
+        checks: &["PinBasedReserved"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: VMCS EXEC CTRL: VMX proc-based controls allowed 1-settings",
+        sdm: "27.2.1.1",
+        checks: &["PrimaryProcReserved"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: VMCS EXEC CTRL: VMX secondary controls allowed 1-settings",
+        sdm: "27.2.1.1",
+        checks: &["SecondaryProcReserved"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: VMCS EXEC CTRL: VMX tertiary controls allowed 1-settings",
+        sdm: "27.2.1.1",
+        checks: &["TertiaryProcReserved"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: VMCS EXEC CTRL: posted interrupts must be enabled together with virtual interrupt delivery",
+        sdm: "27.2.1.1",
+        checks: &["PostedInterruptsWithoutVirtualInterruptDelivery"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: VMCS EXEC CTRL: posted interrupts notification vector * must be 0-255",
+        sdm: "27.2.1.1",
+        checks: &["PostedInterruptNotificationVector"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: VMCS EXEC CTRL: Posted Interrupt Descriptor phy addr malformed",
+        sdm: "27.2.1.1",
+        checks: &["PostedInterruptDescriptorAddress"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: VMCS EXEC CTRL: APIC virtualization is enabled without TPR shadow",
+        sdm: "27.2.1.1",
+        checks: &["ApicVirtualizationWithoutTprShadow"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: VMCS EXEC CTRL: MBE is enabled without EPT",
+        sdm: "27.2.1.1",
+        checks: &["ModeBasedExecuteWithoutEpt"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: VMCS EXEC CTRL: posted interrupts must be enabled together 'ack interrupt on exit'",
+        sdm: "27.2.1.1",
+        checks: &["PostedInterruptsWithoutAcknowledgeOnExit"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: VMCS EXEC CTRL: VMX vmexit controls allowed 1-settings",
+        sdm: "27.2.1.2",
+        checks: &["ExitControlsReserved"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: VMCS EXEC CTRL: VMX vmexit secondary controls allowed 1-settings",
+        sdm: "27.2.1.2",
+        checks: &["SecondaryExitControlsReserved"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: VMCS EXEC CTRL: VMX vmentry controls allowed 1-settings",
+        sdm: "27.2.1.3",
+        checks: &["EntryControlsReserved"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: invalid value in host IA32_SPEC_CTRL_MSR",
+        sdm: "27.2.2",
+        checks: &["HostSpecCtrlReserved"],
+    },
+    BochsCheck {
+        pattern: "VMENTER FAIL: VMCS guest non-conforming CS.DPL <> SS.DPL",
+        sdm: "27.3.1.2",
+        checks: &["GuestCsDpl"],
+    },
+    BochsCheck {
+        pattern: "VMENTER FAIL: VMCS guest non-conforming CS.DPL > SS.DPL",
+        sdm: "27.3.1.2",
+        checks: &["GuestCsDpl"],
+    },
+    BochsCheck {
+        pattern: "VMFAIL: invalid value in guest MSR_IA32_SPEC_CTRL",
+        sdm: "27.3.1.1",
+        checks: &["GuestSpecCtrlReserved"],
+    },
+    BochsCheck {
+        pattern: "VMENTER FAIL: VMCS guest INTR.UINV=* > 256",
+        sdm: "27.3.1.1",
+        checks: &["GuestUinvReserved"],
+    },
 ];
 
 #[cfg(test)]
@@ -965,6 +1061,18 @@ mod tests {
             (
                 "VMFAIL: VMCS EXEC CTRL: VMX pin-based controls allowed 1-settings [0x00000800]",
                 &["PinBasedReserved"],
+            ),
+            (
+                "VMFAIL: VMCS EXEC CTRL: VMX pin-based controls allowed 1-settings",
+                &["PinBasedReserved"],
+            ),
+            (
+                "VMENTER FAIL: VMCS guest non-conforming CS.DPL <> SS.DPL",
+                &["GuestCsDpl"],
+            ),
+            (
+                "VMENTER FAIL: VMCS guest INTR.UINV=300 > 256",
+                &["GuestUinvReserved"],
             ),
             (
                 "VMFAIL: VMCS host state invalid CR4 0x0040000000002020",
