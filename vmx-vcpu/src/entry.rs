@@ -532,6 +532,15 @@ core::arch::global_asm!(
 /// out of line by [`vmread_failure`].
 #[inline(always)]
 pub(crate) fn vmread_fast(encoding: u32) -> Result<u64, VmxError> {
+    match vmread_checked(encoding) {
+        Some(v) => Ok(v),
+        None => Err(vmread_failure(encoding)),
+    }
+}
+
+/// VMREAD with its status: `None` when it failed (CF or ZF set).
+#[inline(always)]
+pub(crate) fn vmread_checked(encoding: u32) -> Option<u64> {
     let value: u64;
     let failed: u8;
     // SAFETY: VMREAD with a register destination writes only `value`; it reads the current
@@ -539,7 +548,6 @@ pub(crate) fn vmread_fast(encoding: u32) -> Result<u64, VmxError> {
     // not memory-unsafe.
     unsafe {
         core::arch::asm!(
-            "xor {v:e}, {v:e}",
             "vmread {v}, {e}",
             "setbe {f}",
             e = in(reg) u64::from(encoding),
@@ -548,10 +556,7 @@ pub(crate) fn vmread_fast(encoding: u32) -> Result<u64, VmxError> {
             options(nostack, readonly),
         );
     }
-    if failed != 0 {
-        return Err(vmread_failure(encoding));
-    }
-    Ok(value)
+    if failed != 0 { None } else { Some(value) }
 }
 
 /// Why a VMREAD of `encoding` failed: executed again through `vmx_insn`, which decodes the

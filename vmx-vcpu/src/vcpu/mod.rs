@@ -37,7 +37,7 @@ use vmx_insn::FieldValue;
 use crate::bitmap::{IoBitmaps, MsrBitmap};
 use crate::config::{Controls, VcpuConfig, compute_controls};
 use crate::cpu::{ENTRY_WORK, VMCS_OFF, VmxCpu};
-use crate::entry::{RunBlock, entry_routine, vmread_fast};
+use crate::entry::{RunBlock, entry_routine, vmread_checked};
 use crate::error::{AllocWhat, VmxError, VmxInstruction, insn};
 use crate::event::{Event, InjectionReport};
 use crate::exit::ExitInfoSource;
@@ -71,7 +71,8 @@ pub(super) const MSR_LIST_CAPACITY: usize = FRAME_SIZE / 16;
 /// Reads VMCS fields with VMREAD for the exit decoder, keeping the first failure (a
 /// failed VMREAD is reported by the caller, never decoded as a value).
 pub(super) struct Vmread {
-    pub(super) failed: Option<VmxError>,
+    /// The encoding of the first field whose VMREAD failed.
+    pub(super) failed: Option<u32>,
     /// IA32_VMX_BASIC\[54\]: INS/OUTS exits report instruction information (SDM Vol. 3D
     /// §A.1).
     pub(super) ins_outs_info: bool,
@@ -80,10 +81,10 @@ pub(super) struct Vmread {
 impl ExitInfoSource for Vmread {
     #[inline]
     fn read_field(&mut self, encoding: u32) -> u64 {
-        match vmread_fast(encoding) {
-            Ok(v) => v,
-            Err(e) => {
-                self.failed.get_or_insert(e);
+        match vmread_checked(encoding) {
+            Some(v) => v,
+            None => {
+                self.failed.get_or_insert(encoding);
                 0
             }
         }

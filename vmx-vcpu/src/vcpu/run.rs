@@ -12,7 +12,8 @@ use vmx_insn::VmFail;
 
 use crate::cpu::{ENTRY_WORK, VmxCpu};
 use crate::entry::{
-    RawExit, RunBlock, restore_flags, run_guest, save_flags_cli, vmread_fast, vmwrite_fast,
+    RawExit, RunBlock, restore_flags, run_guest, save_flags_cli, vmread_failure, vmread_fast,
+    vmwrite_fast,
 };
 use crate::error::{Completion, EntryInstruction, VmxError};
 use crate::event::{Event, InjectionOutcome, InjectionReport};
@@ -223,32 +224,36 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     /// decodes as [`VmExit::EntryFailure`] out of line).
     #[inline(always)]
     fn decode(&mut self, raw: RawExit) -> Result<VmExit, VmxError> {
+        let mut failed = None;
+        let exit = self.decode_with(raw, &mut failed);
+        match failed {
+            None => Ok(exit),
+            Some(encoding) => Err(vmread_failure(encoding)),
+        }
+    }
+
+    /// Decodes the exit in place (no copy of the `VmExit` on the common path); the encoding
+    /// of a field whose VMREAD failed goes to `failed`, and the exit is then not to be used.
+    #[inline(always)]
+    fn decode_with(&mut self, raw: RawExit, failed: &mut Option<u32>) -> VmExit {
         let mut source = Vmread {
             failed: None,
             ins_outs_info: self.ins_outs_info,
         };
-        let exit = decode_entered(ExitReason(raw.rax as u32), &mut source, &self.block().regs);
-        match source.failed {
-            None => Ok(self.attach_entry_check(exit)),
-            Some(e) => Err(e),
+        let mut exit = decode_entered(ExitReason(raw.rax as u32), &mut source, &self.block().regs);
+        *failed = source.failed;
+        if let VmExit::EntryFailure(f) = &mut exit {
+            self.attach_entry_check(f);
         }
+        exit
     }
 
     /// A failed entry (exit reason 33 or 34 with bit 31) gets the checker's summary: which
     /// check the processor refused, by the SDM's order (SDM Vol. 3C §27.8).
-    #[inline(always)]
-    fn attach_entry_check(&mut self, exit: VmExit) -> VmExit {
-        match exit {
-            VmExit::EntryFailure(f) => self.with_entry_check(f),
-            other => other,
-        }
-    }
-
     #[cold]
     #[inline(never)]
-    fn with_entry_check(&mut self, mut f: EntryFailure) -> VmExit {
+    fn attach_entry_check(&mut self, f: &mut EntryFailure) {
         f.check = self.entry_check_summary();
-        VmExit::EntryFailure(f)
     }
 
     /// Puts back the host's DR7 and IA32_DEBUGCTL, which every exit resets (SDM §28.5.1),
@@ -375,10 +380,11 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
             if let Err(e) = self.finish_exit_state(raw) {
                 break Some(e.into());
             }
-            let exit = match self.decode(raw) {
-                Ok(exit) => exit,
-                Err(e) => break Some(e.into()),
-            };
+            let mut failed = None;
+            let exit = self.decode_with(raw, &mut failed);
+            if let Some(encoding) = failed {
+                break Some(vmread_failure(encoding).into());
+            }
             match handler(self, exit) {
                 Ok(Flow::Continue) => {}
                 Ok(Flow::Stop) => break None,
