@@ -462,8 +462,9 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
         self.skip_instruction()
     }
 
-    /// The common part of every completion: RIP, interruptibility, single-step.
-    #[inline]
+    /// The common part of every completion: RIP, interruptibility, single-step. Inlined:
+    /// it is on the exit path of every completed instruction.
+    #[inline(always)]
     pub(super) fn skip_instruction(&mut self) -> Result<(), VmxError> {
         self.load_vmcs()?;
         let len = vmread_fast(fields::EXIT_INSTRUCTION_LENGTH.raw())?;
