@@ -2,6 +2,7 @@
 //! failure, exit reason 33, qualification 0.
 
 use vmx_defs::vmcs::fields as f;
+use vmx_defs::vmcs::{Field, ReadWrite, W16, W32, WNat};
 
 use crate::bits;
 use crate::check_id::CheckId as C;
@@ -74,66 +75,100 @@ impl Seg {
     }
 }
 
+/// The four VMCS fields of one guest segment register (SDM Vol. 3D Appendix B).
+struct SegFields {
+    sel: Field<W16, ReadWrite>,
+    base: Field<WNat, ReadWrite>,
+    limit: Field<W32, ReadWrite>,
+    ar: Field<W32, ReadWrite>,
+}
+
+/// Each segment register's fields, in [`Segment`] declaration order.
+const FIELDS: [SegFields; 8] = [
+    SegFields {
+        sel: f::GUEST_ES_SELECTOR,
+        base: f::GUEST_ES_BASE,
+        limit: f::GUEST_ES_LIMIT,
+        ar: f::GUEST_ES_ACCESS_RIGHTS,
+    },
+    SegFields {
+        sel: f::GUEST_CS_SELECTOR,
+        base: f::GUEST_CS_BASE,
+        limit: f::GUEST_CS_LIMIT,
+        ar: f::GUEST_CS_ACCESS_RIGHTS,
+    },
+    SegFields {
+        sel: f::GUEST_SS_SELECTOR,
+        base: f::GUEST_SS_BASE,
+        limit: f::GUEST_SS_LIMIT,
+        ar: f::GUEST_SS_ACCESS_RIGHTS,
+    },
+    SegFields {
+        sel: f::GUEST_DS_SELECTOR,
+        base: f::GUEST_DS_BASE,
+        limit: f::GUEST_DS_LIMIT,
+        ar: f::GUEST_DS_ACCESS_RIGHTS,
+    },
+    SegFields {
+        sel: f::GUEST_FS_SELECTOR,
+        base: f::GUEST_FS_BASE,
+        limit: f::GUEST_FS_LIMIT,
+        ar: f::GUEST_FS_ACCESS_RIGHTS,
+    },
+    SegFields {
+        sel: f::GUEST_GS_SELECTOR,
+        base: f::GUEST_GS_BASE,
+        limit: f::GUEST_GS_LIMIT,
+        ar: f::GUEST_GS_ACCESS_RIGHTS,
+    },
+    SegFields {
+        sel: f::GUEST_LDTR_SELECTOR,
+        base: f::GUEST_LDTR_BASE,
+        limit: f::GUEST_LDTR_LIMIT,
+        ar: f::GUEST_LDTR_ACCESS_RIGHTS,
+    },
+    SegFields {
+        sel: f::GUEST_TR_SELECTOR,
+        base: f::GUEST_TR_BASE,
+        limit: f::GUEST_TR_LIMIT,
+        ar: f::GUEST_TR_ACCESS_RIGHTS,
+    },
+];
+
 fn read(c: &mut Checker<'_, '_>, s: Segment) -> Seg {
-    macro_rules! seg {
-        ($sel:ident, $base:ident, $limit:ident, $ar:ident) => {
-            Seg {
-                sel: c.fv(f::$sel),
-                base: c.fv(f::$base),
-                limit: c.fv(f::$limit),
-                ar: c.fv(f::$ar),
-            }
-        };
+    let fields = &FIELDS[s as usize];
+    Seg {
+        sel: c.fv(fields.sel),
+        base: c.fv(fields.base),
+        limit: c.fv(fields.limit),
+        ar: c.fv(fields.ar),
     }
-    match s {
-        Segment::Es => seg!(
-            GUEST_ES_SELECTOR,
-            GUEST_ES_BASE,
-            GUEST_ES_LIMIT,
-            GUEST_ES_ACCESS_RIGHTS
-        ),
-        Segment::Cs => seg!(
-            GUEST_CS_SELECTOR,
-            GUEST_CS_BASE,
-            GUEST_CS_LIMIT,
-            GUEST_CS_ACCESS_RIGHTS
-        ),
-        Segment::Ss => seg!(
-            GUEST_SS_SELECTOR,
-            GUEST_SS_BASE,
-            GUEST_SS_LIMIT,
-            GUEST_SS_ACCESS_RIGHTS
-        ),
-        Segment::Ds => seg!(
-            GUEST_DS_SELECTOR,
-            GUEST_DS_BASE,
-            GUEST_DS_LIMIT,
-            GUEST_DS_ACCESS_RIGHTS
-        ),
-        Segment::Fs => seg!(
-            GUEST_FS_SELECTOR,
-            GUEST_FS_BASE,
-            GUEST_FS_LIMIT,
-            GUEST_FS_ACCESS_RIGHTS
-        ),
-        Segment::Gs => seg!(
-            GUEST_GS_SELECTOR,
-            GUEST_GS_BASE,
-            GUEST_GS_LIMIT,
-            GUEST_GS_ACCESS_RIGHTS
-        ),
-        Segment::Ldtr => seg!(
-            GUEST_LDTR_SELECTOR,
-            GUEST_LDTR_BASE,
-            GUEST_LDTR_LIMIT,
-            GUEST_LDTR_ACCESS_RIGHTS
-        ),
-        Segment::Tr => seg!(
-            GUEST_TR_SELECTOR,
-            GUEST_TR_BASE,
-            GUEST_TR_LIMIT,
-            GUEST_TR_ACCESS_RIGHTS
-        ),
+}
+
+/// CS, SS, DS, ES, FS, GS, TR, LDTR: the order in which the access-rights checks of
+/// §27.3.1.2 visit the segment registers.
+const AR_ORDER: [Segment; 8] = [
+    Segment::Cs,
+    Segment::Ss,
+    Segment::Ds,
+    Segment::Es,
+    Segment::Fs,
+    Segment::Gs,
+    Segment::Tr,
+    Segment::Ldtr,
+];
+
+/// Runs `check` on each segment register to which the access-rights checks of §27.3.1.2
+/// apply (see [`ar_checked`]), in [`AR_ORDER`].
+fn for_each_ar_checked(
+    c: &mut Checker<'_, '_>,
+    mut check: impl FnMut(&mut Checker<'_, '_>, Segment, &Seg),
+) {
+    for s in AR_ORDER {
+        let seg = read(c, s);
+        if ar_checked(c, s, &seg) {
+            check(c, s, &seg);
+        }
     }
 }
 
@@ -271,25 +306,12 @@ pub fn guest_data_segment_types(c: &mut Checker<'_, '_>) {
 /// SDM Vol. 3C §27.3.1.2: S is 1 for CS and usable SS, DS, ES, FS, GS (outside
 /// virtual-8086 mode), 0 for TR and a usable LDTR.
 pub fn guest_segment_descriptor_type(c: &mut Checker<'_, '_>) {
-    for s in [
-        Segment::Cs,
-        Segment::Ss,
-        Segment::Ds,
-        Segment::Es,
-        Segment::Fs,
-        Segment::Gs,
-        Segment::Tr,
-        Segment::Ldtr,
-    ] {
-        let seg = read(c, s);
-        if !ar_checked(c, s, &seg) {
-            continue;
-        }
+    for_each_ar_checked(c, |c, s, seg| {
         let want = !matches!(s, Segment::Tr | Segment::Ldtr);
         if seg.s() != want {
             c.fail(C::GuestSegmentDescriptorType, &[seg.ar]);
         }
-    }
+    });
 }
 
 /// SDM Vol. 3C §27.3.1.2: the CS DPL is 0 for type 3, equals SS DPL for types 9 and 11,
@@ -343,41 +365,21 @@ pub fn guest_data_segment_dpl(c: &mut Checker<'_, '_>) {
 
 /// SDM Vol. 3C §27.3.1.2: CS, TR and usable SS, DS, ES, FS, GS, LDTR are present.
 pub fn guest_segments_present(c: &mut Checker<'_, '_>) {
-    for s in [
-        Segment::Cs,
-        Segment::Ss,
-        Segment::Ds,
-        Segment::Es,
-        Segment::Fs,
-        Segment::Gs,
-        Segment::Tr,
-        Segment::Ldtr,
-    ] {
-        let seg = read(c, s);
-        if ar_checked(c, s, &seg) && !seg.present() {
+    for_each_ar_checked(c, |c, _, seg| {
+        if !seg.present() {
             c.fail(C::GuestSegmentPresent, &[seg.ar]);
         }
-    }
+    });
 }
 
 /// SDM Vol. 3C §27.3.1.2: access-rights bits 11:8 and 31:17 are 0 for CS, TR and usable
 /// SS, DS, ES, FS, GS, LDTR.
 pub fn guest_segment_access_rights_reserved(c: &mut Checker<'_, '_>) {
-    for s in [
-        Segment::Cs,
-        Segment::Ss,
-        Segment::Ds,
-        Segment::Es,
-        Segment::Fs,
-        Segment::Gs,
-        Segment::Tr,
-        Segment::Ldtr,
-    ] {
-        let seg = read(c, s);
-        if ar_checked(c, s, &seg) && seg.ar.value & 0xfffe_0f00 != 0 {
+    for_each_ar_checked(c, |c, _, seg| {
+        if seg.ar.value & 0xfffe_0f00 != 0 {
             c.fail(C::GuestSegmentAccessRightsReserved, &[seg.ar]);
         }
-    }
+    });
 }
 
 /// SDM Vol. 3C §27.3.1.2: with "IA-32e mode guest" 1 and CS.L 1, CS.D/B is 0.
@@ -394,26 +396,13 @@ pub fn guest_cs_long_mode_db(c: &mut Checker<'_, '_>) {
 /// SDM Vol. 3C §27.3.1.2: for CS, TR and usable SS, DS, ES, FS, GS, LDTR, G is 0 unless
 /// limit bits 11:0 are all 1, and G is 1 if any of limit bits 31:20 is 1.
 pub fn guest_segment_granularity(c: &mut Checker<'_, '_>) {
-    for s in [
-        Segment::Cs,
-        Segment::Ss,
-        Segment::Ds,
-        Segment::Es,
-        Segment::Fs,
-        Segment::Gs,
-        Segment::Tr,
-        Segment::Ldtr,
-    ] {
-        let seg = read(c, s);
-        if !ar_checked(c, s, &seg) {
-            continue;
-        }
+    for_each_ar_checked(c, |c, _, seg| {
         let limit = seg.limit.value;
         let bad = (limit & 0xfff != 0xfff && seg.g()) || (limit & 0xfff0_0000 != 0 && !seg.g());
         if bad {
             c.fail(C::GuestSegmentGranularity, &[seg.ar, seg.limit]);
         }
-    }
+    });
 }
 
 /// SDM Vol. 3C §27.3.1.2: the TR type is 11, or 3 outside IA-32e mode.
@@ -467,4 +456,34 @@ pub fn check_all(c: &mut Checker<'_, '_>) {
     guest_tr_type(c);
     guest_tr_usable(c);
     guest_ldtr_type(c);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SDM Vol. 3D Appendix B lists each kind of guest segment field for ES, CS, SS, DS,
+    /// FS, GS, LDTR, TR at consecutive even encodings: `FIELDS[s as usize]` must be the row
+    /// of segment `s`.
+    #[test]
+    fn fields_table_follows_segment_order() {
+        let order = [
+            Segment::Es,
+            Segment::Cs,
+            Segment::Ss,
+            Segment::Ds,
+            Segment::Fs,
+            Segment::Gs,
+            Segment::Ldtr,
+            Segment::Tr,
+        ];
+        for (i, s) in order.into_iter().enumerate() {
+            let row = &FIELDS[s as usize];
+            let step = 2 * i as u32;
+            assert_eq!(row.sel.encoding().raw(), 0x0800 + step, "{s:?} selector");
+            assert_eq!(row.limit.encoding().raw(), 0x4800 + step, "{s:?} limit");
+            assert_eq!(row.ar.encoding().raw(), 0x4814 + step, "{s:?} access rights");
+            assert_eq!(row.base.encoding().raw(), 0x6806 + step, "{s:?} base");
+        }
+    }
 }
