@@ -162,70 +162,55 @@ pub const fn isolation(tpr_shadow: bool) -> Controls {
 /// [`Vcpu::attach_posted_interrupts`](crate::Vcpu::attach_posted_interrupts); in
 /// `required`/`optional` they are refused like the rest.
 pub fn refuse_page_controls(c: &Controls) -> Result<(), VmxError> {
-    use PinBasedControls as Pin;
-    use PrimaryProcBasedControls as Pri;
-    use SecondaryProcBasedControls as Sec;
-    let checks: [(bool, PageControl); 14] = [
-        (
-            c.primary.contains(Pri::USE_TPR_SHADOW),
-            PageControl::TprShadow,
-        ),
-        (
-            c.primary.contains(Pri::ACTIVATE_TERTIARY_CONTROLS),
-            PageControl::TertiaryControls,
-        ),
-        (
-            c.secondary.contains(Sec::VIRTUALIZE_APIC_ACCESSES),
-            PageControl::VirtualizeApicAccesses,
-        ),
-        (
-            c.secondary.contains(Sec::VIRTUALIZE_X2APIC_MODE),
-            PageControl::VirtualizeX2apicMode,
-        ),
-        (
-            c.secondary.contains(Sec::APIC_REGISTER_VIRTUALIZATION),
-            PageControl::ApicRegisterVirtualization,
-        ),
-        (
-            c.secondary.contains(Sec::VIRTUAL_INTERRUPT_DELIVERY),
-            PageControl::VirtualInterruptDelivery,
-        ),
-        (
-            c.pin.contains(Pin::PROCESS_POSTED_INTERRUPTS),
-            PageControl::PostedInterrupts,
-        ),
-        (c.secondary.contains(Sec::ENABLE_PML), PageControl::Pml),
-        (
-            c.secondary.contains(Sec::EPT_VIOLATION_VE),
-            PageControl::EptViolationVe,
-        ),
-        (
-            c.secondary.contains(Sec::VMCS_SHADOWING),
-            PageControl::VmcsShadowing,
-        ),
-        (
-            c.secondary.contains(Sec::ENABLE_VM_FUNCTIONS),
-            PageControl::VmFunctions,
-        ),
-        (
-            c.secondary.contains(Sec::ENABLE_ENCLS_EXITING),
-            PageControl::EnclsExiting,
-        ),
-        (
-            c.secondary.contains(Sec::ENABLE_ENCLV_EXITING),
-            PageControl::EnclvExiting,
-        ),
-        (
-            c.secondary
-                .contains(Sec::SUB_PAGE_WRITE_PERMISSIONS_FOR_EPT),
-            PageControl::SubPageWritePermissions,
-        ),
-    ];
-    match checks.iter().find(|(set, _)| *set) {
+    match PAGE_CONTROLS.iter().find(|(bit, _)| bit.is_set(c)) {
         Some((_, control)) => Err(VmxError::ControlNeedsPage(*control)),
         None => Ok(()),
     }
 }
+
+/// One control bit, in the control word that holds it (SDM Vol. 3C §25.6.1, §25.6.2).
+#[derive(Clone, Copy)]
+enum ControlBit {
+    Pin(PinBasedControls),
+    Primary(PrimaryProcBasedControls),
+    Secondary(SecondaryProcBasedControls),
+}
+
+impl ControlBit {
+    fn is_set(self, c: &Controls) -> bool {
+        match self {
+            Self::Pin(bit) => c.pin.contains(bit),
+            Self::Primary(bit) => c.primary.contains(bit),
+            Self::Secondary(bit) => c.secondary.contains(bit),
+        }
+    }
+}
+
+/// The controls [`refuse_page_controls`] refuses, each with the [`PageControl`] it reports,
+/// in the order they are tested (the first one set is reported). One row a line.
+#[rustfmt::skip]
+const PAGE_CONTROLS: [(ControlBit, PageControl); 14] = {
+    use ControlBit::{Pin, Primary as Pri, Secondary as Sec};
+    use PinBasedControls as P;
+    use PrimaryProcBasedControls as R;
+    use SecondaryProcBasedControls as S;
+    [
+        (Pri(R::USE_TPR_SHADOW), PageControl::TprShadow),
+        (Pri(R::ACTIVATE_TERTIARY_CONTROLS), PageControl::TertiaryControls),
+        (Sec(S::VIRTUALIZE_APIC_ACCESSES), PageControl::VirtualizeApicAccesses),
+        (Sec(S::VIRTUALIZE_X2APIC_MODE), PageControl::VirtualizeX2apicMode),
+        (Sec(S::APIC_REGISTER_VIRTUALIZATION), PageControl::ApicRegisterVirtualization),
+        (Sec(S::VIRTUAL_INTERRUPT_DELIVERY), PageControl::VirtualInterruptDelivery),
+        (Pin(P::PROCESS_POSTED_INTERRUPTS), PageControl::PostedInterrupts),
+        (Sec(S::ENABLE_PML), PageControl::Pml),
+        (Sec(S::EPT_VIOLATION_VE), PageControl::EptViolationVe),
+        (Sec(S::VMCS_SHADOWING), PageControl::VmcsShadowing),
+        (Sec(S::ENABLE_VM_FUNCTIONS), PageControl::VmFunctions),
+        (Sec(S::ENABLE_ENCLS_EXITING), PageControl::EnclsExiting),
+        (Sec(S::ENABLE_ENCLV_EXITING), PageControl::EnclvExiting),
+        (Sec(S::SUB_PAGE_WRITE_PERMISSIONS_FOR_EPT), PageControl::SubPageWritePermissions),
+    ]
+};
 
 /// Computes the control values for `config` on a processor with `caps`, following the
 /// SDM algorithm ([`AllowedSettings::adjust`](vmx_defs::capabilities::AllowedSettings::adjust)):
