@@ -286,48 +286,33 @@ pub trait GuestMap {
     ) -> Result<(), ept::EptError>;
 }
 
-impl<H: HostMemory> GuestMap for EptPageTable<H> {
-    fn map_guest(
-        &mut self,
-        gpa: ept::GuestPhysAddr,
-        hpa: HostPhysAddr,
-        size: ept::PageSize,
-        attributes: ept::EptAttributes,
-    ) -> Result<(), ept::EptError> {
-        // SAFETY: see the trait: no guest runs on tables in host tests.
-        unsafe { self.map(gpa, hpa, size, attributes) }
-    }
-    fn map_region_guest(
-        &mut self,
-        gpa: ept::GuestPhysAddr,
-        hpa: HostPhysAddr,
-        len: u64,
-        attributes: ept::EptAttributes,
-    ) -> Result<(), ept::EptError> {
-        // SAFETY: see the trait: no guest runs on tables in host tests.
-        unsafe { self.map_region(gpa, hpa, len, attributes) }
-    }
+/// Implements [`GuestMap`] for types with unsafe `map`/`map_region` methods of the same
+/// signature (the table itself and an edit of a shared one).
+macro_rules! impl_guest_map {
+    ($($ty:ty),* $(,)?) => {$(
+        impl<H: HostMemory> GuestMap for $ty {
+            fn map_guest(
+                &mut self,
+                gpa: ept::GuestPhysAddr,
+                hpa: HostPhysAddr,
+                size: ept::PageSize,
+                attributes: ept::EptAttributes,
+            ) -> Result<(), ept::EptError> {
+                // SAFETY: see the trait: no guest runs on tables in host tests.
+                unsafe { self.map(gpa, hpa, size, attributes) }
+            }
+            fn map_region_guest(
+                &mut self,
+                gpa: ept::GuestPhysAddr,
+                hpa: HostPhysAddr,
+                len: u64,
+                attributes: ept::EptAttributes,
+            ) -> Result<(), ept::EptError> {
+                // SAFETY: see the trait: no guest runs on tables in host tests.
+                unsafe { self.map_region(gpa, hpa, len, attributes) }
+            }
+        }
+    )*};
 }
 
-impl<H: HostMemory> GuestMap for ept::EptEdit<'_, H> {
-    fn map_guest(
-        &mut self,
-        gpa: ept::GuestPhysAddr,
-        hpa: HostPhysAddr,
-        size: ept::PageSize,
-        attributes: ept::EptAttributes,
-    ) -> Result<(), ept::EptError> {
-        // SAFETY: see the trait: no guest runs on tables in host tests.
-        unsafe { self.map(gpa, hpa, size, attributes) }
-    }
-    fn map_region_guest(
-        &mut self,
-        gpa: ept::GuestPhysAddr,
-        hpa: HostPhysAddr,
-        len: u64,
-        attributes: ept::EptAttributes,
-    ) -> Result<(), ept::EptError> {
-        // SAFETY: see the trait: no guest runs on tables in host tests.
-        unsafe { self.map_region(gpa, hpa, len, attributes) }
-    }
-}
+impl_guest_map!(EptPageTable<H>, ept::EptEdit<'_, H>);
