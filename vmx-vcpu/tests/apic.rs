@@ -6,66 +6,24 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 use vmx_defs::addr::GuestPhysAddr;
-use vmx_defs::capabilities::{RawVmxMsrs, VmxCapabilities};
 use vmx_defs::controls::*;
 use vmx_defs::exit_reason::BasicExitReason;
 use vmx_defs::qualification::ApicAccessType;
 use vmx_defs::vmcs::fields;
 use vmx_vcpu::apic::{ApicError, ApicVirtualization};
 use vmx_vcpu::exit::{ApicAccessExit, ExitInfoSource, decode_exit};
-use vmx_vcpu::guest::{DescriptorTableRegister, GuestState, Segment};
 use vmx_vcpu::regs::GuestRegisters;
 use vmx_vcpu::{
     ExecControl, ISOLATION, ISOLATION_WITH_TPR_SHADOW, PageControl, VcpuConfig, VmExit, VmxError,
     compute_controls, with_exec_control,
 };
 
-/// Capability MSRs with `ctls2` as IA32_VMX_PROCBASED_CTLS2 (allowed-1 in the high half,
-/// ../shared/bochs/models.tsv) and the other controls of corei7_skylake_x (TRUE MSRs).
-fn caps(ctls2: u64) -> VmxCapabilities {
-    VmxCapabilities::from_raw(RawVmxMsrs {
-        feature_control: 5,
-        basic: 0x00d8_1000_0000_002b,
-        pinbased_ctls: 0x0000_007f_0000_0016,
-        procbased_ctls: 0xf7f9_fffe_0401_e172,
-        exit_ctls: 0x007f_ffff_0003_6dff,
-        entry_ctls: 0x0000_ffff_0000_11ff,
-        misc: 0x6004_01e0,
-        cr0_fixed0: 0x8000_0021,
-        cr0_fixed1: 0xffff_ffff,
-        cr4_fixed0: 0x2000,
-        cr4_fixed1: 0x3727ff,
-        vmcs_enum: 0x34,
-        procbased_ctls2: Some(ctls2),
-        ept_vpid_cap: Some(0x0000_0f01_0633_4141),
-        true_pinbased_ctls: Some(0x0000_007f_0000_0016),
-        true_procbased_ctls: Some(0xf7f9_fffe_0400_6172),
-        true_exit_ctls: Some(0x007f_ffff_0003_6dfb),
-        true_entry_ctls: Some(0x0000_ffff_0000_11fb),
-        ..RawVmxMsrs::default()
-    })
-}
+mod common;
+use common::{long_guest, skylake_x_caps as caps};
 
 const ICELAKE: u64 = 0x0297_7fff_0000_0000;
 const SANDY_BRIDGE: u64 = 0x0000_00ff_0000_0000;
 const PENRYN: u64 = 0x0000_0041_0000_0000;
-
-fn long_guest() -> GuestState {
-    GuestState::long_mode(
-        0x1000,
-        0x2000,
-        0x3000,
-        Segment::tss(0x18, 0x4000, 0x67),
-        DescriptorTableRegister {
-            base: 0x5000,
-            limit: 39,
-        },
-        DescriptorTableRegister {
-            base: 0x6000,
-            limit: 4095,
-        },
-    )
-}
 
 fn config(apic: ApicVirtualization) -> VcpuConfig {
     let mut c = VcpuConfig::new(long_guest());

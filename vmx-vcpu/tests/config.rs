@@ -1,9 +1,13 @@
 //! Control computation against Bochs-like capability values (SDM Vol. 3C §27.5.1,
 //! Vol. 3D §A.2-A.5).
 
+mod common;
+
+use common::long_guest;
+
 use vmx_defs::capabilities::{RawVmxMsrs, VmxCapabilities};
 use vmx_defs::controls::*;
-use vmx_vcpu::guest::{DescriptorTableRegister, GuestState, Segment};
+use vmx_vcpu::guest::GuestState;
 use vmx_vcpu::{
     Controls, ExecControl, ISOLATION, VcpuConfig, VmxError, compute_controls, refuse_page_controls,
     with_exec_control,
@@ -13,25 +17,8 @@ use vmx_vcpu::{
 /// EPT, VPID, unrestricted guest, preemption timer.
 fn icelake() -> VmxCapabilities {
     VmxCapabilities::from_raw(RawVmxMsrs {
-        feature_control: 5,
         basic: 0x00d8_1000_0000_0004,
-        pinbased_ctls: 0x0000_007f_0000_0016,
-        procbased_ctls: 0xf7f9_fffe_0401_e172,
-        exit_ctls: 0x007f_ffff_0003_6dff,
-        entry_ctls: 0x0000_ffff_0000_11ff,
-        misc: 0x6004_01e0,
-        cr0_fixed0: 0x8000_0021,
-        cr0_fixed1: 0xffff_ffff,
-        cr4_fixed0: 0x2000,
-        cr4_fixed1: 0x3727ff,
-        vmcs_enum: 0x34,
-        procbased_ctls2: Some(0x0297_7fff_0000_0000),
-        ept_vpid_cap: Some(0x0000_0f01_0633_4141),
-        true_pinbased_ctls: Some(0x0000_007f_0000_0016),
-        true_procbased_ctls: Some(0xf7f9_fffe_0400_6172),
-        true_exit_ctls: Some(0x007f_ffff_0003_6dfb),
-        true_entry_ctls: Some(0x0000_ffff_0000_11fb),
-        ..RawVmxMsrs::default()
+        ..common::skylake_x_msrs(0x0297_7fff_0000_0000)
     })
 }
 
@@ -58,23 +45,6 @@ fn penryn() -> VmxCapabilities {
         true_entry_ctls: Some(0x0000_3fff_0000_11fb),
         ..RawVmxMsrs::default()
     })
-}
-
-fn long_guest() -> GuestState {
-    GuestState::long_mode(
-        0x1000,
-        0x2000,
-        0x3000,
-        Segment::tss(0x18, 0x4000, 0x67),
-        DescriptorTableRegister {
-            base: 0x5000,
-            limit: 39,
-        },
-        DescriptorTableRegister {
-            base: 0x6000,
-            limit: 4095,
-        },
-    )
 }
 
 #[test]

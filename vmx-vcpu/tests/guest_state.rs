@@ -1,5 +1,7 @@
 //! Guest start states and XCR0 rules (SDM Vol. 3C §25.4, §27.3.1; Vol. 1 §13.3).
 
+mod common;
+
 use proptest::prelude::*;
 use vmx_vcpu::guest::*;
 use vmx_vcpu::xstate::check_xcr0;
@@ -22,20 +24,7 @@ fn real_mode_state() {
 
 #[test]
 fn long_mode_state() {
-    let g = GuestState::long_mode(
-        0x1000,
-        0x2000,
-        0x3000,
-        Segment::tss(0x18, 0x4000, 0x67),
-        DescriptorTableRegister {
-            base: 0x5000,
-            limit: 39,
-        },
-        DescriptorTableRegister {
-            base: 0x6000,
-            limit: 4095,
-        },
-    );
+    let g = common::long_guest();
     assert!(g.is_long_mode());
     assert!(!g.needs_unrestricted_guest());
     assert!(g.cs.access_rights.long_mode());
