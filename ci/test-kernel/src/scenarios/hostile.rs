@@ -19,15 +19,15 @@ use vmx_vcpu::exit::{CrAccess, ExceptionExit};
 use vmx_vcpu::guest::DescriptorTableRegister;
 use vmx_vcpu::injection::Reflection;
 use vmx_vcpu::{
-    Event, ExecControl, Flow, ISOLATION, Vcpu, VcpuConfig, VmExit, VmxError, VmxVcpu,
-    with_exec_control,
+    Event, ExecControl, Flow, ISOLATION, Vcpu, VcpuConfig, VmExit, VmxError, with_exec_control,
 };
 
 use crate::env::{Env, Outcome, Scenario};
 use crate::hosts::KernelHost;
 use crate::{check, check_eq, require, setup, skip};
 
-use super::vmx_setup::{Cpu, enable, long_mode_guest};
+use super::vcpu::{addr, expect_vmcall, host_xcr0, new_vcpu, run};
+use super::vmx_setup::{enable, long_mode_guest};
 
 /// This area's scenarios, in order.
 pub const SCENARIOS: &[Scenario] = &[
@@ -210,10 +210,6 @@ unsafe extern "C" {
     fn hostile_irq40();
 }
 
-fn addr(f: unsafe extern "C" fn()) -> u64 {
-    f as *const () as u64
-}
-
 /// IA32_DEBUGCTL (SDM Vol. 4 Table 2-2).
 const IA32_DEBUGCTL: u32 = 0x1D9;
 /// The IA32_DEBUGCTL bits this test hypervisor lets a guest set: LBR (0) and BTF (1).
@@ -243,29 +239,6 @@ impl core::fmt::Display for HostileError {
             Self::TooManyExits(n) => write!(f, "{n} exits: the vCPU loops"),
             Self::Refused { msr, value } => write!(f, "WRMSR {msr:#x} <- {value:#x} refused"),
         }
-    }
-}
-
-fn new_vcpu<'c>(cpu: &'c Cpu, cfg: &VcpuConfig) -> Result<VmxVcpu<'c, KernelHost>, Outcome> {
-    // SAFETY: the guests are the kernel's own test code on its page tables, trusted like the
-    // kernel; the vCPU is dropped before the scenario ends.
-    unsafe { VmxVcpu::new_on_host_memory(cpu, cfg) }
-        .map_err(|e| Outcome::Fail(format!("VmxVcpu::new_on_host_memory: {e}")))
-}
-
-fn run(v: &mut Vcpu<'_, KernelHost>) -> Result<VmExit, Outcome> {
-    v.run().map_err(|e| Outcome::Fail(format!("run: {e}")))
-}
-
-fn expect_vmcall(v: &mut Vcpu<'_, KernelHost>) -> Result<vmx_vcpu::regs::GuestRegisters, Outcome> {
-    match run(v)? {
-        VmExit::Vmcall(_) => {
-            let r = *v.regs();
-            v.advance_rip()
-                .map_err(|e| Outcome::Fail(format!("advance_rip: {e}")))?;
-            Ok(r)
-        }
-        other => Err(Outcome::Fail(format!("expected VMCALL, got {other:?}"))),
     }
 }
 
@@ -345,16 +318,6 @@ fn write_dr0_3(v: [u64; 4]) {
             options(nomem, nostack),
         );
     }
-}
-
-fn host_xcr0() -> u64 {
-    let (lo, hi): (u32, u32);
-    // SAFETY: called only with CR4.OSXSAVE = 1; XGETBV of XCR0 only reads it.
-    unsafe {
-        core::arch::asm!("xgetbv", in("ecx") 0u32, out("eax") lo, out("edx") hi,
-            options(nomem, nostack, preserves_flags));
-    }
-    (u64::from(hi) << 32) | u64::from(lo)
 }
 
 /// Whether the primary controls field (read from the VMCS, not the cache) has `c`.

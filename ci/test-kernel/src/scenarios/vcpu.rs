@@ -31,6 +31,7 @@ use crate::hosts::KernelHost;
 use crate::{check, check_eq, require, setup, skip};
 
 use super::vmx_setup::{Cpu, NO_IDT, enable, long_mode_guest};
+pub(super) use guests::addr;
 use guests::*;
 
 /// This area's scenarios, in order.
@@ -260,7 +261,10 @@ fn set_gate(idt: u64, vector: u64, handler: u64, present: bool) {
 type SharedEpt = ept::Ept<KernelHost>;
 
 /// A vCPU without EPT, on the kernel's page tables.
-fn new_vcpu<'c>(cpu: &'c Cpu, cfg: &VcpuConfig) -> Result<VmxVcpu<'c, KernelHost>, Outcome> {
+pub(super) fn new_vcpu<'c>(
+    cpu: &'c Cpu,
+    cfg: &VcpuConfig,
+) -> Result<VmxVcpu<'c, KernelHost>, Outcome> {
     // SAFETY: the guests are the kernel's own test code on its page tables, trusted like the
     // kernel: the scenario accepts that they share its memory. The vCPU is dropped before
     // the scenario ends.
@@ -289,12 +293,14 @@ fn new_vcpu_ept<'c>(
     Ok(v)
 }
 
-fn run(v: &mut Vcpu<'_, KernelHost>) -> Result<VmExit, Outcome> {
+pub(super) fn run(v: &mut Vcpu<'_, KernelHost>) -> Result<VmExit, Outcome> {
     v.run().map_err(|e| Outcome::Fail(format!("run: {e}")))
 }
 
 /// Runs and expects a VMCALL; returns the guest registers then and advances RIP.
-fn expect_vmcall(v: &mut Vcpu<'_, KernelHost>) -> Result<vmx_vcpu::regs::GuestRegisters, Outcome> {
+pub(super) fn expect_vmcall(
+    v: &mut Vcpu<'_, KernelHost>,
+) -> Result<vmx_vcpu::regs::GuestRegisters, Outcome> {
     match run(v)? {
         VmExit::Vmcall(_) => {
             let r = *v.regs();
@@ -1551,11 +1557,12 @@ fn write_xmm0(v: u64) {
     unsafe { core::arch::asm!("movq xmm0, {}", in(reg) v, options(nomem, nostack)) };
 }
 
-/// XCR0 of the running CPU.
-fn host_xcr0() -> u64 {
+/// XCR0 of the running CPU. Callers run it only with CR4.OSXSAVE = 1 (here after
+/// `enable_host_sse` chose XSAVE mode; `hostile` after setting it).
+pub(super) fn host_xcr0() -> u64 {
     let (lo, hi): (u32, u32);
-    // SAFETY: called only with CR4.OSXSAVE = 1 (after `enable_host_sse` chose XSAVE mode);
-    // XGETBV of XCR0 only reads it.
+    // SAFETY: callers run it only with CR4.OSXSAVE = 1 (see above); XGETBV of XCR0 only
+    // reads it.
     unsafe {
         core::arch::asm!("xgetbv", in("ecx") 0u32, out("eax") lo, out("edx") hi,
             options(nomem, nostack, preserves_flags));
