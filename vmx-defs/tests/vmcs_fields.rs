@@ -119,7 +119,10 @@ fn every_row_is_in_all_fields() {
     assert_eq!(ALL_FIELDS.len(), 207);
 }
 
-#[cfg_attr(miri, ignore = "table cross-check of forbid(unsafe_code) data; runs natively")]
+#[cfg_attr(
+    miri,
+    ignore = "table cross-check of forbid(unsafe_code) data; runs natively"
+)]
 #[test]
 fn no_duplicates_and_sorted() {
     let mut names = HashSet::new();
@@ -142,7 +145,10 @@ fn no_duplicates_and_sorted() {
     );
 }
 
-#[cfg_attr(miri, ignore = "table cross-check of forbid(unsafe_code) data; runs natively")]
+#[cfg_attr(
+    miri,
+    ignore = "table cross-check of forbid(unsafe_code) data; runs natively"
+)]
 #[test]
 fn lookup_round_trips_and_rejects_unknown() {
     for info in ALL_FIELDS {

@@ -482,7 +482,11 @@ mod tests {
             let step = 2 * i as u32;
             assert_eq!(row.sel.encoding().raw(), 0x0800 + step, "{s:?} selector");
             assert_eq!(row.limit.encoding().raw(), 0x4800 + step, "{s:?} limit");
-            assert_eq!(row.ar.encoding().raw(), 0x4814 + step, "{s:?} access rights");
+            assert_eq!(
+                row.ar.encoding().raw(),
+                0x4814 + step,
+                "{s:?} access rights"
+            );
             assert_eq!(row.base.encoding().raw(), 0x6806 + step, "{s:?} base");
         }
     }

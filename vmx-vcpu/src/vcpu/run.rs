@@ -425,8 +425,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
         reason: BasicExitReason,
     ) -> Result<(), VmxError> {
         let r = self.exit_to_complete;
-        if r & NO_EXIT != 0 || ExitReason(r).is_entry_failure() || ExitReason(r).basic() != reason
-        {
+        if r & NO_EXIT != 0 || ExitReason(r).is_entry_failure() || ExitReason(r).basic() != reason {
             return Err(self.not_completable(completion));
         }
         Ok(())
