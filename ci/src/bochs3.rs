@@ -15,7 +15,7 @@
 //! 3. unpacked, [`PATCHES`] applied (each must match exactly once), configured with
 //!    [`CONFIGURE_OPTIONS`] (VMX level 2, x86-64, SMP, the AVX family, no GUI) and built with
 //!    `make -jN` (N = the host's CPUs);
-//! 4. the `bochs` binary and the BIOS images are kept in `target/ci/bochs-3.0/` with a
+//! 4. the `bochs` binary and the BIOS images are kept in the per-machine cache ([`cache_dir`]: `~/.cache/vmx-rs/bochs-3.0/` by default) with a
 //!    `build-info.txt`; a later call reuses them (nothing is downloaded or built again).
 //!
 //! The BIOS: Debian's dfsg tarball carries no prebuilt Bochs BIOS (only SeaBIOS 1.13.0,
@@ -120,9 +120,26 @@ impl Install {
     }
 }
 
-/// Where the build is cached: `target/ci/bochs-3.0/`.
+/// Where the build is cached: a per-machine cache that outlives checkouts (CI runs on a
+/// fresh clone), `$VMX_RS_CACHE/bochs-3.0/`, else `$XDG_CACHE_HOME/vmx-rs/bochs-3.0/`, else
+/// `$HOME/.cache/vmx-rs/bochs-3.0/`, and `target/ci/bochs-3.0/` when none of them is set.
 pub fn cache_dir() -> PathBuf {
-    builder::artifact_dir(&format!("bochs-{VERSION}"))
+    let name = format!("bochs-{VERSION}");
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(d) = env("VMX_RS_CACHE") {
+        return d.join(name);
+    }
+    if let Some(d) = env("XDG_CACHE_HOME") {
+        return d.join("vmx-rs").join(name);
+    }
+    if let Some(d) = env("HOME") {
+        return d.join(".cache").join("vmx-rs").join(name);
+    }
+    builder::artifact_dir(&name)
 }
 
 /// Turns the Bochs 2.7 bochsrc `text` into one for the Bochs 3.0 build `install`: its BIOS
@@ -147,7 +164,7 @@ pub fn adapt_bochsrc(text: &str, install: &Install) -> String {
     out
 }
 
-/// Returns the cached Bochs 3.0 build, building it first when `target/ci/bochs-3.0/` lacks
+/// Returns the cached Bochs 3.0 build, building it first when the cache ([`cache_dir`]) lacks
 /// it (see the module docs; needs network access to deb.debian.org, curl, a C++ compiler
 /// and make).
 pub fn ensure_built() -> Result<Install, String> {

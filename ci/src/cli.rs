@@ -22,7 +22,7 @@ Commands and their options:
 fn top_after_help() -> String {
     format!(
         "{SYNOPSIS}\n\nModels (--model):\n{}\n\nModels with --bochs 3.0 (built from source into \
-         target/ci/bochs-3.0/ on first use):\n{}\n\n`cargo ci test` runs the suite on {}.\n\
+         ~/.cache/vmx-rs/bochs-3.0/ on first use):\n{}\n\n`cargo ci test` runs the suite on {}.\n\
          Exit status: 0 when everything passed, 1 on a failure, 2 on a usage error.\n\
          Artifacts (disk image, bochsrc, logs): target/ci/<model>/ (Bochs 3.0: \
          target/ci/bochs3-<model>/).",
@@ -115,7 +115,7 @@ pub struct SuiteArgs {
     #[arg(long, value_name = "MODEL", value_parser = parse_suite_model)]
     pub model: &'static Model,
     /// Which Bochs: Debian's 2.7 package, or 3.0 built from Debian's source tarball into
-    /// target/ci/bochs-3.0/ on first use (a few minutes; reused afterwards).
+    /// ~/.cache/vmx-rs/bochs-3.0/ on first use (a few minutes; reused afterwards).
     #[arg(long, value_name = "VERSION", value_enum, default_value = "2.7")]
     pub bochs: models::Emulator,
     /// Run only the scenarios whose name contains one of these comma-separated strings;

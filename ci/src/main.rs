@@ -155,7 +155,7 @@ fn cmd_test(args: &TestArgs) -> Result<bool, String> {
     bochs::ensure_installed()?;
     builder::ensure_target()?;
     // Bochs 3.0 (the fourth suite run) is built before anything else on first use, so a
-    // missing tool or network fails early; the build is cached in target/ci/bochs-3.0/.
+    // missing tool or network fails early; the build is cached in ~/.cache/vmx-rs/bochs-3.0/.
     if SUITE_RUNS.iter().any(|(e, _)| *e == Emulator::Bochs30) {
         bochs3::ensure_built()?;
     }

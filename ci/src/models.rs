@@ -83,7 +83,7 @@ pub enum Emulator {
     /// Debian 12's `bochs` package (2.7), installed with apt-get.
     #[value(name = "2.7")]
     Bochs27,
-    /// Bochs 3.0 built from Debian's source tarball into `target/ci/bochs-3.0/`.
+    /// Bochs 3.0 built from Debian's source tarball into `~/.cache/vmx-rs/bochs-3.0/`.
     #[value(name = "3.0")]
     Bochs30,
 }
