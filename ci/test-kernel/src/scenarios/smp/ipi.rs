@@ -28,14 +28,22 @@ use alloc::format;
 use alloc::string::String;
 
 use baremetal::smp;
+use vmx_defs::addr::GuestPhysAddr;
+use vmx_defs::controls::{PinBasedControls, PrimaryExitControls};
 use vmx_defs::guest_state::Interruptibility;
+use vmx_defs::posted_interrupt::PostedInterruptDescriptor;
+use vmx_defs::qualification::ApicAccessType;
+use vmx_vcpu::apic::{
+    ApicVirtualization, GuestInterruptStatus, PostOutcome, PostedInterruptDescriptorPage,
+    PostedInterruptSender,
+};
 use vmx_vcpu::guest::{DescriptorTableRegister, GuestState, PAT_DEFAULT};
 use vmx_vcpu::sipi::{ApState, ApWait, CR0_RESET, SipiAction, init_state};
 use vmx_vcpu::{Event, Vcpu, VcpuConfig, VmExit, VmxVcpu};
 
 use crate::env::{Env, Outcome};
 use crate::hosts::KernelHost;
-use crate::{check_eq, require, setup};
+use crate::{check, check_eq, require, setup};
 
 use super::super::vmx_setup::enable;
 
@@ -51,6 +59,17 @@ const GUEST_SPIN_LIMIT: u32 = 20_000_000;
 const HOST_WAIT_TICKS: u64 = 300_000_000;
 /// The host vector that kicks a processor out of its guest.
 const KICK: u8 = 0xF0;
+/// The host vector that notifies a processor of posted interrupts (never handled by the
+/// kernel while a guest runs: processed in VMX non-root operation).
+const NOTIFY: u8 = 0xF1;
+/// Guest-physical (and guest-linear: no paging) base of the guests' xAPIC page.
+const APIC_GPA: u64 = 0xFEE0_0000;
+/// xAPIC register offsets (SDM Vol. 3A §12.4.1 Table 12-1).
+const EOI: u16 = 0xB0;
+const ICR_LO: u16 = 0x300;
+const ICR_HI: u16 = 0x310;
+/// Interrupt-request register of the host's xAPIC (SDM Vol. 3A Table 12-1).
+const HOST_IRR: u32 = 0x200;
 /// Offsets in the blob.
 const GDT: usize = 0x400;
 const GDTR: usize = 0x430;
@@ -168,7 +187,13 @@ core::arch::global_asm!(
     "jmp 11b",
     // Vector 0x40 (on the BSP): count.
     "smp_ipi_isr40:",
+    "push eax",
     "lock inc dword ptr [0x9800]",
+    // EOI through the xAPIC page (virtualized, or emulated after an EPT violation).
+    "xor eax, eax",
+    ".byte 0xA3",
+    ".long 0xFEE000B0",
+    "pop eax",
     "iretd",
     // Vector 0x41 (on the AP): count, answer with 0x40 to APIC ID 0.
     "smp_ipi_isr41:",
@@ -180,6 +205,9 @@ core::arch::global_asm!(
     "mov eax, 0x00004040",
     ".byte 0xA3",
     ".long 0xFEE00300",
+    "xor eax, eax",
+    ".byte 0xA3",
+    ".long 0xFEE000B0",
     "pop eax",
     "iretd",
     "smp_ipi_blob_end:",
@@ -200,10 +228,80 @@ fn off(f: unsafe extern "C" fn()) -> u64 {
     f as *const () as u64 - smp_ipi_blob as *const () as u64
 }
 
+/// How a fixed IPI between the two vCPUs reaches its target, chosen from the capability
+/// MSRs ([`Delivery::of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// Posted interrupts (SDM Vol. 3C §30.6): the sender's processor sets the vector in the
+    /// target vCPU's posted-interrupt descriptor and sends the notification vector to the
+    /// target's processor, which processes it in VMX non-root operation (PIR into VIRR, RVI
+    /// raised) and delivers the virtual interrupt with no VM exit.
+    Posted,
+    /// Virtual-interrupt delivery (§30.2) without posted-interrupt processing: a host kick
+    /// makes the target exit (external interrupt), its processor requests the vector in
+    /// the virtual APIC ([`Vcpu::post_interrupt`]: VIRR, RVI) and the processor delivers
+    /// it after the entry; the guest's EOI is virtualized (§30.1.4).
+    VirtualInterrupt,
+    /// Event injection (SDM Vol. 3C §27.6) after the kick's external-interrupt exit; the
+    /// xAPIC page is left out of the EPT and every access is emulated.
+    Injection,
+}
+
+impl Delivery {
+    /// The richest mode the processor offers: virtual-interrupt delivery needs "use TPR
+    /// shadow", "virtualize APIC accesses" (the guests' EOI and ICR are xAPIC MMIO) and
+    /// "virtual-interrupt delivery" (SDM Vol. 3C §27.2.1.1, Vol. 3D §A.3.2-A.3.3); posted
+    /// interrupts also "process posted interrupts" and "acknowledge interrupt on exit"
+    /// (§A.3.1, §A.4.1).
+    fn of(caps: &vmx_defs::capabilities::VmxCapabilities) -> Self {
+        if apic_config().check(caps).is_err() {
+            return Self::Injection;
+        }
+        if caps
+            .pin_based()
+            .can_be_one(PinBasedControls::PROCESS_POSTED_INTERRUPTS)
+            && caps
+                .exit()
+                .can_be_one(PrimaryExitControls::ACKNOWLEDGE_INTERRUPT_ON_EXIT)
+        {
+            Self::Posted
+        } else {
+            Self::VirtualInterrupt
+        }
+    }
+}
+
+impl Delivery {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Posted => "posted interrupts (no exit on the target)",
+            Self::VirtualInterrupt => {
+                "virtual-interrupt delivery (kick exit, post_interrupt, virtual EOI)"
+            }
+            Self::Injection => "injection (kick exit, event injection, emulated EOI)",
+        }
+    }
+}
+
+/// The APIC virtualization of both vCPUs outside [`Delivery::Injection`]: the APIC-access
+/// page at the xAPIC base (writes of EOI virtualized; ICR low written to the virtual-APIC
+/// page, then an APIC-write exit; ICR high an APIC-access exit; SDM Vol. 3C §30.4.3) and
+/// virtual-interrupt delivery.
+fn apic_config() -> ApicVirtualization {
+    let mut a = ApicVirtualization::tpr_shadow();
+    a.apic_access = Some(GuestPhysAddr::new(APIC_GPA));
+    a.virtual_interrupt_delivery = true;
+    a
+}
+
 /// What the hypervisor shares between the two processors: one mailbox per vCPU (index 0
 /// the BSP, 1 the AP; the guest's APIC IDs).
-struct Shared {
-    /// Fixed vectors 0x40-0x5F pending for each vCPU.
+struct Shared<'a> {
+    /// How fixed IPIs are delivered.
+    mode: Delivery,
+    /// [`Delivery::Posted`]: the handles that post to each vCPU's descriptor.
+    senders: [Option<PostedInterruptSender<'a>>; 2],
+    /// Fixed vectors 0x40-0x5F pending for each vCPU (kick, then inject or post).
     irr: [AtomicU32; 2],
     /// The AP's wait: 0 running (or not yet waiting), 1 hardware, 2 host.
     ap_wait: AtomicU32,
@@ -224,7 +322,26 @@ struct Tally {
     sipi_exits: u32,
     icr_writes: u32,
     injected: u32,
+    /// Vectors requested in this vCPU's virtual APIC by its own processor (`post_interrupt`).
+    requested: u32,
+    /// Vectors this side posted to the other vCPU's descriptor, and how many of those posts
+    /// sent the notification.
+    posted: u32,
+    notified: u32,
+    /// External-interrupt exits: the kick, the notification vector, anything else.
     kicks: u32,
+    notify_exits: u32,
+    other_interrupts: u32,
+    /// Every VM exit of the run.
+    exits: u32,
+    /// APIC-access exits (44) and APIC-write exits (56) it emulated ICR writes from.
+    access_exits: u32,
+    write_exits: u32,
+    /// EOI writes that exited (emulated: injection only).
+    eoi_exits: u32,
+    interrupt_windows: u32,
+    /// RVI and SVI after the guest's VMCALL (virtual-interrupt delivery only).
+    final_status: Option<GuestInterruptStatus>,
     /// VM exits that saved "blocking by SMI" outside SMM (cleared before the next entry).
     smi_cleared: u32,
 }
@@ -256,17 +373,25 @@ fn kick_handler(_: &mut baremetal::InterruptFrame) {
     smp::apic_eoi();
 }
 
-/// Emulates a write of `value` to the xAPIC register at `gpa` by vCPU `me`.
+/// Emulates a write of `value` to the xAPIC register at `offset` by vCPU `me`: ICR high
+/// is kept, ICR low sends (a fixed IPI as [`Shared::mode`] says, INIT, SIPI), EOI (only
+/// here when it exited: injection, where the hypervisor keeps no in-service state) is
+/// counted.
 fn apic_write(
-    sh: &Shared,
+    sh: &Shared<'_>,
     icr_high: &mut u32,
-    gpa: u64,
+    offset: u16,
     value: u32,
     me: usize,
+    t: &mut Tally,
 ) -> Result<(), String> {
-    match gpa {
-        0xFEE0_0310 => *icr_high = value,
-        0xFEE0_0300 => {
+    match offset {
+        EOI => {
+            t.eoi_exits += 1;
+            return Ok(());
+        }
+        ICR_HI => *icr_high = value,
+        ICR_LO => {
             let dest = (*icr_high >> 24) as usize;
             if dest > 1 || dest == me {
                 return Err(format!("ICR destination {dest} from vCPU {me}"));
@@ -277,10 +402,7 @@ fn apic_write(
                     if !(0x40..0x60).contains(&vector) {
                         return Err(format!("fixed vector {vector:#x}"));
                     }
-                    sh.irr[dest].fetch_or(1 << (vector - 0x40), Ordering::SeqCst);
-                    // SAFETY: the target processor runs the other vCPU, with external-
-                    // interrupt exiting (ack on exit), or has KICK's handler installed.
-                    unsafe { smp::send_ipi(dest, KICK) }.map_err(|e| format!("kick: {e}"))?;
+                    fixed_ipi(sh, dest, vector, t)?;
                 }
                 5 if dest == 1 => {
                     // INIT to the AP, which waits for a SIPI: the wait restarts (SDM Vol. 3A
@@ -294,9 +416,57 @@ fn apic_write(
                 m => return Err(format!("delivery mode {m} to {dest}")),
             }
         }
-        _ => return Err(format!("APIC write at {gpa:#x}")),
+        _ => return Err(format!("APIC write at offset {offset:#x}")),
     }
+    t.icr_writes += 1;
     Ok(())
+}
+
+/// A fixed IPI with `vector` to vCPU `dest`: posted to its descriptor (the sender notifies
+/// its processor), or queued and its processor kicked so that it exits (external
+/// interrupt, acknowledged on exit) and injects or requests it before the next entry.
+fn fixed_ipi(sh: &Shared<'_>, dest: usize, vector: u8, t: &mut Tally) -> Result<(), String> {
+    if sh.mode == Delivery::Posted {
+        let sender = sh.senders[dest].ok_or("posted mode without a sender")?;
+        let o = sender.post(vector).map_err(|e| format!("post: {e}"))?;
+        t.posted += 1;
+        t.notified += u32::from(o == PostOutcome::Notify);
+        return Ok(());
+    }
+    sh.irr[dest].fetch_or(1 << (vector - 0x40), Ordering::SeqCst);
+    // SAFETY: the target processor runs the other vCPU, with external-interrupt exiting
+    // (ack on exit), or has KICK's handler installed.
+    unsafe { smp::send_ipi(dest, KICK) }.map_err(|e| format!("kick: {e}"))
+}
+
+/// The notification callback of the posted-interrupt senders: a fixed IPI with `vector` to
+/// the xAPIC ID in NDST\[15:8\] (SDM Vol. 3C §30.6, Vol. 3A §12.6.1); failures counted.
+fn notify(failed: &AtomicU32, destination: u32, vector: u8) {
+    // SAFETY: the destination runs the vCPU whose descriptor names it, with posted-interrupt
+    // processing: the notification is processed in VMX non-root operation, or stays
+    // pending (RFLAGS.IF = 0 in VMX root operation) until the next entry processes it, or
+    // reaches NOTIFY's handler ([`drain_notification`]).
+    let r = unsafe {
+        smp::send_icr(
+            (destination >> 8) as u8,
+            smp::icr::FIXED | smp::icr::ASSERT | u32::from(vector),
+        )
+    };
+    if r.is_err() {
+        failed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Takes a notification this processor's local APIC still requests (one no entry
+/// processed: a failed run) through NOTIFY's handler, so that no later scenario's guest
+/// sees it.
+fn drain_notification() {
+    let word = smp::apic_read(HOST_IRR + u32::from(NOTIFY / 32) * 0x10).unwrap_or(0);
+    if word & (1 << (NOTIFY % 32)) != 0 {
+        // SAFETY: NOTIFY and KICK have handlers that send the EOI (installed by
+        // `init_sipi_ipi`); RFLAGS.IF is cleared again at once.
+        unsafe { core::arch::asm!("sti", "nop", "nop", "cli", options(nomem)) };
+    }
 }
 
 /// Sends physical SIPIs with `vector` to the AP's processor until its vCPU has left the
@@ -304,7 +474,7 @@ fn apic_write(
 /// before it entered the guest (still in VMX root operation) is dropped (SDM Vol. 3C
 /// §25.2: SIPIs are blocked in VMX root operation), hence the repetition. Bounded: about
 /// 50 tries, 2·10⁶ TSC ticks apart.
-fn sipi_until_started(sh: &Shared, vector: u8) -> Result<(), String> {
+fn sipi_until_started(sh: &Shared<'_>, vector: u8) -> Result<(), String> {
     wait_for(
         || sh.ap_in_wfs.load(Ordering::SeqCst) || sh.ap_wait.load(Ordering::SeqCst) != 1,
         "the AP's processor to enter the wait-for-SIPI state",
@@ -331,7 +501,7 @@ fn sipi_until_started(sh: &Shared, vector: u8) -> Result<(), String> {
 
 /// A SIPI for the AP: ignored unless it waits; in hardware a physical SIPI to its
 /// processor ([`sipi_until_started`]); on the host, the mailbox.
-fn deliver_sipi(sh: &Shared, vector: u8) -> Result<(), String> {
+fn deliver_sipi(sh: &Shared<'_>, vector: u8) -> Result<(), String> {
     match sh.ap_wait.load(Ordering::SeqCst) {
         1 => sipi_until_started(sh, vector),
         2 => {
@@ -345,7 +515,7 @@ fn deliver_sipi(sh: &Shared, vector: u8) -> Result<(), String> {
 /// The BSP side failed: tells the AP side to stop, and gets its vCPU out of a hardware
 /// wait-for-SIPI (only a SIPI or INIT ends that state, SDM Vol. 3C §25.4.2) so that its
 /// processor returns. Bounded.
-fn release_ap(sh: &Shared) -> Option<String> {
+fn release_ap(sh: &Shared<'_>) -> Option<String> {
     sh.abort.store(true, Ordering::SeqCst);
     if sh.ap_wait.load(Ordering::SeqCst) == 1 {
         return sipi_until_started(sh, SIPI_VECTOR).err();
@@ -355,7 +525,7 @@ fn release_ap(sh: &Shared) -> Option<String> {
 
 /// Spins until `ready` holds, for at most [`HOST_WAIT_TICKS`] TSC ticks; gives up early
 /// (saying so) once the other side failed.
-fn wait_for_or_abort(sh: &Shared, ready: impl Fn() -> bool, what: &str) -> Result<(), String> {
+fn wait_for_or_abort(sh: &Shared<'_>, ready: impl Fn() -> bool, what: &str) -> Result<(), String> {
     wait_for(|| ready() || sh.abort.load(Ordering::SeqCst), what)?;
     if ready() {
         Ok(())
@@ -399,10 +569,27 @@ fn guest_end(me: usize, rax: u64, frame: u64) -> Result<u64, String> {
     }
 }
 
-/// Runs vCPU `me` to its VMCALL, emulating its APIC writes and injecting its IPIs.
+/// The 32-bit value of the guest's `mov [moffs32], eax` (opcode A3) at RIP that wrote
+/// the xAPIC register at `gpa`, the one form the guests use.
+fn decoded_write(v: &mut Vcpu<'_, KernelHost>, frame: u64, gpa: u64) -> Result<(u64, u32), String> {
+    let rip = v.rip().map_err(|e| format!("rip: {e}"))?;
+    if !(G..G + 0xFF0).contains(&rip) {
+        return Err(format!("APIC access at {gpa:#x}, RIP {rip:#x}"));
+    }
+    // SAFETY: the blob frame is ours and identity mapped; RIP is inside it.
+    let code = unsafe { ((frame + rip - G) as *const [u8; 5]).read_unaligned() };
+    let moffs = u32::from_le_bytes([code[1], code[2], code[3], code[4]]);
+    if code[0] != 0xA3 || u64::from(moffs) != gpa {
+        return Err(format!("APIC access {code:x?} at {rip:#x}"));
+    }
+    Ok((rip, v.regs().rax as u32))
+}
+
+/// Runs vCPU `me` to its VMCALL, emulating its APIC writes and delivering the IPIs queued
+/// for it (inject or request in the virtual APIC; posted ones need nothing from it).
 fn run_guest(
     v: &mut Vcpu<'_, KernelHost>,
-    sh: &Shared,
+    sh: &Shared<'_>,
     frame: u64,
     me: usize,
     t: &mut Tally,
@@ -411,7 +598,14 @@ fn run_guest(
     loop {
         let pending = sh.irr[me].swap(0, Ordering::SeqCst);
         for bit in 0..32 {
-            if pending & (1 << bit) != 0 {
+            if pending & (1 << bit) == 0 {
+                continue;
+            }
+            if sh.mode == Delivery::VirtualInterrupt {
+                v.post_interrupt(0x40 + bit)
+                    .map_err(|e| format!("post_interrupt: {e}"))?;
+                t.requested += 1;
+            } else {
                 v.inject(Event::ExternalInterrupt(0x40 + bit))
                     .map_err(|e| format!("inject: {e}"))?;
                 t.injected += 1;
@@ -420,32 +614,55 @@ fn run_guest(
         let exit = v.run().map_err(|e| format!("run: {e}"))?;
         if !matches!(exit, VmExit::EntryFailure(_)) {
             clear_smi_blocking(v, t)?;
+            t.exits += 1;
         }
         match exit {
             VmExit::ExternalInterrupt { vector } => {
                 if vector.is_some() {
                     smp::apic_eoi();
                 }
-                t.kicks += 1;
+                match vector.map(|v| v.0) {
+                    Some(KICK) => t.kicks += 1,
+                    Some(NOTIFY) => t.notify_exits += 1,
+                    _ => t.other_interrupts += 1,
+                }
             }
-            VmExit::InterruptWindow => {}
+            VmExit::InterruptWindow => t.interrupt_windows += 1,
             VmExit::EptViolation(e) => {
-                let rip = v.rip().map_err(|e| format!("rip: {e}"))?;
-                if !(G..G + 0xFF0).contains(&rip) {
-                    return Err(format!("EPT violation at {:#x}, RIP {rip:#x}", e.gpa));
+                if !(APIC_GPA..APIC_GPA + 0x1000).contains(&e.gpa) {
+                    return Err(format!("EPT violation at {:#x}", e.gpa));
                 }
-                // SAFETY: the blob frame is ours and identity mapped; RIP is inside it.
-                let code = unsafe { ((frame + rip - G) as *const [u8; 5]).read_unaligned() };
-                let moffs = u32::from_le_bytes([code[1], code[2], code[3], code[4]]);
-                if code[0] != 0xA3 || u64::from(moffs) != e.gpa {
-                    return Err(format!("APIC access {code:x?} at {rip:#x}"));
-                }
-                let value = v.regs().rax as u32;
-                apic_write(sh, &mut icr_high, e.gpa, value, me)?;
-                t.icr_writes += 1;
+                let (rip, value) = decoded_write(v, frame, e.gpa)?;
+                apic_write(sh, &mut icr_high, (e.gpa - APIC_GPA) as u16, value, me, t)?;
                 v.set_rip(rip + 5).map_err(|e| format!("set_rip: {e}"))?;
             }
-            VmExit::Vmcall(_) => return guest_end(me, v.regs().rax, frame),
+            VmExit::ApicAccess(a) => {
+                let (Some(offset), ApicAccessType::LinearWrite) = (a.offset, a.access) else {
+                    return Err(format!("vCPU {me}: APIC access {a:?}"));
+                };
+                let (_, value) = decoded_write(v, frame, APIC_GPA + u64::from(offset))?;
+                t.access_exits += 1;
+                apic_write(sh, &mut icr_high, offset, value, me, t)?;
+                v.complete_apic_access()
+                    .map_err(|e| format!("complete_apic_access: {e}"))?;
+            }
+            VmExit::ApicWrite { offset } => {
+                // Trap-like: the value is in the virtual-APIC page, RIP is past the write.
+                let value = v
+                    .apic_register(offset)
+                    .map_err(|e| format!("apic_register: {e}"))?;
+                t.write_exits += 1;
+                apic_write(sh, &mut icr_high, offset, value, me, t)?;
+            }
+            VmExit::Vmcall(_) => {
+                if sh.mode != Delivery::Injection {
+                    t.final_status = Some(
+                        v.guest_interrupt_status()
+                            .map_err(|e| format!("guest_interrupt_status: {e}"))?,
+                    );
+                }
+                return guest_end(me, v.regs().rax, frame);
+            }
             VmExit::Init => t.init_exits += 1,
             VmExit::EntryFailure(f) => {
                 let intr = v.interruptibility().map(|i| i.bits());
@@ -460,16 +677,68 @@ fn run_guest(
     }
 }
 
+/// Creates vCPU `me` with the APIC virtualization of `sh.mode`: the EPT maps the xAPIC
+/// base to its APIC-access page (SDM Vol. 3C §30.4.6.1: with EPT an access is an APIC
+/// access when its guest-physical address translates to that page, so each vCPU has an EPT
+/// of its own), and its posted-interrupt descriptor is attached.
+fn new_vcpu<'c>(
+    cpu: &'c super::super::vmx_setup::Cpu,
+    ept: &'c ept::Ept<KernelHost>,
+    mut cfg: VcpuConfig,
+    sh: &Shared<'_>,
+    descriptor: Option<&'c PostedInterruptDescriptorPage<'static, KernelHost>>,
+    me: usize,
+) -> Result<VmxVcpu<'c, KernelHost>, String> {
+    cfg.acknowledge_interrupt_on_exit = true;
+    if sh.mode != Delivery::Injection {
+        cfg.apic = Some(apic_config());
+    }
+    let user = ept.attach().map_err(|e| format!("attach: {e}"))?;
+    let mut v = VmxVcpu::new(cpu, user, &cfg).map_err(|e| format!("vCPU {me}: {e}"))?;
+    if let Some(page) = v.apic_access_page() {
+        let rw = ept::EptAttributes::write_back(ept::EptFlags::READ | ept::EptFlags::WRITE);
+        // SAFETY: the page is the vCPU's, alive until `unmap_apic_access` runs before the
+        // vCPU drops; the guest reaching it is what APIC virtualization is for.
+        unsafe {
+            ept.edit().map(
+                ept::GuestPhysAddr::new(APIC_GPA),
+                ept::HostPhysAddr::new(page.as_u64()),
+                ept::PageSize::Size4K,
+                rw,
+            )
+        }
+        .map_err(|e| format!("EPT map of the APIC-access page: {e}"))?;
+    }
+    if sh.mode == Delivery::Posted {
+        let d = descriptor.ok_or("posted mode without a descriptor")?;
+        v.attach_posted_interrupts(d)
+            .map_err(|e| format!("attach_posted_interrupts: {e}"))?;
+    }
+    Ok(v)
+}
+
+/// Takes the APIC-access page out of the EPT (before its vCPU drops it).
+fn unmap_apic_access(ept: &ept::Ept<KernelHost>) -> Result<(), String> {
+    let mut edit = ept.edit();
+    let token = edit
+        .unmap(ept::GuestPhysAddr::new(APIC_GPA), 0x1000)
+        .map_err(|e| format!("EPT unmap of the APIC-access page: {e}"))?;
+    edit.commit(token);
+    Ok(())
+}
+
 /// The AP's processor: VMX on, the AP vCPU created waiting for a SIPI (`wait`), started by
 /// the SIPI (exit 4 or the mailbox), run to its VMCALL. On failure the BSP side is told
 /// (`abort`) so that it stops waiting.
 fn ap_side(
     ept: &ept::Ept<KernelHost>,
-    sh: &Shared,
+    sh: &Shared<'_>,
     frame: u64,
     wait: ApWait,
+    descriptor: Option<&PostedInterruptDescriptorPage<'static, KernelHost>>,
 ) -> Result<(Tally, ApWait, u64, u8), String> {
-    let r = ap_side_inner(ept, sh, frame, wait);
+    let r = ap_side_inner(ept, sh, frame, wait, descriptor);
+    drain_notification();
     if r.is_err() {
         sh.abort.store(true, Ordering::SeqCst);
     }
@@ -478,15 +747,14 @@ fn ap_side(
 
 fn ap_side_inner(
     ept: &ept::Ept<KernelHost>,
-    sh: &Shared,
+    sh: &Shared<'_>,
     frame: u64,
     wait: ApWait,
+    descriptor: Option<&PostedInterruptDescriptorPage<'static, KernelHost>>,
 ) -> Result<(Tally, ApWait, u64, u8), String> {
     let cpu = enable().map_err(|o| format!("enable on the AP: {o:?}"))?;
-    let mut cfg = VcpuConfig::new(init_state(CR0_RESET, PAT_DEFAULT));
-    cfg.acknowledge_interrupt_on_exit = true;
-    let user = ept.attach().map_err(|e| format!("attach: {e}"))?;
-    let mut v = VmxVcpu::new(&cpu, user, &cfg).map_err(|e| format!("AP vCPU: {e}"))?;
+    let cfg = VcpuConfig::new(init_state(CR0_RESET, PAT_DEFAULT));
+    let mut v = new_vcpu(&cpu, ept, cfg, sh, descriptor, 1)?;
     let mut t = Tally::default();
     let chosen = v.receive_init(wait).map_err(|e| format!("INIT: {e}"))?;
     if v.ap_state() != ApState::WaitingForSipi(chosen) {
@@ -536,7 +804,11 @@ fn ap_side_inner(
     let started = v.start_at_sipi(vector);
     sh.ap_wait.store(0, Ordering::SeqCst);
     started.map_err(|e| format!("start_at_sipi: {e}"))?;
-    let rax = run_guest(&mut v, sh, frame, 1, &mut t)?;
+    let rax = run_guest(&mut v, sh, frame, 1, &mut t);
+    if v.apic_access_page().is_some() {
+        unmap_apic_access(ept)?;
+    }
+    let rax = rax?;
     drop(v);
     cpu.disable().map_err(|e| format!("disable: {e}"))?;
     Ok((t, chosen, rax, vector))
@@ -544,8 +816,14 @@ fn ap_side_inner(
 
 /// The BSP's processor: its vCPU run to its VMCALL; on failure the AP side is released
 /// ([`release_ap`]) so that the pair always ends.
-fn bsp_side(ept: &ept::Ept<KernelHost>, sh: &Shared, frame: u64) -> Result<(Tally, u64), String> {
-    let r = bsp_side_inner(ept, sh, frame);
+fn bsp_side(
+    ept: &ept::Ept<KernelHost>,
+    sh: &Shared<'_>,
+    frame: u64,
+    descriptor: Option<&PostedInterruptDescriptorPage<'static, KernelHost>>,
+) -> Result<(Tally, u64), String> {
+    let r = bsp_side_inner(ept, sh, frame, descriptor);
+    drain_notification();
     match r {
         Err(e) => match release_ap(sh) {
             Some(e2) => Err(format!("{e}; releasing the AP: {e2}")),
@@ -557,8 +835,9 @@ fn bsp_side(ept: &ept::Ept<KernelHost>, sh: &Shared, frame: u64) -> Result<(Tall
 
 fn bsp_side_inner(
     ept: &ept::Ept<KernelHost>,
-    sh: &Shared,
+    sh: &Shared<'_>,
     frame: u64,
+    descriptor: Option<&PostedInterruptDescriptorPage<'static, KernelHost>>,
 ) -> Result<(Tally, u64), String> {
     let cpu = enable().map_err(|o| format!("enable on the BSP: {o:?}"))?;
     let mut g = GuestState::protected_mode((G + off(smp_ipi_bsp32)) as u32, (G + 0xE00) as u32);
@@ -570,10 +849,7 @@ fn bsp_side_inner(
         base: G + IDT as u64,
         limit: (IDT_VECTORS * 8 - 1) as u16,
     };
-    let mut cfg = VcpuConfig::new(g);
-    cfg.acknowledge_interrupt_on_exit = true;
-    let user = ept.attach().map_err(|e| format!("attach: {e}"))?;
-    let mut v = VmxVcpu::new(&cpu, user, &cfg).map_err(|e| format!("BSP vCPU: {e}"))?;
+    let mut v = new_vcpu(&cpu, ept, VcpuConfig::new(g), sh, descriptor, 0)?;
     let mut t = Tally::default();
     // The AP's vCPU waits for a SIPI before the BSP's guest sends it anything.
     wait_for_or_abort(
@@ -581,7 +857,11 @@ fn bsp_side_inner(
         || sh.ap_wait.load(Ordering::SeqCst) != 0,
         "the AP's vCPU to wait for a SIPI",
     )?;
-    let rax = run_guest(&mut v, sh, frame, 0, &mut t)?;
+    let rax = run_guest(&mut v, sh, frame, 0, &mut t);
+    if v.apic_access_page().is_some() {
+        unmap_apic_access(ept)?;
+    }
+    let rax = rax?;
     drop(v);
     cpu.disable().map_err(|e| format!("disable: {e}"))?;
     Ok((t, rax))
@@ -655,12 +935,44 @@ fn build_ept(frame: u64) -> Result<ept::Ept<KernelHost>, Outcome> {
     Ok(ept::Ept::new(t))
 }
 
-/// One run with the AP waiting as `wait` asks; checks the counts and exits.
-fn one_run(env: &mut Env, wait: ApWait, misc_wfs: bool) -> Outcome {
+/// The posted-interrupt descriptor of the vCPU on processor `cpu`, notifications to that
+/// processor's xAPIC ID (SDM Vol. 3C §30.6 NDST format).
+fn descriptor_for(
+    cpu: usize,
+) -> Result<PostedInterruptDescriptorPage<'static, KernelHost>, String> {
+    let id = smp::apic_id_of(cpu).ok_or("no APIC ID for the processor")?;
+    PostedInterruptDescriptorPage::new(
+        &KernelHost,
+        NOTIFY,
+        PostedInterruptDescriptor::xapic_destination(id),
+    )
+    .map_err(|e| format!("PostedInterruptDescriptorPage::new: {e}"))
+}
+
+/// One run with the AP waiting as `wait` asks and IPIs delivered as `mode` says; checks the
+/// counts and exits.
+fn one_run(env: &mut Env, wait: ApWait, misc_wfs: bool, mode: Delivery) -> Outcome {
     let frame = require!(env.alloc_frame().ok_or("no frame"), "frame");
     setup!(fill_blob(frame));
-    let ept = setup!(build_ept(frame));
+    // One EPT per vCPU: each maps the xAPIC base to its own vCPU's APIC-access page.
+    let ept_bsp = setup!(build_ept(frame));
+    let ept_ap = setup!(build_ept(frame));
+    let descriptors = if mode == Delivery::Posted {
+        [
+            Some(require!(descriptor_for(0), "descriptor")),
+            Some(require!(descriptor_for(1), "descriptor")),
+        ]
+    } else {
+        [None, None]
+    };
+    let failed = AtomicU32::new(0);
+    let notify_fn = |d: u32, vector: u8| notify(&failed, d, vector);
     let sh = Shared {
+        mode,
+        senders: [
+            descriptors[0].as_ref().map(|d| d.sender(&notify_fn)),
+            descriptors[1].as_ref().map(|d| d.sender(&notify_fn)),
+        ],
         irr: [AtomicU32::new(0), AtomicU32::new(0)],
         ap_wait: AtomicU32::new(0),
         ap_in_wfs: AtomicBool::new(false),
@@ -668,11 +980,12 @@ fn one_run(env: &mut Env, wait: ApWait, misc_wfs: bool) -> Outcome {
         inits: AtomicU32::new(0),
         abort: AtomicBool::new(false),
     };
+    let (d_bsp, d_ap) = (descriptors[0].as_ref(), descriptors[1].as_ref());
     let (remote, local) = require!(
         smp::run_pair(
             1,
-            || ap_side(&ept, &sh, frame, wait),
-            || bsp_side(&ept, &sh, frame)
+            || ap_side(&ept_ap, &sh, frame, wait, d_ap),
+            || bsp_side(&ept_bsp, &sh, frame, d_bsp)
         ),
         "run_pair"
     );
@@ -719,11 +1032,84 @@ fn one_run(env: &mut Env, wait: ApWait, misc_wfs: bool) -> Outcome {
     // BSP: ICR high + INIT, two SIPIs, then high + low per round; AP: high + low per IPI.
     check_eq!(bsp.icr_writes, 4 + 2 * ROUNDS);
     check_eq!(ap.icr_writes, 2 * ROUNDS);
-    check_eq!(ap.injected, ROUNDS);
-    check_eq!(bsp.injected, ROUNDS);
-    drop(ept);
+    if let Err(e) = check_delivery(mode, &bsp, &ap, failed.load(Ordering::SeqCst)) {
+        return Outcome::Fail(format!("{mode:?}: {e}"));
+    }
+    for (who, d) in [("BSP", &descriptors[0]), ("AP", &descriptors[1])] {
+        if let Some(d) = d {
+            let r = d.read();
+            check!(
+                !r.outstanding_notification() && r.pir() == [0u64; 4],
+                "{who}'s descriptor not processed: {r:?}"
+            );
+        }
+    }
+    drop(sh);
+    drop(descriptors);
+    drop(ept_ap);
+    drop(ept_bsp);
     require!(env.free_frame(frame), "free frame");
     Outcome::Pass
+}
+
+/// The exits each side took and what it did for the IPIs it received (`t`, ROUNDS of
+/// them) and sent, per delivery mode; `failed` notification sends.
+fn check_delivery(mode: Delivery, bsp: &Tally, ap: &Tally, failed: u32) -> Result<(), String> {
+    let eq = |what: &str, who: &str, got: u32, want: u32| {
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!("{who} {what}: {got}, expected {want}"))
+        }
+    };
+    eq("failed notification sends", "", failed, 0)?;
+    // ICR high / ICR low writes: BSP INIT + 2 SIPIs (one high) and a pair per round.
+    for (who, t, high, low) in [
+        ("BSP", bsp, 1 + ROUNDS, 3 + ROUNDS),
+        ("AP", ap, ROUNDS, ROUNDS),
+    ] {
+        eq("other external interrupts", who, t.other_interrupts, 0)?;
+        eq("init exits", who, t.init_exits, 0)?;
+        let (kicks, injected, requested, eoi, posted) = match mode {
+            Delivery::Posted => (0, 0, 0, 0, ROUNDS),
+            Delivery::VirtualInterrupt => (ROUNDS, 0, ROUNDS, 0, 0),
+            Delivery::Injection => (ROUNDS, ROUNDS, 0, ROUNDS, 0),
+        };
+        eq("kick exits", who, t.kicks, kicks)?;
+        eq("notification exits", who, t.notify_exits, 0)?;
+        eq("injections", who, t.injected, injected)?;
+        eq("post_interrupt requests", who, t.requested, requested)?;
+        eq("EOI exits", who, t.eoi_exits, eoi)?;
+        eq("posts sent", who, t.posted, posted)?;
+        eq("notifications sent", who, t.notified, posted)?;
+        let (access, write) = if mode == Delivery::Injection {
+            (0, 0)
+        } else {
+            (high, low)
+        };
+        eq("APIC-access exits", who, t.access_exits, access)?;
+        eq("APIC-write exits", who, t.write_exits, write)?;
+        // The VMCALL (the AP's SIPI exit comes before `run_guest` counts).
+        let vmcall = 1;
+        if mode == Delivery::Injection {
+            // As before: interrupt-window exits where an injection had to wait.
+            eq(
+                "exits",
+                who,
+                t.exits,
+                high + low + eoi + kicks + t.interrupt_windows + vmcall,
+            )?;
+        } else {
+            eq("interrupt-window exits", who, t.interrupt_windows, 0)?;
+            eq("exits", who, t.exits, high + low + kicks + vmcall)?;
+            // Every virtual interrupt delivered and EOIed by the guest (VISR, VIRR empty).
+            match t.final_status {
+                Some(s) if s == GuestInterruptStatus { rvi: 0, svi: 0 } => {}
+                s => return Err(format!("{who} guest interrupt status at the end: {s:?}")),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The scenario: with the AP waiting on the host (the fallback), then in hardware (where
@@ -735,6 +1121,7 @@ pub fn init_sipi_ipi(env: &mut Env) -> Outcome {
     let caps = cpu.capabilities();
     let ug = caps.has_unrestricted_guest() && caps.has_ept();
     let misc_wfs = caps.misc().0 & (1 << 8) != 0;
+    let mode = Delivery::of(caps);
     require!(cpu.disable(), "disable");
     if !ug {
         return Outcome::Skip(
@@ -743,11 +1130,14 @@ pub fn init_sipi_ipi(env: &mut Env) -> Outcome {
                 .into(),
         );
     }
+    baremetal::println!("smp_guest_init_sipi_ipi: fixed IPIs by {}", mode.describe());
     let prev = baremetal::set_interrupt_handler(KICK, Some(kick_handler));
+    let prev_notify = baremetal::set_interrupt_handler(NOTIFY, Some(kick_handler));
     // The host fallback first: under Bochs 2.7 the AP's processor keeps SMI (and NMI)
     // masked after a SIPI VM exit (see `clear_smi_blocking`), for good.
-    let host = one_run(env, ApWait::Host, misc_wfs);
-    let hw = one_run(env, ApWait::Hardware, misc_wfs);
+    let host = one_run(env, ApWait::Host, misc_wfs, mode);
+    let hw = one_run(env, ApWait::Hardware, misc_wfs, mode);
+    baremetal::set_interrupt_handler(NOTIFY, prev_notify);
     baremetal::set_interrupt_handler(KICK, prev);
     let hw_name = if misc_wfs {
         "wait-for-SIPI"
