@@ -10,10 +10,26 @@
 //! state ([`ApWait::Hardware`]) the hypervisor sends a physical SIPI to the AP's processor,
 //! which exits with reason 4 and the vector ([`VmExit::Sipi`]); in the host fallback
 //! ([`ApWait::Host`]) the AP's processor, which never entered the vCPU, sees the vector in
-//! a mailbox. Either way the AP calls [`Vcpu::start_at_sipi`]. A fixed IPI is queued for
-//! the target vCPU and injected as an external interrupt ([`Event::ExternalInterrupt`]);
-//! the target's processor is kicked with a host IPI so that a running vCPU takes an
-//! external-interrupt exit and sees the injection.
+//! a mailbox. Either way the AP calls [`Vcpu::start_at_sipi`].
+//!
+//! A fixed IPI reaches the other vCPU in the richest way the capability MSRs allow
+//! ([`Delivery`]), and the guests' handlers EOI through their xAPIC page:
+//! - posted interrupts (Bochs 3.0): the sender's processor posts the vector to the target
+//!   vCPU's descriptor and sends the notification vector to the target's processor, which
+//!   processes it in VMX non-root operation: the target takes no exit for it; its EOI is
+//!   virtualized;
+//! - virtual-interrupt delivery without posted-interrupt processing (Bochs 2.7
+//!   `corei7_icelake_u`): the target's processor is kicked with a host IPI, exits
+//!   (external interrupt) and requests the vector in its virtual APIC
+//!   ([`Vcpu::post_interrupt`]); the processor delivers it after the entry, and the guest's
+//!   EOI is virtualized (no exit);
+//! - injection otherwise: the kick's exit injects [`Event::ExternalInterrupt`], and the
+//!   guest's EOI exits (the xAPIC page is not in the EPT) and is emulated.
+//!
+//! With APIC virtualization each vCPU has an EPT of its own that maps the xAPIC base to its
+//! APIC-access page; ICR high then exits as an APIC access (44, fault-like, emulated and
+//! completed) and ICR low as an APIC write (56, trap-like, the value in the virtual-APIC
+//! page), SDM Vol. 3C §30.4.3. Each mode's exits on both sides are counted exactly.
 //!
 //! Every wait is bounded: the guests' spin loops give up after [`GUEST_SPIN_LIMIT`]
 //! iterations with a VMCALL code naming the wait, the host's after [`HOST_WAIT_TICKS`]; a
@@ -902,7 +918,8 @@ fn fill_blob(frame: u64) -> Result<(), Outcome> {
 }
 
 /// An EPT mapping the low 4 GiB identically except the blob at [`G`] (→ `frame`) and the
-/// xAPIC page (not mapped: accesses exit).
+/// xAPIC page (not mapped: accesses exit; with APIC virtualization [`new_vcpu`] maps it to
+/// the vCPU's APIC-access page).
 fn build_ept(frame: u64) -> Result<ept::Ept<KernelHost>, Outcome> {
     let fail = |what: &str, e: ept::EptError| Outcome::Fail(format!("EPT {what}: {e}"));
     let caps = vmx_insn::ept_vpid_capabilities();
@@ -1044,7 +1061,6 @@ fn one_run(env: &mut Env, wait: ApWait, misc_wfs: bool, mode: Delivery) -> Outco
             );
         }
     }
-    drop(sh);
     drop(descriptors);
     drop(ept_ap);
     drop(ept_bsp);
@@ -1104,7 +1120,7 @@ fn check_delivery(mode: Delivery, bsp: &Tally, ap: &Tally, failed: u32) -> Resul
             eq("exits", who, t.exits, high + low + kicks + vmcall)?;
             // Every virtual interrupt delivered and EOIed by the guest (VISR, VIRR empty).
             match t.final_status {
-                Some(s) if s == GuestInterruptStatus { rvi: 0, svi: 0 } => {}
+                Some(GuestInterruptStatus { rvi: 0, svi: 0 }) => {}
                 s => return Err(format!("{who} guest interrupt status at the end: {s:?}")),
             }
         }
