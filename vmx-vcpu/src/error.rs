@@ -599,6 +599,11 @@ pub enum Completion {
     /// [`Vcpu::complete_apic_access`](crate::Vcpu::complete_apic_access) (APIC-access exit
     /// by an instruction's data access, SDM Vol. 3C §30.4).
     ApicAccess,
+    /// [`Vcpu::complete_mmio_read`](crate::Vcpu::complete_mmio_read),
+    /// [`Vcpu::complete_mmio_write`](crate::Vcpu::complete_mmio_write) or
+    /// [`Vcpu::mmio_write_value`](crate::Vcpu::mmio_write_value) (EPT violation, reason 48,
+    /// SDM Vol. 3C §29.3.3.2), also refused for an access of the other direction.
+    Mmio,
 }
 
 impl fmt::Display for Completion {
@@ -616,6 +621,7 @@ impl fmt::Display for Completion {
             Self::CrAccess => "completing a control-register access",
             Self::MovDr => "completing MOV DR",
             Self::ApicAccess => "completing an APIC access",
+            Self::Mmio => "completing an MMIO access",
         })
     }
 }

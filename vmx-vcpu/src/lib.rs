@@ -20,6 +20,7 @@ pub mod host_events;
 mod host_state;
 pub mod injection;
 pub mod mitigations;
+pub mod mmio;
 pub mod msr_values;
 pub mod regs;
 mod vcpu;

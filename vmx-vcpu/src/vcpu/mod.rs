@@ -20,6 +20,7 @@ mod gpr;
 mod intercept;
 mod io;
 mod migrate;
+mod mmio;
 mod msr_list;
 mod registers;
 mod run;
