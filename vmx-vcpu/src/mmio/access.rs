@@ -210,7 +210,7 @@ pub enum MmioOperation {
     },
 }
 
-/// An instruction that accessed MMIO, decoded (see [`decode`](crate::mmio::decode)).
+/// An instruction that accessed MMIO, decoded (see [`decode`](fn@crate::mmio::decode)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MmioAccess {
     /// The instruction's length in bytes (1-15): an EPT violation records none (SDM Vol. 3C

@@ -71,7 +71,7 @@ pub const fn compute(op: AluOp, destination: u64, source: u64, width: u8) -> Alu
     if value & sign != 0 {
         flags |= SF;
     }
-    if (value as u8).count_ones() % 2 == 0 {
+    if (value as u8).count_ones().is_multiple_of(2) {
         flags |= PF;
     }
     AluResult { value, flags }

@@ -158,6 +158,10 @@ impl<E: fmt::Display> fmt::Display for FetchError<E> {
     }
 }
 
+/// What [`fetch`] read: the bytes, and the error that stopped it at a page boundary before
+/// 15 bytes, if any.
+pub type Fetched<E> = (InstructionBytes, Option<WalkError<E>>);
+
 /// Reads up to 15 bytes at the guest's RIP through its paging structures, crossing into the
 /// next page if needed (SDM Vol. 3A §4.6 rights of an instruction fetch). When the next
 /// page cannot be translated the bytes up to the page end are returned with the error;
@@ -165,7 +169,7 @@ impl<E: fmt::Display> fmt::Display for FetchError<E> {
 pub fn fetch<M: GuestMemoryRead + ?Sized>(
     memory: &M,
     state: &FetchState,
-) -> Result<(InstructionBytes, Option<WalkError<M::Error>>), WalkError<M::Error>> {
+) -> Result<Fetched<M::Error>, WalkError<M::Error>> {
     let mut out = InstructionBytes {
         bytes: [0; MAX_INSTRUCTION_LENGTH],
         len: 0,

@@ -505,7 +505,7 @@ fn check_rights(
                 !(rights.user && smap && (access.implicit_supervisor || !access.rflags_ac))
                     && (!wp || rights.writable)
             }
-            AccessKind::Execute => !(rights.user && smep) && !nx,
+            AccessKind::Execute => !(nx || (rights.user && smep)),
         }
     };
     if allowed { Ok(()) } else { Err(0) }

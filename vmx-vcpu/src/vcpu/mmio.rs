@@ -32,7 +32,7 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     }
 
     /// Completes an instruction that read `value` from MMIO (`access.reads()`, decoded by
-    /// [`crate::mmio::decode`]): writes the destination register with the instruction's
+    /// [`fn@crate::mmio::decode`]): writes the destination register with the instruction's
     /// width and extension (32-bit writes zero-extend into bits 63:32, 8- and 16-bit
     /// writes, AH-BH included, merge; SDM Vol. 1 §3.4.1.1), the ALU status flags, the
     /// string registers, and moves RIP by `access.length` (wrapping at 4 GiB outside 64-bit

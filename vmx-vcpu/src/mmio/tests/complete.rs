@@ -111,12 +111,12 @@ fn string_iterations() {
     r.gprs[Gpr::Rcx as usize] = 2;
     let stos = access(&[0xF3, 0x48, 0xAB]);
     assert_eq!(write_value(&stos, &r), Some(r.get(Gpr::Rax)));
-    assert_eq!(complete_write(&stos, &mut r).unwrap().advance_rip, false);
+    assert!(!complete_write(&stos, &mut r).unwrap().advance_rip);
     assert_eq!((r.get(Gpr::Rdi), r.get(Gpr::Rcx)), (0x1008, 1));
-    assert_eq!(complete_write(&stos, &mut r).unwrap().advance_rip, true);
+    assert!(complete_write(&stos, &mut r).unwrap().advance_rip);
     assert_eq!((r.get(Gpr::Rdi), r.get(Gpr::Rcx)), (0x1010, 0));
     // Count 0: nothing moves.
-    assert_eq!(complete_write(&stos, &mut r).unwrap().advance_rip, true);
+    assert!(complete_write(&stos, &mut r).unwrap().advance_rip);
     assert_eq!(r.get(Gpr::Rdi), 0x1010);
     // movsb with DF = 1 and 16-bit addresses: SI and DI wrap in their low 16 bits.
     let mut r = regs();

@@ -419,7 +419,7 @@ fn model(
         (true, AccessKind::Execute) => u && !(nx_on && any_xd),
         (false, AccessKind::Read) => true,
         (false, AccessKind::Write) => w || !wp,
-        (false, AccessKind::Execute) => !(u && s.cr4 & CR4_SMEP != 0) && !(nx_on && any_xd),
+        (false, AccessKind::Execute) => !((u && s.cr4 & CR4_SMEP != 0) || (nx_on && any_xd)),
     };
     if ok {
         Ok(map.frame | (la & 0xFFF))
