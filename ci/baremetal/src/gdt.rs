@@ -216,6 +216,7 @@ pub unsafe fn init_ap() -> ApGdt {
 }
 
 /// The two halves of a 64-bit available-TSS descriptor for `base` (SDM Vol. 3A Figure 8-4).
+#[cfg(target_os = "none")]
 fn tss_descriptor(base: u64) -> (u64, u64) {
     let limit = (core::mem::size_of::<Tss>() - 1) as u64;
     let low = (limit & 0xFFFF)
