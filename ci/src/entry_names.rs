@@ -5,10 +5,10 @@
 //! (`entry_check #N none` when the checker predicts success), and `entry_check end` after
 //! each guest's mutations. Bochs logs each such line as `[BIOS  ] ...` in its log, in the
 //! same ordered stream as its own messages, so the VM-entry failure message Bochs logs next
-//! (`[CPU0  ] VMFAIL: ...`, [`bochs_checks`](crate::bochs_checks)) belongs to mutation N.
+//! (`[CPU0  ] VMFAIL: ...`, [`bochs_checks`]) belongs to mutation N.
 //!
 //! [`compare`] maps Bochs's message to the checker's names with
-//! [`bochs_checks::lookup`](crate::bochs_checks::lookup): the same check when the message
+//! [`bochs_checks::lookup`]: the same check when the message
 //! stands for one of the checks the checker finds failing, a different one otherwise; a
 //! message with no counterpart (or unknown to the table) is unmapped. A different name is
 //! accepted only when vmx-entry-check/README.md documents the pair (its "Names" table under

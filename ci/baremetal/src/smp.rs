@@ -1,21 +1,21 @@
 //! More than one processor: the local APIC (xAPIC MMIO), starting the application
 //! processors with INIT-SIPI-SIPI, running functions on them, and a barrier.
 //!
-//! [`start_aps`] copies a real-mode trampoline to [`TRAMPOLINE_ADDR`] (below 1 MiB, page
+//! `start_aps` copies a real-mode trampoline to `TRAMPOLINE_ADDR` (below 1 MiB, page
 //! aligned, so its SIPI vector is `TRAMPOLINE_ADDR >> 12`; SDM Vol. 3A §11.4.4.1 "Typical
 //! BSP Initialization Sequence", §12.6.1 "Interrupt Command Register") and broadcasts INIT,
 //! SIPI, SIPI to all processors but itself. Each application processor (AP) runs the
 //! trampoline: flat 32-bit protected mode, PAE + IA32_EFER.LME + paging on the boot
 //! processor's page tables (the same 4 GiB identity map, SDM Vol. 3A §10.8.5), 64-bit code,
 //! then takes a number with `LOCK XADD` and the stack prepared for that number, and calls
-//! Rust. There it loads a GDT and TSS of its own ([`crate::gdt::init_ap`]), the shared IDT,
+//! Rust. There it loads a GDT and TSS of its own (`crate::gdt::init_ap`), the shared IDT,
 //! software-enables its local APIC, reports in and waits for work with interrupts
 //! disabled.
 //!
 //! Processors are numbered by arrival: 0 is the boot processor, 1.. the APs in the order
-//! they reached Rust. [`run_on`] runs a closure on one of them and waits for it, so the
-//! closure may borrow from the caller; [`run_pair`] runs one closure there and one here at
-//! the same time. A closure runs inside [`crate::catch_fault`] on its processor (exception
+//! they reached Rust. `run_on` runs a closure on one of them and waits for it, so the
+//! closure may borrow from the caller; `run_pair` runs one closure there and one here at
+//! the same time. A closure runs inside `crate::catch_fault` on its processor (exception
 //! catching is per processor), so an exception or panic there comes back as
 //! [`Fault`](crate::Fault).
 
@@ -68,7 +68,7 @@ pub mod icr {
     pub const ALL_EXCLUDING_SELF: u32 = 0b11 << 18;
 }
 
-/// Why [`start_aps`], [`run_on`] or [`send_ipi`] failed.
+/// Why `start_aps`, `run_on` or `send_ipi` failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SmpError {
@@ -124,7 +124,7 @@ impl core::fmt::Display for SmpError {
     }
 }
 
-/// Local APIC ID of the calling processor from CPUID leaf 1 EBX[31:24] (SDM Vol. 2A
+/// Local APIC ID of the calling processor from CPUID leaf 1 EBX\[31:24\] (SDM Vol. 2A
 /// CPUID, "Initial APIC ID").
 pub fn apic_id() -> u8 {
     (crate::cpu::cpuid(1, 0).ebx >> 24) as u8
@@ -137,7 +137,7 @@ static APIC_OF: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
 static RUNNING: AtomicUsize = AtomicUsize::new(1);
 
 /// The number of the calling processor (0 for the boot processor, and for any processor
-/// not started by [`start_aps`]).
+/// not started by `start_aps`).
 pub fn current_cpu() -> usize {
     let id = u32::from(apic_id()) + 1;
     APIC_OF
@@ -146,7 +146,7 @@ pub fn current_cpu() -> usize {
         .unwrap_or(0)
 }
 
-/// Processors running: 1 before [`start_aps`], then the boot processor plus every AP that
+/// Processors running: 1 before `start_aps`, then the boot processor plus every AP that
 /// reported in.
 pub fn cpu_count() -> usize {
     RUNNING.load(Ordering::Acquire)
