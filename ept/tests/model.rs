@@ -603,8 +603,18 @@ fn cases(default: u32) -> u32 {
     if cfg!(miri) { n.min(2) } else { n }
 }
 
+/// The proptest configuration with `cases` cases. Under Miri the persisted regression seeds
+/// are not replayed (each replays a full-size case; they run natively in `cargo test`).
+fn config(cases: u32) -> ProptestConfig {
+    let mut c = ProptestConfig::with_cases(cases);
+    if cfg!(miri) {
+        c.failure_persistence = None;
+    }
+    c
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(128)))]
+    #![proptest_config(config(cases(128)))]
 
     #[test]
     fn table_matches_model(c in cfg(), ops in prop::collection::vec(op(), 1..MAX_OPS)) {
@@ -614,7 +624,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(64)))]
+    #![proptest_config(config(cases(64)))]
 
     #[test]
     fn out_of_memory_is_all_or_nothing(c in cfg(), ops in prop::collection::vec(op(), 1..MAX_OPS * 3 / 4), budget in 0usize..12) {
