@@ -17,6 +17,29 @@ pub struct Segment {
 }
 
 impl Segment {
+    /// TR as the processor leaves it after reset or INIT: selector 0, base 0, limit FFFFH,
+    /// a busy 16-bit TSS (SDM Vol. 3A §10.1.1 Table 10-1; VM entry needs a busy TSS type,
+    /// Vol. 3C §27.3.1.2).
+    pub const fn reset_tr() -> Self {
+        Self {
+            selector: 0,
+            base: 0,
+            limit: 0xFFFF,
+            access_rights: SegmentAccessRights::tss16_busy(),
+        }
+    }
+
+    /// LDTR as the processor leaves it after reset or INIT: selector 0, base 0, limit FFFFH
+    /// (SDM Vol. 3A §10.1.1 Table 10-1).
+    pub const fn reset_ldtr() -> Self {
+        Self {
+            selector: 0,
+            base: 0,
+            limit: 0xFFFF,
+            access_rights: SegmentAccessRights::ldtr(),
+        }
+    }
+
     /// An unusable segment (access-rights bit 16; SDM §25.4.1).
     pub const fn unusable() -> Self {
         Self {
@@ -168,18 +191,8 @@ impl GuestState {
             es: Segment::real_mode(0, false),
             fs: Segment::real_mode(0, false),
             gs: Segment::real_mode(0, false),
-            tr: Segment {
-                selector: 0,
-                base: 0,
-                limit: 0xFFFF,
-                access_rights: SegmentAccessRights::tss16_busy(),
-            },
-            ldtr: Segment {
-                selector: 0,
-                base: 0,
-                limit: 0xFFFF,
-                access_rights: SegmentAccessRights::ldtr(),
-            },
+            tr: Segment::reset_tr(),
+            ldtr: Segment::reset_ldtr(),
             gdtr: DescriptorTableRegister {
                 base: 0,
                 limit: 0xFFFF,

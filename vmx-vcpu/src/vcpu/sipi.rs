@@ -162,18 +162,8 @@ pub const fn init_state(cr0_before: u64, pat: u64) -> GuestState {
         es: data,
         fs: data,
         gs: data,
-        tr: Segment {
-            selector: 0,
-            base: 0,
-            limit: 0xFFFF,
-            access_rights: SegmentAccessRights::tss16_busy(),
-        },
-        ldtr: Segment {
-            selector: 0,
-            base: 0,
-            limit: 0xFFFF,
-            access_rights: SegmentAccessRights::ldtr(),
-        },
+        tr: Segment::reset_tr(),
+        ldtr: Segment::reset_ldtr(),
         gdtr: DescriptorTableRegister {
             base: 0,
             limit: 0xFFFF,
