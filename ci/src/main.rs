@@ -27,7 +27,9 @@ mod elf;
 mod entry_names;
 mod filter;
 mod image;
+mod linux;
 mod models;
+mod payload;
 #[cfg(test)]
 mod proptests;
 mod report;

@@ -27,8 +27,11 @@ pub mod exit_stats;
 pub mod guest_loader;
 pub mod guest_setup;
 pub mod guest_walk;
+pub mod linux;
 pub mod mmio;
 pub mod mov_decoder;
+pub mod msr;
+pub mod platform;
 pub mod uart;
 
 /// The workspace README's snippets, compiled (and, where they can run on the host, run) as

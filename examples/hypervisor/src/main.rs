@@ -35,6 +35,8 @@ mod hosts;
 #[cfg(target_os = "none")]
 mod hypervisor;
 #[cfg(target_os = "none")]
+mod linux_vm;
+#[cfg(target_os = "none")]
 mod report;
 
 #[cfg(target_os = "none")]
