@@ -1,5 +1,8 @@
 //! Emulating an instruction that accessed memory-mapped I/O (an EPT violation, basic exit
-//! reason 48, on a page the hypervisor left unmapped; SDM Vol. 3C §29.3.3.2).
+//! reason 48, on a page the hypervisor left unmapped; SDM Vol. 3C §29.3.3.2), or the
+//! APIC-access page (an APIC-access exit, basic exit reason 44, by an instruction's linear
+//! data read or write, §30.4.1: the qualification gives the page offset and the direction);
+//! [`exit::MmioExit`] says which exits qualify.
 //!
 //! The exit gives the guest-physical address and whether the access read or wrote (SDM
 //! Vol. 3C §28.2.1 Table 28-7) but neither the instruction's length nor its operands
@@ -25,6 +28,7 @@ pub mod access;
 pub mod alu;
 pub mod complete;
 pub mod decode;
+pub mod exit;
 pub mod walk;
 
 // Not under Miri: this module has no unsafe code of its own, and Miri's Stacked Borrows
@@ -42,6 +46,7 @@ pub use decode::{
     Bitness, DecodeError, FetchError, FetchState, MAX_INSTRUCTION_LENGTH, Mnemonic, decode, fetch,
     fetch_and_decode,
 };
+pub use exit::{MmioExit, MmioExitRefusal};
 pub use walk::{
     Access, AccessKind, GuestMemoryRead, PageFault, PagingMode, PagingState, Translation,
     WalkError, translate,

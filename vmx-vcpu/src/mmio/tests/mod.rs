@@ -5,6 +5,7 @@ extern crate std;
 
 mod complete;
 mod decode;
+mod exit;
 mod walk;
 
 use std::collections::BTreeMap;
