@@ -5,12 +5,17 @@
 //! CPU model name (32 bytes at 0x1D8) and the scenario filter (96 bytes at 0x178), both
 //! NUL padded. From sector 1 on come the kernel's bytes, from its
 //! lowest load address (1 MiB) to the end of the last segment's file bytes, with gaps
-//! zero-filled. The image is padded to whole cylinders of 16 heads x 63 sectors, the
-//! geometry the bochsrc declares.
+//! zero-filled. With a [`Payload`] ([`DiskImage::from_elf_with_payload`]) the payload
+//! directory follows at LBA K+1 (K = the kernel's sectors) and the blobs after it, each
+//! sector-aligned (format in [`crate::payload`]). The image is padded to whole cylinders
+//! of 16 heads x 63 sectors, the geometry the bochsrc declares; at most [`MAX_CYLINDERS`]
+//! (Bochs stores the cylinder count in 16 bits: 65,535 x 1008 sectors is about 33 GB, far
+//! more than the 8-70 MB payloads here, which take 20-140 cylinders).
 
 use std::fmt;
 
 use crate::elf::Elf;
+use crate::payload::{Payload, PayloadError};
 
 /// Where the BIOS loads the boot sector.
 pub const BOOT_SECTOR_ADDR: u64 = 0x7C00;
@@ -35,6 +40,8 @@ pub const SPT: u64 = 63;
 /// The kernel must end below this address (the boot sector copies with 32-bit addresses
 /// and the frame allocator starts after it; 64 MiB is far more than any kernel here).
 pub const KERNEL_MAX_END: u64 = 64 << 20;
+/// Most cylinders the image may have (the 16-bit cylinder count of the geometry).
+pub const MAX_CYLINDERS: u64 = 65_535;
 
 /// Why an image could not be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +71,13 @@ pub enum ImageError {
     BadModelName(String),
     /// The filter does not fit (95 bytes + NUL) or contains a NUL.
     BadFilter(String),
+    /// The payload cannot be laid out.
+    Payload(PayloadError),
+    /// The image would need more than [`MAX_CYLINDERS`] cylinders.
+    DiskTooLarge {
+        /// The cylinders it would need.
+        cylinders: u64,
+    },
 }
 
 impl fmt::Display for ImageError {
@@ -96,6 +110,11 @@ impl fmt::Display for ImageError {
                 let max = PARAM_FILTER_LEN - 1;
                 write!(f, "filter {m:?} longer than {max} bytes or contains NUL")
             }
+            ImageError::Payload(e) => write!(f, "{e}"),
+            ImageError::DiskTooLarge { cylinders } => write!(
+                f,
+                "disk image needs {cylinders} cylinders, more than {MAX_CYLINDERS}"
+            ),
         }
     }
 }
@@ -111,11 +130,33 @@ pub struct DiskImage {
     pub cylinders: u64,
     /// Sectors of kernel payload after the boot sector.
     pub kernel_sectors: u32,
+    /// The payload directory's LBA (`kernel_sectors + 1`), if the image has a payload.
+    pub payload_lba: Option<u64>,
 }
 
 impl DiskImage {
     /// Builds the image for `elf`, with `model` and `filter` written into the boot sector.
     pub fn from_elf(elf: &Elf<'_>, model: &str, filter: &str) -> Result<Self, ImageError> {
+        Self::build(elf, model, filter, None)
+    }
+
+    /// As [`DiskImage::from_elf`], then the payload directory at LBA K+1 and the blobs
+    /// after it (see [`crate::payload`]).
+    pub fn from_elf_with_payload(
+        elf: &Elf<'_>,
+        model: &str,
+        filter: &str,
+        payload: &Payload,
+    ) -> Result<Self, ImageError> {
+        Self::build(elf, model, filter, Some(payload))
+    }
+
+    fn build(
+        elf: &Elf<'_>,
+        model: &str,
+        filter: &str,
+        extra: Option<&Payload>,
+    ) -> Result<Self, ImageError> {
         if model.len() >= PARAM_MODEL_LEN || model.contains('\0') {
             return Err(ImageError::BadModelName(model.to_string()));
         }
@@ -172,16 +213,26 @@ impl DiskImage {
         boot[PARAM_FILTER..PARAM_FILTER + PARAM_FILTER_LEN].fill(0);
         boot[PARAM_FILTER..PARAM_FILTER + filter.len()].copy_from_slice(filter.as_bytes());
 
-        let total_sectors = 1 + sectors as u64;
+        let payload_lba = extra.map(|_| u64::from(kernel_sectors) + 1);
+        let appended = match (extra, payload_lba) {
+            (Some(p), Some(lba)) => p.encode(lba).map_err(ImageError::Payload)?,
+            _ => Vec::new(),
+        };
+        let total_sectors = 1 + sectors as u64 + (appended.len() / SECTOR) as u64;
         let per_cylinder = HEADS * SPT;
         let cylinders = total_sectors.div_ceil(per_cylinder).max(1);
+        if cylinders > MAX_CYLINDERS {
+            return Err(ImageError::DiskTooLarge { cylinders });
+        }
         let mut bytes = boot;
         bytes.extend_from_slice(&payload);
+        bytes.extend_from_slice(&appended);
         bytes.resize((cylinders * per_cylinder) as usize * SECTOR, 0);
         Ok(Self {
             bytes,
             cylinders,
             kernel_sectors,
+            payload_lba,
         })
     }
 }
@@ -308,5 +359,71 @@ mod tests {
             Err(ImageError::BadFilter(long.clone()))
         );
         assert!(DiskImage::from_elf(&Elf::parse(&f).unwrap(), "m", &long[..95]).is_ok());
+    }
+
+    #[test]
+    fn appends_payload_after_the_kernel() {
+        let boot = boot_sector();
+        let text = vec![0xAB; 1000];
+        let f = build(0x10_0000, &[(0x7C00, &boot, 512), (0x10_0000, &text, 1000)]);
+        let elf = Elf::parse(&f).unwrap();
+        let kernel: Vec<u8> = (0..3 << 20).map(|i: u32| (i % 251) as u8).collect();
+        let mut p = Payload::new();
+        p.add("kernel", kernel.clone())
+            .add("cmdline", b"console=ttyS0".to_vec());
+        let img = DiskImage::from_elf_with_payload(&elf, "m", "", &p).unwrap();
+        assert_eq!(img.kernel_sectors, 2);
+        assert_eq!(img.payload_lba, Some(3));
+        // The runtime's view: K from the boot sector, the directory at K+1.
+        let k = u32::from_le_bytes(
+            img.bytes[PARAM_SECTORS..PARAM_SECTORS + 4]
+                .try_into()
+                .unwrap(),
+        );
+        let dir_lba = k as usize + 1;
+        let dir = crate::payload::tests::parse_directory(
+            &img.bytes[dir_lba * SECTOR..(dir_lba + 1) * SECTOR],
+        )
+        .unwrap();
+        assert_eq!(dir.len(), 2);
+        for ((name, lba, len), (n, data)) in dir.iter().zip(&p.entries) {
+            assert_eq!(name, n);
+            assert_eq!(*len as usize, data.len());
+            let off = *lba as usize * SECTOR;
+            assert_eq!(&img.bytes[off..off + data.len()], &data[..]);
+        }
+        // 1 + 2 + 1 + 6144 + 1 sectors -> 7 cylinders of 1008.
+        assert_eq!(img.cylinders, 7);
+        assert_eq!(img.bytes.len() as u64, img.cylinders * HEADS * SPT * 512);
+        // Without a payload the directory sector is zero: no signature, no payload.
+        let plain = DiskImage::from_elf(&elf, "m", "").unwrap();
+        assert_eq!(plain.payload_lba, None);
+        assert!(
+            crate::payload::tests::parse_directory(&plain.bytes[3 * SECTOR..4 * SECTOR]).is_none()
+        );
+        // A bad payload is reported.
+        let mut bad = Payload::new();
+        bad.add("two words", vec![]);
+        assert_eq!(
+            DiskImage::from_elf_with_payload(&elf, "m", "", &bad),
+            Err(ImageError::Payload(PayloadError::BadName(
+                "two words".into()
+            )))
+        );
+    }
+
+    #[test]
+    fn eighty_megabytes_fit_the_geometry() {
+        let boot = boot_sector();
+        let f = build(0x10_0000, &[(0x7C00, &boot, 512), (0x10_0000, &[1; 4], 4)]);
+        let elf = Elf::parse(&f).unwrap();
+        let mut p = Payload::new();
+        p.add("kernel", vec![7; 66 << 20])
+            .add("initrd", vec![9; 14 << 20]);
+        let img = DiskImage::from_elf_with_payload(&elf, "m", "", &p).unwrap();
+        // 1 + 1 + 1 + 163,840 sectors.
+        assert_eq!(img.cylinders, 163);
+        assert!(img.cylinders <= MAX_CYLINDERS);
+        assert_eq!(img.bytes.len() as u64, 163 * 16 * 63 * 512);
     }
 }
