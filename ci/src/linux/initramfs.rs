@@ -1,0 +1,188 @@
+//! The initramfs: a newc cpio archive ([`super::cpio`]) around Debian's `busybox-static`,
+//! uncompressed:
+//!
+//! - directories `bin`, `dev`, `proc`, `sys`, `tmp`;
+//! - `bin/busybox` (the package's `/bin/busybox`) and a symbolic link to it for each of
+//!   [`APPLETS`] (checked against `busybox --list`, run on the host: the binary is static);
+//! - `init`, the script `ci/linux/init` ([`INIT`]);
+//! - device nodes `dev/console` (5:1), `dev/null` (1:3) and `dev/kmsg` (1:11), so that the
+//!   init's first lines need no mounted devtmpfs (the kernel opens `/dev/console` for init's
+//!   standard streams).
+//!
+//! Cached as `<cache>/linux/initramfs-VERSION-HASH.cpio` (VERSION: busybox-static's, HASH:
+//! of the init script and the applet list).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{cache_root, cpio, debian, kconfig};
+
+/// The init script, kept in the repository.
+pub const INIT: &str = include_str!("../../linux/init");
+/// The package whose `/bin/busybox` the archive carries.
+pub const PACKAGE: &str = "busybox-static";
+/// The applets linked in `/bin`: what the init runs, and a few for the interactive shell.
+pub const APPLETS: &[&str] = &[
+    "sh",
+    "cat",
+    "cttyhack",
+    "dd",
+    "dmesg",
+    "echo",
+    "free",
+    "ls",
+    "mkdir",
+    "mount",
+    "poweroff",
+    "ps",
+    "reboot",
+    "setsid",
+    "sha256sum",
+    "sleep",
+    "uname",
+];
+
+/// The archive's entries, in order, for a busybox binary `busybox`.
+pub fn archive(busybox: &[u8]) -> Result<Vec<u8>, cpio::CpioError> {
+    let mut w = cpio::Writer::new();
+    for d in ["bin", "dev", "proc", "sys", "tmp"] {
+        w.dir(d, if d == "tmp" { 0o1777 } else { 0o755 })?;
+    }
+    w.file("bin/busybox", 0o755, busybox)?;
+    for applet in APPLETS {
+        w.symlink(&format!("bin/{applet}"), "busybox")?;
+    }
+    w.char_dev("dev/console", 0o600, 5, 1)?;
+    w.char_dev("dev/null", 0o666, 1, 3)?;
+    w.char_dev("dev/kmsg", 0o644, 1, 11)?;
+    w.file("init", 0o755, INIT.as_bytes())?;
+    Ok(w.finish())
+}
+
+/// The applets of [`APPLETS`] that `busybox --list` does not name.
+fn missing_applets(busybox: &Path) -> Result<Vec<&'static str>, String> {
+    let out = Command::new(busybox)
+        .arg("--list")
+        .output()
+        .map_err(|e| format!("running {} --list: {e}", busybox.display()))?;
+    let list = String::from_utf8_lossy(&out.stdout);
+    let have: Vec<&str> = list.lines().map(str::trim).collect();
+    Ok(APPLETS
+        .iter()
+        .copied()
+        .filter(|a| !have.contains(a))
+        .collect())
+}
+
+/// The cached initramfs, written first when absent.
+pub fn ensure_built() -> Result<PathBuf, String> {
+    let info = debian::show(PACKAGE)?;
+    let key = format!("{INIT}\n{}", APPLETS.join(" "));
+    let path = cache_root().join(format!(
+        "initramfs-{}-{}.cpio",
+        info.version.replace(':', "%3a"),
+        kconfig::fnv1a_hex(key.as_bytes())
+    ));
+    if path.is_file() {
+        return Ok(path);
+    }
+    let pkg = debian::unpacked(&info, None)?;
+    let busybox_path = pkg.join("bin/busybox");
+    let missing = missing_applets(&busybox_path)?;
+    if !missing.is_empty() {
+        return Err(format!(
+            "{PACKAGE} {}'s busybox lacks the applets {}",
+            info.version,
+            missing.join(" ")
+        ));
+    }
+    let busybox = std::fs::read(&busybox_path)
+        .map_err(|e| format!("reading {}: {e}", busybox_path.display()))?;
+    let bytes = archive(&busybox).map_err(|e| e.to_string())?;
+    let tmp = path.with_extension(format!("part-{}", std::process::id()));
+    std::fs::write(&tmp, &bytes).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| format!("renaming to {}: {e}", path.display()))?;
+    eprintln!(
+        "ci: initramfs written ({} KiB, busybox-static {}): {}",
+        bytes.len() / 1024,
+        info.version,
+        path.display()
+    );
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linux::cpio::{S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, parse};
+
+    #[test]
+    fn layout() {
+        let a = archive(b"\x7fELF-busybox").unwrap();
+        let e = parse(&a).unwrap();
+        let find = |n: &str| e.iter().find(|x| x.name == n).unwrap();
+        for d in ["bin", "dev", "proc", "sys", "tmp"] {
+            assert_eq!(find(d).mode & S_IFMT, S_IFDIR, "{d}");
+        }
+        assert_eq!(find("tmp").mode & 0o7777, 0o1777);
+        assert_eq!(find("bin/busybox").data, b"\x7fELF-busybox");
+        assert_eq!(find("bin/busybox").mode, S_IFREG | 0o755);
+        for applet in APPLETS {
+            let l = find(&format!("bin/{applet}"));
+            assert_eq!(l.mode & S_IFMT, S_IFLNK);
+            assert_eq!(l.data, b"busybox");
+        }
+        assert_eq!(find("dev/console").mode & S_IFMT, S_IFCHR);
+        assert_eq!(find("dev/console").rdev, (5, 1));
+        assert_eq!(find("dev/null").rdev, (1, 3));
+        assert_eq!(find("dev/kmsg").rdev, (1, 11));
+        let init = find("init");
+        assert_eq!(init.mode, S_IFREG | 0o755);
+        assert_eq!(init.data, INIT.as_bytes());
+        // Every parent comes before its contents.
+        for (i, x) in e.iter().enumerate() {
+            if let Some((parent, _)) = x.name.rsplit_once('/') {
+                assert!(e[..i].iter().any(|p| p.name == parent), "{}", x.name);
+            }
+        }
+    }
+
+    #[test]
+    fn init_follows_the_contract() {
+        assert!(INIT.starts_with("#!/bin/sh\n"));
+        let code: Vec<&str> = INIT
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        // The marker is the first thing printed, then written to the kernel log.
+        let first_echo = code.iter().position(|l| l.starts_with("echo")).unwrap();
+        assert_eq!(code[first_echo], "echo VMXRS-INIT-MARKER");
+        assert_eq!(code[first_echo + 1], "echo VMXRS-INIT-MARKER >/dev/kmsg");
+        let at = |s: &str| {
+            code.iter()
+                .position(|l| l.contains(s))
+                .unwrap_or_else(|| panic!("{s}"))
+        };
+        assert!(at("cat /proc/cpuinfo") < at("cat /proc/interrupts"));
+        assert!(at("cat /proc/interrupts") < at("step workload"));
+        assert!(at("step workload") < at("step sleep 1"));
+        assert!(at("step sleep 1") < at("VMXRS-INIT-DONE status=$status"));
+        assert!(at("dd if=/dev/zero bs=1M count=4 | sha256sum") > 0);
+        assert!(at("vmxrs.interactive") < at("setsid cttyhack sh"));
+        assert_eq!(code.last(), Some(&"poweroff -f"));
+        // Every command the script runs is a linked applet (or a shell builtin).
+        for cmd in [
+            "mount",
+            "cat",
+            "dd",
+            "sha256sum",
+            "sleep",
+            "setsid",
+            "cttyhack",
+            "poweroff",
+        ] {
+            assert!(APPLETS.contains(&cmd), "{cmd}");
+        }
+    }
+}
