@@ -218,7 +218,9 @@ impl DiskImage {
             (Some(p), Some(lba)) => p.encode(lba).map_err(ImageError::Payload)?,
             _ => Vec::new(),
         };
-        let total_sectors = 1 + sectors as u64 + (appended.len() / SECTOR) as u64;
+        // Without a payload the image still has sector K+1 (zero: "no payload"), so that a
+        // runtime looking for the directory reads zeros instead of past the disk's end.
+        let total_sectors = 1 + sectors as u64 + (appended.len() / SECTOR).max(1) as u64;
         let per_cylinder = HEADS * SPT;
         let cylinders = total_sectors.div_ceil(per_cylinder).max(1);
         if cylinders > MAX_CYLINDERS {
