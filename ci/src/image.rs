@@ -220,7 +220,7 @@ impl DiskImage {
         };
         // Without a payload the image still has sector K+1 (zero: "no payload"), so that a
         // runtime looking for the directory reads zeros instead of past the disk's end.
-        let total_sectors = 1 + sectors as u64 + (appended.len() / SECTOR).max(1) as u64;
+        let total_sectors = 1 + sectors as u64 + extra.map_or(0, Payload::sectors).max(1);
         let per_cylinder = HEADS * SPT;
         let cylinders = total_sectors.div_ceil(per_cylinder).max(1);
         if cylinders > MAX_CYLINDERS {

@@ -12,7 +12,7 @@
 //! device that stays busy, or a floating bus (status 0xFF: no drive), gives a typed
 //! [`DiskError`].
 //!
-//! The channel is one shared device: [`read_sectors`] serialises callers with a lock, so
+//! The channel is one shared device: `read_sectors` serialises callers with a lock, so
 //! calls from several processors do not interleave their register writes.
 //!
 //! The pure parts (batching, register values, status decoding) build and are tested on the

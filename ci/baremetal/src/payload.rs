@@ -4,7 +4,7 @@
 //! Disk layout (see `ci/baremetal/README.md`): LBA 0 is the boot sector, LBA 1..=K the
 //! runtime image (K = the `u32` at [`crate::boot::BOOT_PARAM_SECTORS`] of the boot sector
 //! *on disk*: the copy in memory at 0x7C00 is counted down to 0 while the boot sector
-//! loads, so [`Directory::read`] reads LBA 0 again), LBA K+1 the directory:
+//! loads, so `Directory::read` reads LBA 0 again), LBA K+1 the directory:
 //!
 //! | bytes | content |
 //! |-------|---------|
@@ -18,7 +18,7 @@
 //!
 //! The parser ([`Directory::parse`]) and the reading logic ([`Directory::read_with`],
 //! [`read_entry_with`]) are pure and host-tested against an in-memory disk; the bare-metal
-//! target adds [`Directory::read`] and [`read_entry`] on the ATA PIO driver. (The SDM does
+//! target adds `Directory::read` and `read_entry` on the ATA PIO driver. (The SDM does
 //! not define this format; the only processor facts used are those of the driver, SDM
 //! Vol. 2A "INS".)
 
@@ -268,7 +268,7 @@ impl Directory {
     }
 
     /// Finds the directory through `read(lba, buf)` (a sector reader such as
-    /// [`crate::disk::read_sectors`]): reads the boot sector (LBA 0) for K, then parses
+    /// `crate::disk::read_sectors`): reads the boot sector (LBA 0) for K, then parses
     /// LBA K+1.
     pub fn read_with(
         mut read: impl FnMut(u64, &mut [u8]) -> Result<(), DiskError>,
@@ -301,7 +301,7 @@ impl Directory {
             .copied()
     }
 
-    /// The directory's own LBA (K + 1 for [`Directory::read`]).
+    /// The directory's own LBA (K + 1 for `Directory::read`).
     pub fn lba(&self) -> u64 {
         self.lba
     }
