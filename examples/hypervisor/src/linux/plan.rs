@@ -223,14 +223,14 @@ impl BootPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::linux::EntryState;
     use crate::linux::boot_params::{E820_ENTRIES, E820_TABLE};
     use crate::linux::bytes::{u8_at, u32_at, u64_at};
     use crate::linux::layout::{BOOT_PARAMS_GPA, START_INFO_GPA};
+    use crate::linux::setup_header::SetupHeaderError;
     use crate::linux::setup_header::{offset, test_image};
     use crate::linux::start_info::field;
     use crate::linux::vmlinux::{VmlinuxError, test_vmlinux};
-    use crate::linux::EntryState;
-    use crate::linux::setup_header::SetupHeaderError;
     use alloc::vec;
     use proptest::prelude::*;
 

@@ -27,6 +27,10 @@ pub const MEMMAP_OFFSET: usize = 0x80;
 /// Most memory map entries written (what fits in the page).
 pub const MAX_MEMMAP_ENTRIES: usize = (PAGE_SIZE as usize - MEMMAP_OFFSET) / MEMMAP_ENTRY_SIZE;
 
+// The three structures do not overlap in the page.
+const _: () = assert!(START_INFO_SIZE <= MODLIST_OFFSET);
+const _: () = assert!(MODLIST_OFFSET + MODLIST_ENTRY_SIZE <= MEMMAP_OFFSET);
+
 /// Field offsets of `hvm_start_info`.
 pub mod field {
     /// `magic` (u32).
@@ -89,8 +93,6 @@ mod tests {
         assert_eq!(field::RESERVED + 4, START_INFO_SIZE);
         assert_eq!(field::MEMMAP_ENTRIES, 48);
         assert_eq!(field::MEMMAP_PADDR, 40);
-        assert!(START_INFO_SIZE <= MODLIST_OFFSET);
-        assert!(MODLIST_OFFSET + MODLIST_ENTRY_SIZE <= MEMMAP_OFFSET);
         assert_eq!(MEMMAP_OFFSET % 8, 0);
     }
 
