@@ -230,7 +230,9 @@ pub fn check_status(value: u8, want: u8) -> StatusCheck {
 
 /// Reads `buf.len() / 512` sectors starting at `lba` from the primary master into `buf`
 /// (ATA PIO, LBA48 READ SECTORS EXT, polled, interrupts disabled at the device; see the
-/// module docs). An empty buffer reads nothing.
+/// module docs). An empty buffer reads nothing. Not for interrupt handlers: the channel
+/// lock is a spin lock, so a handler interrupting a read on the same processor would wait
+/// forever.
 #[cfg(target_os = "none")]
 pub fn read_sectors(lba: u64, buf: &mut [u8]) -> Result<(), DiskError> {
     if !buf.len().is_multiple_of(SECTOR_SIZE) {
@@ -275,6 +277,9 @@ pub fn read_sectors(lba: u64, buf: &mut [u8]) -> Result<(), DiskError> {
                 );
             }
         }
+        // After the last block the device drops DRQ and reports a late error in ERR/DF.
+        let last = batch.lba + u64::from(batch.count) - 1;
+        wait(last, WaitPhase::Idle, 0)?;
     }
     Ok(())
 }
