@@ -9,6 +9,9 @@
 //!   no interrupt controller); MONITOR/MWAIT (bit 3) cleared.
 //! - leaf 1 EBX: the initial APIC ID (bits 31:24) zeroed, one logical processor.
 //! - leaves 4 and 0xB/0x1F (topology): passed through.
+//!
+//! [`guest_view`] is the example guest's view. A Linux guest gets [`linux_view`], a
+//! deliberate policy for the platform of `crate::platform` (see its documentation).
 
 use example_guest::abi::{
     CPUID_1_ECX_HYPERVISOR, CPUID_HYPERVISOR_LEAF, CPUID_HYPERVISOR_MAX_LEAF, HYPERVISOR_SIGNATURE,
@@ -77,6 +80,23 @@ pub fn guest_view(leaf: u32, real: CpuidRegisters) -> CpuidRegisters {
         out.ebx &= 0x00FF_FFFF;
     }
     out
+}
+
+mod linux;
+pub use linux::{
+    CpuidPolicy, LINUX_HYPERVISOR_MAX_LEAF, LINUX_MAX_BASIC_LEAF, LINUX_MAX_EXTENDED_LEAF,
+    linux_view,
+};
+
+impl From<baremetal::cpu::CpuidResult> for CpuidRegisters {
+    fn from(r: baremetal::cpu::CpuidResult) -> Self {
+        Self {
+            eax: r.eax,
+            ebx: r.ebx,
+            ecx: r.ecx,
+            edx: r.edx,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,7 @@ use core::fmt;
 use ept::{AttachError, EptError};
 use example_hypervisor::guest_loader::{ElfError, LoadError};
 use example_hypervisor::guest_setup::RamTooSmall;
-use example_hypervisor::guest_walk::WalkError;
-use example_hypervisor::mmio::MmioError;
+use example_hypervisor::mmio::{MmioError, WalkError};
 use vmx_vcpu::VmxError;
 
 /// Why the hypervisor stopped before the guest finished.

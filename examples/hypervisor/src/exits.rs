@@ -7,7 +7,7 @@
 //! | VMX-preemption timer | a timer tick: the timer is armed again and the timer vector queued for injection; `vmx-vcpu` injects it when the guest can take it, else requests an interrupt-window exit, and `last_injection()` says when it was delivered |
 //! | interrupt window | nothing: the guest can now take the pending tick, which the next entry injects |
 //! | HLT | the guest waits for an interrupt: with a tick pending it is injected at once, else the guest is put in the HLT activity state until the timer fires |
-//! | EPT violation on the device page | MMIO emulation: decode the `MOV` at RIP, perform it on the device, advance RIP |
+//! | EPT violation on the device page | MMIO emulation with `vmx_vcpu::mmio`: walk the guest's page tables and decode the instruction at RIP (`fetch_and_decode`), perform the access on the device and complete it on the vCPU (`example_hypervisor::mmio::emulate`: `complete_mmio_read`/`complete_mmio_write`) |
 //! | VMCALL | `DONE` ends the run with the guest's result; `PANIC` ends it with failure |
 //! | XSETBV | a valid XCR0 becomes the guest's (`Vcpu::complete_xsetbv`, which also refuses ECX != 0; vmx-vcpu switches XCR0 around the guest) and RIP advances; another index or an invalid value gets #GP(0), as the processor raises it |
 //! | anything else | printed decoded, and the run fails |
@@ -18,12 +18,9 @@ use baremetal::println;
 use example_guest::abi::{self, hypercall};
 use example_hypervisor::cpuid::{self, CpuidRegisters};
 use example_hypervisor::exit_stats::ExitStats;
-use example_hypervisor::guest_walk;
-use example_hypervisor::mmio::{self, ExampleDevice};
-use example_hypervisor::mov_decoder::{self, Gpr, MAX_INSTRUCTION_LENGTH};
+use example_hypervisor::mmio::{self, ExampleDevice, FetchError, MmioError, RamSlice};
 use example_hypervisor::uart::Uart;
 use vmx_defs::guest_state::ActivityState;
-use vmx_defs::vmcs::fields;
 use vmx_vcpu::exit::{EptViolation, IoExit, VmExit};
 use vmx_vcpu::{Event, InjectionOutcome, InjectionReport, Vcpu, VmxError, VmxHost};
 
@@ -227,69 +224,32 @@ impl<'m> Machine<'m> {
         Ok(())
     }
 
-    /// MMIO: decode the `MOV` at RIP and perform it on the device.
+    /// MMIO: read and decode the instruction at RIP through the guest's page tables
+    /// (`vmx_vcpu::mmio::fetch_and_decode`), perform it on the device and complete it on
+    /// the vCPU (`example_hypervisor::mmio::emulate`).
     fn mmio<H: VmxHost>(
         &mut self,
         vcpu: &mut Vcpu<'_, H>,
         violation: &EptViolation,
     ) -> Result<(), HypervisorError> {
-        let rip = vcpu.rip()?;
-        let cr3 = vcpu.read_field(fields::GUEST_CR3)?;
-        let mut bytes = [0u8; MAX_INSTRUCTION_LENGTH];
-        let fetched = self.fetch(cr3, rip, &mut bytes)?;
-        let decoded = mov_decoder::decode(bytes.get(..fetched).unwrap_or(&[])).map_err(|e| {
-            HypervisorError::Mmio {
-                rip,
-                error: mmio::MmioError::Decode(e),
-            }
-        })?;
-        let regs = *vcpu.regs();
-        let rsp = vcpu.rsp()?;
-        let completion = mmio::emulate(
+        let state = vcpu.mmio_fetch_state()?;
+        let rip = state.rip;
+        let access = vmx_vcpu::mmio::fetch_and_decode(&RamSlice(self.memory.as_slice()), &state)
+            .map_err(|e| match e {
+                FetchError::Walk(error) => HypervisorError::InstructionFetch { rip, error },
+                other => HypervisorError::Mmio {
+                    rip,
+                    error: MmioError::Fetch(other),
+                },
+            })?;
+        mmio::emulate(
             &mut self.device,
             violation.gpa,
             violation.qualification.data_write(),
-            &decoded,
-            |operand| {
-                if operand.gpr == Gpr::Rsp {
-                    rsp
-                } else {
-                    regs.get(operand.gpr).unwrap_or(0)
-                }
-            },
+            &access,
+            vcpu,
         )
-        .map_err(|error| HypervisorError::Mmio { rip, error })?;
-        if let Some((operand, value)) = completion.load {
-            if operand.gpr == Gpr::Rsp {
-                vcpu.set_rsp(operand.write(rsp, value))?;
-            } else {
-                let old = regs.get(operand.gpr).unwrap_or(0);
-                vcpu.regs_mut().set(operand.gpr, operand.write(old, value));
-            }
-        }
-        vcpu.set_rip(rip.wrapping_add(u64::from(completion.instruction_length)))?;
-        Ok(())
-    }
-
-    /// Reads the instruction bytes at guest-virtual `rip` (through the guest's page tables;
-    /// an instruction may cross a page boundary). Returns how many bytes were read.
-    fn fetch(&self, cr3: u64, rip: u64, out: &mut [u8]) -> Result<usize, HypervisorError> {
-        let mut done = 0;
-        while done < out.len() {
-            let gva = rip.wrapping_add(done as u64);
-            let gpa = guest_walk::translate(cr3, gva, |a| self.memory.read_u64(a))
-                .map_err(|e| HypervisorError::InstructionFetch { rip, error: e })?;
-            let in_page = (0x1000 - (gpa & 0xFFF)) as usize;
-            let want = in_page.min(out.len() - done);
-            let got = self
-                .memory
-                .read_bytes(gpa, out.get_mut(done..done + want).unwrap_or(&mut []));
-            done += got;
-            if got < want {
-                break;
-            }
-        }
-        Ok(done)
+        .map_err(|error| HypervisorError::Mmio { rip, error })
     }
 }
 

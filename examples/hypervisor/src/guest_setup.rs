@@ -170,9 +170,11 @@ pub fn build(ram: &mut [u8], entry: u64) -> Result<GuestState, RamTooSmall> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guest_walk::{self, WalkError};
+    use crate::mmio::{RamSlice, WalkError};
     use alloc::vec;
     use example_guest::abi::GUEST_RAM_SIZE;
+    use vmx_vcpu::GuestPhysAddr;
+    use vmx_vcpu::mmio::{Access, AccessKind, PageFault, PagingState, translate};
 
     fn read_u64(ram: &[u8], gpa: u64) -> Option<u64> {
         let at = usize::try_from(gpa).ok()?;
@@ -184,21 +186,38 @@ mod tests {
     fn page_tables_identity_map_ram_and_the_device_page() {
         let mut ram = vec![0u8; GUEST_RAM_SIZE as usize];
         let state = build(&mut ram, 0x10_0000).unwrap();
-        let read = |gpa| read_u64(&ram, gpa);
+        let paging = PagingState {
+            cr0: state.cr0,
+            cr3: state.cr3,
+            cr4: state.cr4,
+            efer: state.efer,
+            pdptes: None,
+            maxphyaddr: 39,
+        };
+        let walk = |gva| {
+            translate(
+                &RamSlice(&ram),
+                &paging,
+                gva,
+                Access::new(AccessKind::Read, 0),
+            )
+            .map(|t| t.gpa)
+        };
         for gva in [
             0x10_0000u64,
             0x1F_FFFF,
             0x3F_F000,
             example_guest::abi::DEVICE_BASE + 8,
         ] {
-            assert_eq!(guest_walk::translate(state.cr3, gva, read), Ok(gva));
+            assert_eq!(walk(gva), Ok(GuestPhysAddr::new(gva)));
         }
+        // Not present at the PDPT level: a #PF with P = 0.
         assert_eq!(
-            guest_walk::translate(state.cr3, 1 << 32, read),
-            Err(WalkError::NotPresent {
-                level: 3,
-                gva: 1 << 32
-            })
+            walk(1 << 32),
+            Err(WalkError::PageFault(PageFault {
+                address: 1 << 32,
+                error_code: 0
+            }))
         );
     }
 

@@ -9,9 +9,7 @@
 //! |---|---|
 //! | [`guest_loader`] | ELF64 parsing (PT_LOAD segments) and loading into guest RAM |
 //! | [`guest_setup`] | the guest's GDT, TSS and identity page tables, and its initial 64-bit state |
-//! | [`guest_walk`] | walking the guest's page tables (to fetch the instruction at RIP) |
-//! | [`mov_decoder`] | decoding the `MOV` forms the guest uses on MMIO |
-//! | [`mmio`] | the made-up MMIO device and emulating one access to it |
+//! | [`mmio`] | the made-up MMIO device and emulating one access to it with `vmx_vcpu::mmio` (page walk, decode, completion) |
 //! | [`uart`] | the 16550 UART model behind the guest's serial port |
 //! | [`cpuid`] | what CPUID returns to the guest |
 //! | [`exit_stats`] | counting VM exits by reason |
@@ -26,10 +24,8 @@ pub mod cpuid;
 pub mod exit_stats;
 pub mod guest_loader;
 pub mod guest_setup;
-pub mod guest_walk;
 pub mod linux;
 pub mod mmio;
-pub mod mov_decoder;
 pub mod msr;
 pub mod platform;
 pub mod uart;

@@ -13,7 +13,7 @@ use crate::exit::{CS_ACCESS_RIGHTS_L, next_rip};
 use crate::host::VmxHost;
 use crate::mmio::complete::{self, Completed, MmioRegisters};
 use crate::mmio::exit::{MmioExit, MmioExitRefusal};
-use crate::mmio::{FetchState, MmioAccess, PagingState, PagingMode};
+use crate::mmio::{FetchState, MmioAccess, PagingMode, PagingState};
 use crate::regs::Gpr;
 
 use super::{NO_EXIT, Vcpu, vmread, vmwrite};
@@ -61,7 +61,8 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
         let exit = self.expect_mmio_exit()?;
         let mut regs = self.mmio_registers()?;
         let before = regs;
-        let done = complete::complete_read(access, &mut regs, value).ok_or(wrong_direction(exit))?;
+        let done =
+            complete::complete_read(access, &mut regs, value).ok_or(wrong_direction(exit))?;
         self.finish_mmio(access, &before, &regs, done)?;
         Ok(done.write_back)
     }
