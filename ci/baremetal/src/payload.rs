@@ -66,6 +66,16 @@ impl Entry {
 }
 
 /// A parsed payload directory.
+///
+/// Only the parser makes one, so its entries always passed the checks of
+/// [`Directory::parse_at`] (names, ranges, no overlaps); building one by hand does not
+/// compile:
+///
+/// ```compile_fail,E0451
+/// use baremetal::payload::{Directory, Entry};
+/// let e = Entry { name: [0; 16], lba: 0, len: 0 };
+/// let d = Directory { entries: [e; 15], count: 15, lba: 0 };
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Directory {
     entries: [Entry; MAX_ENTRIES],
