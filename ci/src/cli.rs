@@ -16,7 +16,7 @@ pub const SYNOPSIS: &str = "\
 Commands and their options:
   cargo ci suite --model MODEL [--bochs 2.7|3.0] [--filter NAME,NAME...] [--timeout SECONDS]
   cargo ci test [--timeout SECONDS] [--jobs N]
-  cargo ci run [--model MODEL | --qemu] [--timeout SECONDS]
+  cargo ci run [--model MODEL | --qemu] [--timeout SECONDS] [--example-guest] [--stock | --kernel PATH] [--initrd PATH] [--cmdline TEXT] [--vcpus N] [--protocol bzimage|pvh] [--bare | --compare] [--interactive]
 `cargo ci help COMMAND` describes each option.";
 
 fn top_after_help() -> String {
@@ -166,6 +166,40 @@ pub struct RunArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub timeout: u64,
+    /// Run the small example guest (examples/guest) instead of Linux.
+    #[arg(long, conflicts_with_all = ["stock", "kernel", "initrd", "cmdline", "vcpus", "protocol", "bare", "interactive", "compare"])]
+    pub example_guest: bool,
+    /// Boot Debian's stock kernel (linux-image-amd64, through its PVH entry by default)
+    /// instead of the small kernel built from linux-source-6.1.
+    #[arg(long, conflicts_with = "kernel")]
+    pub stock: bool,
+    /// Boot this kernel: a bzImage, or an ELF vmlinux with a PVH entry note.
+    #[arg(long, value_name = "PATH")]
+    pub kernel: Option<std::path::PathBuf>,
+    /// Use this initramfs (newc cpio, optionally compressed) instead of the ci tool's.
+    #[arg(long, value_name = "PATH")]
+    pub initrd: Option<std::path::PathBuf>,
+    /// The kernel command line (default: the console on ttyS0 and the options this
+    /// platform needs).
+    #[arg(long, value_name = "TEXT")]
+    pub cmdline: Option<String>,
+    /// Virtual processors (1-4); the others are started by the guest with INIT/SIPI.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4))]
+    pub vcpus: u32,
+    /// Linux boot protocol: the bzImage's 64-bit boot protocol or the PVH entry of the
+    /// uncompressed vmlinux (default: bzimage for the small kernel, pvh for --stock).
+    #[arg(long, value_enum)]
+    pub protocol: Option<crate::linux_run::Protocol>,
+    /// Boot the same kernel without VMX (the baseline of the performance ratio).
+    #[arg(long, conflicts_with_all = ["compare", "interactive"])]
+    pub bare: bool,
+    /// Boot bare, then under the hypervisor, and print the ratio of emulated instructions.
+    #[arg(long, conflicts_with = "interactive")]
+    pub compare: bool,
+    /// Connect this terminal to the guest's console (type into the busybox shell; the
+    /// guest powers off when the shell exits).
+    #[arg(long)]
+    pub interactive: bool,
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ mod entry_names;
 mod filter;
 mod image;
 mod linux;
+mod linux_run;
 mod models;
 mod payload;
 #[cfg(test)]
@@ -53,11 +54,30 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Suite(a) => cmd_suite(&a),
         Command::Test(a) => cmd_test(&a),
-        Command::Run(a) => run::cmd_run(
+        Command::Run(a) if a.example_guest || a.qemu => run::cmd_run(
             a.model.map(|m| m.name),
             a.qemu,
             Duration::from_secs(a.timeout),
         ),
+        Command::Run(a) => {
+            let model = a.model.map_or(run::DEFAULT_MODEL, |m| m.name);
+            let mut boot =
+                linux_run::LinuxBoot::small(model, a.vcpus, Duration::from_secs(a.timeout));
+            boot.kernel = match (&a.kernel, a.stock) {
+                (Some(path), _) => linux_run::KernelChoice::Custom(path.clone()),
+                (None, true) => linux_run::KernelChoice::Stock,
+                (None, false) => linux_run::KernelChoice::Small,
+            };
+            boot.initrd = a.initrd.clone();
+            boot.cmdline = a.cmdline.clone();
+            boot.protocol = a.protocol;
+            boot.interactive = a.interactive;
+            if a.bare {
+                boot.mode = linux_run::Mode::Bare;
+                boot.dir = builder::artifact_dir(&format!("linux-bare-{model}"));
+            }
+            linux_run::cmd_run_linux(boot, a.compare)
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -162,6 +182,11 @@ fn cmd_test(args: &TestArgs) -> Result<bool, String> {
         bochs3::ensure_built()?;
     }
     let mut total = Tally::default();
+    // The kernels and the initramfs (downloads and a kernel build on a cold machine, cached
+    // afterwards) before anything long, so that a missing tool fails early.
+    for kind in [linux::KernelKind::Small, linux::KernelKind::Stock] {
+        linux::artifacts(kind)?;
+    }
 
     println!("== host tests: cargo test --workspace");
     let (host, host_ok) = host_tests()?;
@@ -235,6 +260,13 @@ fn cmd_test(args: &TestArgs) -> Result<bool, String> {
     let (example, example_ok) = run::example_checks(limit);
     total += example;
     all_ok &= example_ok;
+    println!("== Linux under the example hypervisor");
+    let (linux, linux_ok) = linux_run::linux_checks(Duration::from_secs(
+        limit.as_secs().max(linux_run::LINUX_TEST_TIMEOUT_S),
+    ));
+    println!("linux: {linux}");
+    total += linux;
+    all_ok &= linux_ok;
     println!("cargo ci test: {:.1} s", start.elapsed().as_secs_f64());
     println!("{total}");
     Ok(all_ok && total.failed == 0)
