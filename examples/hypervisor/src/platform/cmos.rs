@@ -61,7 +61,7 @@ impl Cmos {
         Cmos {
             index: 0,
             ram,
-            tsc_hz: tsc_khz.max(1) * 1000,
+            tsc_hz: tsc_khz.max(1).saturating_mul(1000),
             base_seconds: days_from_civil(y, m, d) * 86_400,
         }
     }

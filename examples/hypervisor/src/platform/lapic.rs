@@ -272,8 +272,8 @@ impl LocalApic {
         self.tpr = tpr;
     }
 
-    /// The processor priority (Intel SDM Vol. 3A §12.8.3.1): TPR if TPR[7:4] >= ISRV[7:4],
-    /// else ISRV[7:4]:0000b, ISRV being the highest in-service vector (0 if none).
+    /// The processor priority (Intel SDM Vol. 3A §12.8.3.1): TPR if `TPR[7:4] >= ISRV[7:4]`,
+    /// else `ISRV[7:4]:0000b`, ISRV being the highest in-service vector (0 if none).
     pub fn ppr(&self) -> u8 {
         ppr(self.tpr, self.isr.highest().unwrap_or(0))
     }

@@ -408,7 +408,7 @@ impl Platform {
         }
     }
 
-    /// Sets the TPR of vCPU `cpu` (the full 8-bit TPR; CR8 is TPR[7:4]).
+    /// Sets the TPR of vCPU `cpu` (the full 8-bit TPR; CR8 is `TPR[7:4]`).
     pub fn set_tpr(&mut self, cpu: usize, tpr: u8) {
         if let Some(apic) = self.lapics.get_mut(cpu) {
             apic.set_tpr(tpr);

@@ -144,7 +144,7 @@ impl Pit {
         counters[0].gate = true;
         counters[1].gate = true;
         Pit {
-            tsc_hz: tsc_khz.max(1) * 1000,
+            tsc_hz: tsc_khz.max(1).saturating_mul(1000),
             counters,
             port_b: 0,
             irq0_edges_seen: 0,
@@ -365,6 +365,6 @@ impl Pit {
         let tick = c.edge_tick(self.irq0_edges_seen + 1)?;
         let load = self.ticks_at(c.load_tsc);
         // The edge is due when ticks_at(now) - ticks_at(load) reaches `tick`.
-        Some(self.tsc_at(load + tick).max(c.load_tsc))
+        Some(self.tsc_at(load.saturating_add(tick)).max(c.load_tsc))
     }
 }

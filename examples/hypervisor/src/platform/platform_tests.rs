@@ -226,4 +226,26 @@ proptest! {
             let _ = p.next_deadline();
         }
     }
+
+    #[test]
+    fn timers_never_panic_at_any_rate(
+        tsc_khz in any::<u64>(),
+        writes in proptest::collection::vec((0x40u16..=0x43, any::<u8>(), any::<u64>()), 1..40),
+        deadline in any::<u64>(),
+    ) {
+        let mut p = Platform::new(PlatformConfig { vcpus: 1, tsc_khz });
+        route(&mut p, 2, 0x30, 0);
+        p.lapic_write(0, reg::SVR, 0x1FF, 0);
+        p.lapic_write(0, reg::LVT_TIMER, 0x40 | (2 << 17), 0);
+        p.set_tsc_deadline(0, deadline, 0);
+        for (port, value, now) in writes {
+            p.io_write(port, 1, u32::from(value), now);
+            p.io_read(0x61, 1, now);
+            p.io_read(0x70 + (port & 1), 1, now);
+            p.update(now);
+            if let Some(t) = p.next_deadline() {
+                p.update(t);
+            }
+        }
+    }
 }
