@@ -258,6 +258,13 @@ impl LocalApic {
         self.svr & (1 << 8) != 0
     }
 
+    /// Whether this APIC is the focus processor for `vector` in lowest-priority arbitration:
+    /// focus processor checking is on (SVR bit 9 clear) and the vector is requested or in
+    /// service (Intel SDM Vol. 3A §12.6.2.4, §12.9).
+    pub fn is_focus_for(&self, vector: u8) -> bool {
+        self.svr & (1 << 9) == 0 && (self.irr.contains(vector) || self.isr.contains(vector))
+    }
+
     fn enabled(&self) -> bool {
         self.hardware_enabled() && self.software_enabled()
     }

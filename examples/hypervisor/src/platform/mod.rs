@@ -287,8 +287,9 @@ impl Platform {
 
     /// Delivers an interrupt message from the I/O APIC (`source` None) or from the local
     /// APIC of vCPU `source` (Intel SDM Vol. 3A §12.6). Lowest-priority messages go to the
-    /// software-enabled target with the lowest arbitration priority, the lowest index on a
-    /// tie (§12.6.2.4).
+    /// software-enabled target that is the focus processor for the vector (it has the vector
+    /// requested or in service, with focus checking on) or else to the one with the lowest
+    /// arbitration priority, the lowest index on a tie (§12.6.2.4).
     fn deliver(&mut self, message: Message, source: Option<usize>) -> Vec<CpuEffect> {
         let targets = self.targets(message.destination, source);
         let mut effects = Vec::new();
@@ -299,10 +300,19 @@ impl Platform {
                 }
             }
             DeliveryMode::LowestPriority => {
-                let chosen = targets
+                let enabled: Vec<usize> = targets
                     .into_iter()
                     .filter(|&c| self.lapics[c].software_enabled())
-                    .min_by_key(|&c| (self.lapics[c].apr(), c));
+                    .collect();
+                let focus = enabled
+                    .iter()
+                    .copied()
+                    .find(|&c| self.lapics[c].is_focus_for(message.vector));
+                let chosen = focus.or_else(|| {
+                    enabled
+                        .into_iter()
+                        .min_by_key(|&c| (self.lapics[c].apr(), c))
+                });
                 if let Some(cpu) = chosen {
                     self.lapics[cpu].accept(message.vector, message.level_triggered);
                 }

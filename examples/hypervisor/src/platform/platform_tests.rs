@@ -152,6 +152,12 @@ fn fixed_ipis_by_shorthand_and_logical_destination() {
     p.lapic_write(1, reg::ICR_HIGH, 0x07 << 24, 0);
     p.lapic_write(1, reg::ICR_LOW, 0x0000_0970, 0);
     assert_eq!(p.lapic(0).map(|a| a.irr().contains(0x70)), Some(true));
+    // A processor servicing the vector is its focus and takes it despite a higher APR.
+    p.lapic_write(2, reg::ICR_LOW, 0x0004_0071, 0);
+    p.acknowledge(2, 0x71);
+    p.lapic_write(1, reg::ICR_LOW, 0x0000_0971, 0);
+    assert_eq!(p.lapic(2).map(|a| a.irr().contains(0x71)), Some(true));
+    assert_eq!(p.lapic(0).map(|a| a.irr().contains(0x71)), Some(false));
 }
 
 #[test]
