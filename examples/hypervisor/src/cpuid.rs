@@ -82,7 +82,7 @@ pub fn guest_view(leaf: u32, real: CpuidRegisters) -> CpuidRegisters {
     out
 }
 
-mod linux;
+pub mod linux;
 pub use linux::{
     CpuidPolicy, LINUX_HYPERVISOR_MAX_LEAF, LINUX_MAX_BASIC_LEAF, LINUX_MAX_EXTENDED_LEAF,
     linux_view,

@@ -366,7 +366,7 @@ pub fn tsc_crystal(policy: &CpuidPolicy) -> CpuidRegisters {
     let max_khz = u64::from(u32::MAX) / 1000;
     let first = khz.div_ceil(max_khz).max(1);
     let n = (first..first.saturating_add(100_000))
-        .find(|n| khz % n == 0)
+        .find(|n| khz.is_multiple_of(*n))
         .unwrap_or(first);
     let crystal_khz = (khz / n).min(max_khz);
     CpuidRegisters {

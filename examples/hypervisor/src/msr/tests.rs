@@ -228,12 +228,11 @@ proptest! {
         if p.write(msr, value, &CTX).is_err() {
             prop_assert_eq!(&p, &before);
         }
-        if let Ok(MsrWrite::Accepted) = p.write(msr, value, &CTX) {
-            if let Ok(MsrRead::Value(v)) = p.read(msr, &CTX) {
-                if msr != IA32_BIOS_SIGN_ID {
-                    prop_assert_eq!(v, value);
-                }
-            }
+        if let Ok(MsrWrite::Accepted) = p.write(msr, value, &CTX)
+            && let Ok(MsrRead::Value(v)) = p.read(msr, &CTX)
+            && msr != IA32_BIOS_SIGN_ID
+        {
+            prop_assert_eq!(v, value);
         }
     }
 }
