@@ -235,7 +235,7 @@ pub fn pvh_entry(vmlinux: &[u8]) -> Result<u64, BzImageError> {
 /// result has a PVH entry; returns the entry.
 pub fn extract_vmlinux(image: &[u8], out: &Path) -> Result<u64, String> {
     let range = find_xz_stream(image).map_err(|e| e.to_string())?;
-    let tmp = out.with_extension("part");
+    let tmp = super::beside(out, "part");
     let file =
         std::fs::File::create(&tmp).map_err(|e| format!("creating {}: {e}", tmp.display()))?;
     let mut child = Command::new("xz")

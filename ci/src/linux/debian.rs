@@ -5,10 +5,12 @@
 //! `<cache>/linux/pkgs/NAME_VERSION/` with a `.complete` stamp, so a second call only
 //! asks `apt-cache` for the version.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
-use super::{cache_root, run_logged};
+use super::{beside, cache_root, run_logged};
 
 /// The fields of an `apt-cache show` stanza that `cargo ci` uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,9 +25,18 @@ pub struct PackageInfo {
     pub depends: String,
 }
 
+/// Reads every stanza of `apt-cache show` output (stanzas without `Package:` or
+/// `Version:` are skipped).
+pub fn parse_show_all(text: &str) -> Vec<PackageInfo> {
+    text.split("\n\n").filter_map(parse_stanza).collect()
+}
+
 /// Reads the first stanza of `apt-cache show` output.
 pub fn parse_show(text: &str) -> Option<PackageInfo> {
-    let stanza = text.split("\n\n").next()?;
+    text.split("\n\n").next().and_then(parse_stanza)
+}
+
+fn parse_stanza(stanza: &str) -> Option<PackageInfo> {
     let field = |key: &str| {
         stanza.lines().find_map(|l| {
             l.strip_prefix(key)
@@ -59,22 +70,49 @@ pub fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-fn apt_cache_show(name: &str) -> Option<PackageInfo> {
-    let out = Command::new("apt-cache")
-        .args(["show", "--no-all-versions", name])
+/// Candidates already asked for in this process (`apt-cache` takes most of a second a
+/// call on a machine with several suites in its sources).
+static KNOWN: Mutex<BTreeMap<String, PackageInfo>> = Mutex::new(BTreeMap::new());
+
+fn known(name: &str) -> Option<PackageInfo> {
+    KNOWN.lock().ok()?.get(name).cloned()
+}
+
+/// Asks `apt-cache show --no-all-versions` about `names` at once and remembers the answers.
+fn apt_cache_show(names: &[&str]) {
+    let Ok(out) = Command::new("apt-cache")
+        .args(["show", "--no-all-versions"])
+        .args(names)
         .stderr(Stdio::null())
         .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
+    else {
+        return;
+    };
+    if let Ok(mut map) = KNOWN.lock() {
+        for info in parse_show_all(&String::from_utf8_lossy(&out.stdout)) {
+            map.entry(info.name.clone()).or_insert(info);
+        }
     }
-    parse_show(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Looks the candidates of `names` up with one `apt-cache` call (those not known yet);
+/// [`show`] then answers from memory. Unknown packages are left for [`show`] to report.
+pub fn prefetch(names: &[&str]) {
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| known(n).is_none())
+        .collect();
+    if !missing.is_empty() {
+        apt_cache_show(&missing);
+    }
 }
 
 /// The candidate of package `name`; when apt knows no such package, runs `apt-get update`
 /// first if root, else says to.
 pub fn show(name: &str) -> Result<PackageInfo, String> {
-    if let Some(info) = apt_cache_show(name) {
+    prefetch(&[name]);
+    if let Some(info) = known(name) {
         return Ok(info);
     }
     if !is_root() {
@@ -90,8 +128,8 @@ pub fn show(name: &str) -> Result<PackageInfo, String> {
         Command::new("apt-get").arg("update"),
         &log,
     )?;
-    apt_cache_show(name)
-        .ok_or_else(|| format!("apt knows no package {name}, even after apt-get update"))
+    apt_cache_show(&[name]);
+    known(name).ok_or_else(|| format!("apt knows no package {name}, even after apt-get update"))
 }
 
 fn mb(bytes: u64) -> u64 {
@@ -155,7 +193,7 @@ pub fn fetch(info: &PackageInfo) -> Result<PathBuf, String> {
 pub fn unpack(deb: &Path, dest: &Path, only: Option<&str>) -> Result<(), String> {
     std::fs::create_dir_all(dest).map_err(|e| format!("creating {}: {e}", dest.display()))?;
     let Some(member) = only else {
-        let log = dest.with_extension("unpack.log");
+        let log = beside(dest, "unpack.log");
         return run_logged(
             &format!("dpkg-deb -x {}", deb.display()),
             Command::new("dpkg-deb").arg("-x").arg(deb).arg(dest),
@@ -206,7 +244,7 @@ pub fn unpacked(info: &PackageInfo, only: Option<&str>) -> Result<PathBuf, Strin
         return Ok(dir);
     }
     let deb = fetch(info)?;
-    let tmp = dir.with_extension(format!("partial-{}", std::process::id()));
+    let tmp = beside(&dir, &format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     unpack(&deb, &tmp, only)?;
     std::fs::write(tmp.join(".complete"), format!("{}\n", deb.display()))
@@ -258,6 +296,11 @@ Version: 6.1.176-1\n";
             Some("linux-image-6.1.0-57-amd64")
         );
         assert_eq!(parse_show("Package: x\n"), None);
+        let all = parse_show_all(SHOW);
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].version, "6.1.176-1");
+        assert_eq!(all[1].depends, "");
+        assert_eq!(all[1].size, 0);
         assert_eq!(parse_show(""), None);
     }
 

@@ -99,7 +99,7 @@ pub fn ensure_built() -> Result<PathBuf, String> {
     let busybox = std::fs::read(&busybox_path)
         .map_err(|e| format!("reading {}: {e}", busybox_path.display()))?;
     let bytes = archive(&busybox).map_err(|e| e.to_string())?;
-    let tmp = path.with_extension(format!("part-{}", std::process::id()));
+    let tmp = super::beside(&path, &format!("part-{}", std::process::id()));
     std::fs::write(&tmp, &bytes).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, &path).map_err(|e| format!("renaming to {}: {e}", path.display()))?;
     eprintln!(

@@ -11,21 +11,25 @@ use std::fmt;
 /// not set.
 pub type Setting = Option<String>;
 
+fn is_option(name: &str) -> bool {
+    name.starts_with("CONFIG_") && !name.contains(' ')
+}
+
 /// Reads `text` into option name -> setting (later lines win, as in Kconfig).
 pub fn parse(text: &str) -> BTreeMap<String, Setting> {
     let mut map = BTreeMap::new();
     for line in text.lines().map(str::trim) {
         if let Some(rest) = line.strip_prefix("# ") {
-            if let Some(name) = rest.strip_suffix(" is not set") {
-                if name.starts_with("CONFIG_") && !name.contains(' ') {
-                    map.insert(name.to_string(), None);
-                }
+            if let Some(name) = rest.strip_suffix(" is not set")
+                && is_option(name)
+            {
+                map.insert(name.to_string(), None);
             }
-        } else if let Some((name, value)) = line.split_once('=') {
-            if name.starts_with("CONFIG_") && !name.contains(' ') {
-                let setting = (value != "n").then(|| value.to_string());
-                map.insert(name.to_string(), setting);
-            }
+        } else if let Some((name, value)) = line.split_once('=')
+            && is_option(name)
+        {
+            let setting = (value != "n").then(|| value.to_string());
+            map.insert(name.to_string(), setting);
         }
     }
     map

@@ -6,7 +6,7 @@
 //!   ([`small`]); about 1.1 MB, reaches `/init` in seconds under Bochs.
 //! - [`KernelKind::Stock`]: Debian's `linux-image-amd64` kernel ([`stock`]); its XZ payload is
 //!   decompressed on the host into a `vmlinux` for the PVH entry ([`bzimage`]).
-//! - [`initramfs`]: a newc cpio ([`cpio`]) with `busybox-static` and `ci/linux/init`
+//! - [`initramfs()`]: a newc cpio ([`cpio`]) with `busybox-static` and `ci/linux/init`
 //!   ([`initramfs`](mod@initramfs)), which follows the "Init contract": `VMXRS-INIT-MARKER`,
 //!   `/proc/cpuinfo`, `/proc/interrupts`, a workload, `VMXRS-INIT-DONE status=<n>`,
 //!   `poweroff -f`; `vmxrs.interactive` on the command line starts a shell instead.
@@ -99,6 +99,15 @@ fn cache_root_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<P
     var("HOME").map(|d| d.join(".cache").join("vmx-rs").join("linux"))
 }
 
+/// `path` with `.suffix` appended to its file name (a temporary or log name next to it;
+/// unlike `Path::with_extension`, a version such as `6.1.192-3` in the name stays whole).
+pub(crate) fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".");
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
 /// Runs `cmd` with its output appended to `log`; on failure, the error names the step, the
 /// status, the log and its last lines.
 pub(crate) fn run_logged(step: &str, cmd: &mut Command, log: &Path) -> Result<(), String> {
@@ -135,6 +144,11 @@ pub(crate) fn run_logged(step: &str, cmd: &mut Command, log: &Path) -> Result<()
 
 /// The kernel `kind` and the initramfs, fetched and built first when the cache lacks them.
 pub fn artifacts(kind: KernelKind) -> Result<LinuxArtifacts, String> {
+    debian::prefetch(&[
+        small::SOURCE_PACKAGE,
+        stock::METAPACKAGE,
+        initramfs::PACKAGE,
+    ]);
     let (bzimage, vmlinux) = match kind {
         KernelKind::Small => {
             let k = small::ensure_built()?;
@@ -231,6 +245,18 @@ mod tests {
             Some(PathBuf::from("/h/.cache/vmx-rs/linux"))
         );
         assert_eq!(cache_root_from(env(&[])), None);
+    }
+
+    #[test]
+    fn beside_keeps_versions_whole() {
+        assert_eq!(
+            beside(Path::new("/c/small-6.1.192-3-ab"), "build-7"),
+            PathBuf::from("/c/small-6.1.192-3-ab.build-7")
+        );
+        assert_eq!(
+            beside(Path::new("x/vmlinux"), "part"),
+            PathBuf::from("x/vmlinux.part")
+        );
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub fn ensure_built() -> Result<SmallKernel, String> {
         info.version,
         (6 / jobs).max(1)
     );
-    let build = dir.with_extension(format!("build-{}", std::process::id()));
+    let build = super::beside(&dir, &format!("build-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&build);
     std::fs::create_dir_all(&build).map_err(|e| format!("creating {}: {e}", build.display()))?;
     let log = build.join("build.log");
@@ -159,7 +159,7 @@ pub fn ensure_built() -> Result<SmallKernel, String> {
         &mut make(&[&format!("-j{jobs}"), "bzImage"]),
         &log,
     )?;
-    let out = dir.with_extension(format!("out-{}", std::process::id()));
+    let out = super::beside(&dir, &format!("out-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
     for (from, to) in [

@@ -55,7 +55,7 @@ pub fn ensure_fetched() -> Result<StockKernel, String> {
         vmlinuz.display()
     );
     let entry = bzimage::extract_vmlinux(&image, &kernel.vmlinux)?;
-    let tmp = kernel.bzimage.with_extension("part");
+    let tmp = super::beside(&kernel.bzimage, "part");
     std::fs::write(&tmp, &image).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, &kernel.bzimage)
         .map_err(|e| format!("renaming to {}: {e}", kernel.bzimage.display()))?;

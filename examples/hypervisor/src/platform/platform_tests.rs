@@ -194,6 +194,42 @@ fn apic_base_and_bad_cpus() {
     assert_eq!(q.lapic(3).map(|a| a.id()), Some(3));
 }
 
+#[test]
+fn software_disabled_ap_takes_init_and_sipi_but_not_fixed() {
+    let mut p = Platform::new(PlatformConfig {
+        vcpus: 2,
+        tsc_khz: PIT_HZ,
+    });
+    p.lapic_write(0, reg::SVR, 0x1FF, 0);
+    p.lapic_write(0, reg::ICR_HIGH, 1 << 24, 0);
+    p.lapic_write(0, reg::ICR_LOW, 0x0000_0040, 0);
+    assert_eq!(p.lapic(1).map(|a| a.irr().is_empty()), Some(true));
+    assert_eq!(
+        p.lapic_write(0, reg::ICR_LOW, 0x0000_C500, 0),
+        vec![CpuEffect::Init { cpu: 1 }]
+    );
+    assert_eq!(
+        p.lapic_write(0, reg::ICR_LOW, 0x0000_0608, 0),
+        vec![CpuEffect::Startup { cpu: 1, vector: 8 }]
+    );
+}
+
+#[test]
+fn rtc_and_pit_through_ports() {
+    let mut p = platform(1);
+    p.io_write(0x70, 1, 0x8A, 0);
+    assert_eq!(p.io_read(0x71, 1, 0) & 0x80, 0, "UIP clear");
+    p.io_write(0x70, 1, 0x09, 0);
+    assert_eq!(p.io_read(0x71, 1, 0), 0x26);
+    p.io_write(0x61, 1, 0x01, 0);
+    assert_eq!(p.io_read(0x61, 1, 0) & 0x03, 0x01);
+    p.io_write(0x43, 1, 0xB0, 0);
+    p.io_write(0x42, 1, 0x10, 0);
+    p.io_write(0x42, 1, 0x00, 0);
+    assert_eq!(p.io_read(0x61, 1, 0x10 * 1000) & 0x20, 0x20);
+    assert!(p.unknown_port_accesses().is_empty());
+}
+
 proptest! {
     #[test]
     fn ioapic_routing_matches_model(
