@@ -1,5 +1,6 @@
-//! The hypervisor's main flow: capabilities, guest memory and image, EPT, VMX, the vCPU,
-//! the run, the report.
+//! The hypervisor's main flow: with a Linux payload on the disk, the Linux virtual machine
+//! (`linux_vm`); otherwise the example guest: capabilities, guest memory and image, EPT,
+//! VMX, the vCPU, the run, the report.
 
 use baremetal::exit::{ExitCode, exit};
 use baremetal::println;
@@ -26,6 +27,16 @@ pub fn main() -> ! {
         "example hypervisor: started (Bochs CPU model \"{}\")",
         baremetal::boot::model_name()
     );
+    // A payload on the disk (issue 12) selects the Linux virtual machine; without one the
+    // example guest runs as before.
+    match baremetal::payload::Directory::read() {
+        Ok(Some(dir)) => crate::linux_vm::main(dir),
+        Ok(None) => {}
+        Err(e) => {
+            println!("example hypervisor: FAILED: reading the payload directory: {e}");
+            exit(ExitCode::Failure)
+        }
+    }
     match run() {
         Ok(result) if result.failed_checks == 0 => {
             println!("example hypervisor: guest DONE, result 0 (all self-checks passed)");

@@ -1,0 +1,94 @@
+//! The guest's console: its COM1 output printed on the host's console (whole lines as
+//! `guest: <line>` in batch mode, raw bytes in interactive mode), the init markers it
+//! watches for, and the host's COM1 input in interactive mode.
+
+use alloc::vec::Vec;
+
+use baremetal::println;
+
+use super::config::ConsoleMode;
+
+/// The line the guest's init prints first.
+pub const INIT_MARKER: &str = "VMXRS-INIT-MARKER";
+/// The line the guest's init prints last, before `=<status>`.
+pub const INIT_DONE: &str = "VMXRS-INIT-DONE status=";
+
+/// Line assembly and marker tracking.
+pub struct GuestConsole {
+    mode: ConsoleMode,
+    line: Vec<u8>,
+    /// TSC at which the init marker line was seen.
+    pub marker_tsc: Option<u64>,
+    /// The status of `VMXRS-INIT-DONE status=<n>`.
+    pub done_status: Option<i64>,
+}
+
+impl GuestConsole {
+    /// An empty console.
+    pub fn new(mode: ConsoleMode) -> Self {
+        Self {
+            mode,
+            line: Vec::new(),
+            marker_tsc: None,
+            done_status: None,
+        }
+    }
+
+    /// Takes bytes the guest sent at TSC `now`.
+    pub fn feed(&mut self, bytes: &[u8], now: u64) {
+        for &b in bytes {
+            if self.mode == ConsoleMode::Interactive {
+                baremetal::console::write_byte(b);
+            }
+            if b == b'\n' {
+                self.end_line(now);
+            } else if b != b'\r' && self.line.len() < 4096 {
+                self.line.push(b);
+            }
+        }
+    }
+
+    /// Prints a partial last line (at the end of the run).
+    pub fn flush(&mut self, now: u64) {
+        if !self.line.is_empty() {
+            self.end_line(now);
+        }
+    }
+
+    fn end_line(&mut self, now: u64) {
+        let text = core::str::from_utf8(&self.line).unwrap_or("<not UTF-8>");
+        if self.mode == ConsoleMode::Batch {
+            println!("guest: {text}");
+        }
+        if self.marker_tsc.is_none() && text.trim_end().ends_with(INIT_MARKER) {
+            self.marker_tsc = Some(now);
+        }
+        if let Some(at) = text.find(INIT_DONE) {
+            let rest = &text[at + INIT_DONE.len()..];
+            let digits: &str = rest
+                .split(|c: char| !(c.is_ascii_digit() || c == '-'))
+                .next()
+                .unwrap_or("");
+            self.done_status = digits.parse().ok();
+        }
+        self.line.clear();
+    }
+}
+
+/// COM1's line status register and receive buffer (16550: LSR bit 0 = data ready).
+const COM1: u16 = 0x3F8;
+const LSR_DATA_READY: u8 = 1;
+
+/// Reads the bytes waiting in the host's COM1 receive buffer (interactive mode).
+pub fn poll_host_input(out: &mut Vec<u8>) {
+    for _ in 0..16 {
+        // SAFETY: COM1 is the runtime's console UART; reading LSR and RBR has no effect
+        // beyond taking the received byte.
+        let lsr = unsafe { baremetal::cpu::inb(COM1 + 5) };
+        if lsr & LSR_DATA_READY == 0 {
+            break;
+        }
+        // SAFETY: as above.
+        out.push(unsafe { baremetal::cpu::inb(COM1) });
+    }
+}
