@@ -15,7 +15,9 @@
 //!    which write the destination register and move RIP by the decoded length).
 //!
 //! The same steps serve an APIC-access exit by an instruction's linear data read or write
-//! (SDM Vol. 3C §30.4.1), with the page offset from the exit qualification.
+//! (SDM Vol. 3C §30.4.1), with the page offset from the exit qualification: [`perform`] runs
+//! the instruction against any [`MmioDevice`] (e.g. an adapter over the platform's local
+//! APIC) at an offset in its page.
 
 use core::fmt;
 
@@ -219,11 +221,29 @@ impl fmt::Display for MmioError {
     }
 }
 
+/// A device's register page as an emulated instruction sees it: reads and writes of `width`
+/// bytes (1, 2, 4 or 8) at an offset in the page.
+pub trait MmioDevice {
+    /// Reads `width` bytes at `offset`.
+    fn read(&mut self, offset: u64, width: u8) -> u64;
+    /// Writes the low `width` bytes of `value` at `offset`.
+    fn write(&mut self, offset: u64, width: u8, value: u64);
+}
+
+impl MmioDevice for ExampleDevice {
+    fn read(&mut self, offset: u64, width: u8) -> u64 {
+        ExampleDevice::read(self, offset, width)
+    }
+
+    fn write(&mut self, offset: u64, width: u8, value: u64) {
+        ExampleDevice::write(self, offset, width, value)
+    }
+}
+
 /// Emulates the decoded instruction `access` (from `vmx_vcpu::mmio::fetch_and_decode` at the
-/// guest's RIP) that touched `gpa`: performs it on `device` and completes it on `cpu`.
-/// `reported_write` is what the EPT-violation qualification reports (bit 1, SDM Vol. 3C
-/// Table 28-7). Loads, stores, ALU instructions (read-modify-write included), XCHG and STOS
-/// are emulated; MOVS is refused ([`MmioError::StringCopy`]).
+/// guest's RIP) that touched the example device at `gpa`: performs it on `device` and
+/// completes it on `cpu` ([`perform`]). `reported_write` is what the EPT-violation
+/// qualification reports (bit 1, SDM Vol. 3C Table 28-7).
 pub fn emulate<C: MmioCompleter + ?Sized>(
     device: &mut ExampleDevice,
     gpa: u64,
@@ -234,6 +254,24 @@ pub fn emulate<C: MmioCompleter + ?Sized>(
     if !ExampleDevice::contains(gpa) {
         return Err(MmioError::NoDevice { gpa });
     }
+    perform(device, gpa - DEVICE_BASE, reported_write, access, cpu)
+}
+
+/// Performs the decoded instruction `access` on `device` at `offset` in its page and
+/// completes it on `cpu`: for an EPT violation (`reported_write` = qualification bit 1, SDM
+/// Vol. 3C Table 28-7) or an APIC-access exit by a linear data access (offset = qualification
+/// bits 11:0, `reported_write` = access type 1, §28.2.1 Table 28-6, §30.4.1; see
+/// `vmx_vcpu::mmio::MmioExit`). Loads, stores, ALU instructions (read-modify-write
+/// included: the result is written back to the device), XCHG and STOS are emulated; MOVS is
+/// refused ([`MmioError::StringCopy`]), as is an instruction whose direction contradicts the
+/// exit ([`MmioError::DirectionMismatch`]).
+pub fn perform<D: MmioDevice + ?Sized, C: MmioCompleter + ?Sized>(
+    device: &mut D,
+    offset: u64,
+    reported_write: bool,
+    access: &MmioAccess,
+    cpu: &mut C,
+) -> Result<(), MmioError> {
     if matches!(access.operation, MmioOperation::Movs { .. }) {
         return Err(MmioError::StringCopy);
     }
@@ -241,7 +279,6 @@ pub fn emulate<C: MmioCompleter + ?Sized>(
     if mismatch {
         return Err(MmioError::DirectionMismatch { reported_write });
     }
-    let offset = gpa - DEVICE_BASE;
     if access.reads() {
         let value = device.read(offset, access.width);
         let back = cpu
@@ -366,6 +403,45 @@ mod tests {
         .unwrap();
         assert_eq!(device.read(DEVICE_OPERAND, 4), 0x13);
         assert_eq!(cpu.rip, 6 + 3);
+    }
+
+    /// An xAPIC-like register page: 32-bit registers at 16-byte offsets.
+    #[derive(Default)]
+    struct Registers {
+        regs: alloc::collections::BTreeMap<u64, u64>,
+        writes: alloc::vec::Vec<(u64, u8, u64)>,
+    }
+
+    impl MmioDevice for Registers {
+        fn read(&mut self, offset: u64, _width: u8) -> u64 {
+            self.regs.get(&offset).copied().unwrap_or(0)
+        }
+        fn write(&mut self, offset: u64, width: u8, value: u64) {
+            self.writes.push((offset, width, value));
+            self.regs.insert(offset, value);
+        }
+    }
+
+    #[test]
+    fn perform_on_an_apic_like_page() {
+        let mut apic = Registers::default();
+        let mut cpu = Model::default();
+        apic.regs.insert(0x20, 0x0300_0000);
+        // mov eax, [rbx+0x20] (8B 43 20): APIC ID read, access type 0 at offset 0x20.
+        perform(
+            &mut apic,
+            0x20,
+            false,
+            &access(&[0x8B, 0x43, 0x20]),
+            &mut cpu,
+        )
+        .unwrap();
+        assert_eq!(cpu.regs.get(Gpr::Rax), 0x0300_0000);
+        // mov dword [rbx+0xB0], 0 (C7 83 B0 00 00 00 00 00 00 00): EOI write, type 1.
+        let eoi = access(&[0xC7, 0x83, 0xB0, 0, 0, 0, 0, 0, 0, 0]);
+        perform(&mut apic, 0xB0, true, &eoi, &mut cpu).unwrap();
+        assert_eq!(apic.writes, [(0xB0, 4, 0)]);
+        assert_eq!(cpu.rip, 3 + 10);
     }
 
     #[test]
