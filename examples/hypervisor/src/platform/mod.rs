@@ -211,12 +211,8 @@ impl Platform {
     pub fn io_read(&mut self, port: u16, size: u8, now: u64) -> u32 {
         self.count_unknown(port, size);
         if PciHost::claims(port, size) {
-            let shift = if port == pci::CONFIG_ADDRESS {
-                0
-            } else {
-                8 * u32::from(port & 3)
-            };
-            return (self.pci.read(port) >> shift) & size_mask(size);
+            // CONFIG_ADDRESS reads back; CONFIG_DATA reads all ones (no device).
+            return self.pci.read(port) & size_mask(size);
         }
         let mut value = 0u32;
         for i in 0..access_bytes(size) {

@@ -48,6 +48,7 @@ fn pci_and_reset_ports() {
     assert_eq!(p.io_read(0xCF8, 4, 0), 0x8000_0000);
     assert_eq!(p.io_read(0xCFC, 4, 0), 0xFFFF_FFFF);
     assert_eq!(p.io_read(0xCFE, 2, 0), 0xFFFF);
+    assert_eq!(p.io_read(0xCFD, 4, 0), 0xFFFF_FFFF);
     assert_eq!(p.io_write(0xCF9, 1, 0x02, 0), None);
     assert_eq!(p.io_write(0xCF9, 1, 0x06, 0), Some(PowerEvent::Reset));
     assert_eq!(p.io_write(0x64, 1, 0xFE, 0), Some(PowerEvent::Reset));
