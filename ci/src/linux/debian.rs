@@ -2,8 +2,8 @@
 //! installing anything: `apt-cache show` names the candidate version, its size and its
 //! dependencies, `apt-get download NAME=VERSION` fetches the `.deb`, `dpkg-deb` unpacks it
 //! (all of it, or only the members under one directory). Each unpacked package lives in
-//! `<cache>/linux/pkgs/NAME_VERSION/` with a `.complete` stamp, so a second call only
-//! asks `apt-cache` for the version.
+//! `<cache>/linux/pkgs/NAME_VERSION/` with a `.complete` stamp (the `.deb` is then deleted),
+//! so a second call only asks `apt-cache` for the version (once per process: [`prefetch`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -251,6 +251,9 @@ pub fn unpacked(info: &PackageInfo, only: Option<&str>) -> Result<PathBuf, Strin
         .map_err(|e| format!("writing the stamp in {}: {e}", tmp.display()))?;
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&tmp, &dir).map_err(|e| format!("renaming to {}: {e}", dir.display()))?;
+    // The unpacked tree is the cache entry; the .deb (140 MB for linux-source-6.1) is not
+    // needed again.
+    let _ = std::fs::remove_file(&deb);
     Ok(dir)
 }
 

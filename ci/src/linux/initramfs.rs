@@ -5,12 +5,14 @@
 //! - `bin/busybox` (the package's `/bin/busybox`) and a symbolic link to it for each of
 //!   [`APPLETS`] (checked against `busybox --list`, run on the host: the binary is static);
 //! - `init`, the script `ci/linux/init` ([`INIT`]);
-//! - device nodes `dev/console` (5:1), `dev/null` (1:3) and `dev/kmsg` (1:11), so that the
-//!   init's first lines need no mounted devtmpfs (the kernel opens `/dev/console` for init's
-//!   standard streams).
+//! - device nodes `dev/console` (5:1), `dev/null` (1:3), `dev/zero` (1:5) and `dev/kmsg`
+//!   (1:11), so that the init's first lines need no mounted devtmpfs (the kernel opens
+//!   `/dev/console` for init's standard streams) and the workload runs even if mounting it
+//!   fails.
 //!
 //! Cached as `<cache>/linux/initramfs-VERSION-HASH.cpio` (VERSION: busybox-static's, HASH:
-//! of the init script and the applet list).
+//! of the archive built around an empty busybox, so any change of the layout, the applets or
+//! the init script makes a new entry).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -54,6 +56,7 @@ pub fn archive(busybox: &[u8]) -> Result<Vec<u8>, cpio::CpioError> {
     }
     w.char_dev("dev/console", 0o600, 5, 1)?;
     w.char_dev("dev/null", 0o666, 1, 3)?;
+    w.char_dev("dev/zero", 0o666, 1, 5)?;
     w.char_dev("dev/kmsg", 0o644, 1, 11)?;
     w.file("init", 0o755, INIT.as_bytes())?;
     Ok(w.finish())
@@ -77,11 +80,11 @@ fn missing_applets(busybox: &Path) -> Result<Vec<&'static str>, String> {
 /// The cached initramfs, written first when absent.
 pub fn ensure_built() -> Result<PathBuf, String> {
     let info = debian::show(PACKAGE)?;
-    let key = format!("{INIT}\n{}", APPLETS.join(" "));
+    let key = archive(&[]).map_err(|e| e.to_string())?;
     let path = cache_root().join(format!(
         "initramfs-{}-{}.cpio",
         info.version.replace(':', "%3a"),
-        kconfig::fnv1a_hex(key.as_bytes())
+        kconfig::fnv1a_hex(&key)
     ));
     if path.is_file() {
         return Ok(path);
@@ -135,6 +138,7 @@ mod tests {
         assert_eq!(find("dev/console").mode & S_IFMT, S_IFCHR);
         assert_eq!(find("dev/console").rdev, (5, 1));
         assert_eq!(find("dev/null").rdev, (1, 3));
+        assert_eq!(find("dev/zero").rdev, (1, 5));
         assert_eq!(find("dev/kmsg").rdev, (1, 11));
         let init = find("init");
         assert_eq!(init.mode, S_IFREG | 0o755);
