@@ -12,6 +12,7 @@ mod console;
 mod error;
 mod exits;
 mod guest_ram;
+mod host_xstate;
 mod machine;
 mod msr_glue;
 
@@ -21,7 +22,9 @@ use alloc::vec::Vec;
 use baremetal::exit::{ExitCode, exit};
 use baremetal::payload::Directory;
 use baremetal::println;
-use example_hypervisor::linux::{BootConfig, BootPlan, Protocol, entry_registers, guest_state, plan};
+use example_hypervisor::linux::{
+    BootConfig, BootPlan, Protocol, entry_registers, guest_state, plan,
+};
 use vmx_defs::addr::GuestPhysAddr;
 use vmx_defs::controls::SecondaryProcBasedControls;
 use vmx_vcpu::apic::ApicVirtualization;
@@ -171,6 +174,8 @@ fn run_hypervisor(loaded: Loaded) -> Result<(), LinuxVmError> {
     if !caps.has_preemption_timer() {
         return Err(LinuxVmError::MissingFeature("the VMX-preemption timer"));
     }
+    let xcr0 = host_xstate::enable();
+    println!("example hypervisor: linux: host extended state on (XCR0 {xcr0:#x})");
     // One EPT per vCPU: each maps the xAPIC page to its own vCPU's APIC-access page.
     let epts = (0..config.vcpus)
         .map(|_| ram.build_ept(caps))

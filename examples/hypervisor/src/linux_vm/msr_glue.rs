@@ -112,7 +112,11 @@ pub fn rdmsr(
         IA32_APIC_BASE => Some(m.platform.apic_base_msr(i)),
         IA32_TSC_DEADLINE => Some(m.platform.tsc_deadline(i)),
         IA32_EFER => Some(vcpu.read_field(fields::GUEST_IA32_EFER)?),
-        _ => other_read(vcpu, msr)?,
+        // The MSRs the vCPU switches itself (STAR, LSTAR, ..., TSC_AUX, XSS).
+        _ => match vcpu.guest_msr(msr) {
+            Some(v) => Some(v),
+            None => other_read(vcpu, msr)?,
+        },
     })
 }
 
@@ -149,6 +153,7 @@ pub fn wrmsr(
                 true
             }
         }
+        _ if vcpu.guest_msr(msr).is_some() => vcpu.set_guest_msr(msr, value).is_ok(),
         _ => other_write(vcpu, msr, value)?,
     })
 }
