@@ -15,8 +15,9 @@
 //! else `$HOME/.cache/vmx-rs/linux/` (the rule of `bochs3::cache_dir`). Entries are keyed on
 //! the Debian package versions and on hashes of the fragment and of the init script, and
 //! written under temporary names then renamed, so a warm call only asks `apt-cache` for the
-//! candidate versions. Two processes filling a cold cache at once both do the work (the
-//! result stays consistent): call [`artifacts`] once before starting parallel runs.
+//! candidate versions. [`artifacts`] and [`initramfs()`] hold the cache's lock
+//! ([`lock::CacheLock`]) while they work, so parallel callers (threads or processes) wait for
+//! one build instead of repeating it.
 //!
 //! Needs `apt-get`/`apt-cache`/`dpkg-deb` (Debian 12 sources), `tar`, `xz`, and for the
 //! small kernel `gcc make bc flex bison libelf-dev` (installed with `apt-get install -y`
@@ -30,6 +31,7 @@ pub mod cpio;
 pub mod debian;
 pub mod initramfs;
 pub mod kconfig;
+pub mod lock;
 pub mod small;
 pub mod stock;
 
@@ -144,6 +146,7 @@ pub(crate) fn run_logged(step: &str, cmd: &mut Command, log: &Path) -> Result<()
 
 /// The kernel `kind` and the initramfs, fetched and built first when the cache lacks them.
 pub fn artifacts(kind: KernelKind) -> Result<LinuxArtifacts, String> {
+    let _lock = lock::CacheLock::acquire(&cache_root())?;
     debian::prefetch(&[
         small::SOURCE_PACKAGE,
         stock::METAPACKAGE,
@@ -159,7 +162,7 @@ pub fn artifacts(kind: KernelKind) -> Result<LinuxArtifacts, String> {
             (k.bzimage, k.vmlinux)
         }
     };
-    let initrd = initramfs()?;
+    let initrd = initramfs::ensure_built()?;
     let image =
         std::fs::read(&bzimage).map_err(|e| format!("reading {}: {e}", bzimage.display()))?;
     let version =
@@ -177,6 +180,7 @@ pub fn artifacts(kind: KernelKind) -> Result<LinuxArtifacts, String> {
 
 /// The initramfs, written first when the cache lacks it.
 pub fn initramfs() -> Result<PathBuf, String> {
+    let _lock = lock::CacheLock::acquire(&cache_root())?;
     initramfs::ensure_built()
 }
 
