@@ -162,7 +162,8 @@ mod tests {
         // The marker is the first thing printed, then written to the kernel log.
         let first_echo = code.iter().position(|l| l.starts_with("echo")).unwrap();
         assert_eq!(code[first_echo], "echo VMXRS-INIT-MARKER");
-        assert_eq!(code[first_echo + 1], "echo VMXRS-INIT-MARKER >/dev/kmsg");
+        // At KERN_CRIT, so that `quiet` does not hide it.
+        assert_eq!(code[first_echo + 1], "echo \"<2>VMXRS-INIT-MARKER\" >/dev/kmsg");
         let at = |s: &str| {
             code.iter()
                 .position(|l| l.contains(s))
