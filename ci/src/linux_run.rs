@@ -742,6 +742,11 @@ pub fn print_summary(run: &LinuxRun) {
     if let Some(f) = run.failure() {
         println!("FAIL {f}");
     }
+    if run.boot.mode == Mode::Hypervisor {
+        for l in run.exit_statistics() {
+            println!("{l}");
+        }
+    }
 }
 
 /// `cargo ci run` for Linux: one boot, or (`compare`) the bare baseline and the
@@ -758,9 +763,6 @@ pub fn cmd_run_linux(mut boot: LinuxBoot, compare: bool) -> Result<bool, String>
         println!("== under the example hypervisor");
         let v = self::boot(&boot)?;
         print_summary(&v);
-        for l in v.exit_statistics() {
-            println!("{l}");
-        }
         print_ratio(&b, &v);
         return Ok(b.success() && v.success());
     }
