@@ -80,7 +80,7 @@ pub fn handle_exit(
             Ok(ExitAction::Continue)
         }
         VmExit::Rdmsr { msr } => {
-            match msr_glue::rdmsr(m, i, vcpu, *msr, now)? {
+            match msr_glue::rdmsr(m, i, vcpu, *msr)? {
                 Some(v) => vcpu.complete_rdmsr(v)?,
                 None => vcpu.inject(Event::HardwareException {
                     vector: 13,

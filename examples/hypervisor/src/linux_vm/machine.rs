@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use baremetal::println;
 use example_hypervisor::exit_stats::ExitStats;
+use example_hypervisor::msr::MsrPolicy;
 use example_hypervisor::platform::{CpuEffect, Platform, PlatformConfig};
 use vmx_defs::guest_state::{ActivityState, SegmentAccessRights};
 use vmx_defs::vmcs::fields;
@@ -70,6 +71,8 @@ pub struct Machine {
     pub interrupts_delivered: u64,
     /// The run's configuration.
     pub config: VmConfig,
+    /// Each vCPU's emulated MSRs.
+    pub msrs: Vec<MsrPolicy>,
     /// Host-physical base of guest RAM and its size (for instruction fetches).
     pub ram: (u64, u64),
 }
@@ -86,6 +89,7 @@ impl Machine {
             console: GuestConsole::new(config.console),
             absent_mmio: 0,
             interrupts_delivered: 0,
+            msrs: (0..config.vcpus).map(|_| MsrPolicy::new()).collect(),
             config,
             ram,
         }

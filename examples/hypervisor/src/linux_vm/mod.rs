@@ -25,6 +25,7 @@ use baremetal::println;
 use example_hypervisor::linux::{
     BootConfig, BootPlan, Protocol, entry_registers, guest_state, plan,
 };
+use example_hypervisor::msr;
 use vmx_defs::addr::GuestPhysAddr;
 use vmx_defs::controls::SecondaryProcBasedControls;
 use vmx_vcpu::apic::ApicVirtualization;
@@ -38,21 +39,20 @@ use self::guest_ram::{GuestRam, XAPIC_BASE, map_apic_access};
 use self::machine::{Machine, RunEnd, RunState, Slot};
 use crate::hosts::FrameHost;
 
-/// MSRs whose guest values the VMCS or the vCPU's MSR switch lists keep apart from the
-/// host's (SDM Vol. 3C §25.4.1, §25.7.2, §25.8.2; vmx-vcpu's default switch list), passed
-/// through for reads and writes: FS/GS base, SYSENTER_CS/ESP/EIP, STAR, LSTAR, CSTAR,
-/// FMASK, KERNEL_GS_BASE.
-const PASS_THROUGH_MSRS: [u32; 10] = [
-    0xC000_0100,
-    0xC000_0101,
+/// MSRs whose guest values the VMCS keeps apart from the host's (SDM Vol. 3C §25.4.1,
+/// loaded at entry and saved at exit with the controls every vCPU here has): SYSENTER_CS,
+/// ESP, EIP, DEBUGCTL, PAT, EFER, FS and GS base. The others of
+/// [`VCPU_SWITCHED`](example_hypervisor::msr::VCPU_SWITCHED) are passed through only when
+/// the vCPU's MSR lists hold them.
+const VMCS_SWITCHED: [u32; 8] = [
     0x174,
     0x175,
     0x176,
-    0xC000_0081,
-    0xC000_0082,
-    0xC000_0083,
-    0xC000_0084,
-    0xC000_0102,
+    0x1D9,
+    0x277,
+    0xC000_0080,
+    0xC000_0100,
+    0xC000_0101,
 ];
 
 /// The blobs and plan of a run.
@@ -201,10 +201,20 @@ fn run_hypervisor(loaded: Loaded) -> Result<(), LinuxVmError> {
         }
         // The guest handles its own exceptions (SDM Vol. 3C §25.6.3).
         vcpu.set_exception_bitmap(0)?;
-        // SAFETY: only MSRs the VMCS or the vCPU's switch lists keep apart from the host's.
+        let listed: Vec<u32> = msr::VCPU_SWITCHED
+            .iter()
+            .copied()
+            .filter(|m| VMCS_SWITCHED.contains(m) || vcpu.guest_msr(*m).is_some())
+            .collect();
+        // SAFETY: only MSRs whose guest values the VMCS or the vCPU's switch lists keep apart
+        // from the host's (the host's are restored at every exit), and reads of the TSC,
+        // which the guest shares with the host (offset 0) anyway.
         if let Some(bitmap) = unsafe { vcpu.msr_bitmap_mut() } {
-            for msr in PASS_THROUGH_MSRS {
-                let _ = bitmap.pass_through(msr, true, true);
+            for m in listed {
+                let _ = bitmap.pass_through(m, true, true);
+            }
+            for m in msr::PASS_THROUGH_READS {
+                let _ = bitmap.pass_through(m, true, false);
             }
         }
         let state = if i == 0 {

@@ -4,6 +4,9 @@
 //! §12.5.4.1) and IA32_EFER (the VMCS guest-state field, Vol. 3C §25.4.1).
 
 use example_hypervisor::cpuid::{CpuidPolicy, CpuidRegisters, linux_view};
+use example_hypervisor::msr::{
+    MsrContext, MsrFault, MsrFaultReason, MsrRead, MsrWrite, PlatformMsr,
+};
 use vmx_defs::controls::SecondaryProcBasedControls;
 use vmx_defs::vmcs::fields;
 use vmx_vcpu::VmxVcpu;
@@ -12,9 +15,11 @@ use super::error::LinuxVmError;
 use super::machine::Machine;
 use crate::hosts::FrameHost;
 
-const IA32_APIC_BASE: u32 = 0x1B;
-const IA32_TSC_DEADLINE: u32 = 0x6E0;
 const IA32_EFER: u32 = 0xC000_0080;
+/// EFER.SCE (bit 0), LME (bit 8), NXE (bit 11): the writable bits (SDM Vol. 3A §2.2.1).
+const EFER_SCE: u64 = 1;
+const EFER_LME: u64 = 1 << 8;
+const EFER_NXE: u64 = 1 << 11;
 /// EFER.LMA (bit 10) is read-only to WRMSR: the processor sets it (SDM Vol. 3A §2.2.1).
 const EFER_LMA: u64 = 1 << 10;
 
@@ -56,94 +61,39 @@ fn guest_visible_cr4(vcpu: &mut VmxVcpu<'_, FrameHost>) -> Result<u64, LinuxVmEr
 
 /// IA32_TIME_STAMP_COUNTER (SDM Vol. 4 Table 2-2).
 const IA32_TSC: u32 = 0x10;
-/// IA32_FEATURE_CONTROL: read as locked with VMX off (VMX is hidden from the guest).
-const IA32_FEATURE_CONTROL: u32 = 0x3A;
-/// IA32_BIOS_SIGN_ID: microcode revision, 0.
-const IA32_BIOS_SIGN_ID: u32 = 0x8B;
-/// IA32_MISC_ENABLE: fast strings (bit 0) only (Bochs lacks it; Linux reads it).
-const IA32_MISC_ENABLE: u32 = 0x1A0;
 /// IA32_PAT: the VMCS guest-state field.
 const IA32_PAT: u32 = 0x277;
 
-/// The MSRs of this run that are neither the platform's nor EFER (until part E's
-/// `MsrPolicy` lands): `None` = #GP.
-fn other_read(vcpu: &mut VmxVcpu<'_, FrameHost>, msr: u32) -> Result<Option<u64>, LinuxVmError> {
+/// RDMSR of an MSR the vCPU switches itself, should it be intercepted (the MSR bitmap
+/// normally passes these through): the VMCS field or the vCPU's MSR lists.
+fn switched_read(vcpu: &mut VmxVcpu<'_, FrameHost>, msr: u32) -> Result<Option<u64>, LinuxVmError> {
     Ok(match msr {
-        IA32_TSC => Some(baremetal::cpu::rdtsc()),
-        IA32_FEATURE_CONTROL => Some(1),
-        IA32_BIOS_SIGN_ID => Some(0),
-        IA32_MISC_ENABLE => Some(1),
-        IA32_PAT => Some(vcpu.read_field(fields::GUEST_IA32_PAT)?),
-        _ => None,
-    })
-}
-
-/// WRMSR of the MSRs [`other_read`] knows: `false` = #GP.
-fn other_write(
-    vcpu: &mut VmxVcpu<'_, FrameHost>,
-    msr: u32,
-    value: u64,
-) -> Result<bool, LinuxVmError> {
-    Ok(match msr {
-        IA32_BIOS_SIGN_ID => true,
-        IA32_MISC_ENABLE => value & !1 == 0 || value == 1,
-        IA32_PAT => {
-            // Each entry must be a valid memory type: 0, 1, 4, 5, 6 or 7 (SDM Vol. 3A §13.12.2).
-            let valid = (0..8).all(|k| matches!((value >> (k * 8)) & 0xFF, 0 | 1 | 4..=7));
-            if valid {
-                // SAFETY: the guest's own PAT, loaded at entry ("load IA32_PAT") and saved at exit.
-                unsafe { vcpu.write_field(fields::GUEST_IA32_PAT, value) }?;
-            }
-            valid
-        }
-        _ => false,
-    })
-}
-
-/// RDMSR: `None` raises #GP(0).
-pub fn rdmsr(
-    m: &mut Machine,
-    i: usize,
-    vcpu: &mut VmxVcpu<'_, FrameHost>,
-    msr: u32,
-    _now: u64,
-) -> Result<Option<u64>, LinuxVmError> {
-    Ok(match msr {
-        IA32_APIC_BASE => Some(m.platform.apic_base_msr(i)),
-        IA32_TSC_DEADLINE => Some(m.platform.tsc_deadline(i)),
         IA32_EFER => Some(vcpu.read_field(fields::GUEST_IA32_EFER)?),
-        // The MSRs the vCPU switches itself (STAR, LSTAR, ..., TSC_AUX, XSS).
-        _ => match vcpu.guest_msr(msr) {
-            Some(v) => Some(v),
-            None => other_read(vcpu, msr)?,
-        },
+        IA32_PAT => Some(vcpu.read_field(fields::GUEST_IA32_PAT)?),
+        IA32_TSC => Some(baremetal::cpu::rdtsc()),
+        m => vcpu.guest_msr(m),
     })
 }
 
-/// WRMSR: `false` raises #GP(0).
-pub fn wrmsr(
-    m: &mut Machine,
-    i: usize,
+/// WRMSR of an MSR the vCPU switches itself, should it be intercepted: `false` = #GP.
+fn switched_write(
     vcpu: &mut VmxVcpu<'_, FrameHost>,
     msr: u32,
     value: u64,
-    now: u64,
 ) -> Result<bool, LinuxVmError> {
     Ok(match msr {
-        IA32_APIC_BASE => m.platform.set_apic_base_msr(i, value).is_ok(),
-        IA32_TSC_DEADLINE => {
-            m.platform.set_tsc_deadline(i, value, now);
-            true
-        }
         IA32_EFER => {
             let old = vcpu.read_field(fields::GUEST_IA32_EFER)?;
-            // SAFETY: the guest's own EFER, loaded at entry ("load IA32_EFER"); LMA is
-            // kept as the processor has it and the reserved bits are refused by the
-            // policy below (a #GP as the processor raises).
-            let allowed = (1 << 0) | (1 << 8) | (1 << 11);
-            if value & !(allowed | EFER_LMA) != 0 {
+            let paging = vcpu.read_field(fields::GUEST_CR0)? & (1 << 31) != 0;
+            // SCE, LME and NXE are writable; LMA is the processor's (writes ignored); a
+            // change of LME while paging is on is #GP (SDM Vol. 3A §10.8.5, Vol. 4 IA32_EFER).
+            let allowed = EFER_SCE | EFER_LME | EFER_NXE;
+            if value & !(allowed | EFER_LMA) != 0 || (paging && (value ^ old) & EFER_LME != 0) {
                 false
             } else {
+                // SAFETY: the guest's own EFER, loaded at entry ("load IA32_EFER") and
+                // saved at exit; only its architectural writable bits change, LMA keeps
+                // the processor's value.
                 unsafe {
                     vcpu.write_field(
                         fields::GUEST_IA32_EFER,
@@ -153,7 +103,80 @@ pub fn wrmsr(
                 true
             }
         }
-        _ if vcpu.guest_msr(msr).is_some() => vcpu.set_guest_msr(msr, value).is_ok(),
-        _ => other_write(vcpu, msr, value)?,
+        IA32_PAT => {
+            // Each entry must be a valid memory type: 0, 1, 4, 5, 6 or 7 (SDM Vol. 3A §13.12.2).
+            let valid = (0..8).all(|k| matches!((value >> (k * 8)) & 0xFF, 0 | 1 | 4..=7));
+            if valid {
+                // SAFETY: the guest's own PAT, loaded at entry ("load IA32_PAT") and saved
+                // at exit; a valid value.
+                unsafe { vcpu.write_field(fields::GUEST_IA32_PAT, value) }?;
+            }
+            valid
+        }
+        m if vcpu.guest_msr(m).is_some() => vcpu.set_guest_msr(m, value).is_ok(),
+        _ => false,
+    })
+}
+
+fn context(m: &Machine, i: usize) -> MsrContext {
+    MsrContext {
+        cpu_index: i as u32,
+        vcpus: m.config.vcpus,
+        tsc_khz: m.config.tsc_khz,
+    }
+}
+
+/// RDMSR through vCPU `i`'s [`MsrPolicy`](example_hypervisor::msr::MsrPolicy) (and the platform for the local APIC's MSRs):
+/// `None` raises #GP(0).
+pub fn rdmsr(
+    m: &mut Machine,
+    i: usize,
+    vcpu: &mut VmxVcpu<'_, FrameHost>,
+    msr: u32,
+) -> Result<Option<u64>, LinuxVmError> {
+    let ctx = context(m, i);
+    let Some(policy) = m.msrs.get(i) else {
+        return Ok(None);
+    };
+    Ok(match policy.read(msr, &ctx) {
+        Ok(MsrRead::Value(v)) => Some(v),
+        Ok(MsrRead::Platform(PlatformMsr::ApicBase)) => Some(m.platform.apic_base_msr(i)),
+        Ok(MsrRead::Platform(PlatformMsr::TscDeadline)) => Some(m.platform.tsc_deadline(i)),
+        Err(MsrFault {
+            reason: MsrFaultReason::SwitchedByVcpu,
+            ..
+        }) => switched_read(vcpu, msr)?,
+        _ => None,
+    })
+}
+
+/// WRMSR through vCPU `i`'s [`MsrPolicy`](example_hypervisor::msr::MsrPolicy) (and the platform for the local APIC's MSRs):
+/// `false` raises #GP(0).
+pub fn wrmsr(
+    m: &mut Machine,
+    i: usize,
+    vcpu: &mut VmxVcpu<'_, FrameHost>,
+    msr: u32,
+    value: u64,
+    now: u64,
+) -> Result<bool, LinuxVmError> {
+    let ctx = context(m, i);
+    let Some(policy) = m.msrs.get_mut(i) else {
+        return Ok(false);
+    };
+    Ok(match policy.write(msr, value, &ctx) {
+        Ok(MsrWrite::Accepted) => true,
+        Ok(MsrWrite::Platform(PlatformMsr::ApicBase, v)) => {
+            m.platform.set_apic_base_msr(i, v).is_ok()
+        }
+        Ok(MsrWrite::Platform(PlatformMsr::TscDeadline, v)) => {
+            m.platform.set_tsc_deadline(i, v, now);
+            true
+        }
+        Err(MsrFault {
+            reason: MsrFaultReason::SwitchedByVcpu,
+            ..
+        }) => switched_write(vcpu, msr, value)?,
+        _ => false,
     })
 }
