@@ -74,7 +74,7 @@ pub fn run(
         .sum();
     let table_len = plan.chunks.len() * core::mem::size_of::<Copy>();
     let mut staging = FrameBuf::alloc(
-        bytes_total + table_len + 16,
+        PAGE_TABLES_LEN + bytes_total + table_len + 16,
         highest.next_power_of_two().max(2 << 20),
         "bare-mode staging",
     )?;
@@ -113,10 +113,12 @@ pub fn run(
             }
         }
     }
-    // Fill the staging buffer: byte chunks first, then the descriptor table.
+    // Fill the staging buffer: identity page tables, the byte chunks, the descriptor table.
     let base = staging.addr();
     let buf = staging.as_mut_slice();
-    let mut at = 0usize;
+    let page_tables = base;
+    write_identity_tables(buf, base);
+    let mut at = PAGE_TABLES_LEN;
     let mut table = alloc::vec::Vec::with_capacity(plan.chunks.len());
     for c in &plan.chunks {
         let copy = match &c.source {
@@ -174,11 +176,40 @@ pub fn run(
     baremetal::console::flush();
     baremetal::cpu::cli();
     // From here on nothing on the heap is used: the copies read staging memory only.
+    // SAFETY: the staging tables map the first 4 GiB 1:1 as the runtime's do (write-back),
+    // so every address in use keeps its meaning; they live in staging memory, which no
+    // chunk overwrites (the runtime's own page-table frames may: it splits pages from the
+    // frame allocator, e.g. for the stack guard).
+    unsafe { core::arch::asm!("mov cr3, {}", in(reg) page_tables, options(nostack)) };
     // SAFETY: every destination was checked against the running image, the stack, the page
     // tables and the staging buffers; interrupts are off; this CPU never comes back.
     unsafe { copy_all(table_addr, count) };
     // SAFETY: as above; the plan's entry state is what its boot protocol needs.
     unsafe { jump(&entry) }
+}
+
+/// Bytes of the staging page tables: PML4, PDPT and four page directories.
+const PAGE_TABLES_LEN: usize = 6 * 4096;
+
+/// Writes 4-level identity page tables for the first 4 GiB (2-MiB pages, present, writable;
+/// SDM Vol. 3A §4.5) into the first [`PAGE_TABLES_LEN`] bytes of `buf`, which lies at
+/// physical `base` (4-KiB aligned).
+fn write_identity_tables(buf: &mut [u8], base: u64) {
+    const P_RW: u64 = 0b11;
+    const PS: u64 = 1 << 7;
+    let mut put = |offset: usize, value: u64| {
+        if let Some(d) = buf.get_mut(offset..offset + 8) {
+            d.copy_from_slice(&value.to_le_bytes());
+        }
+    };
+    put(0, (base + 4096) | P_RW);
+    for gib in 0..4u64 {
+        put(4096 + gib as usize * 8, (base + 8192 + gib * 4096) | P_RW);
+        for e in 0..512u64 {
+            let pa = (gib << 30) | (e << 21);
+            put(8192 + (gib * 4096 + e * 8) as usize, pa | P_RW | PS);
+        }
+    }
 }
 
 fn chunk_len(source: &ChunkSource, initrd: Option<&FrameBuf>) -> u64 {
