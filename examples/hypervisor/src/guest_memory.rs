@@ -58,28 +58,4 @@ impl GuestMemory {
         // SAFETY: as in `as_mut_slice`, shared.
         unsafe { core::slice::from_raw_parts(self.host_base as *const u8, self.size as usize) }
     }
-
-    /// Reads 8 bytes at guest-physical `gpa`; `None` outside RAM.
-    pub fn read_u64(&self, gpa: u64) -> Option<u64> {
-        let at = usize::try_from(gpa).ok()?;
-        let bytes = self.as_slice().get(at..at.checked_add(8)?)?;
-        let mut b = [0u8; 8];
-        b.copy_from_slice(bytes);
-        Some(u64::from_le_bytes(b))
-    }
-
-    /// Copies up to `out.len()` bytes from guest-physical `gpa`, stopping at the end of RAM;
-    /// returns how many were copied.
-    pub fn read_bytes(&self, gpa: u64, out: &mut [u8]) -> usize {
-        let Ok(at) = usize::try_from(gpa) else {
-            return 0;
-        };
-        let ram = self.as_slice();
-        let available = ram.get(at..).unwrap_or(&[]);
-        let n = available.len().min(out.len());
-        if let (Some(dst), Some(src)) = (out.get_mut(..n), available.get(..n)) {
-            dst.copy_from_slice(src);
-        }
-        n
-    }
 }
