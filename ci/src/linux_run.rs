@@ -48,6 +48,12 @@ pub const SMALL_RAM_MIB: u32 = 128;
 pub const STOCK_RAM_MIB: u32 = 256;
 /// The line the initramfs's init prints first (and writes to /dev/kmsg).
 pub const INIT_MARKER: &str = "VMXRS-INIT-MARKER";
+/// The init's line after the marker: the time-stamp counter then (`VMXRS-INIT-TSC <n>`).
+pub const INIT_TSC: &str = "VMXRS-INIT-TSC ";
+/// The hypervisor's line when it enters the kernel (followed by the TSC).
+pub const ENTRY_TSC_HYPERVISOR: &str = "example hypervisor: linux: entering the kernel at TSC ";
+/// The loader's line in bare mode before it jumps (`... at TSC <n>` ends it).
+pub const ENTRY_TSC_BARE: &str = "example hypervisor: bare: jumping to ";
 /// The init's last line before `poweroff -f`, followed by the status.
 pub const INIT_DONE: &str = "VMXRS-INIT-DONE status=";
 /// The hypervisor's success line.
@@ -213,6 +219,31 @@ impl LinuxRun {
     pub fn marker_instructions(&self) -> Option<u64> {
         self.marker_timestamp_us()
             .map(|us| (u128::from(us) * u128::from(LINUX_IPS) / 1_000_000) as u64)
+    }
+
+    /// The TSC at kernel entry, as the hypervisor (or, bare, the loader) printed it.
+    pub fn entry_tsc(&self) -> Option<u64> {
+        self.host_lines.iter().find_map(|l| {
+            if let Some(rest) = l.strip_prefix(ENTRY_TSC_HYPERVISOR) {
+                return rest.split_whitespace().next()?.parse().ok();
+            }
+            let rest = l.strip_prefix(ENTRY_TSC_BARE)?;
+            rest.rsplit_once(" at TSC ")?.1.trim().parse().ok()
+        })
+    }
+
+    /// The TSC the init printed right after its marker.
+    pub fn init_tsc(&self) -> Option<u64> {
+        self.guest_lines.iter().find_map(|l| {
+            let at = l.find(INIT_TSC)?;
+            l[at + INIT_TSC.len()..].trim().parse().ok()
+        })
+    }
+
+    /// Emulated instructions from kernel entry to the init (its TSC line): Bochs's TSC
+    /// counts emulated instructions, the hypervisor's included.
+    pub fn entry_to_init_instructions(&self) -> Option<u64> {
+        self.init_tsc()?.checked_sub(self.entry_tsc()?)
     }
 
     /// Whether the init printed its marker.
@@ -715,6 +746,9 @@ pub fn print_summary(run: &LinuxRun) {
     println!("command line: {}", run.cmdline);
     let verdict = |ok: bool| if ok { "ok  " } else { "FAIL" };
     println!("{} init marker {INIT_MARKER}", verdict(run.saw_marker()));
+    if let Some(n) = run.entry_to_init_instructions() {
+        println!("     kernel entry to init: {n} emulated instructions (TSC)");
+    }
     if let (Some(us), Some(n)) = (run.marker_timestamp_us(), run.marker_instructions()) {
         println!(
             "     marker at kernel time {}.{:06} s = {n} emulated instructions",
@@ -773,18 +807,32 @@ pub fn cmd_run_linux(mut boot: LinuxBoot, compare: bool) -> Result<bool, String>
     Ok(run.success() || (boot.interactive && run.failure().is_none() && !run.timed_out))
 }
 
-/// The ratio line of a comparison, or why there is none.
+/// The ratio line of a comparison, or why there is none: emulated instructions from kernel
+/// entry to the init (TSC lines), then from Linux's TSC clock start (tsc_early_init) to the
+/// marker (kernel timestamps).
 pub fn ratio_line(bare: &LinuxRun, virt: &LinuxRun) -> String {
-    match (bare.marker_instructions(), virt.marker_instructions()) {
+    let what = format!(
+        "{}, {} vCPU, {}",
+        virt.kernel_name, virt.boot.vcpus, virt.boot.model
+    );
+    let entry = match (
+        bare.entry_to_init_instructions(),
+        virt.entry_to_init_instructions(),
+    ) {
         (Some(b), Some(v)) if b > 0 => format!(
-            "ratio {:.3}: {v} emulated instructions to the init marker under the hypervisor, {b} bare ({}, {} vCPU, {})",
-            v as f64 / b as f64,
-            virt.kernel_name,
-            virt.boot.vcpus,
-            virt.boot.model
+            "ratio {:.3} from kernel entry to init: {v} emulated instructions under the hypervisor, {b} bare",
+            v as f64 / b as f64
         ),
-        _ => "ratio: unavailable (a marker timestamp is missing)".to_string(),
-    }
+        _ => "ratio from kernel entry: unavailable (a TSC line is missing)".to_string(),
+    };
+    let clock = match (bare.marker_instructions(), virt.marker_instructions()) {
+        (Some(b), Some(v)) if b > 0 => format!(
+            "; {:.3} from Linux's TSC clock start to the marker ({v} / {b})",
+            v as f64 / b as f64
+        ),
+        _ => String::new(),
+    };
+    format!("{entry}{clock} ({what})")
 }
 
 fn print_ratio(bare: &LinuxRun, virt: &LinuxRun) {
@@ -934,16 +982,29 @@ mod tests {
             "[    1.500000] VMXRS-INIT-MARKER",
             "processor\t: 0",
             "processor\t: 1",
+            "VMXRS-INIT-TSC 1000",
             "VMXRS-INIT-DONE status=0",
         ];
-        let r = run_with(&guest, &[SUCCESS], Mode::Hypervisor);
+        let host = [
+            ENTRY_TSC_HYPERVISOR.to_string() + "100",
+            SUCCESS.to_string(),
+        ];
+        let host: Vec<&str> = host.iter().map(String::as_str).collect();
+        let r = run_with(&guest, &host, Mode::Hypervisor);
         assert!(r.success());
         assert_eq!(r.cpuinfo_processors(), 2);
         assert_eq!(r.marker_instructions(), Some(75_000_000));
+        assert_eq!(r.entry_to_init_instructions(), Some(900));
         assert!(!run_with(&guest, &["example hypervisor: FAILED: x"], Mode::Hypervisor).success());
         let mut bare = guest.to_vec();
         bare.push("[    2.000000] reboot: System halted");
-        assert!(run_with(&bare, &[], Mode::Bare).success());
+        let bare_run = run_with(
+            &bare,
+            &["example hypervisor: bare: jumping to Long64 { rip: 1 } at TSC 400"],
+            Mode::Bare,
+        );
+        assert!(bare_run.success());
+        assert_eq!(bare_run.entry_to_init_instructions(), Some(600));
         assert!(!run_with(&guest, &[], Mode::Bare).success());
         let failed = ["VMXRS-INIT-MARKER", "VMXRS-INIT-DONE status=3"];
         assert!(!run_with(&failed, &[SUCCESS], Mode::Hypervisor).success());

@@ -5,6 +5,9 @@
 //! - `bin/busybox` (the package's `/bin/busybox`) and a symbolic link to it for each of
 //!   [`APPLETS`] (checked against `busybox --list`, run on the host: the binary is static);
 //! - `init`, the script `ci/linux/init` ([`INIT`]);
+//! - `bin/rdtsc`, built here from `ci/linux/rdtsc.c` ([`RDTSC_SOURCE`]) with the host's
+//!   `gcc` (the kernel build needs it anyway): prints the time-stamp counter, which the init
+//!   prints after its marker;
 //! - device nodes `dev/console` (5:1), `dev/null` (1:3), `dev/zero` (1:5) and `dev/kmsg`
 //!   (1:11), so that the init's first lines need no mounted devtmpfs (the kernel opens
 //!   `/dev/console` for init's standard streams) and the workload runs even if mounting it
@@ -21,6 +24,8 @@ use super::{cache_root, cpio, debian, kconfig};
 
 /// The init script, kept in the repository.
 pub const INIT: &str = include_str!("../../linux/init");
+/// The source of `bin/rdtsc`, kept in the repository.
+pub const RDTSC_SOURCE: &str = include_str!("../../linux/rdtsc.c");
 /// The package whose `/bin/busybox` the archive carries.
 pub const PACKAGE: &str = "busybox-static";
 /// The applets linked in `/bin`: what the init runs, and a few for the interactive shell.
@@ -44,13 +49,15 @@ pub const APPLETS: &[&str] = &[
     "uname",
 ];
 
-/// The archive's entries, in order, for a busybox binary `busybox`.
-pub fn archive(busybox: &[u8]) -> Result<Vec<u8>, cpio::CpioError> {
+/// The archive's entries, in order, for a busybox binary `busybox` and an rdtsc binary
+/// `rdtsc`.
+pub fn archive(busybox: &[u8], rdtsc: &[u8]) -> Result<Vec<u8>, cpio::CpioError> {
     let mut w = cpio::Writer::new();
     for d in ["bin", "dev", "proc", "sys", "tmp"] {
         w.dir(d, if d == "tmp" { 0o1777 } else { 0o755 })?;
     }
     w.file("bin/busybox", 0o755, busybox)?;
+    w.file("bin/rdtsc", 0o755, rdtsc)?;
     for applet in APPLETS {
         w.symlink(&format!("bin/{applet}"), "busybox")?;
     }
@@ -77,10 +84,31 @@ fn missing_applets(busybox: &Path) -> Result<Vec<&'static str>, String> {
         .collect())
 }
 
+/// Compiles [`RDTSC_SOURCE`] with the host's gcc (static, no libc) and returns the binary.
+fn build_rdtsc() -> Result<Vec<u8>, String> {
+    let dir = std::env::temp_dir().join(format!("vmx-rs-rdtsc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let src = dir.join("rdtsc.c");
+    let out = dir.join("rdtsc");
+    std::fs::write(&src, RDTSC_SOURCE).map_err(|e| format!("writing {}: {e}", src.display()))?;
+    let status = Command::new("gcc")
+        .args(["-static", "-nostdlib", "-O2", "-fno-stack-protector", "-no-pie", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .map_err(|e| format!("running gcc (apt-get install -y gcc): {e}"))?;
+    if !status.success() {
+        return Err(format!("gcc failed to build {}: {status}", src.display()));
+    }
+    let bytes = std::fs::read(&out).map_err(|e| format!("reading {}: {e}", out.display()))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(bytes)
+}
+
 /// The cached initramfs, written first when absent.
 pub fn ensure_built() -> Result<PathBuf, String> {
     let info = debian::show(PACKAGE)?;
-    let key = archive(&[]).map_err(|e| e.to_string())?;
+    let key = archive(&[], RDTSC_SOURCE.as_bytes()).map_err(|e| e.to_string())?;
     let path = cache_root().join(format!(
         "initramfs-{}-{}.cpio",
         info.version.replace(':', "%3a"),
@@ -101,7 +129,8 @@ pub fn ensure_built() -> Result<PathBuf, String> {
     }
     let busybox = std::fs::read(&busybox_path)
         .map_err(|e| format!("reading {}: {e}", busybox_path.display()))?;
-    let bytes = archive(&busybox).map_err(|e| e.to_string())?;
+    let rdtsc = build_rdtsc()?;
+    let bytes = archive(&busybox, &rdtsc).map_err(|e| e.to_string())?;
     let tmp = super::beside(&path, &format!("part-{}", std::process::id()));
     std::fs::write(&tmp, &bytes).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, &path).map_err(|e| format!("renaming to {}: {e}", path.display()))?;
@@ -121,7 +150,7 @@ mod tests {
 
     #[test]
     fn layout() {
-        let a = archive(b"\x7fELF-busybox").unwrap();
+        let a = archive(b"\x7fELF-busybox", b"\x7fELF-rdtsc").unwrap();
         let e = parse(&a).unwrap();
         let find = |n: &str| e.iter().find(|x| x.name == n).unwrap();
         for d in ["bin", "dev", "proc", "sys", "tmp"] {
@@ -130,6 +159,8 @@ mod tests {
         assert_eq!(find("tmp").mode & 0o7777, 0o1777);
         assert_eq!(find("bin/busybox").data, b"\x7fELF-busybox");
         assert_eq!(find("bin/busybox").mode, S_IFREG | 0o755);
+        assert_eq!(find("bin/rdtsc").data, b"\x7fELF-rdtsc");
+        assert_eq!(find("bin/rdtsc").mode, S_IFREG | 0o755);
         for applet in APPLETS {
             let l = find(&format!("bin/{applet}"));
             assert_eq!(l.mode & S_IFMT, S_IFLNK);
