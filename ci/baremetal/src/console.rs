@@ -8,6 +8,7 @@
 //! writes go nowhere.
 
 use core::fmt;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cpu::{inb, outb};
 
@@ -42,10 +43,26 @@ fn wait_lsr(bit: u8) {
     }
 }
 
-/// Writes one byte to COM1 and port 0xE9.
+/// Whether bytes also go to COM1 (see [`set_com1`]).
+static COM1_ON: AtomicBool = AtomicBool::new(true);
+
+/// Turns the COM1 copy of the console on or off (port 0xE9 always gets every byte).
+///
+/// COM1 is paced by the emulated baud rate (about 8.7 emulated microseconds a byte at
+/// 115200 baud, thousands of emulated instructions at the `ips` Linux runs use), so a
+/// program that prints a lot on a hot path, like a hypervisor forwarding its guest's
+/// console, turns it off and leaves port 0xE9, which Bochs copies to its stdout unpaced.
+pub fn set_com1(on: bool) {
+    COM1_ON.store(on, Ordering::Relaxed);
+}
+
+/// Writes one byte to port 0xE9 and, unless [`set_com1`] turned it off, COM1.
 pub fn write_byte(b: u8) {
     // SAFETY: port 0xE9 is Bochs's debug port (ignored elsewhere); COM1 THR after THRE.
     unsafe { outb(E9, b) };
+    if !COM1_ON.load(Ordering::Relaxed) {
+        return;
+    }
     wait_lsr(LSR_THRE);
     // SAFETY: the transmitter holding register is empty (LSR.THRE, waited for above), so
     // the byte is queued for sending and no other device or memory is affected.
@@ -61,6 +78,9 @@ pub fn write_str(s: &str) {
 
 /// Waits until COM1 has sent every byte (LSR.TEMT).
 pub fn flush() {
+    if !COM1_ON.load(Ordering::Relaxed) {
+        return;
+    }
     wait_lsr(LSR_TEMT);
 }
 
