@@ -92,7 +92,14 @@ fn build_rdtsc() -> Result<Vec<u8>, String> {
     let out = dir.join("rdtsc");
     std::fs::write(&src, RDTSC_SOURCE).map_err(|e| format!("writing {}: {e}", src.display()))?;
     let status = Command::new("gcc")
-        .args(["-static", "-nostdlib", "-O2", "-fno-stack-protector", "-no-pie", "-o"])
+        .args([
+            "-static",
+            "-nostdlib",
+            "-O2",
+            "-fno-stack-protector",
+            "-no-pie",
+            "-o",
+        ])
         .arg(&out)
         .arg(&src)
         .status()
@@ -194,7 +201,10 @@ mod tests {
         let first_echo = code.iter().position(|l| l.starts_with("echo")).unwrap();
         assert_eq!(code[first_echo], "echo VMXRS-INIT-MARKER");
         // At KERN_CRIT, so that `quiet` does not hide it.
-        assert_eq!(code[first_echo + 1], "echo \"<2>VMXRS-INIT-MARKER\" >/dev/kmsg");
+        assert_eq!(
+            code[first_echo + 1],
+            "echo \"<2>VMXRS-INIT-MARKER\" >/dev/kmsg"
+        );
         let at = |s: &str| {
             code.iter()
                 .position(|l| l.contains(s))
