@@ -69,6 +69,8 @@ pub struct Machine {
     pub absent_mmio: u64,
     /// Interrupts injected and delivered.
     pub interrupts_delivered: u64,
+    /// TSC ticks inside `Vcpu::run` (the guest, plus vmx-vcpu's entry and exit path).
+    pub in_run_tsc: u64,
     /// The run's configuration.
     pub config: VmConfig,
     /// Each vCPU's emulated MSRs.
@@ -89,6 +91,7 @@ impl Machine {
             console: GuestConsole::new(config.console),
             absent_mmio: 0,
             interrupts_delivered: 0,
+            in_run_tsc: 0,
             msrs: (0..config.vcpus).map(|_| MsrPolicy::new()).collect(),
             config,
             ram,
@@ -242,7 +245,11 @@ impl Machine {
                 .min(slice_end);
             let ticks = deadline.saturating_sub(now).max(1);
             slot.vcpu.set_preemption_timer(ticks)?;
+            let entered = baremetal::cpu::rdtsc();
             let exit = slot.vcpu.run()?;
+            self.in_run_tsc = self
+                .in_run_tsc
+                .saturating_add(baremetal::cpu::rdtsc().saturating_sub(entered));
             if let Some(report) = slot.vcpu.last_injection()
                 && report.outcome == InjectionOutcome::Delivered
                 && let Event::ExternalInterrupt(v) = report.event
@@ -253,6 +260,8 @@ impl Machine {
             self.stats.record(exit.reason());
             let now = baremetal::cpu::rdtsc();
             let action = handle_exit(self, i, &mut slot.vcpu, &exit, now, &mut effects)?;
+            self.stats
+                .record_cost(exit.reason(), baremetal::cpu::rdtsc().saturating_sub(now));
             match action {
                 ExitAction::Continue => {}
                 ExitAction::Halt => {

@@ -289,6 +289,15 @@ fn run_hypervisor(loaded: Loaded) -> Result<(), LinuxVmError> {
         "example hypervisor: linux: {} interrupts delivered, {} accesses to absent MMIO",
         machine.interrupts_delivered, machine.absent_mmio
     );
+    let elapsed = baremetal::cpu::rdtsc().saturating_sub(entry_tsc);
+    println!(
+        "example hypervisor: linux: {elapsed} TSC ticks since kernel entry: {} inside Vcpu::run (the guest and vmx-vcpu's entry/exit path), {} in the exit handlers, {} in the rest of the loop (scheduling, timers, event offers, idling)",
+        machine.in_run_tsc,
+        machine.stats.total_cost(),
+        elapsed
+            .saturating_sub(machine.in_run_tsc)
+            .saturating_sub(machine.stats.total_cost())
+    );
     for (port, count) in machine.platform.unknown_port_accesses() {
         println!("example hypervisor: linux: unknown I/O port {port:#06x}: {count} accesses");
     }
