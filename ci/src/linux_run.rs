@@ -46,16 +46,14 @@ pub const LINUX_TEST_TIMEOUT_S: u64 = 300;
 pub const SMALL_RAM_MIB: u32 = 128;
 /// Guest RAM for the stock kernel (its image alone spans 16-74 MiB).
 pub const STOCK_RAM_MIB: u32 = 256;
-/// The line the initramfs's init prints first (and writes to /dev/kmsg).
-pub const INIT_MARKER: &str = "VMXRS-INIT-MARKER";
+pub use crate::linux::INIT_MARKER;
 /// The init's line after the marker: the time-stamp counter then (`VMXRS-INIT-TSC <n>`).
 pub const INIT_TSC: &str = "VMXRS-INIT-TSC ";
 /// The hypervisor's line when it enters the kernel (followed by the TSC).
 pub const ENTRY_TSC_HYPERVISOR: &str = "example hypervisor: linux: entering the kernel at TSC ";
 /// The loader's line in bare mode before it jumps (`... at TSC <n>` ends it).
 pub const ENTRY_TSC_BARE: &str = "example hypervisor: bare: jumping to ";
-/// The init's last line before `poweroff -f`, followed by the status.
-pub const INIT_DONE: &str = "VMXRS-INIT-DONE status=";
+pub use crate::linux::INIT_DONE_PREFIX as INIT_DONE;
 /// The hypervisor's success line.
 pub const SUCCESS: &str = "example hypervisor: SUCCESS";
 /// The hypervisor's failure line.
@@ -172,8 +170,12 @@ impl LinuxBoot {
 /// The command line without the user's: the console on the emulated COM1 (and the early
 /// console, so that a failure before the serial driver shows), a panic reboots (which ends
 /// the run), no crypto self-tests (6.8 s of emulated time on the stock kernel).
-pub fn default_cmdline() -> String {
-    "console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 panic=-1 cryptomgr.notests".to_string()
+pub fn default_cmdline(kernel: &KernelChoice) -> String {
+    match kernel {
+        KernelChoice::Stock => linux::DEFAULT_CMDLINE_STOCK,
+        KernelChoice::Small | KernelChoice::Custom(_) => linux::DEFAULT_CMDLINE_SMALL,
+    }
+    .to_string()
 }
 
 /// What the comparison adds to both boots: the TSC frequency (bare Linux would calibrate
@@ -398,13 +400,17 @@ fn resolve(boot: &LinuxBoot) -> Result<(Vec<u8>, Vec<u8>, Protocol, String), Str
 
 /// The command line `boot` uses.
 pub fn cmdline_for(boot: &LinuxBoot) -> String {
-    let mut cmdline = boot.cmdline.clone().unwrap_or_else(default_cmdline);
+    let mut cmdline = boot
+        .cmdline
+        .clone()
+        .unwrap_or_else(|| default_cmdline(&boot.kernel));
     if boot.comparable {
         cmdline.push(' ');
         cmdline.push_str(&comparable_options());
     }
     if boot.interactive {
-        cmdline.push_str(" vmxrs.interactive");
+        cmdline.push(' ');
+        cmdline.push_str(linux::INTERACTIVE_WORD);
     }
     cmdline
 }

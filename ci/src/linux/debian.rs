@@ -32,6 +32,7 @@ pub fn parse_show_all(text: &str) -> Vec<PackageInfo> {
 }
 
 /// Reads the first stanza of `apt-cache show` output.
+#[cfg(test)]
 pub fn parse_show(text: &str) -> Option<PackageInfo> {
     text.split("\n\n").next().and_then(parse_stanza)
 }

@@ -138,6 +138,15 @@ pub fn ensure_built() -> Result<PathBuf, String> {
         .map_err(|e| format!("reading {}: {e}", busybox_path.display()))?;
     let rdtsc = build_rdtsc()?;
     let bytes = archive(&busybox, &rdtsc).map_err(|e| e.to_string())?;
+    // Read back what the kernel will unpack: every entry parses and /init is there.
+    let entries =
+        cpio::parse(&bytes).map_err(|e| format!("the initramfs does not parse back: {e}"))?;
+    let has_init = entries.iter().any(|e| {
+        e.name == "init" && e.mode & cpio::S_IFMT == cpio::S_IFREG && e.data == INIT.as_bytes()
+    });
+    if !has_init {
+        return Err("the initramfs has no /init after writing it".to_string());
+    }
     let tmp = super::beside(&path, &format!("part-{}", std::process::id()));
     std::fs::write(&tmp, &bytes).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, &path).map_err(|e| format!("renaming to {}: {e}", path.display()))?;

@@ -24,7 +24,6 @@
 //! when running as root; otherwise the error names the command).
 
 // Until `cargo ci run`/`test` use this module (the integrator's part), only the tests do.
-#![allow(dead_code)]
 
 pub mod bzimage;
 pub mod cpio;
@@ -80,6 +79,9 @@ pub struct LinuxArtifacts {
     pub version: String,
     /// The PVH entry point (physical address) of `vmlinux`'s `XEN_ELFNOTE_PHYS32_ENTRY`.
     pub pvh_entry: u64,
+    /// The Debian package the kernel comes from, with its version (`linux-source-6.1
+    /// 6.1.192-3`, `linux-image-6.1.0-57-amd64 6.1.192-3`).
+    pub package: String,
 }
 
 /// The per-machine cache directory of the Linux artifacts (see the module docs; created on
@@ -152,14 +154,15 @@ pub fn artifacts(kind: KernelKind) -> Result<LinuxArtifacts, String> {
         stock::METAPACKAGE,
         initramfs::PACKAGE,
     ]);
-    let (bzimage, vmlinux) = match kind {
+    let (bzimage, vmlinux, package) = match kind {
         KernelKind::Small => {
             let k = small::ensure_built()?;
-            (k.bzimage, k.vmlinux)
+            let package = format!("{} {}", small::SOURCE_PACKAGE, k.source_version);
+            (k.bzimage, k.vmlinux, package)
         }
         KernelKind::Stock => {
             let k = stock::ensure_fetched()?;
-            (k.bzimage, k.vmlinux)
+            (k.bzimage, k.vmlinux, k.package)
         }
     };
     let initrd = initramfs::ensure_built()?;
@@ -175,6 +178,7 @@ pub fn artifacts(kind: KernelKind) -> Result<LinuxArtifacts, String> {
         initrd,
         version,
         pvh_entry,
+        package,
     })
 }
 
