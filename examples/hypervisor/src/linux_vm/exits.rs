@@ -53,11 +53,12 @@ pub fn handle_exit(
         }
         VmExit::Io(io) => {
             if io.string {
-                return Err(LinuxVmError::Guest(format!(
-                    "string I/O ({}S) on port {:#x} is not emulated",
-                    if io.is_in { "IN" } else { "OUT" },
-                    io.port
-                )));
+                if let Some(PowerEvent::Reset) = super::string_io::emulate(m, i, vcpu, io, now)? {
+                    return Ok(ExitAction::Reset {
+                        triple_fault: false,
+                    });
+                }
+                return Ok(ExitAction::Continue);
             }
             if io.is_in {
                 let v = m.platform.io_read(io.port, io.size, now);

@@ -15,6 +15,7 @@ mod guest_ram;
 mod host_xstate;
 mod machine;
 mod msr_glue;
+mod string_io;
 
 use alloc::string::String;
 use alloc::vec::Vec;
