@@ -20,6 +20,7 @@
 //! | [`pvh`] | the PVH boot plan |
 //! | [`mptable`] | the Intel MultiProcessor Specification table |
 //! | [`state`] | the entry state as a VMCS guest state |
+//! | [`vm_config`] | the payload's `config` blob (protocol, vCPUs, RAM, TSC rate, mode, console) |
 
 use alloc::vec::Vec;
 
@@ -39,6 +40,7 @@ mod real_kernels;
 pub mod setup_header;
 pub mod start_info;
 pub mod state;
+pub mod vm_config;
 pub mod vmlinux;
 
 pub use e820::{E820Entry, E820Type};

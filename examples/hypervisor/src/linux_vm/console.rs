@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use baremetal::println;
 
-use super::config::ConsoleMode;
+use example_hypervisor::linux::vm_config::ConsoleMode;
 
 /// The line the guest's init prints first.
 pub const INIT_MARKER: &str = "VMXRS-INIT-MARKER";

@@ -6,7 +6,7 @@ use core::fmt;
 use ept::{AttachError, EptError};
 use vmx_vcpu::VmxError;
 
-use super::config::ConfigError;
+use example_hypervisor::linux::vm_config::ConfigError;
 
 /// Everything that ends a Linux run with FAILED.
 #[derive(Debug)]

@@ -15,11 +15,11 @@ use vmx_vcpu::guest::{Segment, SegmentReg};
 use vmx_vcpu::sipi::ApWait;
 use vmx_vcpu::{Event, InjectionOutcome, VmxVcpu};
 
-use super::config::{ConsoleMode, VmConfig};
 use super::console::{GuestConsole, poll_host_input};
 use super::error::LinuxVmError;
 use super::exits::{ExitAction, handle_exit};
 use crate::hosts::FrameHost;
+use example_hypervisor::linux::vm_config::{ConsoleMode, VmConfig};
 
 /// The longest slice a vCPU runs before another gets the CPU, in TSC ticks.
 pub const SLICE_TSC: u64 = 200_000;

@@ -7,7 +7,6 @@
 
 mod bare;
 mod blobs;
-mod config;
 mod console;
 mod error;
 mod exits;
@@ -23,9 +22,7 @@ use alloc::vec::Vec;
 use baremetal::exit::{ExitCode, exit};
 use baremetal::payload::Directory;
 use baremetal::println;
-use example_hypervisor::linux::{
-    BootConfig, BootPlan, Protocol, entry_registers, guest_state, plan,
-};
+use example_hypervisor::linux::{BootConfig, BootPlan, entry_registers, guest_state, plan};
 use example_hypervisor::msr;
 use vmx_defs::addr::GuestPhysAddr;
 use vmx_defs::controls::SecondaryProcBasedControls;
@@ -34,11 +31,11 @@ use vmx_vcpu::sipi::ApWait;
 use vmx_vcpu::{VcpuConfig, VmxCpu, VmxVcpu};
 
 use self::blobs::{FrameBuf, read_blob};
-use self::config::{Mode, ProtocolKind, VmConfig};
 use self::error::LinuxVmError;
 use self::guest_ram::{GuestRam, XAPIC_BASE, map_apic_access};
 use self::machine::{Machine, RunEnd, RunState, Slot};
 use crate::hosts::FrameHost;
+use example_hypervisor::linux::vm_config::{Mode, VmConfig};
 
 /// MSRs whose guest values the VMCS keeps apart from the host's (SDM Vol. 3C §25.4.1,
 /// loaded at entry and saved at exit with the controls every vCPU here has): SYSENTER_CS,
@@ -115,10 +112,7 @@ fn load(dir: &Directory) -> Result<Loaded, LinuxVmError> {
         cmdline: &cmdline,
         ram_size,
         vcpus: config.vcpus,
-        protocol: match config.protocol {
-            ProtocolKind::BzImage => Protocol::BzImage,
-            ProtocolKind::Pvh => Protocol::Pvh,
-        },
+        protocol: config.protocol,
         mp_table: config.mode == Mode::Hypervisor,
     };
     let plan = plan(&boot).map_err(|e| LinuxVmError::Plan(alloc::format!("{e}")))?;

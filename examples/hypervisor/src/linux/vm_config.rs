@@ -1,6 +1,13 @@
-//! The payload's `config` blob: `key=value` lines (keys in /work/notes/linux.md, issue 12).
+//! The payload's `config` blob, written by `cargo ci` (ci/src/linux_run.rs): `key=value`
+//! lines, `#` comments and blank lines ignored, unknown keys ignored (a newer ci may add
+//! some). Keys: `protocol=bzimage|pvh`, `vcpus=1..=4`, `ram_mib=128..=3072`, `tsc_khz=N`
+//! (Bochs `ips` / 1000), `mode=hypervisor|bare`, `console=batch|interactive`, `max_tsc=N` (or
+//! `MeE`, e.g. `60e9`). The blob comes from the disk, so the parser is total: any bytes give
+//! a configuration or a typed error.
 
 use core::fmt;
+
+use super::Protocol;
 
 /// How the Linux payload is run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,20 +27,11 @@ pub enum ConsoleMode {
     Interactive,
 }
 
-/// The kernel's boot protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProtocolKind {
-    /// bzImage boot protocol.
-    BzImage,
-    /// PVH entry of an ELF vmlinux.
-    Pvh,
-}
-
 /// The parsed configuration.
 #[derive(Clone, Copy, Debug)]
 pub struct VmConfig {
     /// Boot protocol.
-    pub protocol: ProtocolKind,
+    pub protocol: Protocol,
     /// Number of vCPUs (1..=4).
     pub vcpus: u32,
     /// Guest RAM in MiB (>= 128).
@@ -50,6 +48,7 @@ pub struct VmConfig {
 
 /// A bad `config` blob.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// Not UTF-8.
     NotUtf8,
@@ -94,7 +93,7 @@ impl VmConfig {
     pub fn parse(bytes: &[u8]) -> Result<Self, ConfigError> {
         let text = core::str::from_utf8(bytes).map_err(|_| ConfigError::NotUtf8)?;
         let mut c = VmConfig {
-            protocol: ProtocolKind::BzImage,
+            protocol: Protocol::BzImage,
             vcpus: 1,
             ram_mib: 256,
             tsc_khz: 4_000,
@@ -112,8 +111,8 @@ impl VmConfig {
             match k.trim() {
                 "protocol" => {
                     c.protocol = match v {
-                        "bzimage" => ProtocolKind::BzImage,
-                        "pvh" => ProtocolKind::Pvh,
+                        "bzimage" => Protocol::BzImage,
+                        "pvh" => Protocol::Pvh,
                         _ => return Err(ConfigError::UnknownValue("protocol")),
                     }
                 }
@@ -157,5 +156,74 @@ impl VmConfig {
             }
         }
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn what_cargo_ci_writes() {
+        let c = VmConfig::parse(
+            b"protocol=pvh\nvcpus=2\nram_mib=256\ntsc_khz=50000\nmode=bare\nconsole=interactive\n",
+        )
+        .unwrap();
+        assert_eq!(c.protocol, Protocol::Pvh);
+        assert_eq!((c.vcpus, c.ram_mib, c.tsc_khz), (2, 256, 50_000));
+        assert_eq!(c.mode, Mode::Bare);
+        assert_eq!(c.console, ConsoleMode::Interactive);
+        assert_eq!(c.max_tsc, 60_000_000_000);
+    }
+
+    #[test]
+    fn defaults_comments_unknown_keys_and_exponents() {
+        let c = VmConfig::parse(b"# comment\n\n future = 1 \nmax_tsc = 7e3\n").unwrap();
+        assert_eq!(c.protocol, Protocol::BzImage);
+        assert_eq!(
+            (c.vcpus, c.mode, c.console),
+            (1, Mode::Hypervisor, ConsoleMode::Batch)
+        );
+        assert_eq!(c.max_tsc, 7_000);
+    }
+
+    #[test]
+    fn each_error() {
+        let e = |b: &[u8]| VmConfig::parse(b).unwrap_err();
+        assert_eq!(e(b"\xff"), ConfigError::NotUtf8);
+        assert_eq!(e(b"vcpus"), ConfigError::NoEquals);
+        assert_eq!(e(b"vcpus=two"), ConfigError::NotANumber("vcpus"));
+        assert_eq!(e(b"vcpus=0"), ConfigError::OutOfRange("vcpus"));
+        assert_eq!(e(b"vcpus=5"), ConfigError::OutOfRange("vcpus"));
+        assert_eq!(e(b"ram_mib=64"), ConfigError::OutOfRange("ram_mib"));
+        assert_eq!(e(b"tsc_khz=0"), ConfigError::OutOfRange("tsc_khz"));
+        assert_eq!(e(b"max_tsc=9e30"), ConfigError::OutOfRange("max_tsc"));
+        assert_eq!(e(b"max_tsc=1ex"), ConfigError::NotANumber("max_tsc"));
+        assert_eq!(e(b"protocol=elf"), ConfigError::UnknownValue("protocol"));
+        assert_eq!(e(b"mode=nested"), ConfigError::UnknownValue("mode"));
+        assert_eq!(e(b"console=tty"), ConfigError::UnknownValue("console"));
+        assert!(!e(b"console=tty").to_string().is_empty());
+    }
+
+    proptest! {
+        /// Total: any bytes give a configuration or an error, never a panic, and what
+        /// parses is within the documented ranges.
+        #[test]
+        fn parse_is_total(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            if let Ok(c) = VmConfig::parse(&bytes) {
+                prop_assert!((1..=4).contains(&c.vcpus));
+                prop_assert!((128..=3072).contains(&c.ram_mib));
+                prop_assert!(c.tsc_khz > 0);
+            }
+        }
+
+        #[test]
+        fn parse_is_total_on_key_value_text(
+            lines in proptest::collection::vec(("[a-z_]{1,9}", "[0-9a-z.eE-]{0,12}"), 0..8)
+        ) {
+            let text: String = lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+            let _ = VmConfig::parse(text.as_bytes());
+        }
     }
 }
