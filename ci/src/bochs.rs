@@ -207,20 +207,11 @@ pub fn run_with_timeout(
     });
     let mut lines = Vec::new();
     if let Some(out) = child.stdout.take() {
-        let mut reader = BufReader::new(out);
-        let mut raw = Vec::new();
-        loop {
-            raw.clear();
-            match reader.read_until(b'\n', &mut raw) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let text = String::from_utf8_lossy(&raw);
-                    let line = strip_prompt(text.trim_end_matches(['\n', '\r'])).to_string();
-                    on_line(&line);
-                    lines.push(line);
-                }
-            }
-        }
+        for_each_line(out, |line| {
+            on_line(&line);
+            lines.push(line);
+            true
+        });
     }
     let status = child
         .wait()
@@ -238,6 +229,25 @@ pub fn run_with_timeout(
         lines,
         wall,
     })
+}
+
+/// Reads `out` line by line (lossy UTF-8, line ends and debugger prompts stripped) and
+/// passes each line to `f` until the stream ends or `f` returns `false`.
+pub fn for_each_line(out: impl Read, mut f: impl FnMut(String) -> bool) {
+    let mut reader = BufReader::new(out);
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        match reader.read_until(b'\n', &mut raw) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&raw);
+                if !f(strip_prompt(text.trim_end_matches(['\n', '\r'])).to_string()) {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// Whether a run under `timeout -k 5 <limit>` that ended with `code` after `wall` was

@@ -20,7 +20,7 @@
 //! kernel prints the marker that the init writes to `/dev/kmsg` with a `[seconds]` stamp
 //! from the TSC, whose frequency both modes are told), the power-off, the exit statistics.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -470,21 +470,7 @@ enum Event {
 
 fn spawn_reader(out: impl Read + Send + 'static, tx: mpsc::Sender<Event>) {
     std::thread::spawn(move || {
-        let mut reader = BufReader::new(out);
-        let mut raw = Vec::new();
-        loop {
-            raw.clear();
-            match reader.read_until(b'\n', &mut raw) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let text = String::from_utf8_lossy(&raw);
-                    let line = bochs::strip_prompt(text.trim_end_matches(['\n', '\r'])).to_string();
-                    if tx.send(Event::Host(line)).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
+        bochs::for_each_line(out, |line| tx.send(Event::Host(line)).is_ok());
         let _ = tx.send(Event::HostClosed);
     });
 }

@@ -5,7 +5,7 @@
 //! address, so vCPUs sharing one EPT would reach another vCPU's page as plain memory).
 //! Nothing else is mapped: the I/O APIC page and every other address cause EPT violations.
 
-use ept::{Ept, EptAttributes, EptConfig, EptFlags, EptPageTable, GuestPhysAddr, HostPhysAddr};
+use ept::{Ept, EptAttributes, EptFlags, GuestPhysAddr, HostPhysAddr};
 use vmx_defs::addr::PageSize;
 use vmx_defs::capabilities::VmxCapabilities;
 use vmx_vcpu::mmio::GuestMemoryRead;
@@ -55,22 +55,10 @@ impl GuestRam {
 
     /// Builds an EPT mapping the RAM (write-back, RWX) and nothing else.
     pub fn build_ept(&self, caps: &VmxCapabilities) -> Result<Ept<FrameHost>, LinuxVmError> {
-        let width = vmx_insn::physical_address_width().bits();
-        let config = EptConfig::new(caps.ept_vpid(), width)?;
-        let mut table = EptPageTable::new(FrameHost, config)?;
-        let rwx = EptFlags::READ | EptFlags::WRITE | EptFlags::EXECUTE;
         // SAFETY: the frames of `self` were allocated for this guest alone (`FrameBuf`): no
         // host object lives there; `GuestRam` outlives every vCPU (the run keeps it until
         // the vCPUs and EPTs are dropped), so the translations never outlive the frames.
-        unsafe {
-            table.map_region(
-                GuestPhysAddr::new(0),
-                HostPhysAddr::new(self.host_base()),
-                self.size(),
-                EptAttributes::write_back(rwx),
-            )
-        }?;
-        Ok(Ept::new(table))
+        Ok(unsafe { crate::guest_ept::ram_only(self.host_base(), self.size(), caps) }?)
     }
 }
 
