@@ -18,14 +18,20 @@ pub struct Segment {
 
 impl Segment {
     /// TR as the processor leaves it after reset or INIT: selector 0, base 0, limit FFFFH,
-    /// a busy 16-bit TSS (SDM Vol. 3A §10.1.1 Table 10-1; VM entry needs a busy TSS type,
-    /// Vol. 3C §27.3.1.2).
+    /// present (SDM Vol. 3A §10.1.1 Table 10-1), with the type a busy 32-bit TSS (11).
+    ///
+    /// Table 10-1 gives no type for TR ("Present, R/W"); VM entry needs a busy TSS, type 3
+    /// or 11 (Vol. 3C §27.3.1.2), and only 11 lets the guest activate IA-32e mode before
+    /// loading a TR of its own, as an application processor started by SIPI does (Linux's
+    /// trampoline turns on CR0.PG with EFER.LME and loads TR later; Bochs raises #GP on
+    /// that activation with a 16-bit TSS in TR, and its own reset state is type 11, as is
+    /// KVM's). A real-mode guest never uses TR's type.
     pub const fn reset_tr() -> Self {
         Self {
             selector: 0,
             base: 0,
             limit: 0xFFFF,
-            access_rights: SegmentAccessRights::tss16_busy(),
+            access_rights: SegmentAccessRights::tss_busy(),
         }
     }
 

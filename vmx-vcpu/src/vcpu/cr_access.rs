@@ -208,11 +208,25 @@ impl<'c, H: VmxHost> Vcpu<'c, H> {
     }
 
     /// Makes `efer` the guest's IA32_EFER and the "IA-32e mode guest" entry control equal
-    /// to its LMA (SDM Vol. 3C §27.3.1.1); through GUEST_IA32_EFER or the MSR lists.
+    /// to its LMA (SDM Vol. 3C §27.3.1.1); through GUEST_IA32_EFER or the MSR lists. On
+    /// IA-32e activation a busy 16-bit TSS in TR becomes a busy 64-bit one
+    /// ([`cr_rules::tr_access_rights_for_ia32e`], §27.3.1.2).
     pub(super) fn set_guest_efer(&mut self, efer: Efer) -> Result<(), VmxError> {
         self.vmcs.load()?;
         let mut entry = self.controls.entry;
         entry.set(EntryControls::IA32E_MODE_GUEST, efer.contains(Efer::LMA));
+        if efer.contains(Efer::LMA)
+            && !self
+                .controls
+                .entry
+                .contains(EntryControls::IA32E_MODE_GUEST)
+        {
+            let ar = vmread(fields::GUEST_TR_ACCESS_RIGHTS)?;
+            let fixed = cr_rules::tr_access_rights_for_ia32e(ar);
+            if fixed != ar {
+                vmwrite(fields::GUEST_TR_ACCESS_RIGHTS, fixed)?;
+            }
+        }
         if self.controls.entry.contains(EntryControls::LOAD_IA32_EFER) {
             vmwrite(fields::GUEST_IA32_EFER, efer.bits())?;
         } else {

@@ -351,6 +351,31 @@ pub const fn mov_to_cr8(value: u64) -> Result<u8, CrError> {
     }
 }
 
+/// TR's access rights for a guest entering IA-32e mode: a busy 16-bit TSS (system
+/// descriptor, type 3, what
+/// INIT and reset leave in TR, SDM Vol. 3A §10.1 Table 10-1) becomes a busy 64-bit TSS
+/// (type 11); any other value is returned unchanged.
+///
+/// The processor does not change TR's cached type when IA-32e mode is activated (SDM Vol.
+/// 3A §10.8.5), but VM entry into an IA-32e guest requires TR type 11 (Vol. 3C §27.3.1.2),
+/// so a hypervisor that emulates the activation fixes the type, which the guest cannot
+/// observe (IA-32e interrupt delivery reads RSP0/IST from the TSS at TR's base whatever the
+/// cached type, and there are no task switches in IA-32e mode, Vol. 3A §8.7). An AP started
+/// by SIPI that turns on paging with EFER.LME before loading a TR of its own (Linux's
+/// trampoline does) needs it.
+pub const fn tr_access_rights_for_ia32e(access_rights: u32) -> u32 {
+    const TYPE_MASK: u32 = 0xF;
+    /// Type (3:0) and S (4, 0 = system descriptor).
+    const TYPE_AND_S: u32 = 0x1F;
+    const BUSY_16: u32 = 3;
+    const BUSY_64: u32 = 11;
+    if access_rights & TYPE_AND_S == BUSY_16 {
+        (access_rights & !TYPE_MASK) | BUSY_64
+    } else {
+        access_rights
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +410,16 @@ mod tests {
         supported: Cr4::from_bits_retain(0x3727FF),
         not_switched: Cr4::empty(),
     };
+
+    #[test]
+    fn tr_becomes_a_64_bit_tss_on_ia32e_activation() {
+        // Present busy 16-bit TSS (0x83) -> busy 64-bit TSS (0x8B); granularity etc. kept.
+        assert_eq!(tr_access_rights_for_ia32e(0x83), 0x8B);
+        assert_eq!(tr_access_rights_for_ia32e(0x8083), 0x808B);
+        for unchanged in [0x8B, 0x1_0000, 0x0, 0x89, 0x93] {
+            assert_eq!(tr_access_rights_for_ia32e(unchanged), unchanged);
+        }
+    }
 
     #[test]
     fn ia32e_activation_and_exit() {

@@ -9,9 +9,8 @@ use baremetal::println;
 use example_hypervisor::exit_stats::ExitStats;
 use example_hypervisor::msr::MsrPolicy;
 use example_hypervisor::platform::{CpuEffect, Platform, PlatformConfig};
-use vmx_defs::guest_state::{ActivityState, SegmentAccessRights};
+use vmx_defs::guest_state::ActivityState;
 use vmx_defs::vmcs::fields;
-use vmx_vcpu::guest::{Segment, SegmentReg};
 use vmx_vcpu::sipi::ApWait;
 use vmx_vcpu::{Event, InjectionOutcome, VmxVcpu};
 
@@ -313,18 +312,6 @@ impl Machine {
                     s.vcpu
                         .start_at_sipi(vector)
                         .map_err(|e| LinuxVmError::Guest(format!("SIPI to vCPU {cpu}: {e}")))?;
-                    // TR as a busy 32-bit TSS instead of the architectural 16-bit one
-                    // (SDM Vol. 3A §10.1.1 Table 10-1): Bochs refuses to activate IA-32e
-                    // mode (CR0.PG with EFER.LME) while TR holds a 16-bit TSS, which Linux's
-                    // AP trampoline does before it loads a TR of its own; KVM starts APs
-                    // with this TR type too. Base, limit and selector stay as INIT left them.
-                    s.vcpu.set_segment(
-                        SegmentReg::Tr,
-                        &Segment {
-                            access_rights: SegmentAccessRights::tss_busy(),
-                            ..Segment::reset_tr()
-                        },
-                    )?;
                     s.state = RunState::Runnable;
                 }
             }
