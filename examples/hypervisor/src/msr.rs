@@ -12,7 +12,8 @@
 //! | IA32_MTRR_DEF_TYPE (2FFH), fixed (250H, 258H, 259H, 268H-26FH), variable (200H-20FH) | emulated storage: MTRRs enabled, default type write-back, every other range unset | stored when the types and reserved bits are valid (SDM Vol. 3A §13.11), else #GP |
 //! | IA32_MISC_ENABLE (1A0H) | fast strings (bit 0), BTS and PEBS unavailable (11, 12) | only bits 0, 22 (limit CPUID maxval) and 34 (XD disable) may change, which Linux toggles; another change #GP |
 //! | IA32_MCG_CAP (179H), IA32_MCG_STATUS (17AH) | 0 (no banks) | MCG_STATUS: 0 accepted; otherwise #GP |
-//! | everything else, among them MPERF/APERF (E7H/E8H, leaf 6 shows no hardware coordination feedback), IA32_PERF_STATUS/CTL (198H/199H), MSR_PLATFORM_INFO (CEH), IA32_SPEC_CTRL/PRED_CMD/ARCH_CAPABILITIES/FLUSH_CMD (48H, 49H, 10AH, 10BH: not shown in leaf 7), IA32_TSC_ADJUST (3BH), thermal, power, performance-monitoring and TSX MSRs | #GP ([`MsrFault`]) | #GP |
+//! | IA32_ARCH_CAPABILITIES (10AH), where the host has it ([`MsrContext::arch_capabilities`]; leaf 7 then shows it) | the host's value, only the bits that say the processor is not affected by a flaw ([`ARCH_CAPABILITIES_SHOWN`]): the guest runs on that processor, so they hold for it too | #GP (read-only) |
+//! | everything else, among them MPERF/APERF (E7H/E8H, leaf 6 shows no hardware coordination feedback), IA32_PERF_STATUS/CTL (198H/199H), MSR_PLATFORM_INFO (CEH), IA32_SPEC_CTRL/PRED_CMD/FLUSH_CMD (48H, 49H, 10BH: not shown in leaf 7), IA32_TSC_ADJUST (3BH), thermal, power, performance-monitoring and TSX MSRs | #GP ([`MsrFault`]) | #GP |
 //!
 //! Not in this policy, because the vCPU switches them itself ([`VCPU_SWITCHED`]: VMCS
 //! guest-state fields or the VM-entry/VM-exit MSR lists of `vmx-vcpu`): the integrator
@@ -50,6 +51,29 @@ pub const FIXED_MTRRS: [u32; 11] = [
 ];
 /// IA32_MTRR_DEF_TYPE.
 pub const IA32_MTRR_DEF_TYPE: u32 = 0x2FF;
+/// IA32_ARCH_CAPABILITIES (SDM Vol. 4 Table 2-2; enumerated by CPUID.(7,0):EDX\[29\]).
+pub const IA32_ARCH_CAPABILITIES: u32 = 0x10A;
+/// The IA32_ARCH_CAPABILITIES bits a guest is shown (SDM Vol. 4 Table 2-2): RDCL_NO (0),
+/// RSBA (2), SSB_NO (4), MDS_NO (5), IF_PSCHANGE_MC_NO (6), TAA_NO (8), SBDR_SSDP_NO (13),
+/// FBSDP_NO (14), PSDP_NO (15), RRSBA (19), BHI_NO (20), PBRSB_NO (24), GDS_NO (26),
+/// RFDS_NO (27): properties of the processor the guest runs on. Not shown: the bits that
+/// enumerate controls the platform does not give the guest (IBRS_ALL needs IA32_SPEC_CTRL,
+/// SKIP_L1DFL_VMENTRY concerns a nested hypervisor, TSX_CTRL, MCU_CONTROL,
+/// MISC_PACKAGE_CTLS, ENERGY_FILTERING_CTL, DOITM, FB_CLEAR(_CTRL), ...).
+pub const ARCH_CAPABILITIES_SHOWN: u64 = (1 << 0)
+    | (1 << 2)
+    | (1 << 4)
+    | (1 << 5)
+    | (1 << 6)
+    | (1 << 8)
+    | (1 << 13)
+    | (1 << 14)
+    | (1 << 15)
+    | (1 << 19)
+    | (1 << 20)
+    | (1 << 24)
+    | (1 << 26)
+    | (1 << 27);
 /// IA32_TSC_DEADLINE.
 pub const IA32_TSC_DEADLINE: u32 = 0x6E0;
 
@@ -128,6 +152,10 @@ pub struct MsrContext {
     pub vcpus: u32,
     /// The TSC frequency in kHz.
     pub tsc_khz: u64,
+    /// The host's IA32_ARCH_CAPABILITIES, `None` where the processor lacks the MSR
+    /// (CPUID.(7,0):EDX\[29\] = 0): the guest sees it filtered by
+    /// [`ARCH_CAPABILITIES_SHOWN`], or #GP without it.
+    pub arch_capabilities: Option<u64>,
 }
 
 /// An MSR the platform (the vCPU's local APIC) owns.
@@ -239,8 +267,8 @@ impl MsrPolicy {
         }
     }
 
-    /// RDMSR of `msr` by the vCPU `_ctx` describes (see the module table).
-    pub fn read(&self, msr: u32, _ctx: &MsrContext) -> Result<MsrRead, MsrFault> {
+    /// RDMSR of `msr` by the vCPU `ctx` describes (see the module table).
+    pub fn read(&self, msr: u32, ctx: &MsrContext) -> Result<MsrRead, MsrFault> {
         let fault = |reason| MsrFault {
             msr,
             write: false,
@@ -251,6 +279,10 @@ impl MsrPolicy {
             IA32_TSC_DEADLINE => return Ok(MsrRead::Platform(PlatformMsr::TscDeadline)),
             IA32_PLATFORM_ID | IA32_BIOS_SIGN_ID | IA32_MCG_CAP | IA32_MCG_STATUS => 0,
             IA32_FEATURE_CONTROL => FEATURE_CONTROL_VALUE,
+            IA32_ARCH_CAPABILITIES => match ctx.arch_capabilities {
+                Some(host) => host & ARCH_CAPABILITIES_SHOWN,
+                None => return Err(fault(MsrFaultReason::Unknown)),
+            },
             IA32_MTRRCAP => MTRRCAP_VALUE,
             IA32_MISC_ENABLE => self.misc_enable,
             IA32_MTRR_DEF_TYPE => self.mtrr_def_type,
@@ -267,8 +299,8 @@ impl MsrPolicy {
         Ok(MsrRead::Value(value))
     }
 
-    /// WRMSR of `value` to `msr` by the vCPU `_ctx` describes (see the module table).
-    pub fn write(&mut self, msr: u32, value: u64, _ctx: &MsrContext) -> Result<MsrWrite, MsrFault> {
+    /// WRMSR of `value` to `msr` by the vCPU `ctx` describes (see the module table).
+    pub fn write(&mut self, msr: u32, value: u64, ctx: &MsrContext) -> Result<MsrWrite, MsrFault> {
         let fault = |reason| MsrFault {
             msr,
             write: true,
@@ -288,6 +320,13 @@ impl MsrPolicy {
             IA32_MCG_STATUS => check(value == 0)?,
             IA32_PLATFORM_ID | IA32_FEATURE_CONTROL | IA32_MTRRCAP | IA32_MCG_CAP => {
                 return Err(fault(MsrFaultReason::ReadOnly));
+            }
+            IA32_ARCH_CAPABILITIES => {
+                return Err(fault(if ctx.arch_capabilities.is_some() {
+                    MsrFaultReason::ReadOnly
+                } else {
+                    MsrFaultReason::Unknown
+                }));
             }
             IA32_MISC_ENABLE => {
                 check((value ^ self.misc_enable) & !MISC_ENABLE_WRITABLE == 0)?;

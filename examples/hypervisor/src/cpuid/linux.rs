@@ -67,11 +67,15 @@ pub struct CpuidPolicy {
     /// Whether the vCPU's "enable INVPCID" control is 1 (else INVPCID is #UD, §26.3): shows
     /// INVPCID and PCID.
     pub invpcid: bool,
+    /// Whether the MSR policy answers IA32_ARCH_CAPABILITIES (the host has it): shows
+    /// CPUID.(7,0):EDX\[29\] where the real leaf has it.
+    pub arch_capabilities: bool,
 }
 
 impl CpuidPolicy {
     /// The policy for vCPU `cpu_index` of `vcpus` with TSC frequency `tsc_khz`, a guest at
-    /// reset (CR4 = 0, XCR0 = 1) and neither RDTSCP nor INVPCID; set the other fields from
+    /// reset (CR4 = 0, XCR0 = 1), neither RDTSCP nor INVPCID, no IA32_ARCH_CAPABILITIES; set
+    /// the other fields from
     /// the vCPU (`CpuidPolicy { guest_cr4, ..CpuidPolicy::new(..) }`).
     pub const fn new(vcpus: u32, cpu_index: u32, tsc_khz: u64) -> Self {
         Self {
@@ -82,6 +86,7 @@ impl CpuidPolicy {
             guest_xcr0: 1,
             rdtscp: false,
             invpcid: false,
+            arch_capabilities: false,
         }
     }
 
@@ -255,10 +260,15 @@ pub const LEAF7_ECX_RDPID: u32 = bit(22);
 /// (VERW), SERIALIZE, AVX512_FP16. Cleared: FSRM (bit 4: Linux's memmove breaks on Bochs,
 /// which lacks IA32_MISC_ENABLE; see ../shared/bochs/NOTES.md), UINTR, SRBDS_CTRL,
 /// RTM_ALWAYS_ABORT, TSX_FORCE_ABORT, hybrid, TSXLDTRK, PCONFIG, arch LBR, CET IBT, AMX (no
-/// XFD/tile state), and the speculation-control bits 26-31 (IBRS/IBPB, STIBP, L1D_FLUSH,
-/// ARCH_CAPABILITIES, CORE_CAPABILITIES, SSBD): their MSRs are not emulated, so
-/// `crate::msr` faults them.
+/// XFD/tile state), and the speculation-control bits 26-28 and 30-31 (IBRS/IBPB, STIBP,
+/// L1D_FLUSH, CORE_CAPABILITIES, SSBD): their MSRs are not emulated, so `crate::msr` faults
+/// them. ARCH_CAPABILITIES (29) follows [`CpuidPolicy::arch_capabilities`]
+/// ([`LEAF7_EDX_ARCH_CAPABILITIES`]).
 pub const LEAF7_EDX_KEEP: u32 = bit(2) | bit(3) | bit(8) | bit(10) | bit(14) | bit(23);
+/// CPUID.(7,0):EDX\[29\] IA32_ARCH_CAPABILITIES: shown when the host has the MSR, which
+/// `crate::msr` then answers with the host's "not affected" bits (without it a guest assumes
+/// every flaw and turns on, among others, page-table isolation).
+pub const LEAF7_EDX_ARCH_CAPABILITIES: u32 = bit(29);
 /// CPUID.(7,0):EDX\[4\] FSRM.
 pub const LEAF7_EDX_FSRM: u32 = bit(4);
 
@@ -279,7 +289,12 @@ pub fn leaf7(subleaf: u32, real: CpuidRegisters, policy: &CpuidPolicy) -> CpuidR
         eax: 0,
         ebx,
         ecx,
-        edx: real.edx & LEAF7_EDX_KEEP,
+        edx: real.edx & LEAF7_EDX_KEEP
+            | if policy.arch_capabilities {
+                real.edx & LEAF7_EDX_ARCH_CAPABILITIES
+            } else {
+                0
+            },
     }
 }
 

@@ -70,6 +70,9 @@ pub struct Machine {
     pub interrupts_delivered: u64,
     /// TSC ticks inside `Vcpu::run` (the guest, plus vmx-vcpu's entry and exit path).
     pub in_run_tsc: u64,
+    /// The host's IA32_ARCH_CAPABILITIES (read once; `None` where CPUID.(7,0):EDX\[29\] = 0
+    /// or the read faults), which the MSR policy shows the guest filtered.
+    pub host_arch_capabilities: Option<u64>,
     /// The run's configuration.
     pub config: VmConfig,
     /// Each vCPU's emulated MSRs.
@@ -91,6 +94,7 @@ impl Machine {
             absent_mmio: 0,
             interrupts_delivered: 0,
             in_run_tsc: 0,
+            host_arch_capabilities: host_arch_capabilities(),
             msrs: (0..config.vcpus).map(|_| MsrPolicy::new()).collect(),
             config,
             ram,
@@ -350,4 +354,16 @@ pub fn dump(i: usize, vcpu: &mut VmxVcpu<'_, FrameHost>) {
     );
     let mut out = baremetal::console::Console;
     let _ = vcpu.dump_vmcs(&mut out);
+}
+
+/// IA32_ARCH_CAPABILITIES of this processor, when CPUID.(7,0):EDX\[29\] enumerates it
+/// (SDM Vol. 4 Table 2-2); a read that faults anyway is `None`.
+fn host_arch_capabilities() -> Option<u64> {
+    const ARCH_CAPABILITIES: u32 = 1 << 29;
+    if baremetal::cpu::cpuid(0, 0).eax < 7
+        || baremetal::cpu::cpuid(7, 0).edx & ARCH_CAPABILITIES == 0
+    {
+        return None;
+    }
+    baremetal::try_rdmsr(example_hypervisor::msr::IA32_ARCH_CAPABILITIES).ok()
 }

@@ -38,6 +38,7 @@ pub fn cpuid(
         guest_xcr0: vcpu.guest_xcr0(),
         rdtscp: secondary.contains(SecondaryProcBasedControls::ENABLE_RDTSCP),
         invpcid: secondary.contains(SecondaryProcBasedControls::ENABLE_INVPCID),
+        arch_capabilities: m.host_arch_capabilities.is_some(),
         ..CpuidPolicy::new(m.config.vcpus, i as u32, m.config.tsc_khz)
     };
     let real = CpuidRegisters {
@@ -123,6 +124,7 @@ fn context(m: &Machine, i: usize) -> MsrContext {
         cpu_index: i as u32,
         vcpus: m.config.vcpus,
         tsc_khz: m.config.tsc_khz,
+        arch_capabilities: m.host_arch_capabilities,
     }
 }
 

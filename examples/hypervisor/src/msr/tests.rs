@@ -8,7 +8,39 @@ const CTX: MsrContext = MsrContext {
     cpu_index: 1,
     vcpus: 2,
     tsc_khz: 100_000,
+    arch_capabilities: None,
 };
+
+#[test]
+fn arch_capabilities_only_where_the_host_has_it_and_filtered() {
+    let mut p = MsrPolicy::new();
+    let fault = |r| matches!(r, Err(MsrFault { reason, .. }) if reason == MsrFaultReason::Unknown);
+    assert!(fault(p.read(IA32_ARCH_CAPABILITIES, &CTX)));
+    // RDCL_NO | IBRS_ALL | SKIP_L1DFL_VMENTRY | MDS_NO | TSX_CTRL | GDS_NO from the host.
+    let host = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 5) | (1 << 7) | (1 << 26);
+    let ctx = MsrContext {
+        arch_capabilities: Some(host),
+        ..CTX
+    };
+    assert_eq!(
+        p.read(IA32_ARCH_CAPABILITIES, &ctx),
+        Ok(MsrRead::Value((1 << 0) | (1 << 5) | (1 << 26)))
+    );
+    assert!(matches!(
+        p.write(IA32_ARCH_CAPABILITIES, 0, &ctx),
+        Err(MsrFault {
+            reason: MsrFaultReason::ReadOnly,
+            ..
+        })
+    ));
+    assert!(matches!(
+        p.write(IA32_ARCH_CAPABILITIES, 0, &CTX),
+        Err(MsrFault {
+            reason: MsrFaultReason::Unknown,
+            ..
+        })
+    ));
+}
 
 fn read(p: &MsrPolicy, msr: u32) -> Result<MsrRead, MsrFault> {
     p.read(msr, &CTX)

@@ -169,6 +169,29 @@ fn leaf7_hides_fsrm_tsx_pku_waitpkg_sgx_pt_and_spec_ctrl() {
 }
 
 #[test]
+fn leaf7_shows_arch_capabilities_only_when_the_msr_is_answered() {
+    let with = CpuidPolicy {
+        arch_capabilities: true,
+        ..policy()
+    };
+    let v = linux_view(7, 0, ALL, &with);
+    assert_ne!(v.edx & LEAF7_EDX_ARCH_CAPABILITIES, 0);
+    // The other speculation-control bits stay hidden.
+    for b in [26, 27, 28, 30, 31] {
+        assert_eq!(v.edx & (1 << b), 0, "EDX bit {b}");
+    }
+    // A host without it: not shown even when asked.
+    let real = CpuidRegisters {
+        edx: ALL.edx & !LEAF7_EDX_ARCH_CAPABILITIES,
+        ..ALL
+    };
+    assert_eq!(
+        linux_view(7, 0, real, &with).edx & LEAF7_EDX_ARCH_CAPABILITIES,
+        0
+    );
+}
+
+#[test]
 fn perfmon_and_other_unvirtualised_leaves_are_zero() {
     for leaf in [3, 5, 8, 9, 0xA, 0xC, 0xE, 0xF, 0x10, 0x11, 0x12, 0x13, 0x14] {
         assert_eq!(linux_view(leaf, 0, ALL, &policy()), ZERO, "leaf {leaf:#x}");
@@ -337,9 +360,11 @@ proptest! {
         eax in any::<u32>(), ebx in any::<u32>(), ecx in any::<u32>(), edx in any::<u32>(),
         vcpus in any::<u32>(), cpu_index in any::<u32>(), tsc_khz in any::<u64>(),
         guest_cr4 in any::<u64>(), guest_xcr0 in any::<u64>(),
-        rdtscp in any::<bool>(), invpcid in any::<bool>(),
+        rdtscp in any::<bool>(), invpcid in any::<bool>(), arch_capabilities in any::<bool>(),
     ) {
-        let p = CpuidPolicy { vcpus, cpu_index, tsc_khz, guest_cr4, guest_xcr0, rdtscp, invpcid };
+        let p = CpuidPolicy {
+            vcpus, cpu_index, tsc_khz, guest_cr4, guest_xcr0, rdtscp, invpcid, arch_capabilities,
+        };
         let v = linux_view(leaf, subleaf, CpuidRegisters { eax, ebx, ecx, edx }, &p);
         if leaf == 1 {
             prop_assert_eq!(v.ecx & ((1 << 5) | (1 << 21)), 0);
