@@ -5,6 +5,7 @@ use alloc::format;
 use alloc::vec::Vec;
 
 use example_hypervisor::platform::{CpuEffect, PowerEvent};
+use vmx_defs::qualification::ApicAccessType;
 use vmx_vcpu::mmio::{MmioAccess, MmioOperation, fetch_and_decode};
 use vmx_vcpu::{Event, VmExit, VmxVcpu};
 
@@ -16,6 +17,8 @@ use crate::hosts::FrameHost;
 
 /// The I/O APIC's MMIO page (MP table, linux.md).
 pub const IOAPIC_BASE: u64 = 0xFEC0_0000;
+/// The xAPIC EOI register's offset in the APIC page (SDM Vol. 3A Table 12-1).
+const EOI_OFFSET: u16 = 0xB0;
 
 /// What the scheduler does after an exit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +110,15 @@ pub fn handle_exit(
                     "APIC access not by an instruction's data access: {a:?}"
                 )));
             };
+            // A write to EOI: its value is ignored (SDM Vol. 3A §12.8.5), so the instruction
+            // need not be decoded; the exit records its length (fault-like, Vol. 3C
+            // §28.2.4), which `complete_apic_access` skips. The common case of an interrupt
+            // handler's end, as KVM handles it.
+            if offset == EOI_OFFSET && a.access == ApicAccessType::LinearWrite {
+                effects.extend(m.platform.lapic_write(i, u32::from(EOI_OFFSET), 0, now));
+                vcpu.complete_apic_access()?;
+                return Ok(ExitAction::Continue);
+            }
             emulate_mmio(m, i, vcpu, Device::Lapic(u32::from(offset)), now, effects)?;
             Ok(ExitAction::Continue)
         }
