@@ -344,10 +344,26 @@ pub fn xsave_size(xcr0: u64) -> u32 {
         .fold(576, u32::max)
 }
 
+/// The compacted-format XSAVE area size (SDM Vol. 1 §13.4.3) for the components in `xcr0`
+/// (IA32_XSS is 0: no supervisor component is shown): the 576-byte legacy region and
+/// header, then each enabled component of [`XSAVE_LAYOUT`] in order. Every size there and
+/// 576 are multiples of 64, so the 64-byte alignment a component may ask for (CPUID.(0DH,
+/// i):ECX\[1\]) never adds padding.
+pub fn xsave_compacted_size(xcr0: u64) -> u32 {
+    XSAVE_LAYOUT
+        .iter()
+        .filter(|(c, _, _)| xcr0 & (1 << c) != 0)
+        .map(|(_, _, size)| size)
+        .sum::<u32>()
+        + 576
+}
+
 /// Leaf 0xD (XSAVE; SDM Vol. 1 §13.2): subleaf 0 shows [`XCR0_SHOWN`] of the processor's
 /// components with sizes for the guest's XCR0 (EBX) and for all shown components (ECX);
-/// subleaf 1 keeps XSAVEOPT, XSAVEC and XGETBV with ECX = 1 (no XSAVES, no XFD, no
-/// supervisor components); subleaves of shown components are the processor's, others zero.
+/// subleaf 1 keeps XSAVEOPT, XSAVEC and XGETBV with EBX the compacted size for the guest's
+/// XCR0 ([`xsave_compacted_size`]; Linux checks it against its own sum when XSAVEC is shown)
+/// and ECX = 1 (no XSAVES, no XFD, no supervisor components); subleaves of shown components
+/// are the processor's, others zero.
 pub fn xsave(subleaf: u32, real: CpuidRegisters, policy: &CpuidPolicy) -> CpuidRegisters {
     match subleaf {
         0 => {
@@ -361,6 +377,7 @@ pub fn xsave(subleaf: u32, real: CpuidRegisters, policy: &CpuidPolicy) -> CpuidR
         }
         1 => CpuidRegisters {
             eax: real.eax & 0b111,
+            ebx: xsave_compacted_size(policy.guest_xcr0 & XCR0_SHOWN),
             ..ZERO
         },
         2..=63 if XCR0_SHOWN & (1 << subleaf) != 0 => real,

@@ -234,7 +234,24 @@ fn xsave_shows_avx_and_avx512_with_sizes_for_the_guest_xcr0() {
         "x87 only at reset"
     );
     let v1 = linux_view(0xD, 1, ALL, &p);
-    assert_eq!(v1, CpuidRegisters { eax: 0b111, ..ZERO });
+    // Compacted size for XCR0 = x87 | SSE | AVX: 576 + 256.
+    assert_eq!(
+        v1,
+        CpuidRegisters {
+            eax: 0b111,
+            ebx: 832,
+            ..ZERO
+        }
+    );
+    // With the AVX-512 components: 576 + 256 + 64 + 512 + 1024, what Linux sums (it warned
+    // "size 2432 != kernel_size 0" when EBX was 0).
+    assert_eq!(xsave_compacted_size(0xE7), 2432);
+    assert_eq!(xsave_compacted_size(0x3), 576);
+    assert_eq!(
+        linux_view(0xD, 1, ALL, &policy()).ebx,
+        576,
+        "x87 only at reset"
+    );
     assert_eq!(linux_view(0xD, 2, ALL, &p), ALL);
     for hidden in [3, 4, 8, 9, 17, 18, 63, 64] {
         assert_eq!(linux_view(0xD, hidden, ALL, &p), ZERO, "subleaf {hidden}");
