@@ -20,6 +20,7 @@
 //! | [`pvh`] | the PVH boot plan |
 //! | [`mptable`] | the Intel MultiProcessor Specification table |
 //! | [`state`] | the entry state as a VMCS guest state |
+//! | [`console_lines`] | the guest's console as lines, and the init's marker and status lines |
 //! | [`vm_config`] | the payload's `config` blob (protocol, vCPUs, RAM, TSC rate, mode, console) |
 
 use alloc::vec::Vec;
@@ -27,6 +28,7 @@ use alloc::vec::Vec;
 pub mod boot_params;
 mod bytes;
 pub mod bzimage;
+pub mod console_lines;
 pub mod e820;
 pub mod error;
 pub mod gdt;

@@ -5,18 +5,14 @@
 use alloc::vec::Vec;
 
 use baremetal::println;
+use example_hypervisor::linux::console_lines::{LineAssembler, init_done_status, is_init_marker};
 
 use example_hypervisor::linux::vm_config::ConsoleMode;
-
-/// The line the guest's init prints first.
-pub const INIT_MARKER: &str = "VMXRS-INIT-MARKER";
-/// The line the guest's init prints last, before `=<status>`.
-pub const INIT_DONE: &str = "VMXRS-INIT-DONE status=";
 
 /// Line assembly and marker tracking.
 pub struct GuestConsole {
     mode: ConsoleMode,
-    line: Vec<u8>,
+    lines: LineAssembler,
     /// TSC at which the init marker line was seen.
     pub marker_tsc: Option<u64>,
     /// The status of `VMXRS-INIT-DONE status=<n>`.
@@ -35,7 +31,7 @@ impl GuestConsole {
         }
         Self {
             mode,
-            line: Vec::new(),
+            lines: LineAssembler::new(),
             marker_tsc: None,
             done_status: None,
         }
@@ -47,38 +43,29 @@ impl GuestConsole {
             if self.mode == ConsoleMode::Interactive {
                 baremetal::console::write_byte(b);
             }
-            if b == b'\n' {
-                self.end_line(now);
-            } else if b != b'\r' && self.line.len() < 4096 {
-                self.line.push(b);
+            if let Some(line) = self.lines.push(b) {
+                self.end_line(&line, now);
             }
         }
     }
 
     /// Prints a partial last line (at the end of the run).
     pub fn flush(&mut self, now: u64) {
-        if !self.line.is_empty() {
-            self.end_line(now);
+        if let Some(line) = self.lines.take_partial() {
+            self.end_line(&line, now);
         }
     }
 
-    fn end_line(&mut self, now: u64) {
-        let text = core::str::from_utf8(&self.line).unwrap_or("<not UTF-8>");
+    fn end_line(&mut self, text: &str, now: u64) {
         if self.mode == ConsoleMode::Batch {
             println!("guest: {text}");
         }
-        if self.marker_tsc.is_none() && text.trim_end().ends_with(INIT_MARKER) {
+        if self.marker_tsc.is_none() && is_init_marker(text) {
             self.marker_tsc = Some(now);
         }
-        if let Some(at) = text.find(INIT_DONE) {
-            let rest = &text[at + INIT_DONE.len()..];
-            let digits: &str = rest
-                .split(|c: char| !(c.is_ascii_digit() || c == '-'))
-                .next()
-                .unwrap_or("");
-            self.done_status = digits.parse().ok();
+        if let Some(status) = init_done_status(text) {
+            self.done_status = Some(status);
         }
-        self.line.clear();
     }
 }
 
