@@ -346,9 +346,9 @@ pub fn xsave_size(xcr0: u64) -> u32 {
 
 /// The compacted-format XSAVE area size (SDM Vol. 1 §13.4.3) for the components in `xcr0`
 /// (IA32_XSS is 0: no supervisor component is shown): the 576-byte legacy region and
-/// header, then each enabled component of [`XSAVE_LAYOUT`] in order. Every size there and
-/// 576 are multiples of 64, so the 64-byte alignment a component may ask for (CPUID.(0DH,
-/// i):ECX\[1\]) never adds padding.
+/// header, then each enabled component (2, 5, 6, 7: AVX and the AVX-512 state) in order.
+/// Every size there and 576 are multiples of 64, so the 64-byte alignment a component may
+/// ask for (CPUID.(0DH, i):ECX\[1\]) never adds padding.
 pub fn xsave_compacted_size(xcr0: u64) -> u32 {
     XSAVE_LAYOUT
         .iter()
