@@ -34,8 +34,6 @@
 //! Assumed of the processor: leaves 1, 2, 4, 7 and 0xD exist (Sandy Bridge and later; the
 //! Bochs models used) and the extended leaves up to 0x8000_0008 (every Intel 64 processor).
 
-use example_guest::abi::HYPERVISOR_SIGNATURE;
-
 use super::CpuidRegisters;
 
 /// The highest basic leaf shown (EAX of leaf 0).
@@ -421,20 +419,12 @@ pub fn frequency(policy: &CpuidPolicy) -> CpuidRegisters {
     }
 }
 
-/// The hypervisor signature leaf 0x4000_0000.
+/// The hypervisor signature leaf 0x4000_0000: the example's signature
+/// ([`super::signature`]) with the Linux policy's highest hypervisor leaf.
 fn signature() -> CpuidRegisters {
-    let word = |i: usize| {
-        let mut b = [0u8; 4];
-        if let Some(s) = HYPERVISOR_SIGNATURE.get(i * 4..i * 4 + 4) {
-            b.copy_from_slice(s);
-        }
-        u32::from_le_bytes(b)
-    };
     CpuidRegisters {
         eax: LINUX_HYPERVISOR_MAX_LEAF,
-        ebx: word(0),
-        ecx: word(1),
-        edx: word(2),
+        ..super::signature()
     }
 }
 
