@@ -15,7 +15,7 @@
 //! | IA32_ARCH_CAPABILITIES (10AH), where the host has it ([`MsrContext::arch_capabilities`]; leaf 7 then shows it) | the host's value, only the bits that say the processor is not affected by a flaw ([`ARCH_CAPABILITIES_SHOWN`]): the guest runs on that processor, so they hold for it too | #GP (read-only) |
 //! | everything else, among them MPERF/APERF (E7H/E8H, leaf 6 shows no hardware coordination feedback), IA32_PERF_STATUS/CTL (198H/199H), MSR_PLATFORM_INFO (CEH), IA32_SPEC_CTRL/PRED_CMD/FLUSH_CMD (48H, 49H, 10BH: not shown in leaf 7), IA32_TSC_ADJUST (3BH), thermal, power, performance-monitoring and TSX MSRs | #GP ([`MsrFault`]) | #GP |
 //!
-//! Not in this policy, because the vCPU switches them itself ([`VCPU_SWITCHED`]: VMCS
+//! Not in this policy, because the vCPU switches them itself ([`vcpu_switched`]: VMCS
 //! guest-state fields or the VM-entry/VM-exit MSR lists of `vmx-vcpu`): the integrator
 //! passes them through in the MSR bitmap (or emulates them on the VMCS); asked anyway, the
 //! policy answers [`MsrFaultReason::SwitchedByVcpu`]. IA32_TSC (10H): guest TSC = host TSC
@@ -107,40 +107,50 @@ pub const MISC_ENABLE_RESET: u64 =
 /// (SDM Vol. 3C §24.7).
 pub const FEATURE_CONTROL_VALUE: u64 = 1;
 
-/// MSRs whose guest values `vmx-vcpu` switches itself, so the MSR bitmap passes them
-/// through: IA32_SYSENTER_CS/ESP/EIP (174H-176H) and IA32_DEBUGCTL (1D9H) in the VMCS
-/// guest-state area (SDM Vol. 3C §25.4.1, loaded at every entry and saved at every exit;
-/// DEBUGCTL with the always-on load/save debug controls), IA32_PAT (277H) and IA32_EFER
-/// (C0000080H) by the load/save controls or the MSR lists, IA32_FS_BASE/GS_BASE
-/// (C0000100H/C0000101H) as the segment bases, IA32_STAR, LSTAR, CSTAR, FMASK and
-/// KERNEL_GS_BASE (C0000081H-C0000084H, C0000102H) in the MSR lists, IA32_TSC_AUX
-/// (C0000103H) in the lists when "enable RDTSCP" is 1, IA32_XSS (DA0H) in the lists when
-/// the processor has XSAVES.
-pub const VCPU_SWITCHED: [u32; 15] = [
+/// MSRs whose guest values the VMCS keeps apart from the host's (SDM Vol. 3C §25.4.1,
+/// loaded at every entry and saved at every exit with the controls every vCPU of the example
+/// has): IA32_SYSENTER_CS/ESP/EIP (174H-176H), IA32_DEBUGCTL (1D9H, always-on load/save
+/// debug controls), IA32_PAT (277H) and IA32_EFER (C0000080H) by the load/save controls
+/// (vmx-vcpu falls back to its MSR lists without them), IA32_FS_BASE/GS_BASE
+/// (C0000100H/C0000101H) as the segment bases.
+pub const VMCS_SWITCHED: [u32; 8] = [
     0x174,
     0x175,
     0x176,
     0x1D9,
     0x277,
-    0xDA0,
     0xC000_0080,
+    0xC000_0100,
+    0xC000_0101,
+];
+
+/// MSRs `vmx-vcpu` switches through its VM-entry/VM-exit MSR lists: IA32_STAR, LSTAR,
+/// CSTAR, FMASK (C0000081H-C0000084H) and KERNEL_GS_BASE (C0000102H) always, IA32_TSC_AUX
+/// (C0000103H) when "enable RDTSCP" is 1, IA32_XSS (DA0H) when the processor has XSAVES
+/// (`Vcpu::guest_msr` tells which a vCPU lists).
+pub const LIST_SWITCHED: [u32; 7] = [
     0xC000_0081,
     0xC000_0082,
     0xC000_0083,
     0xC000_0084,
-    0xC000_0100,
-    0xC000_0101,
     0xC000_0102,
     0xC000_0103,
+    0xDA0,
 ];
+
+/// Every MSR whose guest value `vmx-vcpu` switches itself ([`VMCS_SWITCHED`], then
+/// [`LIST_SWITCHED`]), so the MSR bitmap passes them through.
+pub fn vcpu_switched() -> impl Iterator<Item = u32> {
+    VMCS_SWITCHED.into_iter().chain(LIST_SWITCHED)
+}
 
 /// MSRs whose reads the MSR bitmap passes through (their writes stay intercepted):
 /// IA32_TSC (the guest's TSC is the host's, offset 0).
 pub const PASS_THROUGH_READS: [u32; 1] = [IA32_TSC];
 
-/// Whether the vCPU switches `msr` itself ([`VCPU_SWITCHED`]).
+/// Whether the vCPU switches `msr` itself ([`vcpu_switched`]).
 pub fn is_vcpu_switched(msr: u32) -> bool {
-    VCPU_SWITCHED.contains(&msr)
+    VMCS_SWITCHED.contains(&msr) || LIST_SWITCHED.contains(&msr)
 }
 
 /// The vCPU and machine an MSR access comes from.
@@ -199,7 +209,7 @@ pub enum MsrFaultReason {
     ReadOnly,
     /// The value sets reserved bits or an invalid memory type.
     InvalidValue,
-    /// The vCPU switches this MSR itself ([`VCPU_SWITCHED`], [`PASS_THROUGH_READS`]): it
+    /// The vCPU switches this MSR itself ([`vcpu_switched`], [`PASS_THROUGH_READS`]): it
     /// should not have been intercepted.
     SwitchedByVcpu,
 }

@@ -37,22 +37,6 @@ use self::machine::{Machine, RunEnd, RunState, Slot};
 use crate::hosts::FrameHost;
 use example_hypervisor::linux::vm_config::{Mode, VmConfig};
 
-/// MSRs whose guest values the VMCS keeps apart from the host's (SDM Vol. 3C §25.4.1,
-/// loaded at entry and saved at exit with the controls every vCPU here has): SYSENTER_CS,
-/// ESP, EIP, DEBUGCTL, PAT, EFER, FS and GS base. The others of
-/// [`VCPU_SWITCHED`](example_hypervisor::msr::VCPU_SWITCHED) are passed through only when
-/// the vCPU's MSR lists hold them.
-const VMCS_SWITCHED: [u32; 8] = [
-    0x174,
-    0x175,
-    0x176,
-    0x1D9,
-    0x277,
-    0xC000_0080,
-    0xC000_0100,
-    0xC000_0101,
-];
-
 /// The blobs and plan of a run.
 struct Loaded {
     config: VmConfig,
@@ -196,10 +180,14 @@ fn run_hypervisor(loaded: Loaded) -> Result<(), LinuxVmError> {
         }
         // The guest handles its own exceptions (SDM Vol. 3C §25.6.3).
         vcpu.set_exception_bitmap(0)?;
-        let listed: Vec<u32> = msr::VCPU_SWITCHED
-            .iter()
-            .copied()
-            .filter(|m| VMCS_SWITCHED.contains(m) || vcpu.guest_msr(*m).is_some())
+        // The VMCS switches these on every vCPU; the list ones only where this vCPU lists them.
+        let listed: Vec<u32> = msr::VMCS_SWITCHED
+            .into_iter()
+            .chain(
+                msr::LIST_SWITCHED
+                    .into_iter()
+                    .filter(|m| vcpu.guest_msr(*m).is_some()),
+            )
             .collect();
         // SAFETY: only MSRs whose guest values the VMCS or the vCPU's switch lists keep apart
         // from the host's (the host's are restored at every exit), and reads of the TSC,

@@ -184,7 +184,7 @@ fn mtrrs_default_to_write_back_and_store_valid_values() {
 #[test]
 fn msrs_the_vcpu_switches_are_not_emulated_here() {
     let mut p = MsrPolicy::new();
-    for msr in VCPU_SWITCHED {
+    for msr in vcpu_switched() {
         assert_eq!(
             read(&p, msr),
             Err(fault(msr, false, MsrFaultReason::SwitchedByVcpu))
